@@ -1,0 +1,112 @@
+//! Configuration, read once at cold start from the environment.
+
+use crate::domain::phone::PhoneRegion;
+use thiserror::Error;
+
+/// Where the link in an SMS points unless `OTA_LINK_BASE_URL` says otherwise.
+pub const DEFAULT_LINK_BASE_URL: &str = "https://ote.fluss.me";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `OTA_TABLE_NAME` (required): the single DynamoDB table.
+    pub table_name: String,
+    /// `OTA_LINK_BASE_URL`: the guest page; the token follows in the fragment.
+    pub link_base_url: String,
+    /// `OTA_DEFAULT_PHONE_REGION`: how numbers without a `+country` prefix are read.
+    pub default_phone_region: PhoneRegion,
+    /// `OTA_SMS_SENDER_ID`: alphanumeric sender id, where the destination country allows one.
+    pub sms_sender_id: Option<String>,
+    /// `OTA_IOT_DATA_ENDPOINT`: the account's IoT data endpoint (`https://xxxx-ats.iot.<region>.amazonaws.com`).
+    /// Unset: `AWS_ENDPOINT_URL` or the SDK's default endpoint is used.
+    pub iot_data_endpoint: Option<String>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required but not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads from any lookup, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let table_name = non_empty("OTA_TABLE_NAME").ok_or(ConfigError::Missing("OTA_TABLE_NAME"))?;
+        let link_base_url = non_empty("OTA_LINK_BASE_URL")
+            .unwrap_or_else(|| DEFAULT_LINK_BASE_URL.to_owned())
+            .trim_end_matches('/')
+            .to_owned();
+        if !(link_base_url.starts_with("https://") || link_base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "OTA_LINK_BASE_URL",
+                reason: "must start with https:// (or http:// locally)".into(),
+            });
+        }
+        let default_phone_region = match non_empty("OTA_DEFAULT_PHONE_REGION") {
+            None => PhoneRegion::default(),
+            Some(code) => PhoneRegion::parse(&code).ok_or_else(|| ConfigError::Invalid {
+                name: "OTA_DEFAULT_PHONE_REGION",
+                reason: format!("{code:?} is not an ISO 3166 alpha-2 region such as ZA"),
+            })?,
+        };
+        let sms_sender_id = non_empty("OTA_SMS_SENDER_ID");
+        if let Some(id) = &sms_sender_id {
+            let valid = (1..=11).contains(&id.len())
+                && id.chars().all(|c| c.is_ascii_alphanumeric())
+                && id.chars().any(|c| c.is_ascii_alphabetic());
+            if !valid {
+                return Err(ConfigError::Invalid {
+                    name: "OTA_SMS_SENDER_ID",
+                    reason: "must be 1 to 11 letters and digits with at least one letter".into(),
+                });
+            }
+        }
+        Ok(Self {
+            table_name,
+            link_base_url,
+            default_phone_region,
+            sms_sender_id,
+            iot_data_endpoint: non_empty("OTA_IOT_DATA_ENDPOINT"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn missing_table_name_is_named_in_the_error() {
+        let err = Config::from_lookup(lookup(&[])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("OTA_TABLE_NAME"));
+        assert!(err.to_string().contains("OTA_TABLE_NAME"));
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_table_is_set() {
+        let config = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t")])).unwrap();
+        assert_eq!(config.link_base_url, "https://ote.fluss.me");
+        assert_eq!(config.default_phone_region, PhoneRegion::default());
+        assert_eq!(config.sms_sender_id, None);
+    }
+
+    #[test]
+    fn bad_region_and_sender_id_are_rejected_by_name() {
+        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_DEFAULT_PHONE_REGION", "XX1")])).unwrap_err();
+        assert!(err.to_string().contains("OTA_DEFAULT_PHONE_REGION"));
+        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_SMS_SENDER_ID", "Too-long-sender")])).unwrap_err();
+        assert!(err.to_string().contains("OTA_SMS_SENDER_ID"));
+    }
+}

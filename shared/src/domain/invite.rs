@@ -1,0 +1,291 @@
+//! An invite (one guest's one-time access) and the rules of its life.
+//!
+//! Nothing here stores a "slot": whether an invite takes one of the intercom's
+//! Max Users places is derived from its state and the clock ([`Invite::holds_slot`]),
+//! so revoke, exit and expiry free the place in the same step that ends the invite,
+//! and an expired invite that TTL has not deleted yet never counts.
+
+use super::code::AccessCode;
+use super::guest::GuestName;
+use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
+use super::phone::Mobile;
+use super::token::TokenHash;
+use time::OffsetDateTime;
+
+/// Wrong codes an invite survives; the next one locks it.
+pub const MAX_WRONG_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    Unused,
+    Entered,
+    Exited,
+    /// The exit was accepted but the gate command could not be delivered: the guest
+    /// may try exit again. The place was already freed by the exit.
+    ExitFailed,
+    Revoked,
+}
+
+impl InviteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unused => "unused",
+            Self::Entered => "entered",
+            Self::Exited => "exited",
+            Self::ExitFailed => "exit_failed",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Unused, Self::Entered, Self::Exited, Self::ExitFailed, Self::Revoked]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsStatus {
+    /// Handed to SNS (the create response says whether SNS accepted it).
+    Requested,
+    Failed,
+}
+
+impl SmsStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The gate a code opens, copied from the settings when the code was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateSnapshot {
+    pub device: DeviceId,
+    pub label: String,
+    pub thing: ThingName,
+}
+
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub intercom_id: IntercomId,
+    pub id: InviteId,
+    pub token_hash: TokenHash,
+    pub code: AccessCode,
+    pub guest_name: GuestName,
+    pub guest_mobile: Mobile,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// `expires_at` plus the exit grace: a guest who entered may leave until then.
+    pub exit_closes_at: OffsetDateTime,
+    pub entry_gate: GateSnapshot,
+    pub exit_gate: GateSnapshot,
+    /// The Max Users in force when the code was made (shown, not enforced per code).
+    pub max_users: u32,
+    pub state: InviteState,
+    pub wrong_attempts: u32,
+    pub sms_status: SmsStatus,
+}
+
+/// What the list shows an owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListedState {
+    Unused,
+    Entered,
+    Locked,
+}
+
+impl ListedState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unused => "unused",
+            Self::Entered => "entered",
+            Self::Locked => "locked",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    Entry,
+    Exit,
+}
+
+impl Redemption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Entry => "entry",
+            Self::Exit => "exit",
+        }
+    }
+}
+
+/// Why a guest's redemption was refused. Each has a stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No invite answers to this token (never existed, mistyped, or deleted by TTL).
+    InvalidLink,
+    WrongIntercom,
+    Revoked,
+    Locked,
+    AlreadyUsed,
+    NotEntered,
+    Expired,
+    WrongCode,
+}
+
+impl Invite {
+    pub fn is_locked(&self) -> bool {
+        self.wrong_attempts >= MAX_WRONG_ATTEMPTS
+    }
+
+    /// Whether the invite takes one of the intercom's Max Users places now.
+    /// Locked invites keep theirs until revoked or expired: the owner sees them.
+    pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
+        matches!(self.state, InviteState::Unused | InviteState::Entered) && now < self.expires_at
+    }
+
+    /// Whether no other invite of this intercom may be given the same code now:
+    /// while it can still be used, exit grace included.
+    pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
+        match self.state {
+            InviteState::Unused => now < self.expires_at,
+            InviteState::Entered | InviteState::ExitFailed => now < self.exit_closes_at,
+            InviteState::Exited | InviteState::Revoked => false,
+        }
+    }
+
+    pub fn listed_state(&self) -> ListedState {
+        match (self.is_locked(), self.state) {
+            (true, _) => ListedState::Locked,
+            (false, InviteState::Unused) => ListedState::Unused,
+            (false, _) => ListedState::Entered,
+        }
+    }
+
+    /// Why `redemption` with `code` at `now` is refused, or `None` if it may go ahead.
+    /// The conditional writes in `store` encode the same rules; this explains a
+    /// failed condition from the item it returns.
+    pub fn refusal(&self, redemption: Redemption, code: &AccessCode, now: OffsetDateTime) -> Option<Refusal> {
+        if self.state == InviteState::Revoked {
+            return Some(Refusal::Revoked);
+        }
+        if self.is_locked() {
+            return Some(Refusal::Locked);
+        }
+        let window_closes = match (redemption, self.state) {
+            (Redemption::Entry, InviteState::Unused) => self.expires_at,
+            (Redemption::Entry, _) | (Redemption::Exit, InviteState::Exited) => return Some(Refusal::AlreadyUsed),
+            (Redemption::Exit, InviteState::Unused) if now < self.expires_at => return Some(Refusal::NotEntered),
+            (Redemption::Exit, InviteState::Unused) => self.expires_at,
+            (Redemption::Exit, _) => self.exit_closes_at,
+        };
+        if now >= window_closes {
+            return Some(Refusal::Expired);
+        }
+        (&self.code != code).then_some(Refusal::WrongCode)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::token::{LinkToken, TokenHash};
+    use time::Duration;
+
+    pub fn invite_at(now: OffsetDateTime) -> Invite {
+        let gate = GateSnapshot {
+            device: DeviceId::parse("gate").unwrap(),
+            label: "Gate".into(),
+            thing: ThingName::parse("thing").unwrap(),
+        };
+        let id = InviteId::generate();
+        Invite {
+            intercom_id: IntercomId::parse("ic").unwrap(),
+            token_hash: LinkToken::generate(id.clone()).hash(),
+            id,
+            code: AccessCode::parse("4821").unwrap(),
+            guest_name: GuestName::parse("Thandi").unwrap(),
+            guest_mobile: Mobile::from_stored("+27821234567".into()),
+            created_by: UserId::parse("owner").unwrap(),
+            created_at: now,
+            expires_at: now + Duration::hours(12),
+            exit_closes_at: now + Duration::hours(13),
+            entry_gate: gate.clone(),
+            exit_gate: gate,
+            max_users: 10,
+            state: InviteState::Unused,
+            wrong_attempts: 0,
+            sms_status: SmsStatus::Requested,
+        }
+    }
+
+    fn code(c: &str) -> AccessCode {
+        AccessCode::parse(c).unwrap()
+    }
+
+    const T0: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
+
+    #[test]
+    fn a_fresh_invite_admits_entry_with_its_code_only() {
+        let invite = invite_at(T0);
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None);
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4822"), T0), Some(Refusal::WrongCode));
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::NotEntered));
+    }
+
+    #[test]
+    fn entry_closes_at_expiry_but_exit_stays_open_through_the_grace() {
+        let mut invite = invite_at(T0);
+        let just_expired = invite.expires_at;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), just_expired), Some(Refusal::Expired));
+        invite.state = InviteState::Entered;
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), just_expired), None);
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), invite.exit_closes_at), Some(Refusal::Expired));
+    }
+
+    #[test]
+    fn each_redemption_happens_once() {
+        let mut invite = invite_at(T0);
+        invite.state = InviteState::Entered;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::AlreadyUsed));
+        invite.state = InviteState::Exited;
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::AlreadyUsed));
+        invite.state = InviteState::ExitFailed;
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
+    }
+
+    #[test]
+    fn revoked_and_locked_win_over_everything_else() {
+        let mut invite = invite_at(T0);
+        invite.wrong_attempts = MAX_WRONG_ATTEMPTS;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Locked));
+        assert_eq!(invite.listed_state(), ListedState::Locked);
+        invite.state = InviteState::Revoked;
+        let late = invite.exit_closes_at + Duration::days(1);
+        assert_eq!(invite.refusal(Redemption::Exit, &code("0000"), late), Some(Refusal::Revoked));
+    }
+
+    #[test]
+    fn slots_are_held_only_by_unused_or_entered_invites_before_expiry() {
+        let mut invite = invite_at(T0);
+        assert!(invite.holds_slot(T0));
+        assert!(!invite.holds_slot(invite.expires_at));
+        invite.state = InviteState::Entered;
+        assert!(invite.holds_slot(T0));
+        assert!(invite.reserves_code(invite.expires_at), "entered guest still uses the code in grace");
+        for ended in [InviteState::Exited, InviteState::ExitFailed, InviteState::Revoked] {
+            invite.state = ended;
+            assert!(!invite.holds_slot(T0), "{ended:?}");
+        }
+    }
+
+    #[test]
+    fn token_hash_is_not_the_token() {
+        let token = LinkToken::generate(InviteId::generate());
+        assert_ne!(TokenHash(token.expose()), token.hash());
+    }
+}

@@ -1,0 +1,10 @@
+//! Typed values parsed at the edge, and the rules of an invite's life. Pure: no I/O.
+
+pub mod access;
+pub mod code;
+pub mod guest;
+pub mod ids;
+pub mod invite;
+pub mod phone;
+pub mod settings;
+pub mod token;

@@ -1,0 +1,106 @@
+//! The guest's link token: the key to an invite. The 4-digit code is the second factor.
+//!
+//! A token is `<invite id>.<secret>`: the id says which invite, the secret (128 bits
+//! from the OS-seeded CSPRNG) proves the holder was sent the link. Only the SHA-256
+//! of the whole token is stored. It travels in the URL fragment, which browsers
+//! never send to a server nor put in a Referer header.
+
+use super::ids::InviteId;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+const SECRET_BYTES: usize = 16;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkToken {
+    invite_id: InviteId,
+    secret: [u8; SECRET_BYTES],
+}
+
+/// Hex SHA-256 of a token: what the table keeps instead of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenHash(pub String);
+
+impl LinkToken {
+    pub fn generate(invite_id: InviteId) -> Self {
+        let mut secret = [0u8; SECRET_BYTES];
+        rand::rng().fill_bytes(&mut secret);
+        Self { invite_id, secret }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (id, secret) = raw.split_once('.')?;
+        let invite_id = InviteId::parse(id)?;
+        let secret: [u8; SECRET_BYTES] = URL_SAFE_NO_PAD.decode(secret).ok()?.try_into().ok()?;
+        Some(Self { invite_id, secret })
+    }
+
+    pub fn invite_id(&self) -> &InviteId {
+        &self.invite_id
+    }
+
+    pub fn secret(&self) -> &[u8; SECRET_BYTES] {
+        &self.secret
+    }
+
+    pub fn with_secret(invite_id: InviteId, secret: [u8; SECRET_BYTES]) -> Self {
+        Self { invite_id, secret }
+    }
+
+    /// The token as it appears in the link.
+    pub fn expose(&self) -> String {
+        format!("{}.{}", self.invite_id, URL_SAFE_NO_PAD.encode(self.secret))
+    }
+
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(hex(&Sha256::digest(self.expose().as_bytes())))
+    }
+}
+
+impl fmt::Debug for LinkToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LinkToken({}.<redacted>)", self.invite_id)
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_through_their_text() {
+        let token = LinkToken::generate(InviteId::generate());
+        let text = token.expose();
+        assert_eq!(LinkToken::parse(&text), Some(token.clone()));
+        assert_eq!(text.len(), InviteId::LEN + 1 + 22);
+        assert_eq!(token.hash().0.len(), 64);
+    }
+
+    #[test]
+    fn two_tokens_for_the_same_invite_differ() {
+        let id = InviteId::generate();
+        assert_ne!(LinkToken::generate(id.clone()).hash(), LinkToken::generate(id).hash());
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        let good = LinkToken::generate(InviteId::generate()).expose();
+        for bad in ["", "abc", "abc.def", &good[..good.len() - 1], &format!("{good}A"), &good.replace('.', "")] {
+            assert!(LinkToken::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let token = LinkToken::generate(InviteId::generate());
+        let secret = token.expose().split_once('.').unwrap().1.to_owned();
+        assert!(!format!("{token:?}").contains(&secret));
+    }
+}

@@ -1,0 +1,179 @@
+//! The one error type of every endpoint, and its one mapping to HTTP.
+//!
+//! Clients get a stable machine-readable `code` and a human `message`; logs get the
+//! whole cause chain of unexpected errors, and never a secret (the variants carry
+//! none).
+
+use crate::domain::invite::Refusal;
+use lambda_http::http::StatusCode;
+use serde_json::{json, Value};
+use std::error::Error as StdError;
+use thiserror::Error;
+
+pub type BoxError = Box<dyn StdError + Send + Sync>;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON of the expected shape: {0}")]
+    InvalidJson(String),
+    #[error("{message}")]
+    InvalidField { field: &'static str, message: String },
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("sign-in required: the request carries no verified user")]
+    Unauthenticated,
+    #[error("you do not have access to this intercom's one-time access")]
+    Forbidden,
+    #[error("only the intercom's owner can change one-time access settings")]
+    OwnerOnly,
+    #[error("no active code with this id on this intercom")]
+    CodeNotFound,
+    #[error("one-time access settings have not been saved for this intercom yet; the owner must save them first")]
+    SettingsNotConfigured,
+    #[error("this intercom already has its maximum of {max_users} active codes; revoke one or wait for one to expire")]
+    LimitReached { max_users: u32 },
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("gate device {0:?} is not registered to this intercom")]
+    UnknownGate(String),
+    #[error("{}", refusal_message(*.refusal))]
+    Refused { refusal: Refusal, attempts_left: Option<u32> },
+    #[error("the gate could not be reached; nothing was used up, please try again")]
+    GateUnavailable,
+    #[error("the intercom is busy with other changes; please retry")]
+    Busy,
+    #[error("something went wrong on our side")]
+    Unexpected(#[source] BoxError),
+}
+
+fn refusal_message(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::InvalidLink => "this link is not valid; check that you opened the whole link from your message",
+        Refusal::WrongIntercom => "this code is for a different intercom; scan the QR code on the intercom you were invited to",
+        Refusal::Revoked => "this access was cancelled by the person who invited you",
+        Refusal::Locked => "too many wrong codes were entered; ask the person who invited you for a new code",
+        Refusal::AlreadyUsed => "this code has already been used for this",
+        Refusal::NotEntered => "this code has not been used to enter yet",
+        Refusal::Expired => "this code has expired; ask the person who invited you for a new one",
+        Refusal::WrongCode => "that code is not right; check the 4 digits in your message",
+    }
+}
+
+impl ApiError {
+    pub fn unexpected(source: impl Into<BoxError>) -> Self {
+        Self::Unexpected(source.into())
+    }
+
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidField { field, message: message.into() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidField { .. } | Self::UnknownGate(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::OwnerOnly => StatusCode::FORBIDDEN,
+            Self::CodeNotFound => StatusCode::NOT_FOUND,
+            Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => StatusCode::CONFLICT,
+            Self::Refused { refusal, .. } => match refusal {
+                Refusal::InvalidLink => StatusCode::NOT_FOUND,
+                Refusal::WrongCode => StatusCode::FORBIDDEN,
+                Refusal::Locked => StatusCode::LOCKED,
+                Refusal::Revoked | Refusal::Expired => StatusCode::GONE,
+                Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered => StatusCode::CONFLICT,
+            },
+            Self::GateUnavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::OwnerOnly => "owner_only",
+            Self::CodeNotFound => "code_not_found",
+            Self::SettingsNotConfigured => "settings_not_configured",
+            Self::LimitReached { .. } => "limit_reached",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::UnknownGate(_) => "unknown_gate",
+            Self::Refused { refusal, .. } => match refusal {
+                Refusal::InvalidLink => "invalid_link",
+                Refusal::WrongIntercom => "wrong_intercom",
+                Refusal::Revoked => "revoked",
+                Refusal::Locked => "locked",
+                Refusal::AlreadyUsed => "already_used",
+                Refusal::NotEntered => "not_entered",
+                Refusal::Expired => "expired",
+                Refusal::WrongCode => "wrong_code",
+            },
+            Self::GateUnavailable => "gate_unavailable",
+            Self::Busy => "busy",
+            Self::Unexpected(_) => "internal",
+        }
+    }
+
+    /// The JSON body: `{"error": {"code", "message", ...details}}`.
+    pub fn body(&self) -> Value {
+        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        match self {
+            Self::InvalidField { field, .. } => error["field"] = json!(field),
+            Self::LimitReached { max_users } => error["max_users"] = json!(max_users),
+            Self::Refused { attempts_left: Some(left), .. } => error["attempts_left"] = json!(left),
+            _ => {}
+        }
+        json!({ "error": error })
+    }
+
+    /// Unexpected errors are logged with their whole cause chain; the client sees
+    /// only "internal". Expected ones are logged at debug level.
+    pub fn log(&self) {
+        match self {
+            Self::Unexpected(source) => {
+                let mut chain = source.to_string();
+                let mut cause = source.source();
+                while let Some(c) = cause {
+                    chain.push_str(": ");
+                    chain.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                tracing::error!(error.code = self.code(), error.chain = %chain, "request failed");
+            }
+            other => tracing::info!(error.code = other.code(), status = other.status().as_u16(), "request refused"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_its_own_code() {
+        let refusals = [
+            Refusal::InvalidLink,
+            Refusal::WrongIntercom,
+            Refusal::Revoked,
+            Refusal::Locked,
+            Refusal::AlreadyUsed,
+            Refusal::NotEntered,
+            Refusal::Expired,
+            Refusal::WrongCode,
+        ];
+        let codes: std::collections::HashSet<_> =
+            refusals.iter().map(|r| ApiError::Refused { refusal: *r, attempts_left: None }.code()).collect();
+        assert_eq!(codes.len(), refusals.len());
+    }
+
+    #[test]
+    fn unexpected_errors_hide_their_cause_from_the_client() {
+        let err = ApiError::unexpected("connection reset by 10.0.0.7");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!err.body().to_string().contains("10.0.0.7"));
+    }
+}

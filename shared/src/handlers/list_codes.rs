@@ -1,0 +1,54 @@
+//! `GET /intercoms/{intercomId}/codes` — the live codes, soonest expiry first.
+//! One strongly consistent Query: a code just created or revoked shows as such,
+//! and an expired code is hidden even if TTL has not deleted it yet.
+
+use super::create_invite::remaining;
+use super::{intercom_in_path, rfc3339};
+use crate::error::ApiError;
+use crate::http::{caller, json_response, respond};
+use crate::Deps;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(list(deps, &req).await)
+}
+
+async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let user = caller(req)?;
+    let intercom_id = intercom_in_path(req)?;
+    let now = deps.clock.now();
+    let partition = deps.store.load_partition(&intercom_id, now).await?;
+    partition.role_of(&user).filter(|r| r.can_manage_codes()).ok_or(ApiError::Forbidden)?;
+    let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
+    let mut live: Vec<_> = partition.invites.iter().filter(|i| i.holds_slot(now)).collect();
+    live.sort_by_key(|i| (i.expires_at, i.created_at));
+    let codes: Vec<Value> = live
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id.as_str(),
+                "code": i.code.as_str(),
+                "guest_name": i.guest_name.as_str(),
+                "guest_mobile": i.guest_mobile.masked(),
+                "state": i.listed_state().as_str(),
+                "created_by": i.created_by.as_str(),
+                "created_at": rfc3339(i.created_at),
+                "expires_at": rfc3339(i.expires_at),
+                "remaining_seconds": remaining(i.expires_at, now),
+                "entry_gate": i.entry_gate.label,
+                "exit_gate": i.exit_gate.label,
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "intercom_id": intercom.id.as_str(),
+            "max_users": intercom.settings.as_ref().map(|s| s.max_users),
+            "active": codes.len(),
+            "codes": codes,
+        }),
+    ))
+}

@@ -1,0 +1,28 @@
+//! One module per endpoint. Each `handle` parses the request into typed values,
+//! calls the store and the domain, and answers; errors become HTTP only through
+//! [`crate::http::respond`].
+
+pub mod create_invite;
+pub mod get_settings;
+pub mod list_codes;
+pub mod redeem;
+pub mod revoke_code;
+pub mod sweep;
+pub mod update_settings;
+
+use crate::domain::ids::IntercomId;
+use crate::error::ApiError;
+use crate::http::path_param;
+use lambda_http::Request;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// The `{intercomId}` of app routes. A malformed id names no intercom the caller
+/// can be a member of, so it reads as forbidden, like any other such intercom.
+fn intercom_in_path(req: &Request) -> Result<IntercomId, ApiError> {
+    path_param(req, "intercomId", IntercomId::parse, ApiError::Forbidden)
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}

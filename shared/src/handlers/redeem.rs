@@ -1,0 +1,105 @@
+//! `POST /guest/entry` and `POST /guest/exit` — public: the link token, the
+//! intercom the guest scanned, and the 4-digit code.
+//!
+//! One DynamoDB request when it works: a conditional update that consumes the entry
+//! (or exit) and returns the invite, then one shadow update to open the gate. If the
+//! gate cannot be reached, a second request gives the redemption back. A refusal
+//! costs at most a second request: counting a wrong code, or telling a wrong
+//! intercom from an unknown link.
+
+use super::rfc3339;
+use crate::domain::code::AccessCode;
+use crate::domain::ids::IntercomId;
+use crate::domain::invite::{Redemption, Refusal, MAX_WRONG_ATTEMPTS};
+use crate::domain::token::LinkToken;
+use crate::error::ApiError;
+use crate::gate::DoorCommand;
+use crate::http::{json_body, json_response, respond};
+use crate::store::RedeemOutcome;
+use crate::Deps;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    token: String,
+    intercom_id: String,
+    code: String,
+}
+
+pub async fn handle_entry(deps: &Deps, req: Request) -> Response<Body> {
+    respond(redeem(deps, &req, Redemption::Entry).await)
+}
+
+pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
+    respond(redeem(deps, &req, Redemption::Exit).await)
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    ApiError::Refused { refusal, attempts_left: None }
+}
+
+async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
+    let body: RedeemBody = json_body(req)?;
+    let token = LinkToken::parse(body.token.trim()).ok_or(refused(Refusal::InvalidLink))?;
+    let scanned = IntercomId::parse(body.intercom_id.trim())
+        .ok_or_else(|| ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code"))?;
+    let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
+    let now = deps.clock.now();
+    let command = DoorCommand::new(redemption, token.invite_id().clone(), now);
+
+    match deps.store.begin_redemption(&scanned, &token, &code, redemption, &command.id, now).await? {
+        RedeemOutcome::Accepted(invite) => {
+            let gate = match redemption {
+                Redemption::Entry => &invite.entry_gate,
+                Redemption::Exit => &invite.exit_gate,
+            };
+            if let Err(error) = deps.gate.open(&gate.thing, &command).await {
+                tracing::warn!(
+                    invite = %invite.id, redemption = redemption.as_str(),
+                    error = %aws_sdk_iotdataplane::error::DisplayErrorContext(&error),
+                    "gate command not delivered; giving the redemption back"
+                );
+                deps.store.undo_redemption(&scanned, &invite.id, redemption, &command.id, deps.clock.now()).await?;
+                return Err(ApiError::GateUnavailable);
+            }
+            tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, "gate opened");
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "result": "opened",
+                    "redemption": redemption.as_str(),
+                    "gate": gate.label,
+                    "command_id": command.id,
+                    "exit_open_until": rfc3339(invite.exit_closes_at),
+                }),
+            ))
+        }
+        RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token.hash() => {
+            match invite.refusal(redemption, &code, now) {
+                Some(Refusal::WrongCode) => match deps.store.count_wrong_code(&invite, now).await? {
+                    Some(attempts) if attempts >= MAX_WRONG_ATTEMPTS => {
+                        tracing::info!(invite = %invite.id, "invite locked after wrong codes");
+                        Err(refused(Refusal::Locked))
+                    }
+                    attempts => Err(ApiError::Refused {
+                        refusal: Refusal::WrongCode,
+                        attempts_left: attempts.map(|a| MAX_WRONG_ATTEMPTS - a),
+                    }),
+                },
+                Some(refusal) => Err(refused(refusal)),
+                // The condition failed on a state the rules accept: the clock moved
+                // across a boundary between the two reads. A retry decides cleanly.
+                None => Err(ApiError::Busy),
+            }
+        }
+        RedeemOutcome::Refused(Some(_)) => Err(refused(Refusal::InvalidLink)),
+        RedeemOutcome::Refused(None) => match deps.store.pointer(token.invite_id()).await? {
+            Some((home, hash)) if hash == token.hash() && home != scanned => Err(refused(Refusal::WrongIntercom)),
+            _ => Err(refused(Refusal::InvalidLink)),
+        },
+    }
+}

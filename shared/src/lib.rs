@@ -1,0 +1,38 @@
+//! The library every One-Time Access function is built from.
+//!
+//! Each Lambda binary under `functions/` is only wiring: it reads [`config::Config`]
+//! once, builds the AWS clients once ([`Deps::from_env`]) and hands each request to
+//! one handler from [`handlers`]. Everything a request does lives here, so the local
+//! stack and the tests run exactly the code that ships.
+//!
+//! # Layout
+//! - [`domain`]: typed values parsed at the edge (ids, codes, phone numbers, guest
+//!   names, link tokens, settings) and the rules of an invite's life (liveness,
+//!   which redemption is allowed, what an error means). Pure; no I/O.
+//! - [`keys`]: the single-table key scheme, as pure functions.
+//! - [`items`]: mapping between domain values and DynamoDB items, in one place.
+//! - [`store`]: the DynamoDB adapter — every read and conditional write.
+//! - [`sms`]: the SNS adapter and the text of the SMS and share message.
+//! - [`gate`]: the IoT device-shadow adapter that opens gates.
+//! - [`error`]: the one error type and its one mapping to HTTP.
+//! - [`http`]: request parsing (claims, path, JSON bodies) and JSON responses.
+//! - [`handlers`]: one module per endpoint, thin: parse, call the domain and store, answer.
+//! - [`provision`]: writes the intercom registry and memberships (admin tool, seed, tests).
+//! - [`config`], [`clock`], [`telemetry`]: read once at cold start / injected.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod gate;
+pub mod handlers;
+pub mod http;
+pub mod items;
+pub mod keys;
+pub mod provision;
+pub mod sms;
+pub mod store;
+pub mod telemetry;
+
+mod deps;
+pub use deps::Deps;

@@ -1,0 +1,140 @@
+//! The SMS to the guest (through SNS) and the share message for the app.
+
+use crate::domain::code::AccessCode;
+use crate::domain::guest::GuestName;
+use crate::domain::phone::Mobile;
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::Client;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+/// One GSM-7 SMS segment.
+pub const SEGMENT_CHARS: usize = 160;
+
+/// The GSM 03.38 basic character set (characters that cost one septet).
+const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+pub fn is_gsm7(text: &str) -> bool {
+    text.chars().all(|c| GSM7_BASIC.contains(c))
+}
+
+pub fn link(base_url: &str, token: &str) -> String {
+    format!("{base_url}/#{token}")
+}
+
+/// "12h", "45 min", "3 days", "1h30": short, for the SMS.
+pub fn short_duration(minutes: u32) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) if h % 24 == 0 => match h / 24 {
+            1 => "1 day".to_owned(),
+            d => format!("{d} days"),
+        },
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m:02}"),
+    }
+}
+
+/// The guest's SMS: code, link and the three steps, in one GSM-7 segment.
+/// The greeting uses the first name when it keeps the message in one segment and
+/// in GSM-7 (a single non-GSM character would make the whole SMS UCS-2, 70 chars);
+/// otherwise the message goes without the name.
+pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes: u32) -> String {
+    let body = format!(
+        "Fluss gate code {} (valid {})\nOpen {link} at the gate, scan the QR, enter the code.",
+        code.as_str(),
+        short_duration(valid_minutes)
+    );
+    let greeted = format!("{}: {body}", name.first_name());
+    if is_gsm7(&greeted) && greeted.chars().count() <= SEGMENT_CHARS {
+        greeted
+    } else {
+        body
+    }
+}
+
+/// The pre-filled message the app offers for clipboard, SMS, WhatsApp or e-mail.
+pub fn share_message(name: &GuestName, intercom_label: &str, code: &AccessCode, link: &str, expires_at: OffsetDateTime) -> String {
+    let until = expires_at
+        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+        .unwrap_or_default();
+    format!(
+        "Hi {name}, here is your one-time access to {intercom_label}.\n\
+         1. Open this link on your phone: {link}\n\
+         2. Scan the QR code on the intercom.\n\
+         3. Enter the code {code}.\n\
+         It works once to enter and once to leave, until {until}.",
+        name = name.as_str(),
+        code = code.as_str(),
+    )
+}
+
+#[derive(Clone)]
+pub struct SmsSender {
+    client: Client,
+    sender_id: Option<String>,
+}
+
+impl SmsSender {
+    pub fn new(client: Client, sender_id: Option<String>) -> Self {
+        Self { client, sender_id }
+    }
+
+    pub async fn send(&self, to: &Mobile, text: &str) -> Result<(), aws_sdk_sns::Error> {
+        let string_attribute = |value: &str| MessageAttributeValue::builder().data_type("String").string_value(value).build();
+        let mut request = self
+            .client
+            .publish()
+            .phone_number(to.e164())
+            .message(text)
+            .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional")?);
+        if let Some(sender_id) = &self.sender_id {
+            request = request.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender_id)?);
+        }
+        request.send().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::InviteId;
+    use crate::domain::token::LinkToken;
+
+    fn sms_for(name: &str, minutes: u32) -> String {
+        let token = LinkToken::generate(InviteId::generate()).expose();
+        let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token);
+        guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes)
+    }
+
+    #[test]
+    fn ordinary_names_fit_one_gsm7_segment_with_the_greeting() {
+        for name in ["Thandi Mokoena", "Bartholomew-Alexander Smith", "Zoë", "Renée"] {
+            for minutes in [15, 90, 720, 4320] {
+                let sms = sms_for(name, minutes);
+                assert!(sms.chars().count() <= SEGMENT_CHARS, "{} chars: {sms}", sms.chars().count());
+                assert!(is_gsm7(&sms), "{sms}");
+            }
+        }
+        assert!(sms_for("Thandi Mokoena", 720).starts_with("Thandi: Fluss gate code 4821 (valid 12h)"));
+    }
+
+    #[test]
+    fn names_outside_gsm7_or_too_long_are_left_out_rather_than_splitting_the_sms() {
+        for name in ["Łukasz", "王芳", "Maximiliandermitdemsehrsehrsehrlangennamen Müller"] {
+            let sms = sms_for(name, 720);
+            assert!(sms.starts_with("Fluss gate code 4821"), "{sms}");
+            assert!(is_gsm7(&sms) && sms.chars().count() <= SEGMENT_CHARS);
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(short_duration(15), "15 min");
+        assert_eq!(short_duration(90), "1h30");
+        assert_eq!(short_duration(720), "12h");
+        assert_eq!(short_duration(1440), "1 day");
+        assert_eq!(short_duration(4320), "3 days");
+    }
+}

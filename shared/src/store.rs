@@ -1,0 +1,595 @@
+//! The DynamoDB adapter: every read and every conditional write of the service.
+//!
+//! Each public method is one request (the budgets in the README count them), except
+//! the paginated reads, which are one request per page. Every write that guards an
+//! invariant carries its condition here, next to the rule it enforces.
+
+use crate::domain::access::Role;
+use crate::domain::code::AccessCode;
+use crate::domain::ids::{IntercomId, InviteId, UserId};
+use crate::domain::invite::{Invite, InviteState, Redemption, MAX_WRONG_ATTEMPTS};
+use crate::domain::settings::{Intercom, Settings};
+use crate::domain::token::{LinkToken, TokenHash};
+use crate::error::{ApiError, BoxError};
+use crate::items::{self, epoch, history_append, key, n, s, IdempotencyRecord, Item, ItemError};
+use crate::keys;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
+    Get,
+};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+use thiserror::Error;
+use time::OffsetDateTime;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed")]
+    Sdk(#[source] BoxError),
+    #[error(transparent)]
+    Item(#[from] ItemError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::unexpected(error)
+    }
+}
+
+fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
+    StoreError::Sdk(Box::new(error))
+}
+
+/// Everything in an intercom's partition that a create or a list needs.
+#[derive(Debug, Default)]
+pub struct Partition {
+    pub intercom: Option<Intercom>,
+    pub members: HashMap<String, Role>,
+    pub invites: Vec<Invite>,
+    pub idempotency: HashMap<String, IdempotencyRecord>,
+}
+
+impl Partition {
+    pub fn role_of(&self, user: &UserId) -> Option<Role> {
+        self.members.get(user.as_str()).copied()
+    }
+}
+
+/// How a transaction ended when DynamoDB cancelled it: which of its items failed.
+fn cancelled_items(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<(usize, &str)> {
+    reasons
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c)))
+        .collect()
+}
+
+fn transaction_cancelled<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<&aws_sdk_dynamodb::types::error::TransactionCanceledException> {
+    match error.as_service_error()? {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => Some(e),
+        _ => None,
+    }
+}
+
+fn condition_failed<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException> {
+    match error.as_service_error()? {
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => Some(e),
+        _ => None,
+    }
+}
+
+pub enum CreateOutcome {
+    Committed,
+    /// Another create or a settings change got in between, or an identical
+    /// idempotent request committed first: read again and decide again.
+    Conflict,
+    /// The caller's membership vanished between read and write.
+    MemberGone,
+}
+
+pub enum RevokeOutcome {
+    Revoked,
+    NotFound,
+    Forbidden,
+}
+
+pub enum RedeemOutcome {
+    /// The invite as it is now (state moved on); the gate may be opened.
+    Accepted(Invite),
+    /// The conditions did not hold; the invite as it was, if it exists at this key.
+    Refused(Option<Invite>),
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// One strongly consistent Query of the intercom's partition (more only past 1 MB).
+    /// Ended invites whose exit window closed are filtered out server-side.
+    pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
+        let mut partition = Partition::default();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .filter_expression("NOT begins_with(#sk, :invite) OR exit_closes_at > :now OR attribute_exists(#slot)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_names("#slot", keys::SLOT_INDEX_PK)
+                .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
+                .expression_attribute_values(":invite", s(keys::INVITE_PREFIX))
+                .expression_attribute_values(":now", epoch(now))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items() {
+                let Some(sk) = items::sort_key(item) else { continue };
+                if sk == keys::META_SK {
+                    partition.intercom = Some(items::intercom_from_item(item)?);
+                } else if let Some(user) = sk.strip_prefix(keys::MEMBER_PREFIX) {
+                    partition.members.insert(user.to_owned(), items::role_from_item(item)?);
+                } else if sk.starts_with(keys::INVITE_PREFIX) {
+                    partition.invites.push(items::invite_from_item(item)?);
+                } else if sk.starts_with(keys::IDEMPOTENCY_PREFIX) {
+                    let record = items::idempotency_from_item(item)?;
+                    partition.idempotency.insert(record.key_hash.clone(), record);
+                }
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(partition);
+            }
+        }
+    }
+
+    /// The registry item and the caller's membership, in one consistent read.
+    pub async fn load_access(&self, intercom: &IntercomId, user: &UserId) -> Result<(Option<Intercom>, Option<Role>), StoreError> {
+        let pk = keys::intercom_pk(intercom);
+        let get = |sk: String| {
+            Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), sk)))
+                .build()
+                .map(|get| TransactGetItem::builder().get(get).build())
+        };
+        let output = self
+            .client
+            .transact_get_items()
+            .transact_items(get(keys::META_SK.to_owned()).map_err(sdk)?)
+            .transact_items(get(keys::member_sk(user)).map_err(sdk)?)
+            .send()
+            .await
+            .map_err(sdk)?;
+        let responses = output.responses();
+        let item_at = |i: usize| responses.get(i).and_then(|r| r.item());
+        let intercom = item_at(0).map(items::intercom_from_item).transpose()?;
+        let role = item_at(1).map(items::role_from_item).transpose()?;
+        Ok((intercom, role))
+    }
+
+    fn version_guard(&self, intercom: &Intercom) -> Result<Update, StoreError> {
+        let condition = if intercom.version == 0 {
+            "attribute_not_exists(#version) OR #version = :seen"
+        } else {
+            "#version = :seen"
+        };
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
+            .update_expression("SET #version = if_not_exists(#version, :zero) + :one")
+            .condition_expression(condition)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":seen", n(intercom.version))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(sdk)
+    }
+
+    fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
+            .condition_expression("attribute_exists(#role)")
+            .expression_attribute_names("#role", "role")
+            .build()
+            .map_err(sdk)
+    }
+
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(sdk)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes a new invite in one transaction that also moves the intercom's version
+    /// on from the one the caller's decisions were based on. Two creates that read
+    /// the same version cannot both commit, so Max Users and code uniqueness, checked
+    /// on that read, hold under any concurrency.
+    pub async fn commit_create(
+        &self,
+        intercom: &Intercom,
+        user: &UserId,
+        invite: &Invite,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom)?).build())
+            .transact_items(TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build())
+            .transact_items(self.put_new(items::invite_to_item(invite))?)
+            .transact_items(self.put_new(items::pointer_item(invite))?);
+        if let Some(record) = idempotency {
+            request = request.transact_items(self.put_new(items::idempotency_to_item(&intercom.id, record))?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(CreateOutcome::Committed),
+            Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) => {
+                    let failed = cancelled_items(cancelled.cancellation_reasons());
+                    if failed.iter().any(|(i, c)| *i == 1 && *c == "ConditionalCheckFailed") {
+                        Ok(CreateOutcome::MemberGone)
+                    } else {
+                        Ok(CreateOutcome::Conflict)
+                    }
+                }
+                None => Err(sdk(error)),
+            },
+        }
+    }
+
+    pub async fn record_sms_failure(&self, invite: &Invite, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
+            .update_expression("SET sms_status = :failed, #history = list_append(#history, :event)")
+            .condition_expression("attribute_exists(#history)")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":event", history_append("sms_failed", "system", now))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    /// Ends a live invite and, by ending it, frees its place: one transaction that
+    /// also re-checks the caller's membership.
+    pub async fn revoke(&self, intercom: &IntercomId, invite: &InviteId, user: &UserId, now: OffsetDateTime) -> Result<RevokeOutcome, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression(
+                "SET #state = :revoked, revoked_at = :now, revoked_by = :user, #history = list_append(#history, :event) \
+                 REMOVE #slot_pk, #slot_sk",
+            )
+            .condition_expression("attribute_exists(#history) AND (#state = :unused OR #state = :entered) AND expires_at > :now")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_values(":revoked", s(InviteState::Revoked.as_str()))
+            .expression_attribute_values(":unused", s(InviteState::Unused.as_str()))
+            .expression_attribute_values(":entered", s(InviteState::Entered.as_str()))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":user", s(user.as_str()))
+            .expression_attribute_values(":event", history_append("revoked", user.as_str(), now))
+            .build()
+            .map_err(sdk)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(self.member_check(intercom, user)?).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RevokeOutcome::Revoked),
+            Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) => {
+                    let failed = cancelled_items(cancelled.cancellation_reasons());
+                    match failed.first() {
+                        Some((0, _)) => Ok(RevokeOutcome::Forbidden),
+                        Some((_, "ConditionalCheckFailed")) => Ok(RevokeOutcome::NotFound),
+                        _ => Err(sdk(error)),
+                    }
+                }
+                None => Err(sdk(error)),
+            },
+        }
+    }
+
+    /// Consumes the entry or the exit of an invite in one conditional update, which
+    /// is what makes each happen once whatever runs in parallel. An exit also leaves
+    /// the slot index: the invite no longer holds a place.
+    pub async fn begin_redemption(
+        &self,
+        intercom: &IntercomId,
+        token: &LinkToken,
+        code: &AccessCode,
+        redemption: Redemption,
+        command_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RedeemOutcome, StoreError> {
+        let (update, condition) = match redemption {
+            Redemption::Entry => (
+                "SET #state = :entered, entered_at = :now, pending_command = :cmd, #history = list_append(#history, :event)",
+                "token_hash = :hash AND #code = :code AND wrong_attempts < :max AND #state = :unused AND expires_at > :now",
+            ),
+            Redemption::Exit => (
+                "SET #state = :exited, exited_at = :now, pending_command = :cmd, #history = list_append(#history, :event) \
+                 REMOVE #slot_pk, #slot_sk",
+                "token_hash = :hash AND #code = :code AND wrong_attempts < :max \
+                 AND (#state = :entered OR #state = :exit_failed) AND exit_closes_at > :now",
+            ),
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(token.invite_id()))))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#code", "code")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":hash", s(&token.hash().0))
+            .expression_attribute_values(":code", s(code.as_str()))
+            .expression_attribute_values(":max", n(MAX_WRONG_ATTEMPTS))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":cmd", s(command_id))
+            .expression_attribute_values(":event", history_append(redemption.as_str(), "guest", now))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        request = match redemption {
+            Redemption::Entry => request
+                .expression_attribute_values(":unused", s(InviteState::Unused.as_str()))
+                .expression_attribute_values(":entered", s(InviteState::Entered.as_str())),
+            Redemption::Exit => request
+                .expression_attribute_values(":entered", s(InviteState::Entered.as_str()))
+                .expression_attribute_values(":exit_failed", s(InviteState::ExitFailed.as_str()))
+                .expression_attribute_values(":exited", s(InviteState::Exited.as_str()))
+                .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+                .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK),
+        };
+        match request.send().await {
+            Ok(output) => {
+                let item = output.attributes().ok_or_else(|| ItemError { attribute: "ALL_NEW".into() })?;
+                Ok(RedeemOutcome::Accepted(items::invite_from_item(item)?))
+            }
+            Err(error) => match condition_failed(&error) {
+                Some(failed) => Ok(RedeemOutcome::Refused(failed.item().map(items::invite_from_item).transpose()?)),
+                None => Err(sdk(error)),
+            },
+        }
+    }
+
+    /// Gives the guest their redemption back when the gate command could not be
+    /// delivered. Only the request that consumed it (same command id) can undo it.
+    /// An undone exit becomes `exit_failed`, not `entered`: the place it freed may
+    /// already be someone else's, so it is not taken back.
+    pub async fn undo_redemption(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        redemption: Redemption,
+        command_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (from, to, update) = match redemption {
+            Redemption::Entry => (
+                InviteState::Entered,
+                InviteState::Unused,
+                "SET #state = :to, #history = list_append(#history, :event) REMOVE pending_command, entered_at",
+            ),
+            Redemption::Exit => (
+                InviteState::Exited,
+                InviteState::ExitFailed,
+                "SET #state = :to, #history = list_append(#history, :event) REMOVE pending_command, exited_at",
+            ),
+        };
+        let event = format!("{}_gate_failed", redemption.as_str());
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression(update)
+            .condition_expression("#state = :from AND pending_command = :cmd")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":cmd", s(command_id))
+            .expression_attribute_values(":event", history_append(&event, "system", now))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    /// Counts a wrong code against the attempts seen; returns the new count, or
+    /// `None` when a parallel attempt was counted first (that one counts instead).
+    pub async fn count_wrong_code(&self, invite: &Invite, now: OffsetDateTime) -> Result<Option<u32>, StoreError> {
+        let attempts = invite.wrong_attempts + 1;
+        let event = if attempts >= MAX_WRONG_ATTEMPTS { "locked" } else { "wrong_code" };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
+            .update_expression("SET wrong_attempts = :attempts, #history = list_append(#history, :event)")
+            .condition_expression("wrong_attempts = :seen")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":attempts", n(attempts))
+            .expression_attribute_values(":seen", n(invite.wrong_attempts))
+            .expression_attribute_values(":event", history_append(event, "guest", now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some(attempts)),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
+            Err(error) => Err(sdk(error)),
+        }
+    }
+
+    pub async fn pointer(&self, invite: &InviteId) -> Result<Option<(IntercomId, TokenHash)>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::pointer_pk(invite), keys::POINTER_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(output.item().map(items::pointer_from_item).transpose()?)
+    }
+
+    /// Saves settings if nothing changed the intercom since it was read, and
+    /// records who changed what. Returns `false` on such a conflict.
+    pub async fn save_settings(&self, intercom: &Intercom, settings: &Settings) -> Result<bool, StoreError> {
+        let mut update = self.version_guard(intercom)?;
+        let mut expression = update.update_expression().to_owned();
+        let mut values = update.expression_attribute_values().cloned().unwrap_or_default();
+        let mut names = update.expression_attribute_names().cloned().unwrap_or_default();
+        for (name, value) in items::settings_attributes(settings) {
+            expression.push_str(&format!(", #{name} = :{name}"));
+            names.insert(format!("#{name}"), name.to_owned());
+            values.insert(format!(":{name}"), value);
+        }
+        update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
+            .update_expression(expression)
+            .condition_expression(update.condition_expression().unwrap_or_default())
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(sdk)?;
+        let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
+        audit.extend([
+            ("event".to_owned(), s("settings_updated")),
+            ("actor".to_owned(), s(settings.updated_by.as_str())),
+            ("at".to_owned(), epoch(settings.updated_at)),
+            ("entry_gate".to_owned(), s(settings.entry_gate.as_str())),
+            ("exit_gate".to_owned(), s(settings.exit_gate.as_str())),
+            ("max_users".to_owned(), n(settings.max_users)),
+            ("invite_duration_minutes".to_owned(), n(settings.invite_duration_minutes)),
+            ("exit_grace_minutes".to_owned(), n(settings.exit_grace_minutes)),
+            (keys::PURGE_AT.to_owned(), epoch(settings.updated_at + AUDIT_RETENTION)),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(self.put_new(audit)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_transaction_canceled_exception()) => Ok(false),
+            Err(error) => Err(sdk(error)),
+        }
+    }
+
+    /// Invites that hold a place and whose expiry has passed, oldest first, at most
+    /// `limit`. Reads the sparse slot index only: work grows with what is due.
+    pub async fn due_invites(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+        let mut due = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::SLOT_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :due")
+                .expression_attribute_names("#pk", keys::SLOT_INDEX_PK)
+                .expression_attribute_names("#sk", keys::SLOT_INDEX_SK)
+                .expression_attribute_values(":pk", s(keys::SLOT_INDEX_PARTITION))
+                .expression_attribute_values(":due", s(keys::slot_index_due_before(now)))
+                .limit(i32::try_from(limit.saturating_sub(due.len()).max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items() {
+                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
+                let sk = items::sort_key(item);
+                let intercom = pk.and_then(|pk| pk.strip_prefix("INTERCOM#")).and_then(IntercomId::parse);
+                let invite = sk.and_then(|sk| sk.strip_prefix(keys::INVITE_PREFIX)).and_then(InviteId::parse);
+                match (intercom, invite) {
+                    (Some(intercom), Some(invite)) => due.push((intercom, invite)),
+                    _ => return Err(ItemError { attribute: keys::SLOT_INDEX_SK.into() }.into()),
+                }
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() || due.len() >= limit {
+                return Ok(due);
+            }
+        }
+    }
+
+    /// Records an invite's expiry and takes it out of the slot index. The condition
+    /// makes overlapping sweeps record each expiry once. Returns whether this call did.
+    pub async fn expire(&self, intercom: &IntercomId, invite: &InviteId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression("SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk")
+            .condition_expression("attribute_exists(#slot_pk) AND expires_at <= :now")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":event", history_append("expired", "system", now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(error) => Err(sdk(error)),
+        }
+    }
+}
+
+/// How long settings changes stay in the audit partition.
+pub const AUDIT_RETENTION: time::Duration = time::Duration::days(90);
+
+fn audit_sort_key(at: OffsetDateTime) -> String {
+    use rand::Rng;
+    format!("{:012}#{:08x}", at.unix_timestamp(), rand::rng().random::<u32>())
+}
