@@ -13,7 +13,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        // Whole seconds: the table stores epoch seconds, so an answer computed
+        // from `now` matches what a later read of the same item says.
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(0).unwrap_or(now)
     }
 }
 

@@ -1,0 +1,295 @@
+//! The local HTTP API. Each request is turned into the API Gateway HTTP API (v2)
+//! event the deployed function would receive (path parameters, verified JWT
+//! claims, base64 for binary bodies), parsed by `lambda_http` exactly as in Lambda,
+//! and handed to the same handler. Routes mirror `template.yaml`.
+
+use crate::jwt::Authorizer;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::{Method, StatusCode};
+use hyper_util::rt::TokioIo;
+use lambda_http::Body;
+use ota::handlers;
+use ota::Deps;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// API Gateway HTTP APIs accept up to 10 MB; the functions refuse far less.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+pub struct Front {
+    pub deps: Deps,
+    pub authorizer: Authorizer,
+    /// moto's base URL, for the `/_local` views of SMS and shadows.
+    pub emulator: String,
+    pub iot: aws_sdk_iotdataplane::Client,
+    pub openapi: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    GetSettings,
+    UpdateSettings,
+    CreateInvite,
+    ListCodes,
+    RevokeCode,
+    RedeemEntry,
+    RedeemExit,
+}
+
+impl Route {
+    fn needs_jwt(self) -> bool {
+        !matches!(self, Self::RedeemEntry | Self::RedeemExit)
+    }
+}
+
+type Params = Vec<(&'static str, String)>;
+
+fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Params)> {
+    let intercom = |id: &str| vec![("intercomId", id.to_owned())];
+    Some(match (method.as_str(), segments) {
+        ("GET", ["intercoms", id, "settings"]) => (Route::GetSettings, "GET /intercoms/{intercomId}/settings", intercom(id)),
+        ("PUT", ["intercoms", id, "settings"]) => (Route::UpdateSettings, "PUT /intercoms/{intercomId}/settings", intercom(id)),
+        ("POST", ["intercoms", id, "codes"]) => (Route::CreateInvite, "POST /intercoms/{intercomId}/codes", intercom(id)),
+        ("GET", ["intercoms", id, "codes"]) => (Route::ListCodes, "GET /intercoms/{intercomId}/codes", intercom(id)),
+        ("DELETE", ["intercoms", id, "codes", code]) => (
+            Route::RevokeCode,
+            "DELETE /intercoms/{intercomId}/codes/{codeId}",
+            vec![("intercomId", (*id).to_owned()), ("codeId", (*code).to_owned())],
+        ),
+        ("POST", ["guest", "entry"]) => (Route::RedeemEntry, "POST /guest/entry", vec![]),
+        ("POST", ["guest", "exit"]) => (Route::RedeemExit, "POST /guest/exit", vec![]),
+        _ => return None,
+    })
+}
+
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+type HyperResponse = hyper::Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(body.into()))
+        .unwrap_or_default()
+}
+
+fn reply_json(status: StatusCode, body: &Value) -> HyperResponse {
+    reply(status, "application/json", body.to_string())
+}
+
+/// Serves until the listener fails; each connection on its own task.
+pub async fn serve(listener: TcpListener, front: Arc<Front>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let front = front.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let front = front.clone();
+                async move { Ok::<_, Infallible>(handle(&front, req).await) }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+
+    if let Some(local) = local_route(front, &parts.method, &segments, &query).await {
+        return local;
+    }
+    let Some((route, route_key, params)) = route(&parts.method, &segments) else {
+        return reply_json(StatusCode::NOT_FOUND, &json!({ "message": "Not Found" }));
+    };
+    let bytes = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return reply_json(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "message": "Request Entity Too Large" })),
+    };
+    let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+    let claims = if route.needs_jwt() {
+        match front.authorizer.verify(authorization) {
+            Some(claims) => Some(claims),
+            None => return reply_json(StatusCode::UNAUTHORIZED, &json!({ "message": "Unauthorized" })),
+        }
+    } else {
+        None
+    };
+
+    let event = api_gateway_event(&parts, &path, &query, route_key, &params, claims, &bytes);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(request) => request,
+        Err(e) => return reply_json(StatusCode::BAD_REQUEST, &json!({ "message": format!("bad request: {e}") })),
+    };
+    let deps = &front.deps;
+    let response = match route {
+        Route::GetSettings => handlers::get_settings::handle(deps, request).await,
+        Route::UpdateSettings => handlers::update_settings::handle(deps, request).await,
+        Route::CreateInvite => handlers::create_invite::handle(deps, request).await,
+        Route::ListCodes => handlers::list_codes::handle(deps, request).await,
+        Route::RevokeCode => handlers::revoke_code::handle(deps, request).await,
+        Route::RedeemEntry => handlers::redeem::handle_entry(deps, request).await,
+        Route::RedeemExit => handlers::redeem::handle_exit(deps, request).await,
+    };
+    let (parts, body) = response.into_parts();
+    let bytes: Bytes = match body {
+        Body::Text(text) => text.into(),
+        Body::Binary(bytes) => bytes.into(),
+        _ => Bytes::new(),
+    };
+    let mut out = hyper::Response::new(Full::new(bytes));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    out
+}
+
+/// The event API Gateway would send for this request.
+pub fn api_gateway_event(
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    query: &str,
+    route_key: &str,
+    params: &Params,
+    claims: Option<HashMap<String, String>>,
+    body: &[u8],
+) -> Value {
+    let mut headers = Map::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_owned(), false),
+        Err(_) => (STANDARD.encode(body), true),
+    };
+    let path_parameters: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
+    let mut context = json!({
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": "127.0.0.1",
+        "domainPrefix": "local",
+        "http": {
+            "method": parts.method.as_str(),
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": headers.get("user-agent").cloned().unwrap_or(Value::Null),
+        },
+        "requestId": format!("local-{}", now.unix_timestamp_nanos()),
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
+        "timeEpoch": now.unix_timestamp() * 1000,
+    });
+    if let Some(claims) = claims {
+        context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": context,
+        "isBase64Encoded": is_base64,
+    });
+    if !path_parameters.is_empty() {
+        event["pathParameters"] = Value::Object(path_parameters);
+    }
+    if !body.is_empty() {
+        event["body"] = Value::String(body);
+    }
+    event
+}
+
+/// Developer views that API Gateway does not have: tokens, sent SMS, gate shadows,
+/// a sweep on demand, the OpenAPI document.
+async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &str) -> Option<HyperResponse> {
+    Some(match (method.as_str(), segments) {
+        ("GET", ["openapi.yaml"]) => reply(StatusCode::OK, "application/yaml", front.openapi.clone()),
+        ("GET", ["_local", "token", sub]) => {
+            reply(StatusCode::OK, "text/plain", front.authorizer.mint(sub, time::Duration::hours(12)))
+        }
+        ("GET", ["_local", "sms"]) => {
+            let to = query.split('&').find_map(|p| p.strip_prefix("to=")).map(percent_decode);
+            match sent_sms(&front.emulator, to.as_deref()).await {
+                Ok(list) => reply_json(StatusCode::OK, &list),
+                Err(e) => reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })),
+            }
+        }
+        ("GET", ["_local", "shadows", thing]) => {
+            match front.iot.get_thing_shadow().thing_name(*thing).send().await {
+                Ok(out) => {
+                    let doc = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+                    reply(StatusCode::OK, "application/json", doc)
+                }
+                Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
+            }
+        }
+        ("POST", ["_local", "sweep"]) => match handlers::sweep::run(&front.deps).await {
+            Ok(report) => reply_json(StatusCode::OK, &json!(report)),
+            Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e.to_string() })),
+        },
+        _ => return None,
+    })
+}
+
+/// The SMS moto "sent", newest last, optionally only those to one number.
+pub async fn sent_sms(emulator: &str, to: Option<&str>) -> Result<Value, String> {
+    let data: Value = reqwest::get(format!("{emulator}/moto-api/data.json"))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sent: Vec<Value> = data
+        .pointer("/sns/SMS")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(to) = to {
+        sent.retain(|m| m["to"] == to);
+    }
+    Ok(Value::Array(sent))
+}

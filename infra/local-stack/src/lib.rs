@@ -1,0 +1,29 @@
+//! The whole service on one machine, for developers and for the tests.
+//!
+//! # Layout
+//! - [`moto`]: starts `infra/moto_server.py` (moto, single-threaded) on a free
+//!   loopback port and stops it with this process.
+//! - [`aws`]: SDK configuration pointing every client at that emulator.
+//! - [`table`]: creates the table from `template.yaml`'s `Table` resource, so the
+//!   local table is the deployed one.
+//! - [`seed`]: provisions an intercom (registry, gate things, members), as device
+//!   management would; the demo data and every test use it.
+//! - [`jwt`]: signs and verifies the app's JWTs locally, in place of API Gateway's
+//!   authorizer.
+//! - [`front`]: the local HTTP API: the same routes as `template.yaml`, each turned
+//!   into an API Gateway HTTP API (v2) event and handed to the same handler the
+//!   Lambda function runs; plus `/_local/...` endpoints to look at SMS and shadows.
+
+pub mod aws;
+pub mod front;
+pub mod jwt;
+pub mod moto;
+pub mod seed;
+pub mod table;
+
+use std::path::PathBuf;
+
+/// The repository root (this crate lives at `infra/local-stack`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
