@@ -1,1 +1,16 @@
+//! Integration and end-to-end tests: the real handlers behind the local API front,
+//! over moto (single-threaded), with real JWTs, SNS and IoT shadows.
+//!
+//! Each test gets its own table, intercom, users and clock from `spawn_app()`.
 
+mod helpers;
+
+mod authorization;
+mod budgets;
+mod create_invite;
+mod events;
+mod expiry;
+mod redeem;
+mod revoke;
+mod secrets;
+mod settings;

@@ -1,0 +1,81 @@
+//! DynamoDB requests per endpoint call, counted at the SDK (one per HTTP attempt).
+//! Budgets: redeem 1 on success (2 on a failure path), create ≤ 2, list ≤ 2,
+//! revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where needed; no Scan ever.
+//! `cargo test -p ota-tests budgets -- --nocapture` prints the measured table.
+
+use crate::helpers::{other_code, spawn_app, Redeem};
+use serde_json::json;
+
+fn count(requests: &[String], service: &str) -> usize {
+    requests.iter().filter(|r| r.starts_with(&format!("{service}:"))).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_stays_within_its_request_budget() {
+    let app = spawn_app().await;
+    let mut seen = Vec::new();
+    let mut measure = |name: &str, dynamo_budget: usize, other: (&str, usize), requests: Vec<String>| {
+        let dynamo = count(&requests, "dynamodb");
+        println!("{name:<28} dynamodb={dynamo} {}={} {requests:?}", other.0, count(&requests, other.0));
+        assert!(dynamo <= dynamo_budget, "{name}: {requests:?}");
+        assert_eq!(count(&requests, other.0), other.1, "{name}: {requests:?}");
+        seen.extend(requests);
+    };
+
+    app.configure(10).await;
+    measure("update-settings", 2, ("sns", 0), app.dynamo_requests());
+    app.call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None).await;
+    measure("get-settings", 2, ("sns", 0), app.dynamo_requests());
+
+    let invite = app.invite("Budget Guest").await;
+    measure("create-invite", 2, ("sns", 1), app.dynamo_requests());
+    app.list(&app.owner).await;
+    measure("list-codes", 2, ("sns", 0), app.dynamo_requests());
+
+    app.redeem(Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
+    measure("redeem-entry wrong code", 2, ("iot", 0), app.dynamo_requests());
+    app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
+    measure("redeem-entry wrong intercom", 2, ("iot", 0), app.dynamo_requests());
+    assert_eq!(app.enter(&invite).await.0, 200);
+    measure("redeem-entry success", 1, ("iot", 1), app.dynamo_requests());
+    app.enter(&invite).await;
+    measure("redeem-entry used", 2, ("iot", 0), app.dynamo_requests());
+    assert_eq!(app.exit(&invite).await.0, 200);
+    measure("redeem-exit success", 1, ("iot", 1), app.dynamo_requests());
+
+    let revoked = app.invite("Revoked Guest").await;
+    app.dynamo_requests();
+    assert_eq!(app.revoke(&app.owner, &revoked.id).await.0, 204);
+    measure("revoke-code", 2, ("sns", 0), app.dynamo_requests());
+
+    let (status, _) = app.create(&app.stranger, json!({ "name": "X", "mobile": app.mobile })).await;
+    assert_eq!(status, 403);
+    measure("create-invite refused", 2, ("sns", 0), app.dynamo_requests());
+
+    app.advance(time::Duration::hours(13));
+    app.invite("Unswept A").await;
+    app.dynamo_requests();
+    app.sweep().await;
+    measure("sweep (nothing due)", 1, ("sns", 0), app.dynamo_requests());
+
+    assert!(seen.iter().all(|r| !r.contains("Scan")), "no Scan anywhere: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
+    let app = spawn_app().await;
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 15, "max_users": 100 })).await;
+    for i in 0..2 {
+        app.invite(&format!("Due {i}")).await;
+    }
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 600, "max_users": 100 })).await;
+    for i in 0..20 {
+        app.invite(&format!("Live {i}")).await;
+    }
+    app.advance(time::Duration::minutes(20));
+    app.dynamo_requests();
+    let report = app.sweep().await;
+    let requests = app.dynamo_requests();
+    assert_eq!(report.expired, 2);
+    assert_eq!(requests, vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem"], "one index read, one write per expired code");
+}

@@ -1,0 +1,204 @@
+use crate::helpers::{spawn_app, spawn_app_with, Options};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+fn is_trivial(code: &str) -> bool {
+    ota::domain::code::AccessCode::parse(code).unwrap().is_trivially_guessable()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_link() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let local_number = format!("0{}", &app.mobile[3..]);
+    let (status, body) = app.create(&app.shared, json!({ "name": "  Thandi   Mokoena ", "mobile": local_number })).await;
+    assert_eq!(status, 201, "{body}");
+
+    let code = body["code"].as_str().unwrap();
+    assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) && !is_trivial(code));
+    assert_eq!(body["guest"]["name"], "Thandi Mokoena");
+    assert_eq!(body["guest"]["mobile"], app.mobile, "normalised to E.164");
+    let link = body["link"].as_str().unwrap();
+    let token = link.strip_prefix("https://ote.fluss.me/#").expect("token travels in the fragment");
+    assert!(token.len() >= 33);
+    assert_eq!(body["remaining_seconds"], 12 * 3600);
+    assert_eq!(body["sms"]["status"], "sent");
+    let share = body["share_message"].as_str().unwrap();
+    assert!(share.contains(code) && share.contains(link) && share.contains("Scan the QR code"));
+
+    let sms = app.sms().await;
+    assert_eq!(sms.len(), 1);
+    let text = sms[0]["message"].as_str().unwrap();
+    assert!(text.contains(code) && text.contains(link), "{text}");
+    assert!(text.chars().count() <= 160 && ota::sms::is_gsm7(text), "one GSM-7 segment: {text}");
+
+    let (status, list) = app.list(&app.owner).await;
+    assert_eq!(status, 200);
+    let listed = &list["codes"][0];
+    assert_eq!(listed["id"], body["id"]);
+    assert_eq!(listed["code"], code);
+    assert_eq!(listed["state"], "unused");
+    assert_eq!(listed["created_by"], app.site.shared_user.as_str());
+    assert_eq!(listed["guest_name"], "Thandi Mokoena");
+    assert!(!listed["guest_mobile"].as_str().unwrap().contains(&app.mobile[4..10]), "list masks the number");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_stores_and_sends_nothing() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let path = format!("/intercoms/{}/codes", app.intercom());
+    let mobile = app.mobile.clone();
+    let cases: Vec<(Option<String>, u16, &str)> = vec![
+        (Some("{not json".into()), 400, "invalid_json"),
+        (Some(String::new()), 400, "invalid_json"),
+        (Some("null".into()), 400, "invalid_json"),
+        (Some(json!({ "name": "A" }).to_string()), 400, "invalid_json"),
+        (Some(json!({ "mobile": mobile }).to_string()), 400, "invalid_json"),
+        (Some(json!({ "name": 42, "mobile": mobile }).to_string()), 400, "invalid_json"),
+        (Some(json!({ "name": "A", "mobile": 27821234567u64 }).to_string()), 400, "invalid_json"),
+        (Some(json!({ "name": "A", "mobile": mobile, "name2": "B" }).to_string()), 400, "invalid_json"),
+        (Some(json!({ "name": "", "mobile": mobile }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "x".repeat(61), "mobile": mobile }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "Eve\u{202e}gnirts", "mobile": mobile }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "Zero\u{200b}Width", "mobile": mobile }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "A", "mobile": "not a number" }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "A", "mobile": "+27 21 555 1234" }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "A", "mobile": "1".repeat(50) }).to_string()), 400, "invalid_field"),
+        (Some(json!({ "name": "A".repeat(20_000), "mobile": mobile }).to_string()), 413, "payload_too_large"),
+    ];
+    for (body, expected_status, expected_code) in cases {
+        let mut request = app.http.post(format!("{}{path}", app.api)).bearer_auth(&app.owner);
+        if let Some(body) = body.clone() {
+            request = request.body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(status, expected_status, "{body:?} → {error}");
+        assert_eq!(error["error"]["code"], expected_code, "{body:?}");
+        assert!(!error["error"]["message"].as_str().unwrap_or("").is_empty());
+    }
+    // A short Idempotency-Key is bad input too.
+    let response = app
+        .http
+        .post(format!("{}{path}", app.api))
+        .bearer_auth(&app.owner)
+        .header("idempotency-key", "short")
+        .body(json!({ "name": "A", "mobile": mobile }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    assert!(app.listed_ids().await.is_empty(), "nothing stored");
+    assert!(app.sms().await.is_empty(), "nothing sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_latin_names_are_kept_and_the_sms_still_fits_one_segment() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    for name in ["王芳", "Łukasz Żółć", "Zoë O'Brien"] {
+        let invite = app.invite(name).await;
+        assert_eq!(invite.body["guest"]["name"], name);
+    }
+    for sms in app.sms().await {
+        let text = sms["message"].as_str().unwrap();
+        assert!(ota::sms::is_gsm7(text) && text.chars().count() <= 160, "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_users_is_never_exceeded() {
+    let app = spawn_app().await;
+    app.configure(2).await;
+    app.invite("One").await;
+    app.invite("Two").await;
+    let (status, error) = app.create(&app.owner, json!({ "name": "Three", "mobile": app.mobile })).await;
+    assert_eq!(status, 409);
+    assert_eq!(error["error"]["code"], "limit_reached");
+    assert_eq!(error["error"]["max_users"], 2);
+    assert_eq!(app.listed_ids().await.len(), 2);
+    assert_eq!(app.sms().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_creates_never_exceed_max_users_and_never_share_a_code() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.configure(5).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move { app.create(&app.owner, json!({ "name": format!("Guest {i}"), "mobile": app.mobile })).await })
+        })
+        .collect();
+    let mut created = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            201 => created.push(body["code"].as_str().unwrap().to_owned()),
+            409 => assert_eq!(body["error"]["code"], "limit_reached"),
+            503 => assert_eq!(body["error"]["code"], "busy"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(created.len(), 5, "exactly Max Users codes were created");
+    assert_eq!(created.iter().collect::<HashSet<_>>().len(), 5, "codes are unique");
+    assert_eq!(app.listed_ids().await.len(), 5);
+    assert_eq!(app.sms().await.len(), 5, "no SMS for refused creates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_codes_on_one_intercom_are_all_different() {
+    let app = spawn_app().await;
+    app.configure(100).await;
+    let mut codes = HashSet::new();
+    for i in 0..40 {
+        assert!(codes.insert(app.invite(&format!("Guest {i}")).await.code));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_create_with_the_same_idempotency_key_returns_the_same_invite_once() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let path = format!("{}/intercoms/{}/codes", app.api, app.intercom());
+    let body = json!({ "name": "Retry Guest", "mobile": app.mobile }).to_string();
+    let send = |key: &'static str, body: String| {
+        app.http.post(&path).bearer_auth(&app.owner).header("idempotency-key", key).body(body).send()
+    };
+    let key = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+    let first = send(key, body.clone()).await.unwrap();
+    assert_eq!(first.status().as_u16(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = send(key, body.clone()).await.unwrap();
+    assert_eq!(again.status().as_u16(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    for field in ["id", "code", "link", "expires_at", "share_message"] {
+        assert_eq!(first[field], again[field], "{field}");
+    }
+    assert_eq!(app.sms().await.len(), 1, "one SMS");
+    assert_eq!(app.listed_ids().await.len(), 1, "one slot");
+
+    let other_body = json!({ "name": "Someone Else", "mobile": app.mobile }).to_string();
+    let reused = send(key, other_body).await.unwrap();
+    assert_eq!(reused.status().as_u16(), 409);
+    let error: Value = reused.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "idempotency_key_reused");
+
+    // The retried link works like the first one.
+    let invite = crate::helpers::Invite::from(&again);
+    assert_eq!(app.enter(&invite).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_sns_fails_the_invite_stands_and_the_response_says_so() {
+    let app = spawn_app_with(Options { sms_down: true, ..Options::default() }).await;
+    app.configure(10).await;
+    let invite = app.invite("No Signal").await;
+    assert_eq!(invite.body["sms"]["status"], "failed");
+    assert_eq!(app.listed_ids().await, vec![invite.id.clone()]);
+    assert_eq!(app.enter(&invite).await.0, 200, "the owner can share the code another way");
+}

@@ -1,0 +1,45 @@
+//! The sample events in `events/` are what `cargo lambda invoke --data-file` sends;
+//! they must parse as the functions will parse them and name what the handlers need.
+
+use lambda_http::RequestExt;
+use local_stack::repo_root;
+
+fn event(name: &str) -> lambda_http::Request {
+    let text = std::fs::read_to_string(repo_root().join("events").join(name)).unwrap();
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
+    for (name, sub, params) in [
+        ("get-settings.json", "user-shared", vec!["intercomId"]),
+        ("update-settings.json", "user-owner", vec!["intercomId"]),
+        ("create-invite.json", "user-owner", vec!["intercomId"]),
+        ("list-codes.json", "user-owner", vec!["intercomId"]),
+        ("revoke-code.json", "user-owner", vec!["intercomId", "codeId"]),
+    ] {
+        let request = event(name);
+        assert_eq!(ota::http::caller(&request).unwrap().as_str(), sub, "{name}");
+        for param in params {
+            assert!(request.path_parameters().first(param).is_some(), "{name}: {param}");
+        }
+    }
+}
+
+#[test]
+fn guest_events_are_public_and_carry_a_well_formed_body() {
+    for name in ["redeem-entry.json", "redeem-exit.json"] {
+        let request = event(name);
+        assert!(ota::http::caller(&request).is_err(), "{name} has no user");
+        let body: serde_json::Value = ota::http::json_body(&request).unwrap();
+        assert!(ota::domain::token::LinkToken::parse(body["token"].as_str().unwrap()).is_some());
+        assert!(ota::domain::code::AccessCode::parse(body["code"].as_str().unwrap()).is_some());
+    }
+}
+
+#[test]
+fn the_sweep_event_is_a_scheduler_event() {
+    let text = std::fs::read_to_string(repo_root().join("events/sweep.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["detail-type"], "Scheduled Event");
+}

@@ -1,0 +1,66 @@
+//! Expiry with an injected clock: nothing sleeps, nothing relies on TTL deletion.
+
+use crate::helpers::spawn_app;
+use serde_json::json;
+use time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_code_is_refused_hidden_and_frees_its_slot_before_any_sweep() {
+    let app = spawn_app().await;
+    app.configure(1).await;
+    let invite = app.invite("Late Guest").await;
+
+    app.advance(Duration::hours(12) - Duration::seconds(1));
+    assert_eq!(app.listed_ids().await, vec![invite.id.clone()], "still valid one second before expiry");
+
+    app.advance(Duration::seconds(1));
+    assert!(app.listed_ids().await.is_empty(), "expired code hidden though its item is still there");
+    let (status, error) = app.enter(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("expired")));
+    assert!(app.gate_command("gate-main").await.is_none());
+    let (status, _) = app.revoke(&app.owner, &invite.id).await;
+    assert_eq!(status, 404, "an expired code is already dead");
+    app.invite("Next Guest").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
+    let app = spawn_app().await;
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 60, "exit_grace_minutes": 30 }))
+        .await;
+    let stays_late = app.invite("Stays Late").await;
+    let stays_too_long = app.invite("Stays Too Long").await;
+    assert_eq!(app.enter(&stays_late).await.0, 200);
+    assert_eq!(app.enter(&stays_too_long).await.0, 200);
+
+    app.advance(Duration::minutes(75));
+    assert!(app.listed_ids().await.is_empty(), "expired codes leave the list even while guests are inside");
+    let (status, body) = app.exit(&stays_late).await;
+    assert_eq!(status, 200, "{body}");
+
+    app.advance(Duration::minutes(15));
+    let (status, error) = app.exit(&stays_too_long).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("expired")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_sweeps_record_each_expiry_once_and_leave_live_codes_alone() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 15 })).await;
+    for i in 0..3 {
+        app.invite(&format!("Short {i}")).await;
+    }
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 600 })).await;
+    let live = app.invite("Long").await;
+
+    assert_eq!(app.sweep().await, ota::handlers::sweep::SweepReport { due: 0, expired: 0 }, "nothing due yet");
+    app.advance(Duration::minutes(16));
+    let sweeps: Vec<_> = (0..3).map(|_| { let app = app.clone(); tokio::spawn(async move { app.sweep().await }) }).collect();
+    let mut expired = 0;
+    for sweep in sweeps {
+        expired += sweep.await.unwrap().expired;
+    }
+    assert_eq!(expired, 3, "each expiry recorded exactly once across overlapping sweeps");
+    assert_eq!(app.sweep().await.due, 0, "swept codes leave the index");
+    assert_eq!(app.listed_ids().await, vec![live.id]);
+}

@@ -1,0 +1,286 @@
+//! `spawn_app()`: one moto per test binary, and per test its own table, intercom,
+//! users, gate things, guest number, clock and local API on a free port.
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use local_stack::front::{self, Front};
+use local_stack::jwt::Authorizer;
+use local_stack::moto::Moto;
+use local_stack::seed::Site;
+use local_stack::{aws, repo_root, table};
+use ota::clock::ManualClock;
+use ota::config::Config;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex, OnceLock};
+use time::OffsetDateTime;
+
+static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
+
+fn emulator() -> &'static str {
+    match MOTO.get_or_init(|| Moto::start(&repo_root())) {
+        Ok(moto) => &moto.endpoint,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Every request the SDK clients send (one entry per HTTP attempt), as
+/// `service:Operation`.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog(Arc<Mutex<Vec<String>>>);
+
+impl RequestLog {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[derive(Debug)]
+struct Recorder {
+    service: &'static str,
+    log: RequestLog,
+}
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "RequestRecorder"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        self.log.0.lock().unwrap().push(format!("{}:{operation}", self.service));
+        Ok(())
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+pub struct Options {
+    /// SNS points at a closed port: every SMS fails.
+    pub sms_down: bool,
+    /// The gates' IoT things are not created: every shadow update fails.
+    pub gates_missing: bool,
+}
+
+pub struct TestApp {
+    pub api: String,
+    pub http: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub site: Site,
+    pub owner: String,
+    pub shared: String,
+    pub stranger: String,
+    /// A fresh South African mobile number for this test's guests.
+    pub mobile: String,
+    pub requests: RequestLog,
+    pub front: Arc<Front>,
+    pub emulator: &'static str,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let emulator = emulator();
+    let suffix = format!("{:010x}", rand::rng().random::<u64>() & 0xff_ffff_ffff);
+    let sdk = aws::sdk_config(emulator).await;
+    let table_name = format!("ota-test-{suffix}");
+    let requests = RequestLog::default();
+    let recorder = |service| Recorder { service, log: requests.clone() };
+
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(recorder("dynamodb")).build(),
+    );
+    let mut sns = aws_sdk_sns::config::Builder::from(&sdk).interceptor(recorder("sns"));
+    if options.sms_down {
+        sns = sns.endpoint_url("http://127.0.0.1:9");
+    }
+    let iot = aws_sdk_iotdataplane::Client::from_conf(
+        aws_sdk_iotdataplane::config::Builder::from(&sdk).interceptor(recorder("iot")).build(),
+    );
+    table::create_from_template(&dynamo, &repo_root().join("template.yaml"), &table_name).await.unwrap();
+
+    let config = Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| table_name.clone())).unwrap();
+    let clock = Arc::new(ManualClock::starting_at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
+    let deps = ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone());
+    let site = Site::unique(&suffix);
+    if options.gates_missing {
+        ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates).await.unwrap();
+        ota::provision::grant(&deps.store, &site.intercom, &site.owner, ota::domain::access::Role::Owner).await.unwrap();
+    } else {
+        site.provision(&deps.store, emulator).await.unwrap();
+    }
+
+    let authorizer = Authorizer::new_random();
+    let token = |user: &ota::domain::ids::UserId| authorizer.mint(user.as_str(), time::Duration::hours(1));
+    let (owner, shared, stranger) = (token(&site.owner), token(&site.shared_user), token(&site.stranger));
+    let front = Arc::new(Front {
+        deps,
+        authorizer,
+        emulator: emulator.to_owned(),
+        iot: aws_sdk_iotdataplane::Client::new(&sdk),
+        openapi: String::new(),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(front::serve(listener, front.clone()));
+    requests.take();
+    TestApp {
+        api,
+        http: reqwest::Client::new(),
+        clock,
+        site,
+        owner,
+        shared,
+        stranger,
+        mobile: format!("+2782{:07}", rand::rng().random_range(0..10_000_000)),
+        requests,
+        front,
+        emulator,
+    }
+}
+
+pub enum Redeem {
+    Entry,
+    Exit,
+}
+
+impl TestApp {
+    pub fn intercom(&self) -> &str {
+        self.site.intercom.as_str()
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.api));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn put_settings(&self, bearer: &str, body: Value) -> (u16, Value) {
+        let path = format!("/intercoms/{}/settings", self.intercom());
+        self.call(reqwest::Method::PUT, &path, Some(bearer), Some(body)).await
+    }
+
+    /// Settings with separate entry and exit gates, and the given Max Users.
+    pub async fn configure(&self, max_users: u32) {
+        let (status, body) = self
+            .put_settings(&self.owner, json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "max_users": max_users }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    pub async fn create(&self, bearer: &str, body: Value) -> (u16, Value) {
+        let path = format!("/intercoms/{}/codes", self.intercom());
+        self.call(reqwest::Method::POST, &path, Some(bearer), Some(body)).await
+    }
+
+    /// A code for `name`, created by the owner; panics unless 201.
+    pub async fn invite(&self, name: &str) -> Invite {
+        let (status, body) = self.create(&self.owner, json!({ "name": name, "mobile": self.mobile })).await;
+        assert_eq!(status, 201, "{body}");
+        Invite::from(&body)
+    }
+
+    pub async fn list(&self, bearer: &str) -> (u16, Value) {
+        let path = format!("/intercoms/{}/codes", self.intercom());
+        self.call(reqwest::Method::GET, &path, Some(bearer), None).await
+    }
+
+    /// The ids of the codes the owner's list shows.
+    pub async fn listed_ids(&self) -> Vec<String> {
+        let (status, body) = self.list(&self.owner).await;
+        assert_eq!(status, 200, "{body}");
+        body["codes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    }
+
+    pub async fn revoke(&self, bearer: &str, id: &str) -> (u16, Value) {
+        let path = format!("/intercoms/{}/codes/{id}", self.intercom());
+        self.call(reqwest::Method::DELETE, &path, Some(bearer), None).await
+    }
+
+    pub async fn redeem(&self, which: Redeem, token: &str, intercom: &str, code: &str) -> (u16, Value) {
+        let path = match which {
+            Redeem::Entry => "/guest/entry",
+            Redeem::Exit => "/guest/exit",
+        };
+        let body = json!({ "token": token, "intercom_id": intercom, "code": code });
+        self.call(reqwest::Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn enter(&self, invite: &Invite) -> (u16, Value) {
+        self.redeem(Redeem::Entry, &invite.token, self.intercom(), &invite.code).await
+    }
+
+    pub async fn exit(&self, invite: &Invite) -> (u16, Value) {
+        self.redeem(Redeem::Exit, &invite.token, self.intercom(), &invite.code).await
+    }
+
+    pub async fn sms(&self) -> Vec<Value> {
+        let sent = front::sent_sms(self.emulator, Some(&self.mobile)).await.unwrap();
+        sent.as_array().cloned().unwrap_or_default()
+    }
+
+    /// The `ota_command` in a gate's shadow, if any was written.
+    pub async fn gate_command(&self, device: &str) -> Option<Value> {
+        let thing = self.site.thing(device).as_str().to_owned();
+        let out = self.front.iot.get_thing_shadow().thing_name(thing).send().await.ok()?;
+        let doc: Value = serde_json::from_slice(out.payload()?.as_ref()).ok()?;
+        Some(doc["state"]["desired"]["ota_command"].clone())
+    }
+
+    pub async fn sweep(&self) -> ota::handlers::sweep::SweepReport {
+        ota::handlers::sweep::run(&self.front.deps).await.unwrap()
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.advance(by);
+    }
+
+    pub fn dynamo_requests(&self) -> Vec<String> {
+        self.requests.take()
+    }
+}
+
+/// What a create returned, as the guest would use it.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub id: String,
+    pub code: String,
+    pub token: String,
+    pub body: Value,
+}
+
+impl From<&Value> for Invite {
+    fn from(body: &Value) -> Self {
+        let link = body["link"].as_str().unwrap();
+        Self {
+            id: body["id"].as_str().unwrap().to_owned(),
+            code: body["code"].as_str().unwrap().to_owned(),
+            token: link.split_once('#').unwrap().1.to_owned(),
+            body: body.clone(),
+        }
+    }
+}
+
+/// A code that is not `code`, for wrong-code tests.
+pub fn other_code(code: &str) -> String {
+    let n: u16 = code.parse().unwrap();
+    format!("{:04}", (n + 1) % 10_000)
+}

@@ -1,0 +1,157 @@
+use crate::helpers::{other_code, spawn_app, spawn_app_with, Options, Redeem};
+use std::sync::Arc;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_enters_and_exits_once_through_the_right_gates() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Thandi").await;
+
+    let (status, opened) = app.enter(&invite).await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["gate"], "Main gate");
+    let command = app.gate_command("gate-main").await.expect("entry gate got a command");
+    assert_eq!(command["action"], "open");
+    assert_eq!(command["reason"], "entry");
+    assert_eq!(command["id"], opened["command_id"]);
+    let issued = command["issued_at"].as_i64().unwrap();
+    let not_after = command["not_after"].as_i64().unwrap();
+    assert!(not_after > issued && not_after - issued <= 60, "commands are short-lived");
+    assert!(app.gate_command("gate-exit").await.is_none(), "exit gate untouched on entry");
+
+    let (_, list) = app.list(&app.owner).await;
+    assert_eq!(list["codes"][0]["state"], "entered");
+    let (status, again) = app.enter(&invite).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_used")));
+
+    let (status, opened) = app.exit(&invite).await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(opened["gate"], "Exit gate");
+    assert_eq!(app.gate_command("gate-exit").await.unwrap()["reason"], "exit");
+    let (status, again) = app.exit(&invite).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_used")));
+
+    assert!(app.listed_ids().await.is_empty(), "exit frees the slot and ends the code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_before_entry_is_refused() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Early Exit").await;
+    let (status, error) = app.exit(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("not_entered")));
+    assert_eq!(app.enter(&invite).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_codes_lock_the_invite_even_against_the_right_code() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Guesser").await;
+    let wrong = other_code(&invite.code);
+    for left in (1..=4).rev() {
+        let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), &wrong).await;
+        assert_eq!(status, 403);
+        assert_eq!(error["error"]["code"], "wrong_code");
+        assert_eq!(error["error"]["attempts_left"], left);
+    }
+    let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), &wrong).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (423, Some("locked")));
+    let (status, error) = app.enter(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (423, Some("locked")));
+    assert!(app.gate_command("gate-main").await.is_none(), "nothing opened");
+    let (_, list) = app.list(&app.owner).await;
+    assert_eq!(list["codes"][0]["state"], "locked", "the owner sees it locked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_intercom_and_a_bad_link_are_told_apart_without_opening_anything() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Lost Guest").await;
+
+    let (status, error) = app.redeem(Redeem::Entry, &invite.token, "ic-neighbour", &invite.code).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("wrong_intercom")));
+
+    // Same invite id, another secret: a stranger learns nothing, not even the intercom.
+    let (id, _) = invite.token.split_once('.').unwrap();
+    let forged = format!("{id}.AAAAAAAAAAAAAAAAAAAAAA");
+    for intercom in [app.intercom(), "ic-neighbour"] {
+        let (status, error) = app.redeem(Redeem::Entry, &forged, intercom, &invite.code).await;
+        assert_eq!((status, error["error"]["code"].as_str()), (404, Some("invalid_link")), "{intercom}");
+    }
+    for garbage in ["", "nonsense", "a.b.c", &"x".repeat(5000)] {
+        let (status, error) = app.redeem(Redeem::Entry, garbage, app.intercom(), &invite.code).await;
+        assert!(status == 404 || status == 413, "{garbage:.20}: {status} {error}");
+    }
+    let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), "12a4").await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_field")));
+    assert!(app.gate_command("gate-main").await.is_none());
+    assert_eq!(app.enter(&invite).await.0, 200, "none of that used up or locked the invite");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_stops_entry_and_exit_at_once() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let unused = app.invite("Never Enters").await;
+    let inside = app.invite("Already Inside").await;
+    assert_eq!(app.enter(&inside).await.0, 200);
+
+    assert_eq!(app.revoke(&app.owner, &unused.id).await.0, 204);
+    assert_eq!(app.revoke(&app.owner, &inside.id).await.0, 204);
+
+    let (status, error) = app.enter(&unused).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("revoked")));
+    let (status, error) = app.exit(&inside).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("revoked")));
+    assert!(app.gate_command("gate-exit").await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_redemptions_open_the_gate_exactly_once_each_way() {
+    let app = Arc::new(spawn_app().await);
+    app.configure(10).await;
+    let invite = Arc::new(app.invite("Double Tap").await);
+    for which in [Redeem::Entry, Redeem::Exit] {
+        let exit = matches!(which, Redeem::Exit);
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (app, invite) = (app.clone(), invite.clone());
+                tokio::spawn(async move { if exit { app.exit(&invite).await } else { app.enter(&invite).await } })
+            })
+            .collect();
+        let mut opened = 0;
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            match status {
+                200 => opened += 1,
+                409 => assert_eq!(body["error"]["code"], "already_used"),
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert_eq!(opened, 1, "exactly one {} opened", if exit { "exit" } else { "entry" });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_gate_cannot_be_reached_nothing_is_used_up_and_a_retry_works() {
+    let app = spawn_app_with(Options { gates_missing: true, ..Options::default() }).await;
+    app.configure(10).await;
+    let invite = app.invite("Bad Signal").await;
+
+    let (status, error) = app.enter(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (503, Some("gate_unavailable")));
+    let (_, list) = app.list(&app.owner).await;
+    assert_eq!(list["codes"][0]["state"], "unused");
+
+    local_stack::seed::create_thing(app.emulator, app.site.thing("gate-main").as_str()).await.unwrap();
+    assert_eq!(app.enter(&invite).await.0, 200, "the same code works once the gate is back");
+
+    let (status, _) = app.exit(&invite).await;
+    assert_eq!(status, 503, "exit gate still unreachable");
+    local_stack::seed::create_thing(app.emulator, app.site.thing("gate-exit").as_str()).await.unwrap();
+    assert_eq!(app.exit(&invite).await.0, 200, "exit can be retried");
+    assert_eq!(app.exit(&invite).await.0, 409);
+}
