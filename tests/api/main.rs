@@ -7,6 +7,7 @@ mod helpers;
 
 mod authorization;
 mod budgets;
+mod contract;
 mod create_invite;
 mod events;
 mod expiry;
