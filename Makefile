@@ -1,0 +1,24 @@
+# One entry point. `make run` starts the local stack; `make test` runs every test.
+.PHONY: setup run test lint build deploy-build
+
+setup:
+	@bash infra/bootstrap.sh
+
+run: setup
+	cargo run -p local-stack
+
+test: setup lint
+	cargo test --workspace
+	cargo build -p local-stack
+	bash infra/check-readme.sh
+
+lint: setup
+	.venv/bin/cfn-lint template.yaml
+
+build:
+	cargo build --workspace
+
+# Release binaries for Lambda (arm64). Needs cargo-lambda and ziglang (pip) and the
+# aarch64 Rust target; not part of `make test`.
+deploy-build:
+	sam build
