@@ -7,10 +7,8 @@ setup:
 run: setup
 	cargo run -p local-stack
 
-test: setup lint
-	cargo test --workspace
-	cargo build -p local-stack
-	bash infra/check-readme.sh
+test:
+	@bash infra/test.sh
 
 lint: setup
 	.venv/bin/cfn-lint template.yaml

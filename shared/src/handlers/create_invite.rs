@@ -40,8 +40,9 @@ struct CreateInviteBody {
     mobile: String,
 }
 
-/// Reads again this many times when parallel creates race for the intercom.
-const ATTEMPTS: usize = 4;
+/// Reads again up to this many times when parallel creates race for the intercom;
+/// each loser waits a little (random, growing) so the next round has a winner.
+const ATTEMPTS: u32 = 8;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(create(deps, &req).await)
@@ -113,7 +114,11 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let idempotency = header_value(req, "idempotency-key").map(IdempotencyKey::parse).transpose()?;
     let fingerprint = fingerprint(&name, &mobile);
 
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            let jitter = rand::Rng::random_range(&mut rand::rng(), 5..=25) * u64::from(attempt);
+            tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+        }
         let now = deps.clock.now();
         let partition = deps.store.load_partition(&intercom_id, now).await?;
         partition.role_of(&user).filter(|r| r.can_manage_codes()).ok_or(ApiError::Forbidden)?;
