@@ -144,6 +144,16 @@ pub fn history_entry(event: &str, actor: &str, at: OffsetDateTime) -> AttributeV
     ]))
 }
 
+/// A code typed at the gate. The typed digits are kept: a wrong code is no
+/// secret, and an attempt with the invite's code is the entry (exit) itself.
+pub fn attempt_entry(redemption: &str, typed: &AccessCode, at: OffsetDateTime) -> AttributeValue {
+    let mut entry = history_entry(&format!("{redemption}_attempt"), "guest", at);
+    if let AttributeValue::M(fields) = &mut entry {
+        fields.insert("typed".to_owned(), s(typed.as_str()));
+    }
+    AttributeValue::L(vec![entry])
+}
+
 pub fn history_append(event: &str, actor: &str, at: OffsetDateTime) -> AttributeValue {
     AttributeValue::L(vec![history_entry(event, actor, at)])
 }
@@ -165,6 +175,20 @@ fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError
     })
 }
 
+/// Stored `state`: only whether the owner revoked it. Entry and exit are not
+/// stored as states but derived from the guesses made (see [`invite_from_item`]).
+pub const ACTIVE: &str = "active";
+pub const REVOKED: &str = "revoked";
+/// Every code a guest typed at entry / at exit (string sets), and how many times
+/// anyone typed one. See `store::Store::record_attempt` for why.
+pub const ENTRY_TRIES: &str = "entry_tries";
+pub const EXIT_TRIES: &str = "exit_tries";
+pub const GUESSES: &str = "guesses";
+/// Set when an exit's gate command failed: the guest may exit again, but the
+/// invite no longer holds a place (someone else may have taken it meanwhile).
+pub const EXIT_RELEASED: &str = "exit_released";
+
+/// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
     let mut item = key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id));
     let purge_at = invite.exit_closes_at + INVITE_RETENTION;
@@ -182,8 +206,8 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         ("entry_gate".to_owned(), gate_snapshot(&invite.entry_gate)),
         ("exit_gate".to_owned(), gate_snapshot(&invite.exit_gate)),
         ("max_users".to_owned(), n(invite.max_users)),
-        ("state".to_owned(), s(invite.state.as_str())),
-        ("wrong_attempts".to_owned(), n(invite.wrong_attempts)),
+        ("state".to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
+        (GUESSES.to_owned(), n(invite.wrong_attempts)),
         ("sms_status".to_owned(), s(invite.sms_status.as_str())),
         ("history".to_owned(), history_append("created", invite.created_by.as_str(), invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
@@ -198,12 +222,30 @@ pub fn invite_to_item(invite: &Invite) -> Item {
     item
 }
 
+fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
+    item.get(name).and_then(|v| v.as_ss().ok()).is_some_and(|set| set.iter().any(|c| c == code.as_str()))
+}
+
 pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
+    let code = parse_attr(item, "code", AccessCode::parse)?;
+    let entered = tries_include(item, ENTRY_TRIES, &code);
+    let exited = tries_include(item, EXIT_TRIES, &code);
+    let released = item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+    let state = match get_s(item, "state")? {
+        REVOKED => InviteState::Revoked,
+        ACTIVE if exited => InviteState::Exited,
+        ACTIVE if entered && released => InviteState::ExitFailed,
+        ACTIVE if entered => InviteState::Entered,
+        ACTIVE => InviteState::Unused,
+        _ => return Err(bad("state")),
+    };
+    let guesses: u32 = get_n(item, GUESSES)?;
+    let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, "intercom_id", IntercomId::parse)?,
         id: parse_attr(item, "invite_id", InviteId::parse)?,
         token_hash: TokenHash(get_s(item, "token_hash")?.to_owned()),
-        code: parse_attr(item, "code", AccessCode::parse)?,
+        code,
         guest_name: GuestName::from_stored(get_s(item, "guest_name")?.to_owned()),
         guest_mobile: Mobile::from_stored(get_s(item, "guest_mobile")?.to_owned()),
         created_by: parse_attr(item, "created_by", UserId::parse)?,
@@ -213,8 +255,8 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         entry_gate: gate_snapshot_from(item, "entry_gate")?,
         exit_gate: gate_snapshot_from(item, "exit_gate")?,
         max_users: get_n(item, "max_users")?,
-        state: parse_attr(item, "state", InviteState::parse)?,
-        wrong_attempts: get_n(item, "wrong_attempts")?,
+        state,
+        wrong_attempts,
         sms_status: match get_s(item, "sms_status")? {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
@@ -295,11 +337,30 @@ mod tests {
     }
 
     #[test]
+    fn entry_and_exit_are_read_from_the_guesses() {
+        let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+        let mut item = invite_to_item(&invite);
+        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
+        item.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
+        item.insert(GUESSES.into(), n(3));
+        let entered = invite_from_item(&item).unwrap();
+        assert_eq!((entered.state, entered.wrong_attempts), (InviteState::Entered, 2));
+        item.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
+        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::ExitFailed);
+        item.insert(EXIT_TRIES.into(), tries(&["4821"]));
+        item.insert(GUESSES.into(), n(4));
+        let exited = invite_from_item(&item).unwrap();
+        assert_eq!((exited.state, exited.wrong_attempts), (InviteState::Exited, 2));
+        item.insert("state".into(), s(REVOKED));
+        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::Revoked);
+    }
+
+    #[test]
     fn a_live_invite_is_in_the_slot_index_and_a_malformed_item_names_its_attribute() {
         let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
         let mut item = invite_to_item(&invite);
         assert!(item.contains_key(keys::SLOT_INDEX_PK));
-        item.insert("wrong_attempts".into(), s("five"));
-        assert_eq!(invite_from_item(&item).unwrap_err().attribute, "wrong_attempts");
+        item.insert(GUESSES.into(), s("five"));
+        assert_eq!(invite_from_item(&item).unwrap_err().attribute, GUESSES);
     }
 }

@@ -7,13 +7,14 @@
 use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId, UserId};
-use crate::domain::invite::{Invite, InviteState, Redemption, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{Invite, Redemption, MAX_WRONG_ATTEMPTS};
 use crate::domain::settings::{Intercom, Settings};
 use crate::domain::token::{LinkToken, TokenHash};
 use crate::error::{ApiError, BoxError};
 use crate::items::{self, epoch, history_append, key, n, s, IdempotencyRecord, Item, ItemError};
 use crate::keys;
 use aws_sdk_dynamodb::types::{
+    AttributeValue,
     ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
     Get,
 };
@@ -98,8 +99,9 @@ pub enum RevokeOutcome {
 }
 
 pub enum RedeemOutcome {
-    /// The invite as it is now (state moved on); the gate may be opened.
-    Accepted(Invite),
+    /// The attempt was counted; the invite as it is now. If the typed code was the
+    /// invite's, this attempt consumed the entry (exit) and the gate may be opened.
+    Recorded(Invite),
     /// The conditions did not hold; the invite as it was, if it exists at this key.
     Refused(Option<Invite>),
 }
@@ -294,14 +296,19 @@ impl Store {
                 "SET #state = :revoked, revoked_at = :now, revoked_by = :user, #history = list_append(#history, :event) \
                  REMOVE #slot_pk, #slot_sk",
             )
-            .condition_expression("attribute_exists(#history) AND (#state = :unused OR #state = :entered) AND expires_at > :now")
+            // Live: not revoked, not exited, not given back after a failed exit, not expired.
+            .condition_expression(
+                "#state = :active AND NOT contains(#exit_tries, #code) AND attribute_not_exists(#released) AND expires_at > :now",
+            )
             .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#code", "code")
+            .expression_attribute_names("#exit_tries", items::EXIT_TRIES)
+            .expression_attribute_names("#released", items::EXIT_RELEASED)
             .expression_attribute_names("#history", "history")
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
-            .expression_attribute_values(":revoked", s(InviteState::Revoked.as_str()))
-            .expression_attribute_values(":unused", s(InviteState::Unused.as_str()))
-            .expression_attribute_values(":entered", s(InviteState::Entered.as_str()))
+            .expression_attribute_values(":revoked", s(items::REVOKED))
+            .expression_attribute_values(":active", s(items::ACTIVE))
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":user", s(user.as_str()))
             .expression_attribute_values(":event", history_append("revoked", user.as_str(), now))
@@ -330,28 +337,37 @@ impl Store {
         }
     }
 
-    /// Consumes the entry or the exit of an invite in one conditional update, which
-    /// is what makes each happen once whatever runs in parallel. An exit also leaves
-    /// the slot index: the invite no longer holds a place.
-    pub async fn begin_redemption(
+    /// Records one code typed at the gate, and thereby consumes the entry (or exit)
+    /// if it is the invite's code: one conditional update that returns the invite.
+    ///
+    /// The typed code is not compared in the condition but added to a set, and
+    /// every attempt is counted in the same write. Only then does the caller compare
+    /// it with the code. So attempts are counted before they are judged: however many
+    /// run in parallel, at most [`MAX_WRONG_ATTEMPTS`] wrong codes are ever tried, and
+    /// the invite's code enters the entry (exit) set once, which makes each happen once.
+    /// The condition refuses revoked, expired, locked and already-used invites.
+    pub async fn record_attempt(
         &self,
         intercom: &IntercomId,
         token: &LinkToken,
-        code: &AccessCode,
+        typed: &AccessCode,
         redemption: Redemption,
-        command_id: &str,
         now: OffsetDateTime,
     ) -> Result<RedeemOutcome, StoreError> {
-        let (update, condition) = match redemption {
+        let (tries, condition, allowed_guesses) = match redemption {
+            // Before entry every guess so far was wrong.
             Redemption::Entry => (
-                "SET #state = :entered, entered_at = :now, pending_command = :cmd, #history = list_append(#history, :event)",
-                "token_hash = :hash AND #code = :code AND wrong_attempts < :max AND #state = :unused AND expires_at > :now",
+                items::ENTRY_TRIES,
+                "token_hash = :hash AND #state = :active AND expires_at > :now AND #guesses < :allowed \
+                 AND NOT contains(#entry_tries, #code)",
+                MAX_WRONG_ATTEMPTS,
             ),
+            // After entry one guess (the entry) was right.
             Redemption::Exit => (
-                "SET #state = :exited, exited_at = :now, pending_command = :cmd, #history = list_append(#history, :event) \
-                 REMOVE #slot_pk, #slot_sk",
-                "token_hash = :hash AND #code = :code AND wrong_attempts < :max \
-                 AND (#state = :entered OR #state = :exit_failed) AND exit_closes_at > :now",
+                items::EXIT_TRIES,
+                "token_hash = :hash AND #state = :active AND exit_closes_at > :now AND #guesses < :allowed \
+                 AND contains(#entry_tries, #code) AND NOT contains(#exit_tries, #code)",
+                MAX_WRONG_ATTEMPTS + 1,
             ),
         };
         let mut request = self
@@ -359,34 +375,30 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(token.invite_id()))))
-            .update_expression(update)
+            .update_expression("ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event)")
             .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#code", "code")
             .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#guesses", items::GUESSES)
+            .expression_attribute_names("#tries", tries)
+            .expression_attribute_names("#entry_tries", items::ENTRY_TRIES)
             .expression_attribute_values(":hash", s(&token.hash().0))
-            .expression_attribute_values(":code", s(code.as_str()))
-            .expression_attribute_values(":max", n(MAX_WRONG_ATTEMPTS))
+            .expression_attribute_values(":active", s(items::ACTIVE))
             .expression_attribute_values(":now", epoch(now))
-            .expression_attribute_values(":cmd", s(command_id))
-            .expression_attribute_values(":event", history_append(redemption.as_str(), "guest", now))
+            .expression_attribute_values(":allowed", n(allowed_guesses))
+            .expression_attribute_values(":typed", AttributeValue::Ss(vec![typed.as_str().to_owned()]))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":event", items::attempt_entry(redemption.as_str(), typed, now))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        request = match redemption {
-            Redemption::Entry => request
-                .expression_attribute_values(":unused", s(InviteState::Unused.as_str()))
-                .expression_attribute_values(":entered", s(InviteState::Entered.as_str())),
-            Redemption::Exit => request
-                .expression_attribute_values(":entered", s(InviteState::Entered.as_str()))
-                .expression_attribute_values(":exit_failed", s(InviteState::ExitFailed.as_str()))
-                .expression_attribute_values(":exited", s(InviteState::Exited.as_str()))
-                .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
-                .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK),
-        };
+        if redemption == Redemption::Exit {
+            request = request.expression_attribute_names("#exit_tries", items::EXIT_TRIES);
+        }
         match request.send().await {
             Ok(output) => {
                 let item = output.attributes().ok_or_else(|| ItemError { attribute: "ALL_NEW".into() })?;
-                Ok(RedeemOutcome::Accepted(items::invite_from_item(item)?))
+                Ok(RedeemOutcome::Recorded(items::invite_from_item(item)?))
             }
             Err(error) => match condition_failed(&error) {
                 Some(failed) => Ok(RedeemOutcome::Refused(failed.item().map(items::invite_from_item).transpose()?)),
@@ -395,72 +407,41 @@ impl Store {
         }
     }
 
-    /// Gives the guest their redemption back when the gate command could not be
-    /// delivered. Only the request that consumed it (same command id) can undo it.
-    /// An undone exit becomes `exit_failed`, not `entered`: the place it freed may
-    /// already be someone else's, so it is not taken back.
-    pub async fn undo_redemption(
-        &self,
-        intercom: &IntercomId,
-        invite: &InviteId,
-        redemption: Redemption,
-        command_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let (from, to, update) = match redemption {
-            Redemption::Entry => (
-                InviteState::Entered,
-                InviteState::Unused,
-                "SET #state = :to, #history = list_append(#history, :event) REMOVE pending_command, entered_at",
-            ),
+    /// Gives the guest their entry or exit back when the gate command could not be
+    /// delivered: takes the code out of the set again and uncounts the attempt.
+    /// Only the one request that put the code there can find it there. An exit given
+    /// back no longer holds a place ([`items::EXIT_RELEASED`]): the place it freed
+    /// may already be someone else's.
+    pub async fn undo_redemption(&self, invite: &Invite, redemption: Redemption, now: OffsetDateTime) -> Result<(), StoreError> {
+        let (tries, update) = match redemption {
+            Redemption::Entry => (items::ENTRY_TRIES, "DELETE #tries :code ADD #guesses :minus_one SET #history = list_append(#history, :event)"),
             Redemption::Exit => (
-                InviteState::Exited,
-                InviteState::ExitFailed,
-                "SET #state = :to, #history = list_append(#history, :event) REMOVE pending_command, exited_at",
+                items::EXIT_TRIES,
+                "DELETE #tries :code ADD #guesses :minus_one SET #history = list_append(#history, :event), #released = :true",
             ),
         };
         let event = format!("{}_gate_failed", redemption.as_str());
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .update_expression(update)
-            .condition_expression("#state = :from AND pending_command = :cmd")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#history", "history")
-            .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":cmd", s(command_id))
-            .expression_attribute_values(":event", history_append(&event, "system", now))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
-    }
-
-    /// Counts a wrong code against the attempts seen; returns the new count, or
-    /// `None` when a parallel attempt was counted first (that one counts instead).
-    pub async fn count_wrong_code(&self, invite: &Invite, now: OffsetDateTime) -> Result<Option<u32>, StoreError> {
-        let attempts = invite.wrong_attempts + 1;
-        let event = if attempts >= MAX_WRONG_ATTEMPTS { "locked" } else { "wrong_code" };
-        let result = self
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
-            .update_expression("SET wrong_attempts = :attempts, #history = list_append(#history, :event)")
-            .condition_expression("wrong_attempts = :seen")
+            .update_expression(update)
+            .condition_expression("contains(#tries, :code_value)")
+            .expression_attribute_names("#tries", tries)
+            .expression_attribute_names("#guesses", items::GUESSES)
             .expression_attribute_names("#history", "history")
-            .expression_attribute_values(":attempts", n(attempts))
-            .expression_attribute_values(":seen", n(invite.wrong_attempts))
-            .expression_attribute_values(":event", history_append(event, "guest", now))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Some(attempts)),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(None),
-            Err(error) => Err(sdk(error)),
+            .expression_attribute_values(":code", AttributeValue::Ss(vec![invite.code.as_str().to_owned()]))
+            .expression_attribute_values(":code_value", s(invite.code.as_str()))
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":event", history_append(&event, "system", now));
+        if redemption == Redemption::Exit {
+            request = request
+                .expression_attribute_names("#released", items::EXIT_RELEASED)
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        request.send().await.map_err(sdk)?;
+        Ok(())
     }
 
     pub async fn pointer(&self, invite: &InviteId) -> Result<Option<(IntercomId, TokenHash)>, StoreError> {

@@ -155,3 +155,33 @@ async fn when_the_gate_cannot_be_reached_nothing_is_used_up_and_a_retry_works() 
     assert_eq!(app.exit(&invite).await.0, 200, "exit can be retried");
     assert_eq!(app.exit(&invite).await.0, 409);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guessing_tries_at_most_five_wrong_codes() {
+    let app = Arc::new(spawn_app().await);
+    app.configure(10).await;
+    let invite = Arc::new(app.invite("Brute Force Target").await);
+    let right: u16 = invite.code.parse().unwrap();
+    let guesses: Vec<String> = (1..=30).map(|i| format!("{:04}", (right + i * 7) % 10_000)).collect();
+    let tasks: Vec<_> = guesses
+        .into_iter()
+        .map(|guess| {
+            let (app, invite) = (app.clone(), invite.clone());
+            tokio::spawn(async move { app.redeem(Redeem::Entry, &invite.token, app.intercom(), &guess).await })
+        })
+        .collect();
+    let (mut wrong, mut locked) = (0, 0);
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match body["error"]["code"].as_str() {
+            Some("wrong_code") => wrong += 1,
+            Some("locked") => locked += 1,
+            _ => panic!("unexpected {status}: {body}"),
+        }
+    }
+    assert_eq!(wrong, 4, "four wrong codes are answered as such, the fifth locks");
+    assert_eq!(locked, 26);
+    let (status, error) = app.enter(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (423, Some("locked")));
+    assert!(app.gate_command("gate-main").await.is_none());
+}

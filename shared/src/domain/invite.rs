@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 /// Wrong codes an invite survives; the next one locks it.
 pub const MAX_WRONG_ATTEMPTS: u32 = 5;
 
+/// Where an invite is in its life. Only `Revoked` is stored as such; the rest is
+/// derived from the codes typed at the gate (see `items::invite_from_item`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteState {
     Unused,
@@ -24,24 +26,6 @@ pub enum InviteState {
     /// may try exit again. The place was already freed by the exit.
     ExitFailed,
     Revoked,
-}
-
-impl InviteState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unused => "unused",
-            Self::Entered => "entered",
-            Self::Exited => "exited",
-            Self::ExitFailed => "exit_failed",
-            Self::Revoked => "revoked",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Unused, Self::Entered, Self::Exited, Self::ExitFailed, Self::Revoked]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,12 @@
 //! `POST /guest/entry` and `POST /guest/exit` — public: the link token, the
 //! intercom the guest scanned, and the 4-digit code.
 //!
-//! One DynamoDB request when it works: a conditional update that consumes the entry
-//! (or exit) and returns the invite, then one shadow update to open the gate. If the
-//! gate cannot be reached, a second request gives the redemption back. A refusal
-//! costs at most a second request: counting a wrong code, or telling a wrong
-//! intercom from an unknown link.
+//! One DynamoDB request when it works: a conditional update that counts the attempt,
+//! records the typed code and returns the invite (see `Store::record_attempt`); if
+//! the code is the invite's, that update was the entry (exit), and one shadow update
+//! opens the gate. If the gate cannot be reached, a second request gives the
+//! redemption back. A wrong code costs one request; only telling a wrong intercom
+//! from an unknown link costs a second.
 
 use super::rfc3339;
 use crate::domain::code::AccessCode;
@@ -38,6 +39,10 @@ pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
     respond(redeem(deps, &req, Redemption::Exit).await)
 }
 
+fn wrong_code(wrong_attempts: u32) -> ApiError {
+    ApiError::Refused { refusal: Refusal::WrongCode, attempts_left: Some(MAX_WRONG_ATTEMPTS.saturating_sub(wrong_attempts)) }
+}
+
 fn refused(refusal: Refusal) -> ApiError {
     ApiError::Refused { refusal, attempts_left: None }
 }
@@ -51,8 +56,15 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let now = deps.clock.now();
     let command = DoorCommand::new(redemption, token.invite_id().clone(), now);
 
-    match deps.store.begin_redemption(&scanned, &token, &code, redemption, &command.id, now).await? {
-        RedeemOutcome::Accepted(invite) => {
+    match deps.store.record_attempt(&scanned, &token, &code, redemption, now).await? {
+        RedeemOutcome::Recorded(invite) if invite.code != code => {
+            if invite.is_locked() {
+                tracing::info!(invite = %invite.id, "invite locked after wrong codes");
+                return Err(refused(Refusal::Locked));
+            }
+            Err(wrong_code(invite.wrong_attempts))
+        }
+        RedeemOutcome::Recorded(invite) => {
             let gate = match redemption {
                 Redemption::Entry => &invite.entry_gate,
                 Redemption::Exit => &invite.exit_gate,
@@ -63,7 +75,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
                     error = %aws_sdk_iotdataplane::error::DisplayErrorContext(&error),
                     "gate command not delivered; giving the redemption back"
                 );
-                deps.store.undo_redemption(&scanned, &invite.id, redemption, &command.id, deps.clock.now()).await?;
+                deps.store.undo_redemption(&invite, redemption, deps.clock.now()).await?;
                 return Err(ApiError::GateUnavailable);
             }
             tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, "gate opened");
@@ -80,16 +92,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         }
         RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token.hash() => {
             match invite.refusal(redemption, &code, now) {
-                Some(Refusal::WrongCode) => match deps.store.count_wrong_code(&invite, now).await? {
-                    Some(attempts) if attempts >= MAX_WRONG_ATTEMPTS => {
-                        tracing::info!(invite = %invite.id, "invite locked after wrong codes");
-                        Err(refused(Refusal::Locked))
-                    }
-                    attempts => Err(ApiError::Refused {
-                        refusal: Refusal::WrongCode,
-                        attempts_left: attempts.map(|a| MAX_WRONG_ATTEMPTS - a),
-                    }),
-                },
+                Some(Refusal::WrongCode) => Err(wrong_code(invite.wrong_attempts)),
                 Some(refusal) => Err(refused(refusal)),
                 // The condition failed on a state the rules accept: the clock moved
                 // across a boundary between the two reads. A retry decides cleanly.

@@ -1,0 +1,93 @@
+//! `ota-admin`: writes what Fluss's device management owns in production — the
+//! intercom registry and memberships — into a deployed (or local) table.
+//!
+//! ```text
+//! ota-admin intercom <intercom-id> --label "<label>" --gate <device-id>=<label>=<iot-thing> [--gate …]
+//! ota-admin member <intercom-id> <user-sub> owner|intercom
+//! ota-admin remove-member <intercom-id> <user-sub>
+//! ```
+//! Uses `OTA_TABLE_NAME` and the usual AWS settings (`AWS_PROFILE`, `AWS_REGION`,
+//! `AWS_ENDPOINT_URL` for the emulator).
+
+use aws_config::BehaviorVersion;
+use ota::domain::access::Role;
+use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
+use ota::domain::settings::Gate;
+use ota::provision;
+use ota::store::Store;
+use std::collections::BTreeMap;
+
+const USAGE: &str = "usage:
+  ota-admin intercom <intercom-id> --label <label> --gate <device-id>=<label>=<iot-thing> [--gate ...]
+  ota-admin member <intercom-id> <user-sub> owner|intercom
+  ota-admin remove-member <intercom-id> <user-sub>
+environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
+
+#[tokio::main]
+async fn main() {
+    if let Err(message) = run(std::env::args().skip(1).collect()).await {
+        eprintln!("ota-admin: {message}\n\n{USAGE}");
+        std::process::exit(2);
+    }
+}
+
+fn parse<T>(what: &str, raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+    parse(raw).ok_or_else(|| format!("{raw:?} is not a valid {what}"))
+}
+
+fn parse_gate(raw: &str) -> Result<(DeviceId, Gate), String> {
+    let mut parts = raw.splitn(3, '=');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(device), Some(label), Some(thing)) if !label.trim().is_empty() => Ok((
+            parse("gate device id", device, DeviceId::parse)?,
+            Gate { label: label.trim().to_owned(), thing: parse("IoT thing name", thing, ThingName::parse)? },
+        )),
+        _ => Err(format!("--gate {raw:?} must be <device-id>=<label>=<iot-thing>")),
+    }
+}
+
+async fn run(args: Vec<String>) -> Result<(), String> {
+    let table = std::env::var("OTA_TABLE_NAME").map_err(|_| "OTA_TABLE_NAME is required".to_owned())?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["intercom", intercom, rest @ ..] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let (mut label, mut gates) = (None, BTreeMap::new());
+            let mut rest = rest.iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                match *flag {
+                    "--label" => label = Some(value.to_string()),
+                    "--gate" => {
+                        let (device, gate) = parse_gate(value)?;
+                        gates.insert(device, gate);
+                    }
+                    other => return Err(format!("unknown option {other}")),
+                }
+            }
+            let label = label.ok_or("--label is required")?;
+            if gates.is_empty() {
+                return Err("at least one --gate is required: one-time access needs a Fluss+ gate".into());
+            }
+            provision::register_intercom(&store, &intercom, &label, &gates).await.map_err(|e| e.to_string())?;
+            println!("registered {intercom} ({label}) with {} gate(s)", gates.len());
+        }
+        ["member", intercom, user, role] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let user = parse("user sub", user, UserId::parse)?;
+            let role = Role::parse(role).ok_or("role must be owner or intercom")?;
+            provision::grant(&store, &intercom, &user, role).await.map_err(|e| e.to_string())?;
+            println!("{user} is now {} of {intercom}", role.as_str());
+        }
+        ["remove-member", intercom, user] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let user = parse("user sub", user, UserId::parse)?;
+            provision::withdraw(&store, &intercom, &user).await.map_err(|e| e.to_string())?;
+            println!("{user} no longer has access to {intercom}");
+        }
+        _ => return Err("unknown command".into()),
+    }
+    Ok(())
+}
