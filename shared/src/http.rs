@@ -77,7 +77,24 @@ pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|error| error_response(&error))
 }
 
-/// Runs an HTTP handler on the Lambda runtime. `deps` lives as long as the process.
+/// A Lambda function's whole `main`: logging, configuration and clients once at
+/// cold start (a bad configuration stops it with a message naming the variable),
+/// then `handler` for every request.
+pub async fn run_function<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static Deps, Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    crate::telemetry::init();
+    let deps = Deps::from_env().await.map_err(|error| {
+        tracing::error!(%error, "cannot start");
+        error.to_string()
+    })?;
+    // Lives as long as the process, which is what the runtime's service needs.
+    serve(Box::leak(Box::new(deps)), handler).await
+}
+
+/// Runs an HTTP handler on the Lambda runtime.
 pub async fn serve<F, Fut>(deps: &'static Deps, handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(&'static Deps, Request) -> Fut,

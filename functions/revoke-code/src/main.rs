@@ -2,7 +2,5 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    ota::telemetry::init();
-    let deps: &'static ota::Deps = Box::leak(Box::new(ota::Deps::from_env().await?));
-    ota::http::serve(deps, ota::handlers::revoke_code::handle).await
+    ota::http::run_function(ota::handlers::revoke_code::handle).await
 }
