@@ -187,6 +187,8 @@ pub const GUESSES: &str = "guesses";
 /// Set when an exit's gate command failed: the guest may exit again, but the
 /// invite no longer holds a place (someone else may have taken it meanwhile).
 pub const EXIT_RELEASED: &str = "exit_released";
+/// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
+pub const ATTEMPTS: &str = "attempts";
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -208,6 +210,7 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         ("max_users".to_owned(), n(invite.max_users)),
         ("state".to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
         (GUESSES.to_owned(), n(invite.wrong_attempts)),
+        (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
         ("sms_status".to_owned(), s(invite.sms_status.as_str())),
         ("history".to_owned(), history_append("created", invite.created_by.as_str(), invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
@@ -240,6 +243,17 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         _ => return Err(bad("state")),
     };
     let guesses: u32 = get_n(item, GUESSES)?;
+    let consuming_attempts = item
+        .get(ATTEMPTS)
+        .and_then(|v| v.as_m().ok())
+        .map(|attempts| {
+            attempts
+                .iter()
+                .filter(|(_, typed)| typed.as_s().is_ok_and(|t| t == code.as_str()))
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, "intercom_id", IntercomId::parse)?,
@@ -261,6 +275,7 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
         },
+        consuming_attempts,
     })
 }
 

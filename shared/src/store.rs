@@ -7,7 +7,7 @@
 use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId, UserId};
-use crate::domain::invite::{Invite, Redemption, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{AttemptId, Invite, Redemption, MAX_WRONG_ATTEMPTS};
 use crate::domain::settings::{Intercom, Settings};
 use crate::domain::token::{LinkToken, TokenHash};
 use crate::error::{ApiError, BoxError};
@@ -351,6 +351,7 @@ impl Store {
         intercom: &IntercomId,
         token: &LinkToken,
         typed: &AccessCode,
+        attempt: Option<&AttemptId>,
         redemption: Redemption,
         now: OffsetDateTime,
     ) -> Result<RedeemOutcome, StoreError> {
@@ -375,7 +376,11 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(token.invite_id()))))
-            .update_expression("ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event)")
+            .update_expression(if attempt.is_some() {
+                "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event), #attempts.#attempt = :typed_code"
+            } else {
+                "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event)"
+            })
             .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#code", "code")
@@ -394,6 +399,12 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         if redemption == Redemption::Exit {
             request = request.expression_attribute_names("#exit_tries", items::EXIT_TRIES);
+        }
+        if let Some(attempt) = attempt {
+            request = request
+                .expression_attribute_names("#attempts", items::ATTEMPTS)
+                .expression_attribute_names("#attempt", attempt.key(redemption))
+                .expression_attribute_values(":typed_code", s(typed.as_str()));
         }
         match request.send().await {
             Ok(output) => {

@@ -185,3 +185,26 @@ async fn parallel_guessing_tries_at_most_five_wrong_codes() {
     assert_eq!((status, error["error"]["code"].as_str()), (423, Some("locked")));
     assert!(app.gate_command("gate-main").await.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_a_lost_answer_is_told_the_gate_opened_without_opening_it_again() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("One Bar Of Signal").await;
+    let press = |attempt: &str| {
+        serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code, "attempt_id": attempt })
+    };
+    let (status, first) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
+    assert_eq!(status, 200, "{first}");
+    let command = app.gate_command("gate-main").await.unwrap();
+
+    let (status, retry) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
+    assert_eq!(status, 200, "{retry}");
+    assert_eq!(retry["repeated"], true);
+    assert_eq!(app.gate_command("gate-main").await.unwrap()["id"], command["id"], "no second command");
+
+    let (status, other) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0002"))).await;
+    assert_eq!((status, other["error"]["code"].as_str()), (409, Some("already_used")), "a new press is a new entry");
+    let (status, bad) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("x"))).await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("attempt_id")));
+}

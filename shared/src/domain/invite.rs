@@ -72,6 +72,9 @@ pub struct Invite {
     pub state: InviteState,
     pub wrong_attempts: u32,
     pub sms_status: SmsStatus,
+    /// The gate page's attempt ids that consumed the entry or exit
+    /// (`"entry:<id>"`, `"exit:<id>"`), so a retry after a lost answer is recognised.
+    pub consuming_attempts: Vec<String>,
 }
 
 /// What the list shows an owner.
@@ -121,7 +124,33 @@ pub enum Refusal {
     WrongCode,
 }
 
+/// A client-chosen id for one press of the gate page's button, repeated on retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptId(String);
+
+impl AttemptId {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let valid = (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(raw.to_owned()))
+    }
+
+    /// The key it is stored under for one redemption.
+    pub fn key(&self, redemption: Redemption) -> String {
+        format!("{}:{}", redemption.as_str(), self.0)
+    }
+}
+
 impl Invite {
+    /// Whether this attempt already consumed this redemption: the answer was lost
+    /// on the way back and the page is asking again.
+    pub fn was_consumed_by(&self, attempt: &AttemptId, redemption: Redemption) -> bool {
+        let consumed = match redemption {
+            Redemption::Entry => matches!(self.state, InviteState::Entered | InviteState::Exited | InviteState::ExitFailed),
+            Redemption::Exit => self.state == InviteState::Exited,
+        };
+        consumed && self.consuming_attempts.contains(&attempt.key(redemption))
+    }
+
     pub fn is_locked(&self) -> bool {
         self.wrong_attempts >= MAX_WRONG_ATTEMPTS
     }
@@ -204,6 +233,7 @@ pub(crate) mod tests {
             state: InviteState::Unused,
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
+            consuming_attempts: Vec::new(),
         }
     }
 

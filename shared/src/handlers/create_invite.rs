@@ -173,6 +173,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             state: InviteState::Unused,
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
+            consuming_attempts: Vec::new(),
         };
         let record = idempotency.as_ref().map(|key| IdempotencyRecord {
             key_hash: key.record_hash(&user),

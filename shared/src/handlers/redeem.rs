@@ -11,7 +11,7 @@
 use super::rfc3339;
 use crate::domain::code::AccessCode;
 use crate::domain::ids::IntercomId;
-use crate::domain::invite::{Redemption, Refusal, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{AttemptId, Invite, Redemption, Refusal, MAX_WRONG_ATTEMPTS};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::gate::DoorCommand;
@@ -29,6 +29,9 @@ struct RedeemBody {
     token: String,
     intercom_id: String,
     code: String,
+    /// Optional: the page's id for this press of the button, repeated on retries.
+    #[serde(default)]
+    attempt_id: Option<String>,
 }
 
 pub async fn handle_entry(deps: &Deps, req: Request) -> Response<Body> {
@@ -37,6 +40,25 @@ pub async fn handle_entry(deps: &Deps, req: Request) -> Response<Body> {
 
 pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
     respond(redeem(deps, &req, Redemption::Exit).await)
+}
+
+/// `command_id` is `None` for a repeated answer: no new command was sent.
+fn opened_response(invite: &Invite, redemption: Redemption, command_id: Option<&str>) -> Response<Body> {
+    let gate = match redemption {
+        Redemption::Entry => &invite.entry_gate,
+        Redemption::Exit => &invite.exit_gate,
+    };
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "result": "opened",
+            "redemption": redemption.as_str(),
+            "gate": gate.label,
+            "command_id": command_id,
+            "repeated": command_id.is_none(),
+            "exit_open_until": rfc3339(invite.exit_closes_at),
+        }),
+    )
 }
 
 fn wrong_code(wrong_attempts: u32) -> ApiError {
@@ -53,10 +75,15 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let scanned = IntercomId::parse(body.intercom_id.trim())
         .ok_or_else(|| ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code"))?;
     let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
+    let attempt = body
+        .attempt_id
+        .as_deref()
+        .map(|raw| AttemptId::parse(raw).ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _")))
+        .transpose()?;
     let now = deps.clock.now();
     let command = DoorCommand::new(redemption, token.invite_id().clone(), now);
 
-    match deps.store.record_attempt(&scanned, &token, &code, redemption, now).await? {
+    match deps.store.record_attempt(&scanned, &token, &code, attempt.as_ref(), redemption, now).await? {
         RedeemOutcome::Recorded(invite) if invite.code != code => {
             if invite.is_locked() {
                 tracing::info!(invite = %invite.id, "invite locked after wrong codes");
@@ -79,16 +106,13 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
                 return Err(ApiError::GateUnavailable);
             }
             tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, "gate opened");
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "result": "opened",
-                    "redemption": redemption.as_str(),
-                    "gate": gate.label,
-                    "command_id": command.id,
-                    "exit_open_until": rfc3339(invite.exit_closes_at),
-                }),
-            ))
+            Ok(opened_response(&invite, redemption, Some(&command.id)))
+        }
+        RedeemOutcome::Refused(Some(invite))
+            if invite.token_hash == token.hash() && attempt.as_ref().is_some_and(|a| invite.was_consumed_by(a, redemption)) =>
+        {
+            // The gate was told to open on the first try; the answer got lost.
+            Ok(opened_response(&invite, redemption, None))
         }
         RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token.hash() => {
             match invite.refusal(redemption, &code, now) {
