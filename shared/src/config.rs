@@ -104,9 +104,11 @@ mod tests {
 
     #[test]
     fn bad_region_and_sender_id_are_rejected_by_name() {
-        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_DEFAULT_PHONE_REGION", "XX1")])).unwrap_err();
+        let err =
+            Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_DEFAULT_PHONE_REGION", "XX1")])).unwrap_err();
         assert!(err.to_string().contains("OTA_DEFAULT_PHONE_REGION"));
-        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_SMS_SENDER_ID", "Too-long-sender")])).unwrap_err();
+        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_SMS_SENDER_ID", "Too-long-sender")]))
+            .unwrap_err();
         assert!(err.to_string().contains("OTA_SMS_SENDER_ID"));
     }
 }

@@ -49,7 +49,9 @@ pub enum ApiError {
 fn refusal_message(refusal: Refusal) -> &'static str {
     match refusal {
         Refusal::InvalidLink => "this link is not valid; check that you opened the whole link from your message",
-        Refusal::WrongIntercom => "this code is for a different intercom; scan the QR code on the intercom you were invited to",
+        Refusal::WrongIntercom => {
+            "this code is for a different intercom; scan the QR code on the intercom you were invited to"
+        }
         Refusal::Revoked => "this access was cancelled by the person who invited you",
         Refusal::Locked => "too many wrong codes were entered; ask the person who invited you for a new code",
         Refusal::AlreadyUsed => "this code has already been used for this",
@@ -75,7 +77,9 @@ impl ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::OwnerOnly => StatusCode::FORBIDDEN,
             Self::CodeNotFound => StatusCode::NOT_FOUND,
-            Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => StatusCode::CONFLICT,
+            Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => {
+                StatusCode::CONFLICT
+            }
             Self::Refused { refusal, .. } => match refusal {
                 Refusal::InvalidLink => StatusCode::NOT_FOUND,
                 Refusal::WrongCode => StatusCode::FORBIDDEN,

@@ -25,7 +25,12 @@ pub fn caller(req: &Request) -> Result<UserId, ApiError> {
 
 /// A path parameter parsed into its type; an unparsable one reads as `not_found`
 /// for the resource (`on_invalid`), since such a resource cannot exist.
-pub fn path_param<T>(req: &Request, name: &str, parse: impl Fn(&str) -> Option<T>, on_invalid: ApiError) -> Result<T, ApiError> {
+pub fn path_param<T>(
+    req: &Request,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    on_invalid: ApiError,
+) -> Result<T, ApiError> {
     req.path_parameters_ref().and_then(|params| params.first(name)).and_then(parse).ok_or(on_invalid)
 }
 
@@ -60,11 +65,7 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body
 }
 
 pub fn empty_response(status: StatusCode) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(header::CACHE_CONTROL, "no-store")
-        .body(Body::Empty)
-        .unwrap_or_default()
+    Response::builder().status(status).header(header::CACHE_CONTROL, "no-store").body(Body::Empty).unwrap_or_default()
 }
 
 pub fn error_response(error: &ApiError) -> Response<Body> {

@@ -107,7 +107,8 @@ pub fn gates_attribute(gates: &BTreeMap<DeviceId, Gate>) -> AttributeValue {
         gates
             .iter()
             .map(|(device, gate)| {
-                let fields = HashMap::from([("label".to_owned(), s(&gate.label)), ("thing".to_owned(), s(gate.thing.as_str()))]);
+                let fields =
+                    HashMap::from([("label".to_owned(), s(&gate.label)), ("thing".to_owned(), s(gate.thing.as_str()))]);
                 (device.to_string(), AttributeValue::M(fields))
             })
             .collect(),

@@ -12,13 +12,20 @@ use crate::keys;
 use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
 
-pub async fn register_intercom(store: &Store, intercom: &IntercomId, label: &str, gates: &BTreeMap<DeviceId, Gate>) -> Result<(), StoreError> {
+pub async fn register_intercom(
+    store: &Store,
+    intercom: &IntercomId,
+    label: &str,
+    gates: &BTreeMap<DeviceId, Gate>,
+) -> Result<(), StoreError> {
     store
         .client()
         .update_item()
         .table_name(store.table())
         .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
-        .update_expression("SET intercom_id = :id, #label = :label, gates = :gates, #version = if_not_exists(#version, :zero)")
+        .update_expression(
+            "SET intercom_id = :id, #label = :label, gates = :gates, #version = if_not_exists(#version, :zero)",
+        )
         .expression_attribute_names("#label", "label")
         .expression_attribute_names("#version", "version")
         .expression_attribute_values(":id", s(intercom.as_str()))

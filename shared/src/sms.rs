@@ -54,10 +54,14 @@ pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes:
 }
 
 /// The pre-filled message the app offers for clipboard, SMS, WhatsApp or e-mail.
-pub fn share_message(name: &GuestName, intercom_label: &str, code: &AccessCode, link: &str, expires_at: OffsetDateTime) -> String {
-    let until = expires_at
-        .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
-        .unwrap_or_default();
+pub fn share_message(
+    name: &GuestName,
+    intercom_label: &str,
+    code: &AccessCode,
+    link: &str,
+    expires_at: OffsetDateTime,
+) -> String {
+    let until = expires_at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default();
     format!(
         "Hi {name}, here is your one-time access to {intercom_label}.\n\
          1. Open this link on your phone: {link}\n\
@@ -81,7 +85,8 @@ impl SmsSender {
     }
 
     pub async fn send(&self, to: &Mobile, text: &str) -> Result<(), aws_sdk_sns::Error> {
-        let string_attribute = |value: &str| MessageAttributeValue::builder().data_type("String").string_value(value).build();
+        let string_attribute =
+            |value: &str| MessageAttributeValue::builder().data_type("String").string_value(value).build();
         let mut request = self
             .client
             .publish()

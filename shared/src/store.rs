@@ -14,9 +14,8 @@ use crate::error::{ApiError, BoxError};
 use crate::items::{self, epoch, history_append, key, n, s, IdempotencyRecord, Item, ItemError};
 use crate::keys;
 use aws_sdk_dynamodb::types::{
-    AttributeValue,
-    ConditionCheck, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
-    Get,
+    AttributeValue, ConditionCheck, Get, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactGetItem,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -58,18 +57,19 @@ impl Partition {
 
 /// How a transaction ended when DynamoDB cancelled it: which of its items failed.
 fn cancelled_items(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<(usize, &str)> {
-    reasons
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c)))
-        .collect()
+    reasons.iter().enumerate().filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c))).collect()
 }
 
 fn transaction_cancelled<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
 ) -> Option<&aws_sdk_dynamodb::types::error::TransactionCanceledException> {
     match error.as_service_error()? {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => Some(e),
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => {
+            Some(e)
+        }
         _ => None,
     }
 }
@@ -169,7 +169,11 @@ impl Store {
     }
 
     /// The registry item and the caller's membership, in one consistent read.
-    pub async fn load_access(&self, intercom: &IntercomId, user: &UserId) -> Result<(Option<Intercom>, Option<Role>), StoreError> {
+    pub async fn load_access(
+        &self,
+        intercom: &IntercomId,
+        user: &UserId,
+    ) -> Result<(Option<Intercom>, Option<Role>), StoreError> {
         let pk = keys::intercom_pk(intercom);
         let get = |sk: String| {
             Get::builder()
@@ -193,23 +197,34 @@ impl Store {
         Ok((intercom, role))
     }
 
-    fn version_guard(&self, intercom: &Intercom) -> Result<Update, StoreError> {
+    /// An update of the registry item that applies only if the intercom is still at
+    /// the version the caller read, and moves it on; `also_set` rides along.
+    fn version_guard(
+        &self,
+        intercom: &Intercom,
+        also_set: Vec<(&'static str, AttributeValue)>,
+    ) -> Result<Update, StoreError> {
         let condition = if intercom.version == 0 {
             "attribute_not_exists(#version) OR #version = :seen"
         } else {
             "#version = :seen"
         };
-        Update::builder()
+        let mut expression = "SET #version = if_not_exists(#version, :zero) + :one".to_owned();
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
-            .update_expression("SET #version = if_not_exists(#version, :zero) + :one")
             .condition_expression(condition)
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":seen", n(intercom.version))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(sdk)
+            .expression_attribute_values(":one", n(1));
+        for (name, value) in also_set {
+            expression.push_str(&format!(", #{name} = :{name}"));
+            update = update
+                .expression_attribute_names(format!("#{name}"), name)
+                .expression_attribute_values(format!(":{name}"), value);
+        }
+        update.update_expression(expression).build().map_err(sdk)
     }
 
     fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
@@ -247,8 +262,10 @@ impl Store {
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom)?).build())
-            .transact_items(TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build())
+            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom, Vec::new())?).build())
+            .transact_items(
+                TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build(),
+            )
             .transact_items(self.put_new(items::invite_to_item(invite))?)
             .transact_items(self.put_new(items::pointer_item(invite))?);
         if let Some(record) = idempotency {
@@ -288,7 +305,13 @@ impl Store {
 
     /// Ends a live invite and, by ending it, frees its place: one transaction that
     /// also re-checks the caller's membership.
-    pub async fn revoke(&self, intercom: &IntercomId, invite: &InviteId, user: &UserId, now: OffsetDateTime) -> Result<RevokeOutcome, StoreError> {
+    pub async fn revoke(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
@@ -423,7 +446,12 @@ impl Store {
     /// Only the one request that put the code there can find it there. An exit given
     /// back no longer holds a place ([`items::EXIT_RELEASED`]): the place it freed
     /// may already be someone else's.
-    pub async fn undo_redemption(&self, invite: &Invite, redemption: Redemption, now: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn undo_redemption(
+        &self,
+        invite: &Invite,
+        redemption: Redemption,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let (tries, update) = match redemption {
             Redemption::Entry => (items::ENTRY_TRIES, "DELETE #tries :code ADD #guesses :minus_one SET #history = list_append(#history, :event)"),
             Redemption::Exit => (
@@ -471,24 +499,7 @@ impl Store {
     /// Saves settings if nothing changed the intercom since it was read, and
     /// records who changed what. Returns `false` on such a conflict.
     pub async fn save_settings(&self, intercom: &Intercom, settings: &Settings) -> Result<bool, StoreError> {
-        let mut update = self.version_guard(intercom)?;
-        let mut expression = update.update_expression().to_owned();
-        let mut values = update.expression_attribute_values().cloned().unwrap_or_default();
-        let mut names = update.expression_attribute_names().cloned().unwrap_or_default();
-        for (name, value) in items::settings_attributes(settings) {
-            expression.push_str(&format!(", #{name} = :{name}"));
-            names.insert(format!("#{name}"), name.to_owned());
-            values.insert(format!(":{name}"), value);
-        }
-        update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
-            .update_expression(expression)
-            .condition_expression(update.condition_expression().unwrap_or_default())
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(sdk)?;
+        let update = self.version_guard(intercom, items::settings_attributes(settings))?;
         let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
         audit.extend([
             ("event".to_owned(), s("settings_updated")),
@@ -517,7 +528,11 @@ impl Store {
 
     /// Invites that hold a place and whose expiry has passed, oldest first, at most
     /// `limit`. Reads the sparse slot index only: work grows with what is due.
-    pub async fn due_invites(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+    pub async fn due_invites(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
         let mut due = Vec::new();
         let mut start_key = None;
         loop {
@@ -555,13 +570,20 @@ impl Store {
 
     /// Records an invite's expiry and takes it out of the slot index. The condition
     /// makes overlapping sweeps record each expiry once. Returns whether this call did.
-    pub async fn expire(&self, intercom: &IntercomId, invite: &InviteId, now: OffsetDateTime) -> Result<bool, StoreError> {
+    pub async fn expire(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .update_expression("SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk")
+            .update_expression(
+                "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
+            )
             .condition_expression("attribute_exists(#slot_pk) AND expires_at <= :now")
             .expression_attribute_names("#history", "history")
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
@@ -572,7 +594,9 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
             Err(error) => Err(sdk(error)),
         }
     }

@@ -64,11 +64,16 @@ async fn every_endpoint_stays_within_its_request_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
     let app = spawn_app().await;
-    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 15, "max_users": 100 })).await;
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 15, "max_users": 100 }))
+        .await;
     for i in 0..2 {
         app.invite(&format!("Due {i}")).await;
     }
-    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 600, "max_users": 100 })).await;
+    app.put_settings(
+        &app.owner,
+        json!({ "entry_gate": "gate-main", "invite_duration_minutes": 600, "max_users": 100 }),
+    )
+    .await;
     for i in 0..20 {
         app.invite(&format!("Live {i}")).await;
     }
@@ -77,5 +82,9 @@ async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
     let report = app.sweep().await;
     let requests = app.dynamo_requests();
     assert_eq!(report.expired, 2);
-    assert_eq!(requests, vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem"], "one index read, one write per expired code");
+    assert_eq!(
+        requests,
+        vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem"],
+        "one index read, one write per expired code"
+    );
 }

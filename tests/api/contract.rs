@@ -16,7 +16,8 @@ fn template_routes() -> BTreeSet<(String, String)> {
         let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
         for event in events.values().filter(|e| e["Type"] == "HttpApi") {
             let props = &event["Properties"];
-            routes.insert((props["Method"].as_str().unwrap().to_lowercase(), props["Path"].as_str().unwrap().to_owned()));
+            routes
+                .insert((props["Method"].as_str().unwrap().to_lowercase(), props["Path"].as_str().unwrap().to_owned()));
         }
     }
     routes
@@ -43,7 +44,8 @@ fn the_openapi_document_describes_exactly_the_deployed_routes() {
 #[test]
 fn every_error_code_a_function_can_return_is_documented() {
     let openapi = yaml("infra/openapi.yaml");
-    let documented: BTreeSet<&str> = openapi["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    let documented: BTreeSet<&str> = openapi["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
+        ["code"]["enum"]
         .as_sequence()
         .unwrap()
         .iter()
@@ -51,7 +53,8 @@ fn every_error_code_a_function_can_return_is_documented() {
         .collect();
     let source = std::fs::read_to_string(repo_root().join("shared/src/error.rs")).unwrap();
     let code_fn = &source[source.find("pub fn code(").unwrap()..source.find("pub fn body(").unwrap()];
-    let codes = code_fn.lines().filter_map(|line| line.split_once("=> \"")).map(|(_, rest)| rest.split('"').next().unwrap());
+    let codes =
+        code_fn.lines().filter_map(|line| line.split_once("=> \"")).map(|(_, rest)| rest.split('"').next().unwrap());
     for code in codes {
         assert!(documented.contains(code), "{code} is missing from the OpenAPI Error schema");
     }
@@ -63,7 +66,13 @@ async fn the_local_front_serves_every_deployed_route() {
     for (method, path) in template_routes() {
         let path = path.replace("{intercomId}", app.intercom()).replace("{codeId}", "AAAAAAAAAAA");
         let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let response = app.http.request(method.clone(), format!("{}{path}", app.api)).bearer_auth(&app.owner).send().await.unwrap();
+        let response = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.api))
+            .bearer_auth(&app.owner)
+            .send()
+            .await
+            .unwrap();
         let body = response.text().await.unwrap();
         assert!(!body.contains("Not Found"), "{method} {path} is not routed: {body}");
     }

@@ -11,7 +11,8 @@ async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_l
     let app = spawn_app().await;
     app.configure(10).await;
     let local_number = format!("0{}", &app.mobile[3..]);
-    let (status, body) = app.create(&app.shared, json!({ "name": "  Thandi   Mokoena ", "mobile": local_number })).await;
+    let (status, body) =
+        app.create(&app.shared, json!({ "name": "  Thandi   Mokoena ", "mobile": local_number })).await;
     assert_eq!(status, 201, "{body}");
 
     let code = body["code"].as_str().unwrap();
@@ -130,7 +131,9 @@ async fn parallel_creates_never_exceed_max_users_and_never_share_a_code() {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let app = app.clone();
-            tokio::spawn(async move { app.create(&app.owner, json!({ "name": format!("Guest {i}"), "mobile": app.mobile })).await })
+            tokio::spawn(async move {
+                app.create(&app.owner, json!({ "name": format!("Guest {i}"), "mobile": app.mobile })).await
+            })
         })
         .collect();
     let mut created = Vec::new();

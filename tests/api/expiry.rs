@@ -26,8 +26,11 @@ async fn an_expired_code_is_refused_hidden_and_frees_its_slot_before_any_sweep()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
     let app = spawn_app().await;
-    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 60, "exit_grace_minutes": 30 }))
-        .await;
+    app.put_settings(
+        &app.owner,
+        json!({ "entry_gate": "gate-main", "invite_duration_minutes": 60, "exit_grace_minutes": 30 }),
+    )
+    .await;
     let stays_late = app.invite("Stays Late").await;
     let stays_too_long = app.invite("Stays Too Long").await;
     assert_eq!(app.enter(&stays_late).await.0, 200);
@@ -55,7 +58,12 @@ async fn overlapping_sweeps_record_each_expiry_once_and_leave_live_codes_alone()
 
     assert_eq!(app.sweep().await, ota::handlers::sweep::SweepReport { due: 0, expired: 0 }, "nothing due yet");
     app.advance(Duration::minutes(16));
-    let sweeps: Vec<_> = (0..3).map(|_| { let app = app.clone(); tokio::spawn(async move { app.sweep().await }) }).collect();
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.sweep().await })
+        })
+        .collect();
     let mut expired = 0;
     for sweep in sweeps {
         expired += sweep.await.unwrap().expired;

@@ -115,7 +115,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let site = Site::unique(&suffix);
     if options.gates_missing {
         ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates).await.unwrap();
-        ota::provision::grant(&deps.store, &site.intercom, &site.owner, ota::domain::access::Role::Owner).await.unwrap();
+        ota::provision::grant(&deps.store, &site.intercom, &site.owner, ota::domain::access::Role::Owner)
+            .await
+            .unwrap();
     } else {
         site.provision(&deps.store, emulator).await.unwrap();
     }
@@ -159,7 +161,13 @@ impl TestApp {
         self.site.intercom.as_str()
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.api));
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
@@ -181,7 +189,10 @@ impl TestApp {
     /// Settings with separate entry and exit gates, and the given Max Users.
     pub async fn configure(&self, max_users: u32) {
         let (status, body) = self
-            .put_settings(&self.owner, json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "max_users": max_users }))
+            .put_settings(
+                &self.owner,
+                json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "max_users": max_users }),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
     }

@@ -119,7 +119,13 @@ async fn parallel_redemptions_open_the_gate_exactly_once_each_way() {
         let tasks: Vec<_> = (0..12)
             .map(|_| {
                 let (app, invite) = (app.clone(), invite.clone());
-                tokio::spawn(async move { if exit { app.exit(&invite).await } else { app.enter(&invite).await } })
+                tokio::spawn(async move {
+                    if exit {
+                        app.exit(&invite).await
+                    } else {
+                        app.enter(&invite).await
+                    }
+                })
             })
             .collect();
         let mut opened = 0;
@@ -191,9 +197,7 @@ async fn a_retry_after_a_lost_answer_is_told_the_gate_opened_without_opening_it_
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("One Bar Of Signal").await;
-    let press = |attempt: &str| {
-        serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code, "attempt_id": attempt })
-    };
+    let press = |attempt: &str| serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code, "attempt_id": attempt });
     let (status, first) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
     assert_eq!(status, 200, "{first}");
     let command = app.gate_command("gate-main").await.unwrap();

@@ -42,13 +42,19 @@ async fn a_whole_flow_logs_ids_and_outcomes_but_no_secret() {
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
     assert_eq!(app.enter(&invite).await.0, 200);
     assert_eq!(app.exit(&invite).await.0, 200);
-    let bad = app.http.get(format!("{}/intercoms/{}/codes", app.api, app.intercom())).bearer_auth("not.a.jwt").send().await;
+    let bad =
+        app.http.get(format!("{}/intercoms/{}/codes", app.api, app.intercom())).bearer_auth("not.a.jwt").send().await;
     assert_eq!(bad.unwrap().status().as_u16(), 401);
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains(&invite.id), "the flow was logged (by invite id)");
     let secret = invite.token.split_once('.').unwrap().1;
-    for (what, needle) in [("token", invite.token.as_str()), ("token secret", secret), ("JWT", app.owner.as_str()), ("mobile", app.mobile.as_str())] {
+    for (what, needle) in [
+        ("token", invite.token.as_str()),
+        ("token secret", secret),
+        ("JWT", app.owner.as_str()),
+        ("mobile", app.mobile.as_str()),
+    ] {
         assert!(!text.contains(needle), "{what} leaked into the logs");
     }
     let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).collect();

@@ -34,7 +34,9 @@ async fn only_the_owner_may_change_settings() {
     assert_eq!((status, error["error"]["code"].as_str()), (403, Some("owner_only")));
     let (status, error) = app.put_settings(&app.stranger, body).await;
     assert_eq!((status, error["error"]["code"].as_str()), (403, Some("forbidden")));
-    let (_, settings) = app.call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None).await;
+    let (_, settings) = app
+        .call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None)
+        .await;
     assert_eq!(settings["configured"], false, "refused changes must not be written");
 }
 
@@ -64,7 +66,9 @@ async fn invalid_settings_are_refused_with_the_field_named_and_nothing_saved() {
         assert_eq!(error["error"]["code"], code, "{body}");
         assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    let (_, settings) = app.call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None).await;
+    let (_, settings) = app
+        .call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None)
+        .await;
     assert_eq!(settings["configured"], false);
 }
 
@@ -80,7 +84,11 @@ async fn no_code_can_be_created_until_settings_are_saved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_apply_to_new_codes_only() {
     let app = spawn_app().await;
-    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "invite_duration_minutes": 60, "max_users": 2 })).await;
+    app.put_settings(
+        &app.owner,
+        json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "invite_duration_minutes": 60, "max_users": 2 }),
+    )
+    .await;
     let old = app.invite("Old Settings").await;
 
     let (status, _) = app

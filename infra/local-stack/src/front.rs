@@ -54,9 +54,15 @@ type Params = Vec<(&'static str, String)>;
 fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Params)> {
     let intercom = |id: &str| vec![("intercomId", id.to_owned())];
     Some(match (method.as_str(), segments) {
-        ("GET", ["intercoms", id, "settings"]) => (Route::GetSettings, "GET /intercoms/{intercomId}/settings", intercom(id)),
-        ("PUT", ["intercoms", id, "settings"]) => (Route::UpdateSettings, "PUT /intercoms/{intercomId}/settings", intercom(id)),
-        ("POST", ["intercoms", id, "codes"]) => (Route::CreateInvite, "POST /intercoms/{intercomId}/codes", intercom(id)),
+        ("GET", ["intercoms", id, "settings"]) => {
+            (Route::GetSettings, "GET /intercoms/{intercomId}/settings", intercom(id))
+        }
+        ("PUT", ["intercoms", id, "settings"]) => {
+            (Route::UpdateSettings, "PUT /intercoms/{intercomId}/settings", intercom(id))
+        }
+        ("POST", ["intercoms", id, "codes"]) => {
+            (Route::CreateInvite, "POST /intercoms/{intercomId}/codes", intercom(id))
+        }
         ("GET", ["intercoms", id, "codes"]) => (Route::ListCodes, "GET /intercoms/{intercomId}/codes", intercom(id)),
         ("DELETE", ["intercoms", id, "codes", code]) => (
             Route::RevokeCode,
@@ -199,7 +205,8 @@ pub fn api_gateway_event(
         Ok(text) => (text.to_owned(), false),
         Err(_) => (STANDARD.encode(body), true),
     };
-    let path_parameters: Map<String, Value> = params.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
+    let path_parameters: Map<String, Value> =
+        params.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
     let mut context = json!({
         "accountId": "123456789012",
         "apiId": "local",
@@ -254,15 +261,13 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
                 Err(e) => reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })),
             }
         }
-        ("GET", ["_local", "shadows", thing]) => {
-            match front.iot.get_thing_shadow().thing_name(*thing).send().await {
-                Ok(out) => {
-                    let doc = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
-                    reply(StatusCode::OK, "application/json", doc)
-                }
-                Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
+        ("GET", ["_local", "shadows", thing]) => match front.iot.get_thing_shadow().thing_name(*thing).send().await {
+            Ok(out) => {
+                let doc = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+                reply(StatusCode::OK, "application/json", doc)
             }
-        }
+            Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
+        },
         ("POST", ["_local", "sweep"]) => match handlers::sweep::run(&front.deps).await {
             Ok(report) => reply_json(StatusCode::OK, &json!(report)),
             Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e.to_string() })),

@@ -33,7 +33,13 @@ impl Authorizer {
     /// A token for `sub`, valid for `valid_for`.
     pub fn mint(&self, sub: &str, valid_for: time::Duration) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let claims = Claims { sub: sub.into(), iss: ISSUER.into(), aud: AUDIENCE.into(), iat: now, exp: now + valid_for.whole_seconds() };
+        let claims = Claims {
+            sub: sub.into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + valid_for.whole_seconds(),
+        };
         encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&self.secret)).unwrap_or_default()
     }
 

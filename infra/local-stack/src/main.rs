@@ -39,7 +39,8 @@ async fn run() -> Result<(), String> {
         authorizer: jwt::Authorizer::new_random(),
         emulator: moto.endpoint.clone(),
         iot: aws_sdk_iotdataplane::Client::new(&sdk),
-        openapi: std::fs::read_to_string(root.join("infra/openapi.yaml")).map_err(|e| format!("infra/openapi.yaml: {e}"))?,
+        openapi: std::fs::read_to_string(root.join("infra/openapi.yaml"))
+            .map_err(|e| format!("infra/openapi.yaml: {e}"))?,
     });
     print_banner(port, &site, &front, &moto.endpoint);
     tokio::select! {

@@ -16,7 +16,10 @@ impl Moto {
     pub fn start(repo_root: &Path) -> Result<Self, String> {
         let python = repo_root.join(".venv/bin/python");
         if !python.exists() {
-            return Err(format!("{} is missing: run `bash infra/bootstrap.sh` (or `make setup`) first", python.display()));
+            return Err(format!(
+                "{} is missing: run `bash infra/bootstrap.sh` (or `make setup`) first",
+                python.display()
+            ));
         }
         let mut child = Command::new(&python)
             .arg(repo_root.join("infra/moto_server.py"))

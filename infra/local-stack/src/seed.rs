@@ -67,9 +67,13 @@ impl Site {
         for gate in self.gates.values() {
             create_thing(emulator_endpoint, gate.thing.as_str()).await?;
         }
-        provision::register_intercom(store, &self.intercom, &self.label, &self.gates).await.map_err(|e| e.to_string())?;
+        provision::register_intercom(store, &self.intercom, &self.label, &self.gates)
+            .await
+            .map_err(|e| e.to_string())?;
         provision::grant(store, &self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;
-        provision::grant(store, &self.intercom, &self.shared_user, Role::IntercomUser).await.map_err(|e| e.to_string())?;
+        provision::grant(store, &self.intercom, &self.shared_user, Role::IntercomUser)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 }

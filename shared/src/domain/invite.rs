@@ -130,7 +130,8 @@ pub struct AttemptId(String);
 
 impl AttemptId {
     pub fn parse(raw: &str) -> Option<Self> {
-        let valid = (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let valid =
+            (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         valid.then(|| Self(raw.to_owned()))
     }
 
@@ -145,7 +146,9 @@ impl Invite {
     /// on the way back and the page is asking again.
     pub fn was_consumed_by(&self, attempt: &AttemptId, redemption: Redemption) -> bool {
         let consumed = match redemption {
-            Redemption::Entry => matches!(self.state, InviteState::Entered | InviteState::Exited | InviteState::ExitFailed),
+            Redemption::Entry => {
+                matches!(self.state, InviteState::Entered | InviteState::Exited | InviteState::ExitFailed)
+            }
             Redemption::Exit => self.state == InviteState::Exited,
         };
         consumed && self.consuming_attempts.contains(&attempt.key(redemption))

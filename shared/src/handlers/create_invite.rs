@@ -55,9 +55,12 @@ struct IdempotencyKey(String);
 impl IdempotencyKey {
     fn parse(raw: &str) -> Result<Self, ApiError> {
         let valid = (16..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
-        valid
-            .then(|| Self(raw.to_owned()))
-            .ok_or_else(|| ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 16 to 128 printable ASCII characters, e.g. a UUID"))
+        valid.then(|| Self(raw.to_owned())).ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "Idempotency-Key must be 16 to 128 printable ASCII characters, e.g. a UUID",
+            )
+        })
     }
 
     fn record_hash(&self, user: &UserId) -> String {
@@ -129,7 +132,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 if record.fingerprint != fingerprint {
                     return Err(ApiError::IdempotencyKeyReused);
                 }
-                let invite = partition.invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
+                let invite =
+                    partition.invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
                 let secret = xor16(&record.sealed_secret, &key.seal_pad(&user, &invite.id))
                     .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
                 let token = LinkToken::with_secret(invite.id.clone(), secret);
@@ -145,12 +149,17 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
         let taken: HashSet<AccessCode> =
             partition.invites.iter().filter(|i| i.reserves_code(now)).map(|i| i.code.clone()).collect();
-        let code = AccessCode::generate_avoiding(&taken).ok_or(ApiError::LimitReached { max_users: settings.max_users })?;
+        let code =
+            AccessCode::generate_avoiding(&taken).ok_or(ApiError::LimitReached { max_users: settings.max_users })?;
         let snapshot = |device: &crate::domain::ids::DeviceId| {
             intercom
                 .gates
                 .get(device)
-                .map(|gate| GateSnapshot { device: device.clone(), label: gate.label.clone(), thing: gate.thing.clone() })
+                .map(|gate| GateSnapshot {
+                    device: device.clone(),
+                    label: gate.label.clone(),
+                    thing: gate.thing.clone(),
+                })
                 .ok_or(ApiError::SettingsNotConfigured)
         };
         let invite_id = InviteId::generate();
@@ -206,7 +215,14 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     Err(ApiError::Busy)
 }
 
-fn created_response(deps: &Deps, intercom: &Intercom, invite: &Invite, token: &LinkToken, sms_sent: bool, replayed: bool) -> Response<Body> {
+fn created_response(
+    deps: &Deps,
+    intercom: &Intercom,
+    invite: &Invite,
+    token: &LinkToken,
+    sms_sent: bool,
+    replayed: bool,
+) -> Response<Body> {
     let link = sms::link(&deps.config.link_base_url, &token.expose());
     let share = sms::share_message(&invite.guest_name, &intercom.label, &invite.code, &link, invite.expires_at);
     let body = json!({

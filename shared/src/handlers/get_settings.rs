@@ -26,7 +26,8 @@ async fn get(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
 
 /// The settings page as the app shows it; also the answer of `update-settings`.
 pub fn settings_view(intercom: &Intercom, role: Role) -> Value {
-    let gates: Vec<Value> = intercom.gates.iter().map(|(id, gate)| json!({ "id": id.as_str(), "label": gate.label })).collect();
+    let gates: Vec<Value> =
+        intercom.gates.iter().map(|(id, gate)| json!({ "id": id.as_str(), "label": gate.label })).collect();
     let saved = intercom.settings.as_ref().map(|s| {
         json!({
             "entry_gate": s.entry_gate.as_str(),

@@ -62,7 +62,10 @@ fn opened_response(invite: &Invite, redemption: Redemption, command_id: Option<&
 }
 
 fn wrong_code(wrong_attempts: u32) -> ApiError {
-    ApiError::Refused { refusal: Refusal::WrongCode, attempts_left: Some(MAX_WRONG_ATTEMPTS.saturating_sub(wrong_attempts)) }
+    ApiError::Refused {
+        refusal: Refusal::WrongCode,
+        attempts_left: Some(MAX_WRONG_ATTEMPTS.saturating_sub(wrong_attempts)),
+    }
 }
 
 fn refused(refusal: Refusal) -> ApiError {
@@ -72,13 +75,17 @@ fn refused(refusal: Refusal) -> ApiError {
 async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
     let body: RedeemBody = json_body(req)?;
     let token = LinkToken::parse(body.token.trim()).ok_or(refused(Refusal::InvalidLink))?;
-    let scanned = IntercomId::parse(body.intercom_id.trim())
-        .ok_or_else(|| ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code"))?;
+    let scanned = IntercomId::parse(body.intercom_id.trim()).ok_or_else(|| {
+        ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code")
+    })?;
     let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
     let attempt = body
         .attempt_id
         .as_deref()
-        .map(|raw| AttemptId::parse(raw).ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _")))
+        .map(|raw| {
+            AttemptId::parse(raw)
+                .ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _"))
+        })
         .transpose()?;
     let now = deps.clock.now();
     let command = DoorCommand::new(redemption, token.invite_id().clone(), now);
@@ -109,7 +116,8 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             Ok(opened_response(&invite, redemption, Some(&command.id)))
         }
         RedeemOutcome::Refused(Some(invite))
-            if invite.token_hash == token.hash() && attempt.as_ref().is_some_and(|a| invite.was_consumed_by(a, redemption)) =>
+            if invite.token_hash == token.hash()
+                && attempt.as_ref().is_some_and(|a| invite.was_consumed_by(a, redemption)) =>
         {
             // The gate was told to open on the first try; the answer got lost.
             Ok(opened_response(&invite, redemption, None))
