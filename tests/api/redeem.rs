@@ -212,3 +212,15 @@ async fn a_retry_after_a_lost_answer_is_told_the_gate_opened_without_opening_it_
     let (status, bad) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("x"))).await;
     assert_eq!((status, bad["error"]["field"].as_str()), (400, Some("attempt_id")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_frees_the_place_for_the_next_guest() {
+    let app = spawn_app().await;
+    app.configure(1).await;
+    let invite = app.invite("Only Guest").await;
+    assert_eq!(app.enter(&invite).await.0, 200);
+    let next = serde_json::json!({ "name": "Next Guest", "mobile": app.mobile });
+    assert_eq!(app.create(&app.owner, next.clone()).await.0, 409, "still inside: still holds the place");
+    assert_eq!(app.exit(&invite).await.0, 200);
+    assert_eq!(app.create(&app.owner, next).await.0, 201);
+}

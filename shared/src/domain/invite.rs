@@ -142,6 +142,14 @@ impl AttemptId {
 }
 
 impl Invite {
+    /// The gate a redemption opens, as snapshotted when the code was created.
+    pub fn gate_for(&self, redemption: Redemption) -> &GateSnapshot {
+        match redemption {
+            Redemption::Entry => &self.entry_gate,
+            Redemption::Exit => &self.exit_gate,
+        }
+    }
+
     /// Whether this attempt already consumed this redemption: the answer was lost
     /// on the way back and the page is asking again.
     pub fn was_consumed_by(&self, attempt: &AttemptId, redemption: Redemption) -> bool {

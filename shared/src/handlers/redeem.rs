@@ -44,16 +44,12 @@ pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
 
 /// `command_id` is `None` for a repeated answer: no new command was sent.
 fn opened_response(invite: &Invite, redemption: Redemption, command_id: Option<&str>) -> Response<Body> {
-    let gate = match redemption {
-        Redemption::Entry => &invite.entry_gate,
-        Redemption::Exit => &invite.exit_gate,
-    };
     json_response(
         StatusCode::OK,
         &json!({
             "result": "opened",
             "redemption": redemption.as_str(),
-            "gate": gate.label,
+            "gate": invite.gate_for(redemption).label,
             "command_id": command_id,
             "repeated": command_id.is_none(),
             "exit_open_until": rfc3339(invite.exit_closes_at),
@@ -99,11 +95,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             Err(wrong_code(invite.wrong_attempts))
         }
         RedeemOutcome::Recorded(invite) => {
-            let gate = match redemption {
-                Redemption::Entry => &invite.entry_gate,
-                Redemption::Exit => &invite.exit_gate,
-            };
-            if let Err(error) = deps.gate.open(&gate.thing, &command).await {
+            if let Err(error) = deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
                 tracing::warn!(
                     invite = %invite.id, redemption = redemption.as_str(),
                     error = %aws_sdk_iotdataplane::error::DisplayErrorContext(&error),
