@@ -3,12 +3,21 @@
 use rand::seq::IteratorRandom;
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::LazyLock;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AccessCode([u8; 4]);
 
 /// PINs people pick most often that no rule below catches.
 const COMMON_PINS: [&str; 4] = ["1004", "2000", "2001", "6969"];
+
+/// Every code that may be issued, computed once per process.
+static ISSUABLE: LazyLock<Vec<AccessCode>> = LazyLock::new(|| {
+    (0..10_000u16)
+        .filter_map(|n| AccessCode::parse(&format!("{n:04}")))
+        .filter(|code| !code.is_trivially_guessable())
+        .collect()
+});
 
 impl AccessCode {
     pub fn parse(raw: &str) -> Option<Self> {
@@ -36,10 +45,7 @@ impl AccessCode {
     /// A uniformly random code that is neither guessable nor in `taken`.
     /// `None` only when every acceptable code is taken (impossible at 100 live codes).
     pub fn generate_avoiding(taken: &HashSet<AccessCode>) -> Option<Self> {
-        (0..10_000u16)
-            .filter_map(|n| Self::parse(&format!("{n:04}")))
-            .filter(|code| !code.is_trivially_guessable() && !taken.contains(code))
-            .choose(&mut rand::rng())
+        ISSUABLE.iter().filter(|code| !taken.contains(*code)).choose(&mut rand::rng()).cloned()
     }
 }
 
