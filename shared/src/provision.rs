@@ -9,7 +9,7 @@ use crate::domain::ids::{DeviceId, IntercomId, UserId};
 use crate::domain::settings::Gate;
 use crate::items::{gates_attribute, key, n, s};
 use crate::keys;
-use crate::store::{Store, StoreError};
+use crate::store::{sdk, Store, StoreError};
 use std::collections::BTreeMap;
 
 pub async fn register_intercom(
@@ -34,7 +34,7 @@ pub async fn register_intercom(
         .expression_attribute_values(":zero", n(0))
         .send()
         .await
-        .map_err(|e| StoreError::Sdk(Box::new(e)))?;
+        .map_err(sdk)?;
     Ok(())
 }
 
@@ -42,14 +42,7 @@ pub async fn grant(store: &Store, intercom: &IntercomId, user: &UserId, role: Ro
     let mut item = key(keys::intercom_pk(intercom), keys::member_sk(user));
     item.insert("role".into(), s(role.as_str()));
     item.insert("user".into(), s(user.as_str()));
-    store
-        .client()
-        .put_item()
-        .table_name(store.table())
-        .set_item(Some(item))
-        .send()
-        .await
-        .map_err(|e| StoreError::Sdk(Box::new(e)))?;
+    store.client().put_item().table_name(store.table()).set_item(Some(item)).send().await.map_err(sdk)?;
     Ok(())
 }
 
@@ -61,6 +54,6 @@ pub async fn withdraw(store: &Store, intercom: &IntercomId, user: &UserId) -> Re
         .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
         .send()
         .await
-        .map_err(|e| StoreError::Sdk(Box::new(e)))?;
+        .map_err(sdk)?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId, UserId};
 use crate::domain::invite::{AttemptId, Invite, Redemption, MAX_WRONG_ATTEMPTS};
 use crate::domain::settings::{Intercom, Settings};
-use crate::domain::token::{LinkToken, TokenHash};
+use crate::domain::token::TokenHash;
 use crate::error::{ApiError, BoxError};
 use crate::items::{self, epoch, history_append, key, n, s, IdempotencyRecord, Item, ItemError};
 use crate::keys;
@@ -36,7 +36,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
+pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
     StoreError::Sdk(Box::new(error))
 }
 
@@ -90,6 +90,18 @@ pub enum CreateOutcome {
     Conflict,
     /// The caller's membership vanished between read and write.
     MemberGone,
+}
+
+/// One code typed at a gate, as the guest's page sent it.
+#[derive(Clone, Copy)]
+pub struct GateAttempt<'a> {
+    /// The intercom whose QR code was scanned.
+    pub intercom: &'a IntercomId,
+    pub invite: &'a InviteId,
+    pub token_hash: &'a TokenHash,
+    pub typed: &'a AccessCode,
+    pub attempt: Option<&'a AttemptId>,
+    pub redemption: Redemption,
 }
 
 pub enum RevokeOutcome {
@@ -371,13 +383,10 @@ impl Store {
     /// The condition refuses revoked, expired, locked and already-used invites.
     pub async fn record_attempt(
         &self,
-        intercom: &IntercomId,
-        token: &LinkToken,
-        typed: &AccessCode,
-        attempt: Option<&AttemptId>,
-        redemption: Redemption,
+        at_gate: &GateAttempt<'_>,
         now: OffsetDateTime,
     ) -> Result<RedeemOutcome, StoreError> {
+        let GateAttempt { intercom, invite, token_hash, typed, attempt, redemption } = *at_gate;
         let (tries, condition, allowed_guesses) = match redemption {
             // Before entry every guess so far was wrong.
             Redemption::Entry => (
@@ -398,7 +407,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(token.invite_id()))))
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
             .update_expression(if attempt.is_some() {
                 "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event), #attempts.#attempt = :typed_code"
             } else {
@@ -411,7 +420,7 @@ impl Store {
             .expression_attribute_names("#guesses", items::GUESSES)
             .expression_attribute_names("#tries", tries)
             .expression_attribute_names("#entry_tries", items::ENTRY_TRIES)
-            .expression_attribute_values(":hash", s(&token.hash().0))
+            .expression_attribute_values(":hash", s(&token_hash.0))
             .expression_attribute_values(":active", s(items::ACTIVE))
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":allowed", n(allowed_guesses))

@@ -23,40 +23,40 @@ async fn every_endpoint_stays_within_its_request_budget() {
     };
 
     app.configure(10).await;
-    measure("update-settings", 2, ("sns", 0), app.dynamo_requests());
+    measure("update-settings", 2, ("sns", 0), app.take_sdk_requests());
     app.call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None).await;
-    measure("get-settings", 2, ("sns", 0), app.dynamo_requests());
+    measure("get-settings", 2, ("sns", 0), app.take_sdk_requests());
 
     let invite = app.invite("Budget Guest").await;
-    measure("create-invite", 2, ("sns", 1), app.dynamo_requests());
+    measure("create-invite", 2, ("sns", 1), app.take_sdk_requests());
     app.list(&app.owner).await;
-    measure("list-codes", 2, ("sns", 0), app.dynamo_requests());
+    measure("list-codes", 2, ("sns", 0), app.take_sdk_requests());
 
     app.redeem(Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
-    measure("redeem-entry wrong code", 1, ("iot", 0), app.dynamo_requests());
+    measure("redeem-entry wrong code", 1, ("iot", 0), app.take_sdk_requests());
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
-    measure("redeem-entry wrong intercom", 2, ("iot", 0), app.dynamo_requests());
+    measure("redeem-entry wrong intercom", 2, ("iot", 0), app.take_sdk_requests());
     assert_eq!(app.enter(&invite).await.0, 200);
-    measure("redeem-entry success", 1, ("iot", 1), app.dynamo_requests());
+    measure("redeem-entry success", 1, ("iot", 1), app.take_sdk_requests());
     app.enter(&invite).await;
-    measure("redeem-entry used", 2, ("iot", 0), app.dynamo_requests());
+    measure("redeem-entry used", 2, ("iot", 0), app.take_sdk_requests());
     assert_eq!(app.exit(&invite).await.0, 200);
-    measure("redeem-exit success", 1, ("iot", 1), app.dynamo_requests());
+    measure("redeem-exit success", 1, ("iot", 1), app.take_sdk_requests());
 
     let revoked = app.invite("Revoked Guest").await;
-    app.dynamo_requests();
+    app.take_sdk_requests();
     assert_eq!(app.revoke(&app.owner, &revoked.id).await.0, 204);
-    measure("revoke-code", 2, ("sns", 0), app.dynamo_requests());
+    measure("revoke-code", 2, ("sns", 0), app.take_sdk_requests());
 
     let (status, _) = app.create(&app.stranger, json!({ "name": "X", "mobile": app.mobile })).await;
     assert_eq!(status, 403);
-    measure("create-invite refused", 2, ("sns", 0), app.dynamo_requests());
+    measure("create-invite refused", 2, ("sns", 0), app.take_sdk_requests());
 
     app.advance(time::Duration::hours(13));
     app.invite("Unswept A").await;
-    app.dynamo_requests();
+    app.take_sdk_requests();
     app.sweep().await;
-    measure("sweep (1 code due)", 2, ("sns", 0), app.dynamo_requests());
+    measure("sweep (1 code due)", 2, ("sns", 0), app.take_sdk_requests());
 
     assert!(seen.iter().all(|r| !r.contains("Scan")), "no Scan anywhere: {seen:?}");
 }
@@ -78,9 +78,9 @@ async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
         app.invite(&format!("Live {i}")).await;
     }
     app.advance(time::Duration::minutes(20));
-    app.dynamo_requests();
+    app.take_sdk_requests();
     let report = app.sweep().await;
-    let requests = app.dynamo_requests();
+    let requests = app.take_sdk_requests();
     assert_eq!(report.expired, 2);
     assert_eq!(
         requests,

@@ -264,7 +264,7 @@ impl TestApp {
         self.clock.advance(by);
     }
 
-    pub fn dynamo_requests(&self) -> Vec<String> {
+    pub fn take_sdk_requests(&self) -> Vec<String> {
         self.requests.take()
     }
 }

@@ -1,6 +1,7 @@
 //! Who may do what on an intercom, from its membership items.
 
-/// A user's relation to an intercom, written by Fluss's device management.
+/// A user's relation to an intercom, written by Fluss's device management. Either
+/// role may create, list and revoke codes and read the settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Owner,
@@ -22,11 +23,6 @@ impl Role {
             "intercom" => Some(Self::IntercomUser),
             _ => None,
         }
-    }
-
-    /// Create, list and revoke codes; read settings.
-    pub fn can_manage_codes(self) -> bool {
-        true
     }
 
     pub fn can_change_settings(self) -> bool {

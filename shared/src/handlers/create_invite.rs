@@ -11,13 +11,13 @@
 //! that replay sealed with a pad derived from the key, which the table never
 //! stores, so the table alone never yields a working link.
 
-use super::{intercom_in_path, rfc3339};
+use super::{intercom_in_path, remaining_seconds, rfc3339};
 use crate::domain::code::AccessCode;
 use crate::domain::guest::{GuestName, GuestNameError};
-use crate::domain::ids::{InviteId, UserId};
+use crate::domain::ids::{DeviceId, InviteId, UserId};
 use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
 use crate::domain::phone::{Mobile, MobileError};
-use crate::domain::settings::Intercom;
+use crate::domain::settings::{Intercom, Settings};
 use crate::domain::token::{hex, LinkToken};
 use crate::error::ApiError;
 use crate::http::{caller, header_value, json_body, respond};
@@ -124,21 +124,12 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
         let now = deps.clock.now();
         let partition = deps.store.load_partition(&intercom_id, now).await?;
-        partition.role_of(&user).filter(|r| r.can_manage_codes()).ok_or(ApiError::Forbidden)?;
+        partition.role_of(&user).ok_or(ApiError::Forbidden)?;
         let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
 
         if let Some(key) = &idempotency {
             if let Some(record) = partition.idempotency.get(&key.record_hash(&user)) {
-                if record.fingerprint != fingerprint {
-                    return Err(ApiError::IdempotencyKeyReused);
-                }
-                let invite =
-                    partition.invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
-                let secret = xor16(&record.sealed_secret, &key.seal_pad(&user, &invite.id))
-                    .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
-                let token = LinkToken::with_secret(invite.id.clone(), secret);
-                let sms_sent = invite.sms_status != SmsStatus::Failed;
-                return Ok(created_response(deps, intercom, invite, &token, sms_sent, true));
+                return replay(deps, intercom, &partition.invites, key, record, &user, &fingerprint);
             }
         }
 
@@ -151,39 +142,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             partition.invites.iter().filter(|i| i.reserves_code(now)).map(|i| i.code.clone()).collect();
         let code =
             AccessCode::generate_avoiding(&taken).ok_or(ApiError::LimitReached { max_users: settings.max_users })?;
-        let snapshot = |device: &crate::domain::ids::DeviceId| {
-            intercom
-                .gates
-                .get(device)
-                .map(|gate| GateSnapshot {
-                    device: device.clone(),
-                    label: gate.label.clone(),
-                    thing: gate.thing.clone(),
-                })
-                .ok_or(ApiError::SettingsNotConfigured)
-        };
-        let invite_id = InviteId::generate();
-        let token = LinkToken::generate(invite_id.clone());
-        let expires_at = now + settings.invite_duration();
-        let invite = Invite {
-            intercom_id: intercom.id.clone(),
-            id: invite_id,
-            token_hash: token.hash(),
-            code,
-            guest_name: name.clone(),
-            guest_mobile: mobile.clone(),
-            created_by: user.clone(),
-            created_at: now,
-            expires_at,
-            exit_closes_at: expires_at + settings.exit_grace(),
-            entry_gate: snapshot(&settings.entry_gate)?,
-            exit_gate: snapshot(&settings.exit_gate)?,
-            max_users: settings.max_users,
-            state: InviteState::Unused,
-            wrong_attempts: 0,
-            sms_status: SmsStatus::Requested,
-            consuming_attempts: Vec::new(),
-        };
+        let (invite, token) = draft_invite(intercom, settings, &user, &name, &mobile, code, now)?;
         let record = idempotency.as_ref().map(|key| IdempotencyRecord {
             key_hash: key.record_hash(&user),
             fingerprint: fingerprint.clone(),
@@ -199,32 +158,101 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         tracing::info!(intercom = %intercom.id, invite = %invite.id, "invite created");
 
         let link = sms::link(&deps.config.link_base_url, &token.expose());
-        let text = sms::guest_sms(&invite.guest_name, &invite.code, &link, settings.invite_duration_minutes);
-        let sms_sent = match deps.sms.send(&invite.guest_mobile, &text).await {
-            Ok(()) => true,
-            Err(error) => {
-                tracing::warn!(invite = %invite.id, error = %aws_sdk_sns::error::DisplayErrorContext(&error), "SMS not sent");
-                if let Err(error) = deps.store.record_sms_failure(&invite, deps.clock.now()).await {
-                    tracing::error!(invite = %invite.id, error = %error, "could not record the SMS failure");
-                }
-                false
-            }
-        };
-        return Ok(created_response(deps, intercom, &invite, &token, sms_sent, false));
+        let sms_sent = send_sms(deps, &invite, &link, settings.invite_duration_minutes).await;
+        return Ok(created_response(deps, intercom, &invite, &link, sms_sent, false));
     }
     Err(ApiError::Busy)
+}
+
+/// The same answer as the first time, for a retry under the same `Idempotency-Key`.
+fn replay(
+    deps: &Deps,
+    intercom: &Intercom,
+    invites: &[Invite],
+    key: &IdempotencyKey,
+    record: &IdempotencyRecord,
+    user: &UserId,
+    fingerprint: &str,
+) -> Result<Response<Body>, ApiError> {
+    if record.fingerprint != fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
+    let secret = xor16(&record.sealed_secret, &key.seal_pad(user, &invite.id))
+        .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
+    let link = sms::link(&deps.config.link_base_url, &LinkToken::with_secret(invite.id.clone(), secret).expose());
+    Ok(created_response(deps, intercom, invite, &link, invite.sms_status != SmsStatus::Failed, true))
+}
+
+/// A new invite under the current settings, with devices, duration and limits
+/// copied in, and the link token whose hash it keeps.
+fn draft_invite(
+    intercom: &Intercom,
+    settings: &Settings,
+    user: &UserId,
+    name: &GuestName,
+    mobile: &Mobile,
+    code: AccessCode,
+    now: OffsetDateTime,
+) -> Result<(Invite, LinkToken), ApiError> {
+    // A gate removed from the registry after the settings were saved: the owner
+    // must choose gates again.
+    let snapshot = |device: &DeviceId| {
+        intercom
+            .gates
+            .get(device)
+            .map(|gate| GateSnapshot { device: device.clone(), label: gate.label.clone(), thing: gate.thing.clone() })
+            .ok_or(ApiError::SettingsNotConfigured)
+    };
+    let invite_id = InviteId::generate();
+    let token = LinkToken::generate(invite_id.clone());
+    let expires_at = now + settings.invite_duration();
+    let invite = Invite {
+        intercom_id: intercom.id.clone(),
+        id: invite_id,
+        token_hash: token.hash(),
+        code,
+        guest_name: name.clone(),
+        guest_mobile: mobile.clone(),
+        created_by: user.clone(),
+        created_at: now,
+        expires_at,
+        exit_closes_at: expires_at + settings.exit_grace(),
+        entry_gate: snapshot(&settings.entry_gate)?,
+        exit_gate: snapshot(&settings.exit_gate)?,
+        max_users: settings.max_users,
+        state: InviteState::Unused,
+        wrong_attempts: 0,
+        sms_status: SmsStatus::Requested,
+        consuming_attempts: Vec::new(),
+    };
+    Ok((invite, token))
+}
+
+/// Sends the guest's SMS; a refusal is recorded on the invite, which stands either way.
+async fn send_sms(deps: &Deps, invite: &Invite, link: &str, valid_minutes: u32) -> bool {
+    let text = sms::guest_sms(&invite.guest_name, &invite.code, link, valid_minutes);
+    match deps.sms.send(&invite.guest_mobile, &text).await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(invite = %invite.id, error = %aws_sdk_sns::error::DisplayErrorContext(&error), "SMS not sent");
+            if let Err(error) = deps.store.record_sms_failure(invite, deps.clock.now()).await {
+                tracing::error!(invite = %invite.id, error = %error, "could not record the SMS failure");
+            }
+            false
+        }
+    }
 }
 
 fn created_response(
     deps: &Deps,
     intercom: &Intercom,
     invite: &Invite,
-    token: &LinkToken,
+    link: &str,
     sms_sent: bool,
     replayed: bool,
 ) -> Response<Body> {
-    let link = sms::link(&deps.config.link_base_url, &token.expose());
-    let share = sms::share_message(&invite.guest_name, &intercom.label, &invite.code, &link, invite.expires_at);
+    let share = sms::share_message(&invite.guest_name, &intercom.label, &invite.code, link, invite.expires_at);
     let body = json!({
         "id": invite.id.as_str(),
         "intercom_id": invite.intercom_id.as_str(),
@@ -234,7 +262,7 @@ fn created_response(
         "created_at": rfc3339(invite.created_at),
         "expires_at": rfc3339(invite.expires_at),
         "exit_closes_at": rfc3339(invite.exit_closes_at),
-        "remaining_seconds": remaining(invite.expires_at, deps.clock.now()),
+        "remaining_seconds": remaining_seconds(invite.expires_at, deps.clock.now()),
         "entry_gate": invite.entry_gate.label,
         "exit_gate": invite.exit_gate.label,
         "share_message": share,
@@ -248,8 +276,4 @@ fn created_response(
         response.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
     }
     response
-}
-
-pub(crate) fn remaining(until: OffsetDateTime, now: OffsetDateTime) -> i64 {
-    (until - now).whole_seconds().max(0)
 }

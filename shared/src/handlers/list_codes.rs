@@ -2,8 +2,7 @@
 //! One strongly consistent Query: a code just created or revoked shows as such,
 //! and an expired code is hidden even if TTL has not deleted it yet.
 
-use super::create_invite::remaining;
-use super::{intercom_in_path, rfc3339};
+use super::{intercom_in_path, remaining_seconds, rfc3339};
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
 use crate::Deps;
@@ -20,7 +19,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let intercom_id = intercom_in_path(req)?;
     let now = deps.clock.now();
     let partition = deps.store.load_partition(&intercom_id, now).await?;
-    partition.role_of(&user).filter(|r| r.can_manage_codes()).ok_or(ApiError::Forbidden)?;
+    partition.role_of(&user).ok_or(ApiError::Forbidden)?;
     let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
     let mut live: Vec<_> = partition.invites.iter().filter(|i| i.holds_slot(now)).collect();
     live.sort_by_key(|i| (i.expires_at, i.created_at));
@@ -36,7 +35,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 "created_by": i.created_by.as_str(),
                 "created_at": rfc3339(i.created_at),
                 "expires_at": rfc3339(i.expires_at),
-                "remaining_seconds": remaining(i.expires_at, now),
+                "remaining_seconds": remaining_seconds(i.expires_at, now),
                 "entry_gate": i.entry_gate.label,
                 "exit_gate": i.exit_gate.label,
             })

@@ -26,3 +26,7 @@ fn intercom_in_path(req: &Request) -> Result<IntercomId, ApiError> {
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
+
+fn remaining_seconds(until: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    (until - now).whole_seconds().max(0)
+}

@@ -16,7 +16,7 @@ use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::gate::DoorCommand;
 use crate::http::{json_body, json_response, respond};
-use crate::store::RedeemOutcome;
+use crate::store::{GateAttempt, RedeemOutcome};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -84,9 +84,18 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         })
         .transpose()?;
     let now = deps.clock.now();
-    let command = DoorCommand::new(redemption, token.invite_id().clone(), now);
+    let token_hash = token.hash();
 
-    match deps.store.record_attempt(&scanned, &token, &code, attempt.as_ref(), redemption, now).await? {
+    let at_gate = GateAttempt {
+        intercom: &scanned,
+        invite: token.invite_id(),
+        token_hash: &token_hash,
+        typed: &code,
+        attempt: attempt.as_ref(),
+        redemption,
+    };
+
+    match deps.store.record_attempt(&at_gate, now).await? {
         RedeemOutcome::Recorded(invite) if invite.code != code => {
             if invite.is_locked() {
                 tracing::info!(invite = %invite.id, "invite locked after wrong codes");
@@ -95,6 +104,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             Err(wrong_code(invite.wrong_attempts))
         }
         RedeemOutcome::Recorded(invite) => {
+            let command = DoorCommand::new(redemption, invite.id.clone(), now);
             if let Err(error) = deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
                 tracing::warn!(
                     invite = %invite.id, redemption = redemption.as_str(),
@@ -108,13 +118,13 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             Ok(opened_response(&invite, redemption, Some(&command.id)))
         }
         RedeemOutcome::Refused(Some(invite))
-            if invite.token_hash == token.hash()
+            if invite.token_hash == token_hash
                 && attempt.as_ref().is_some_and(|a| invite.was_consumed_by(a, redemption)) =>
         {
             // The gate was told to open on the first try; the answer got lost.
             Ok(opened_response(&invite, redemption, None))
         }
-        RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token.hash() => {
+        RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token_hash => {
             match invite.refusal(redemption, &code, now) {
                 Some(Refusal::WrongCode) => Err(wrong_code(invite.wrong_attempts)),
                 Some(refusal) => Err(refused(refusal)),
@@ -125,7 +135,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         }
         RedeemOutcome::Refused(Some(_)) => Err(refused(Refusal::InvalidLink)),
         RedeemOutcome::Refused(None) => match deps.store.pointer(token.invite_id()).await? {
-            Some((home, hash)) if hash == token.hash() && home != scanned => Err(refused(Refusal::WrongIntercom)),
+            Some((home, hash)) if hash == token_hash && home != scanned => Err(refused(Refusal::WrongIntercom)),
             _ => Err(refused(Refusal::InvalidLink)),
         },
     }
