@@ -9,6 +9,7 @@ use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
 use crate::domain::phone::Mobile;
 use crate::domain::settings::{Gate, Intercom, Settings};
 use crate::domain::token::TokenHash;
+use crate::domain::zone::LocalZone;
 use crate::keys;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::STANDARD;
@@ -98,6 +99,11 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
         label: get_s(item, "label")?.to_owned(),
         gates,
         settings,
+        // Registry items from before time zones were provisioned are in the default one.
+        time_zone: match item.get(TIME_ZONE) {
+            None => LocalZone::default(),
+            Some(_) => parse_attr(item, TIME_ZONE, LocalZone::parse)?,
+        },
         version: get_n(item, "version").unwrap_or(0),
     })
 }
@@ -127,6 +133,9 @@ pub fn settings_attributes(settings: &Settings) -> Vec<(&'static str, AttributeV
         ("settings_updated_by", s(settings.updated_by.as_str())),
     ]
 }
+
+/// The IANA time zone, on the registry item and on each invite.
+pub const TIME_ZONE: &str = "time_zone";
 
 pub fn role_from_item(item: &Item) -> Result<Role, ItemError> {
     parse_attr(item, "role", Role::parse)
@@ -197,6 +206,8 @@ pub fn invite_to_item(invite: &Invite) -> Item {
     let purge_at = invite.exit_closes_at + INVITE_RETENTION;
     item.extend([
         ("intercom_id".to_owned(), s(invite.intercom_id.as_str())),
+        ("intercom_label".to_owned(), s(&invite.intercom_label)),
+        (TIME_ZONE.to_owned(), s(invite.time_zone.name())),
         ("invite_id".to_owned(), s(invite.id.as_str())),
         ("token_hash".to_owned(), s(&invite.token_hash.0)),
         ("code".to_owned(), s(invite.code.as_str())),
@@ -258,6 +269,8 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
     let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, "intercom_id", IntercomId::parse)?,
+        intercom_label: get_s(item, "intercom_label")?.to_owned(),
+        time_zone: parse_attr(item, TIME_ZONE, LocalZone::parse)?,
         id: parse_attr(item, "invite_id", InviteId::parse)?,
         token_hash: TokenHash(get_s(item, "token_hash")?.to_owned()),
         code,
@@ -278,22 +291,6 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         },
         consuming_attempts,
     })
-}
-
-/// Lets the guest routes tell "wrong intercom" from "no such link" without
-/// knowing the intercom: the one item keyed by invite id alone.
-pub fn pointer_item(invite: &Invite) -> Item {
-    let mut item = key(keys::pointer_pk(&invite.id), keys::POINTER_SK);
-    item.extend([
-        ("intercom_id".to_owned(), s(invite.intercom_id.as_str())),
-        ("token_hash".to_owned(), s(&invite.token_hash.0)),
-        (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at + INVITE_RETENTION)),
-    ]);
-    item
-}
-
-pub fn pointer_from_item(item: &Item) -> Result<(IntercomId, TokenHash), ItemError> {
-    Ok((parse_attr(item, "intercom_id", IntercomId::parse)?, TokenHash(get_s(item, "token_hash")?.to_owned())))
 }
 
 // ---- idempotency -----------------------------------------------------------------

@@ -7,7 +7,6 @@
 //! | membership | `INTERCOM#<intercom>` | `MEMBER#<user sub>` |
 //! | invite | `INTERCOM#<intercom>` | `INVITE#<invite id>` |
 //! | idempotency record | `INTERCOM#<intercom>` | `IDEMP#<sha256(user, key)>` |
-//! | invite pointer (which intercom an invite is on) | `INVITE#<invite id>` | `POINTER` |
 //! | settings audit entry | `AUDIT#<intercom>` | `<rfc3339>#<random>` |
 //!
 //! Invites live in their intercom's partition so that one strongly consistent
@@ -28,7 +27,6 @@ pub const SLOT_INDEX_SK: &str = "GSI1SK";
 pub const PURGE_AT: &str = "purge_at";
 
 pub const META_SK: &str = "META";
-pub const POINTER_SK: &str = "POINTER";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 pub const INVITE_PREFIX: &str = "INVITE#";
 pub const IDEMPOTENCY_PREFIX: &str = "IDEMP#";
@@ -50,10 +48,6 @@ pub fn invite_sk(invite: &InviteId) -> String {
 
 pub fn idempotency_sk(hash: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{hash}")
-}
-
-pub fn pointer_pk(invite: &InviteId) -> String {
-    format!("INVITE#{invite}")
 }
 
 pub fn audit_pk(intercom: &IntercomId) -> String {

@@ -7,6 +7,7 @@
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, IntercomId, UserId};
 use crate::domain::settings::Gate;
+use crate::domain::zone::LocalZone;
 use crate::items::{gates_attribute, key, n, s};
 use crate::keys;
 use crate::store::{sdk, Store, StoreError};
@@ -17,6 +18,7 @@ pub async fn register_intercom(
     intercom: &IntercomId,
     label: &str,
     gates: &BTreeMap<DeviceId, Gate>,
+    time_zone: &LocalZone,
 ) -> Result<(), StoreError> {
     store
         .client()
@@ -24,10 +26,12 @@ pub async fn register_intercom(
         .table_name(store.table())
         .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
         .update_expression(
-            "SET intercom_id = :id, #label = :label, gates = :gates, #version = if_not_exists(#version, :zero)",
+            "SET intercom_id = :id, #label = :label, gates = :gates, #zone = :zone, #version = if_not_exists(#version, :zero)",
         )
         .expression_attribute_names("#label", "label")
         .expression_attribute_names("#version", "version")
+        .expression_attribute_names("#zone", crate::items::TIME_ZONE)
+        .expression_attribute_values(":zone", s(time_zone.name()))
         .expression_attribute_values(":id", s(intercom.as_str()))
         .expression_attribute_values(":label", s(label))
         .expression_attribute_values(":gates", gates_attribute(gates))

@@ -5,8 +5,6 @@ use crate::domain::guest::GuestName;
 use crate::domain::phone::Mobile;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
-use time::macros::format_description;
-use time::OffsetDateTime;
 
 /// One GSM-7 SMS segment.
 pub const SEGMENT_CHARS: usize = 160;
@@ -41,7 +39,7 @@ pub fn short_duration(minutes: u32) -> String {
 /// otherwise the message goes without the name.
 pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes: u32) -> String {
     let body = format!(
-        "Fluss gate code {} (valid {})\nOpen {link} at the gate, scan the QR, enter the code.",
+        "Fluss code {} (valid {})\nAt the gate open {link} scan the QR, enter the code.",
         code.as_str(),
         short_duration(valid_minutes)
     );
@@ -59,15 +57,14 @@ pub fn share_message(
     intercom_label: &str,
     code: &AccessCode,
     link: &str,
-    expires_at: OffsetDateTime,
+    until_local: &str,
 ) -> String {
-    let until = expires_at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default();
     format!(
         "Hi {name}, here is your one-time access to {intercom_label}.\n\
          1. Open this link on your phone: {link}\n\
          2. Scan the QR code on the intercom.\n\
          3. Enter the code {code}.\n\
-         It works once to enter and once to leave, until {until}.",
+         It works once to enter and once to leave, until {until_local}.",
         name = name.as_str(),
         code = code.as_str(),
     )
@@ -104,11 +101,14 @@ impl SmsSender {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::InviteId;
+    use crate::domain::ids::{IntercomId, InviteId};
     use crate::domain::token::LinkToken;
 
+    /// Intercom ids are part of the link; Fluss's run to a dozen characters, and
+    /// the SMS keeps one segment with a greeting up to 16.
     fn sms_for(name: &str, minutes: u32) -> String {
-        let token = LinkToken::generate(InviteId::generate()).expose();
+        let intercom = IntercomId::parse("ic-0123456789abc").unwrap();
+        let token = LinkToken::generate(intercom, InviteId::generate()).expose();
         let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token);
         guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes)
     }
@@ -122,14 +122,14 @@ mod tests {
                 assert!(is_gsm7(&sms), "{sms}");
             }
         }
-        assert!(sms_for("Thandi Mokoena", 720).starts_with("Thandi: Fluss gate code 4821 (valid 12h)"));
+        assert!(sms_for("Thandi Mokoena", 720).starts_with("Thandi: Fluss code 4821 (valid 12h)"));
     }
 
     #[test]
     fn names_outside_gsm7_or_too_long_are_left_out_rather_than_splitting_the_sms() {
         for name in ["Łukasz", "王芳", "Maximiliandermitdemsehrsehrsehrlangennamen Müller"] {
             let sms = sms_for(name, 720);
-            assert!(sms.starts_with("Fluss gate code 4821"), "{sms}");
+            assert!(sms.starts_with("Fluss code 4821"), "{sms}");
             assert!(is_gsm7(&sms) && sms.chars().count() <= SEGMENT_CHARS);
         }
     }

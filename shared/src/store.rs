@@ -278,8 +278,7 @@ impl Store {
             .transact_items(
                 TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build(),
             )
-            .transact_items(self.put_new(items::invite_to_item(invite))?)
-            .transact_items(self.put_new(items::pointer_item(invite))?);
+            .transact_items(self.put_new(items::invite_to_item(invite))?);
         if let Some(record) = idempotency {
             request = request.transact_items(self.put_new(items::idempotency_to_item(&intercom.id, record))?);
         }
@@ -492,17 +491,18 @@ impl Store {
         Ok(())
     }
 
-    pub async fn pointer(&self, invite: &InviteId) -> Result<Option<(IntercomId, TokenHash)>, StoreError> {
+    /// One invite as it is now (a strongly consistent GetItem), whatever its state.
+    pub async fn invite(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Invite>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::pointer_pk(invite), keys::POINTER_SK)))
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
             .consistent_read(true)
             .send()
             .await
             .map_err(sdk)?;
-        Ok(output.item().map(items::pointer_from_item).transpose()?)
+        Ok(output.item().map(items::invite_from_item).transpose()?)
     }
 
     /// Saves settings if nothing changed the intercom since it was read, and

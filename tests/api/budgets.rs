@@ -1,5 +1,6 @@
 //! DynamoDB requests per endpoint call, counted at the SDK (one per HTTP attempt).
-//! Budgets: redeem 1 on success and on a wrong code (2 on other refusals), create ≤ 2, list ≤ 2,
+//! Budgets: redeem 1 on success, on a wrong code and at a wrong intercom (2 on other refusals),
+//! guest status 1, create ≤ 2, list ≤ 2,
 //! revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where needed; no Scan ever.
 //! `cargo test -p ota-tests budgets -- --nocapture` prints the measured table.
 
@@ -35,7 +36,9 @@ async fn every_endpoint_stays_within_its_request_budget() {
     app.redeem(Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
     measure("redeem-entry wrong code", 1, ("iot", 0), app.take_sdk_requests());
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
-    measure("redeem-entry wrong intercom", 2, ("iot", 0), app.take_sdk_requests());
+    measure("redeem-entry wrong intercom", 1, ("iot", 0), app.take_sdk_requests());
+    app.guest_status(&invite.token).await;
+    measure("guest-status", 1, ("iot", 0), app.take_sdk_requests());
     assert_eq!(app.enter(&invite).await.0, 200);
     measure("redeem-entry success", 1, ("iot", 1), app.take_sdk_requests());
     app.enter(&invite).await;

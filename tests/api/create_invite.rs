@@ -1,6 +1,7 @@
 use crate::helpers::{spawn_app, spawn_app_with, Options};
 use serde_json::{json, Value};
 use std::collections::HashSet;
+use time::format_description::well_known::Rfc3339;
 
 fn is_trivial(code: &str) -> bool {
     ota::domain::code::AccessCode::parse(code).unwrap().is_trivially_guessable()
@@ -26,6 +27,18 @@ async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_l
     assert_eq!(body["sms"]["status"], "sent");
     let share = body["share_message"].as_str().unwrap();
     assert!(share.contains(code) && share.contains(link) && share.contains("Scan the QR code"));
+    // The demo intercoms are in Johannesburg: the guest reads SAST, never UTC.
+    let expires = time::OffsetDateTime::parse(body["expires_at"].as_str().unwrap(), &Rfc3339).unwrap();
+    let local = expires.to_offset(time::macros::offset!(+2));
+    let shown = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} SAST",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    assert!(share.contains(&shown) && !share.contains("UTC"), "{share}");
 
     let sms = app.sms().await;
     assert_eq!(sms.len(), 1);

@@ -114,7 +114,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let deps = ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone());
     let site = Site::unique(&suffix);
     if options.gates_missing {
-        ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates).await.unwrap();
+        ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates, &site.time_zone)
+            .await
+            .unwrap();
         ota::provision::grant(&deps.store, &site.intercom, &site.owner, ota::domain::access::Role::Owner)
             .await
             .unwrap();
@@ -233,6 +235,10 @@ impl TestApp {
         };
         let body = json!({ "token": token, "intercom_id": intercom, "code": code });
         self.call(reqwest::Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn guest_status(&self, token: &str) -> (u16, Value) {
+        self.call(reqwest::Method::POST, "/guest/status", None, Some(json!({ "token": token }))).await
     }
 
     pub async fn enter(&self, invite: &Invite) -> (u16, Value) {

@@ -11,6 +11,7 @@ mod contract;
 mod create_invite;
 mod events;
 mod expiry;
+mod guest_status;
 mod redeem;
 mod revoke;
 mod secrets;

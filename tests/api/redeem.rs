@@ -75,8 +75,8 @@ async fn a_wrong_intercom_and_a_bad_link_are_told_apart_without_opening_anything
     assert_eq!((status, error["error"]["code"].as_str()), (409, Some("wrong_intercom")));
 
     // Same invite id, another secret: a stranger learns nothing, not even the intercom.
-    let (id, _) = invite.token.split_once('.').unwrap();
-    let forged = format!("{id}.AAAAAAAAAAAAAAAAAAAAAA");
+    let (ids, _) = invite.token.rsplit_once('.').unwrap();
+    let forged = format!("{ids}.AAAAAAAAAAAAAAAAAAAAAA");
     for intercom in [app.intercom(), "ic-neighbour"] {
         let (status, error) = app.redeem(Redeem::Entry, &forged, intercom, &invite.code).await;
         assert_eq!((status, error["error"]["code"].as_str()), (404, Some("invalid_link")), "{intercom}");

@@ -39,13 +39,14 @@ enum Route {
     CreateInvite,
     ListCodes,
     RevokeCode,
+    GuestStatus,
     RedeemEntry,
     RedeemExit,
 }
 
 impl Route {
     fn needs_jwt(self) -> bool {
-        !matches!(self, Self::RedeemEntry | Self::RedeemExit)
+        !matches!(self, Self::GuestStatus | Self::RedeemEntry | Self::RedeemExit)
     }
 }
 
@@ -69,6 +70,7 @@ fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Par
             "DELETE /intercoms/{intercomId}/codes/{codeId}",
             vec![("intercomId", (*id).to_owned()), ("codeId", (*code).to_owned())],
         ),
+        ("POST", ["guest", "status"]) => (Route::GuestStatus, "POST /guest/status", vec![]),
         ("POST", ["guest", "entry"]) => (Route::RedeemEntry, "POST /guest/entry", vec![]),
         ("POST", ["guest", "exit"]) => (Route::RedeemExit, "POST /guest/exit", vec![]),
         _ => return None,
@@ -162,6 +164,7 @@ async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
         Route::CreateInvite => handlers::create_invite::handle(deps, request).await,
         Route::ListCodes => handlers::list_codes::handle(deps, request).await,
         Route::RevokeCode => handlers::revoke_code::handle(deps, request).await,
+        Route::GuestStatus => handlers::guest_status::handle(deps, request).await,
         Route::RedeemEntry => handlers::redeem::handle_entry(deps, request).await,
         Route::RedeemExit => handlers::redeem::handle_exit(deps, request).await,
     };

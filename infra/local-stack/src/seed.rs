@@ -4,6 +4,7 @@
 use ota::domain::access::Role;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
+use ota::domain::zone::LocalZone;
 use ota::provision;
 use ota::store::Store;
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ pub struct Site {
     pub intercom: IntercomId,
     pub label: String,
     pub gates: BTreeMap<DeviceId, Gate>,
+    pub time_zone: LocalZone,
     pub owner: UserId,
     pub shared_user: UserId,
     /// Known to the identity provider, but no member of this intercom.
@@ -52,6 +54,7 @@ impl Site {
                 (id(DeviceId::parse, "gate-main"), gate("Main gate", &format!("{things}-gate-main"))),
                 (id(DeviceId::parse, "gate-exit"), gate("Exit gate", &format!("{things}-gate-exit"))),
             ]),
+            time_zone: LocalZone::default(),
             owner: id(UserId::parse, owner),
             shared_user: id(UserId::parse, shared),
             stranger: id(UserId::parse, stranger),
@@ -67,7 +70,7 @@ impl Site {
         for gate in self.gates.values() {
             create_thing(emulator_endpoint, gate.thing.as_str()).await?;
         }
-        provision::register_intercom(store, &self.intercom, &self.label, &self.gates)
+        provision::register_intercom(store, &self.intercom, &self.label, &self.gates, &self.time_zone)
             .await
             .map_err(|e| e.to_string())?;
         provision::grant(store, &self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;

@@ -10,6 +10,7 @@ use super::guest::GuestName;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use super::phone::Mobile;
 use super::token::TokenHash;
+use super::zone::LocalZone;
 use time::OffsetDateTime;
 
 /// Wrong codes an invite survives; the next one locks it.
@@ -55,6 +56,10 @@ pub struct GateSnapshot {
 #[derive(Debug, Clone)]
 pub struct Invite {
     pub intercom_id: IntercomId,
+    /// The intercom's label and time zone when the code was made: what the guest's
+    /// page shows, from the one item it reads.
+    pub intercom_label: String,
+    pub time_zone: LocalZone,
     pub id: InviteId,
     pub token_hash: TokenHash,
     pub code: AccessCode,
@@ -190,6 +195,20 @@ impl Invite {
         }
     }
 
+    /// What the link holder can do now: the redemption that is open to them, or
+    /// why none is. What the guest's page shows before any code is typed.
+    pub fn next_step(&self, now: OffsetDateTime) -> Result<Redemption, Refusal> {
+        let next = if self.state == InviteState::Unused { Redemption::Entry } else { Redemption::Exit };
+        match self.refusal(next, &self.code, now) {
+            None => Ok(next),
+            Some(refusal) => Err(refusal),
+        }
+    }
+
+    pub fn attempts_left(&self) -> u32 {
+        MAX_WRONG_ATTEMPTS.saturating_sub(self.wrong_attempts)
+    }
+
     /// Why `redemption` with `code` at `now` is refused, or `None` if it may go ahead.
     /// The conditional writes in `store` encode the same rules; this explains a
     /// failed condition from the item it returns.
@@ -227,9 +246,12 @@ pub(crate) mod tests {
             thing: ThingName::parse("thing").unwrap(),
         };
         let id = InviteId::generate();
+        let intercom_id = IntercomId::parse("ic").unwrap();
         Invite {
-            intercom_id: IntercomId::parse("ic").unwrap(),
-            token_hash: LinkToken::generate(id.clone()).hash(),
+            token_hash: LinkToken::generate(intercom_id.clone(), id.clone()).hash(),
+            intercom_id,
+            intercom_label: "Test Estate".into(),
+            time_zone: LocalZone::default(),
             id,
             code: AccessCode::parse("4821").unwrap(),
             guest_name: GuestName::parse("Thandi").unwrap(),
@@ -309,8 +331,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_next_step_follows_the_guest_through_entry_grace_and_exit() {
+        let mut invite = invite_at(T0);
+        assert_eq!(invite.next_step(T0), Ok(Redemption::Entry));
+        assert_eq!(invite.next_step(invite.expires_at), Err(Refusal::Expired));
+        invite.state = InviteState::Entered;
+        assert_eq!(invite.next_step(invite.expires_at), Ok(Redemption::Exit), "exit grace");
+        assert_eq!(invite.next_step(invite.exit_closes_at), Err(Refusal::Expired));
+        invite.state = InviteState::ExitFailed;
+        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit));
+        invite.state = InviteState::Exited;
+        assert_eq!(invite.next_step(T0), Err(Refusal::AlreadyUsed));
+        invite.state = InviteState::Revoked;
+        assert_eq!(invite.next_step(T0), Err(Refusal::Revoked));
+    }
+
+    #[test]
     fn token_hash_is_not_the_token() {
-        let token = LinkToken::generate(InviteId::generate());
+        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate());
         assert_ne!(TokenHash(token.expose()), token.hash());
     }
 }

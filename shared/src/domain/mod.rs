@@ -8,3 +8,4 @@ pub mod invite;
 pub mod phone;
 pub mod settings;
 pub mod token;
+pub mod zone;

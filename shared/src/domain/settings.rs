@@ -1,6 +1,7 @@
 //! One-time access settings of an intercom, and the registry they point into.
 
 use super::ids::{DeviceId, IntercomId, ThingName, UserId};
+use super::zone::LocalZone;
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
@@ -49,6 +50,8 @@ pub struct Intercom {
     pub label: String,
     pub gates: BTreeMap<DeviceId, Gate>,
     pub settings: Option<Settings>,
+    /// Where the intercom is: times shown to its guests and owners are in this zone.
+    pub time_zone: LocalZone,
     /// Bumped by every create and settings change; a create commits only if it is
     /// unchanged since its read, which is what keeps parallel creates under Max Users.
     pub version: u64,
@@ -116,6 +119,7 @@ mod tests {
                 (DeviceId::parse("out").unwrap(), gate("Out", "thing-out")),
             ]),
             settings: None,
+            time_zone: LocalZone::default(),
             version: 0,
         }
     }

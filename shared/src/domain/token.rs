@@ -1,11 +1,13 @@
 //! The guest's link token: the key to an invite. The 4-digit code is the second factor.
 //!
-//! A token is `<invite id>.<secret>`: the id says which invite, the secret (128 bits
-//! from the OS-seeded CSPRNG) proves the holder was sent the link. Only the SHA-256
-//! of the whole token is stored. It travels in the URL fragment, which browsers
-//! never send to a server nor put in a Referer header.
+//! A token is `<intercom id>.<invite id>.<secret>`: the two ids say where the
+//! invite item is (so the guest's page costs one read, without a lookup item), the
+//! secret (128 bits from the OS-seeded CSPRNG) proves the holder was sent the link.
+//! The intercom id is no secret: it is printed under the intercom's QR code. Only
+//! the SHA-256 of the whole token is stored. It travels in the URL fragment, which
+//! browsers never send to a server nor put in a Referer header.
 
-use super::ids::InviteId;
+use super::ids::{IntercomId, InviteId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -16,6 +18,7 @@ const SECRET_BYTES: usize = 16;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct LinkToken {
+    intercom_id: IntercomId,
     invite_id: InviteId,
     secret: [u8; SECRET_BYTES],
 }
@@ -25,17 +28,26 @@ pub struct LinkToken {
 pub struct TokenHash(pub String);
 
 impl LinkToken {
-    pub fn generate(invite_id: InviteId) -> Self {
+    pub fn generate(intercom_id: IntercomId, invite_id: InviteId) -> Self {
         let mut secret = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut secret);
-        Self { invite_id, secret }
+        Self { intercom_id, invite_id, secret }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        let (id, secret) = raw.split_once('.')?;
+        let mut parts = raw.split('.');
+        let (intercom, id, secret) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let intercom_id = IntercomId::parse(intercom)?;
         let invite_id = InviteId::parse(id)?;
         let secret: [u8; SECRET_BYTES] = URL_SAFE_NO_PAD.decode(secret).ok()?.try_into().ok()?;
-        Some(Self { invite_id, secret })
+        Some(Self { intercom_id, invite_id, secret })
+    }
+
+    pub fn intercom_id(&self) -> &IntercomId {
+        &self.intercom_id
     }
 
     pub fn invite_id(&self) -> &InviteId {
@@ -46,13 +58,13 @@ impl LinkToken {
         &self.secret
     }
 
-    pub fn with_secret(invite_id: InviteId, secret: [u8; SECRET_BYTES]) -> Self {
-        Self { invite_id, secret }
+    pub fn with_secret(intercom_id: IntercomId, invite_id: InviteId, secret: [u8; SECRET_BYTES]) -> Self {
+        Self { intercom_id, invite_id, secret }
     }
 
     /// The token as it appears in the link.
     pub fn expose(&self) -> String {
-        format!("{}.{}", self.invite_id, URL_SAFE_NO_PAD.encode(self.secret))
+        format!("{}.{}.{}", self.intercom_id, self.invite_id, URL_SAFE_NO_PAD.encode(self.secret))
     }
 
     pub fn hash(&self) -> TokenHash {
@@ -62,7 +74,7 @@ impl LinkToken {
 
 impl fmt::Debug for LinkToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LinkToken({}.<redacted>)", self.invite_id)
+        write!(f, "LinkToken({}.{}.<redacted>)", self.intercom_id, self.invite_id)
     }
 }
 
@@ -74,33 +86,47 @@ pub fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn fresh() -> LinkToken {
+        LinkToken::generate(IntercomId::parse("ic-demo").unwrap(), InviteId::generate())
+    }
+
     #[test]
     fn tokens_round_trip_through_their_text() {
-        let token = LinkToken::generate(InviteId::generate());
+        let token = fresh();
         let text = token.expose();
         assert_eq!(LinkToken::parse(&text), Some(token.clone()));
-        assert_eq!(text.len(), InviteId::LEN + 1 + 22);
+        assert_eq!(text.len(), "ic-demo".len() + 1 + InviteId::LEN + 1 + 22);
         assert_eq!(token.hash().0.len(), 64);
     }
 
     #[test]
     fn two_tokens_for_the_same_invite_differ() {
-        let id = InviteId::generate();
-        assert_ne!(LinkToken::generate(id.clone()).hash(), LinkToken::generate(id).hash());
+        let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate());
+        assert_ne!(LinkToken::generate(intercom.clone(), id.clone()).hash(), LinkToken::generate(intercom, id).hash());
     }
 
     #[test]
     fn malformed_tokens_are_refused() {
-        let good = LinkToken::generate(InviteId::generate()).expose();
-        for bad in ["", "abc", "abc.def", &good[..good.len() - 1], &format!("{good}A"), &good.replace('.', "")] {
+        let good = fresh().expose();
+        let (_, without_intercom) = good.split_once('.').unwrap();
+        for bad in [
+            "",
+            "abc",
+            "abc.def",
+            without_intercom,
+            &good[..good.len() - 1],
+            &format!("{good}A"),
+            &format!("{good}.x"),
+            &good.replace('.', ""),
+        ] {
             assert!(LinkToken::parse(bad).is_none(), "{bad:?}");
         }
     }
 
     #[test]
     fn debug_never_shows_the_secret() {
-        let token = LinkToken::generate(InviteId::generate());
-        let secret = token.expose().split_once('.').unwrap().1.to_owned();
+        let token = fresh();
+        let secret = token.expose().rsplit_once('.').unwrap().1.to_owned();
         assert!(!format!("{token:?}").contains(&secret));
     }
 }

@@ -159,7 +159,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
 
         let link = sms::link(&deps.config.link_base_url, &token.expose());
         let sms_sent = send_sms(deps, &invite, &link, settings.invite_duration_minutes).await;
-        return Ok(created_response(deps, intercom, &invite, &link, sms_sent, false));
+        return Ok(created_response(deps, &invite, &link, sms_sent, false));
     }
     Err(ApiError::Busy)
 }
@@ -180,8 +180,11 @@ fn replay(
     let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
     let secret = xor16(&record.sealed_secret, &key.seal_pad(user, &invite.id))
         .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
-    let link = sms::link(&deps.config.link_base_url, &LinkToken::with_secret(invite.id.clone(), secret).expose());
-    Ok(created_response(deps, intercom, invite, &link, invite.sms_status != SmsStatus::Failed, true))
+    let link = sms::link(
+        &deps.config.link_base_url,
+        &LinkToken::with_secret(intercom.id.clone(), invite.id.clone(), secret).expose(),
+    );
+    Ok(created_response(deps, invite, &link, invite.sms_status != SmsStatus::Failed, true))
 }
 
 /// A new invite under the current settings, with devices, duration and limits
@@ -205,10 +208,12 @@ fn draft_invite(
             .ok_or(ApiError::SettingsNotConfigured)
     };
     let invite_id = InviteId::generate();
-    let token = LinkToken::generate(invite_id.clone());
+    let token = LinkToken::generate(intercom.id.clone(), invite_id.clone());
     let expires_at = now + settings.invite_duration();
     let invite = Invite {
         intercom_id: intercom.id.clone(),
+        intercom_label: intercom.label.clone(),
+        time_zone: intercom.time_zone.clone(),
         id: invite_id,
         token_hash: token.hash(),
         code,
@@ -244,15 +249,9 @@ async fn send_sms(deps: &Deps, invite: &Invite, link: &str, valid_minutes: u32) 
     }
 }
 
-fn created_response(
-    deps: &Deps,
-    intercom: &Intercom,
-    invite: &Invite,
-    link: &str,
-    sms_sent: bool,
-    replayed: bool,
-) -> Response<Body> {
-    let share = sms::share_message(&invite.guest_name, &intercom.label, &invite.code, link, invite.expires_at);
+fn created_response(deps: &Deps, invite: &Invite, link: &str, sms_sent: bool, replayed: bool) -> Response<Body> {
+    let until = invite.time_zone.wall_clock(invite.expires_at);
+    let share = sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, &until);
     let body = json!({
         "id": invite.id.as_str(),
         "intercom_id": invite.intercom_id.as_str(),

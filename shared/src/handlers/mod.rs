@@ -4,6 +4,7 @@
 
 pub mod create_invite;
 pub mod get_settings;
+pub mod guest_status;
 pub mod list_codes;
 pub mod redeem;
 pub mod revoke_code;

@@ -5,8 +5,8 @@
 //! records the typed code and returns the invite (see `Store::record_attempt`); if
 //! the code is the invite's, that update was the entry (exit), and one shadow update
 //! opens the gate. If the gate cannot be reached, a second request gives the
-//! redemption back. A wrong code costs one request; only telling a wrong intercom
-//! from an unknown link costs a second.
+//! redemption back. A wrong code costs one request; a QR of another intercom than
+//! the one the link names costs one read, to tell it from a forged link.
 
 use super::rfc3339;
 use crate::domain::code::AccessCode;
@@ -85,6 +85,14 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         .transpose()?;
     let now = deps.clock.now();
     let token_hash = token.hash();
+    if token.intercom_id() != &scanned {
+        // Only a real link learns that it was scanned at the wrong intercom;
+        // nothing is counted against the invite.
+        return match deps.store.invite(token.intercom_id(), token.invite_id()).await? {
+            Some(invite) if invite.token_hash == token_hash => Err(refused(Refusal::WrongIntercom)),
+            _ => Err(refused(Refusal::InvalidLink)),
+        };
+    }
 
     let at_gate = GateAttempt {
         intercom: &scanned,
@@ -133,10 +141,6 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
                 None => Err(ApiError::Busy),
             }
         }
-        RedeemOutcome::Refused(Some(_)) => Err(refused(Refusal::InvalidLink)),
-        RedeemOutcome::Refused(None) => match deps.store.pointer(token.invite_id()).await? {
-            Some((home, hash)) if hash == token_hash && home != scanned => Err(refused(Refusal::WrongIntercom)),
-            _ => Err(refused(Refusal::InvalidLink)),
-        },
+        RedeemOutcome::Refused(_) => Err(refused(Refusal::InvalidLink)),
     }
 }

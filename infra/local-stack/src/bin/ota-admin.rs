@@ -2,7 +2,7 @@
 //! intercom registry and memberships — into a deployed (or local) table.
 //!
 //! ```text
-//! ota-admin intercom <intercom-id> --label "<label>" --gate <device-id>=<label>=<iot-thing> [--gate …]
+//! ota-admin intercom <intercom-id> --label "<label>" --gate <device-id>=<label>=<iot-thing> [--gate …] [--time-zone <IANA zone>]
 //! ota-admin member <intercom-id> <user-sub> owner|intercom
 //! ota-admin remove-member <intercom-id> <user-sub>
 //! ```
@@ -13,12 +13,14 @@ use aws_config::BehaviorVersion;
 use ota::domain::access::Role;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
+use ota::domain::zone::LocalZone;
 use ota::provision;
 use ota::store::Store;
 use std::collections::BTreeMap;
 
 const USAGE: &str = "usage:
   ota-admin intercom <intercom-id> --label <label> --gate <device-id>=<label>=<iot-thing> [--gate ...]
+            [--time-zone <IANA zone, default Africa/Johannesburg>]
   ota-admin member <intercom-id> <user-sub> owner|intercom
   ota-admin remove-member <intercom-id> <user-sub>
 environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
@@ -54,12 +56,15 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     match args.as_slice() {
         ["intercom", intercom, rest @ ..] => {
             let intercom = parse("intercom id", intercom, IntercomId::parse)?;
-            let (mut label, mut gates) = (None, BTreeMap::new());
+            let (mut label, mut gates, mut time_zone) = (None, BTreeMap::new(), LocalZone::default());
             let mut rest = rest.iter();
             while let Some(flag) = rest.next() {
                 let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
                 match *flag {
                     "--label" => label = Some(value.to_string()),
+                    "--time-zone" => {
+                        time_zone = parse("IANA time zone (e.g. Africa/Johannesburg)", value, LocalZone::parse)?
+                    }
                     "--gate" => {
                         let (device, gate) = parse_gate(value)?;
                         gates.insert(device, gate);
@@ -71,8 +76,10 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             if gates.is_empty() {
                 return Err("at least one --gate is required: one-time access needs a Fluss+ gate".into());
             }
-            provision::register_intercom(&store, &intercom, &label, &gates).await.map_err(|e| e.to_string())?;
-            println!("registered {intercom} ({label}) with {} gate(s)", gates.len());
+            provision::register_intercom(&store, &intercom, &label, &gates, &time_zone)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("registered {intercom} ({label}, {}) with {} gate(s)", time_zone.name(), gates.len());
         }
         ["member", intercom, user, role] => {
             let intercom = parse("intercom id", intercom, IntercomId::parse)?;

@@ -1,0 +1,86 @@
+//! An intercom's IANA time zone: every time shown to a person (share message,
+//! guest page) is in it, so a guest in Johannesburg never reads UTC.
+
+use std::fmt;
+use time::OffsetDateTime;
+
+/// Where Fluss's intercoms are unless provisioning says otherwise.
+pub const DEFAULT_TIME_ZONE: &str = "Africa/Johannesburg";
+
+#[derive(Clone)]
+pub struct LocalZone {
+    name: String,
+    zone: jiff::tz::TimeZone,
+}
+
+impl LocalZone {
+    /// An IANA name known to the bundled time-zone database (`Europe/Berlin`).
+    pub fn parse(name: &str) -> Option<Self> {
+        // Fixed offsets and POSIX strings are not places; people's clocks follow places.
+        if !name.contains('/') && name != "UTC" {
+            return None;
+        }
+        let zone = jiff::tz::db().get(name).ok()?;
+        Some(Self { name: name.to_owned(), zone })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `2026-11-25 18:30 SAST`: the wall-clock time there, with the zone's abbreviation.
+    pub fn wall_clock(&self, at: OffsetDateTime) -> String {
+        match jiff::Timestamp::from_second(at.unix_timestamp()) {
+            Ok(ts) => ts.to_zoned_datetime(self.zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+impl Default for LocalZone {
+    fn default() -> Self {
+        // The bundled database always has it; UTC only if that ever changed.
+        Self::parse(DEFAULT_TIME_ZONE).unwrap_or_else(|| Self { name: "UTC".into(), zone: jiff::tz::TimeZone::UTC })
+    }
+}
+
+impl PartialEq for LocalZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl fmt::Debug for LocalZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LocalZone({})", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn johannesburg_is_two_hours_ahead_all_year() {
+        let zone = LocalZone::default();
+        assert_eq!(zone.name(), "Africa/Johannesburg");
+        assert_eq!(zone.wall_clock(datetime!(2026-11-25 16:30 UTC)), "2026-11-25 18:30 SAST");
+        assert_eq!(zone.wall_clock(datetime!(2026-06-25 16:30 UTC)), "2026-06-25 18:30 SAST");
+    }
+
+    #[test]
+    fn zones_with_summer_time_follow_it() {
+        let berlin = LocalZone::parse("Europe/Berlin").unwrap();
+        assert_eq!(berlin.wall_clock(datetime!(2026-01-10 12:00 UTC)), "2026-01-10 13:00 CET");
+        assert_eq!(berlin.wall_clock(datetime!(2026-07-10 12:00 UTC)), "2026-07-10 14:00 CEST");
+    }
+
+    #[test]
+    fn only_named_places_are_accepted() {
+        for bad in ["", "Mars/Olympus", "+02:00", "SAST", "EST5EDT,M3.2.0,M11.1.0", "../../etc/passwd"] {
+            assert!(LocalZone::parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(LocalZone::parse("UTC").is_some());
+    }
+}
