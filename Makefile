@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test lint build deploy-build
+.PHONY: setup run test lint build deploy-build bench-page
 
 setup:
 	@bash infra/bootstrap.sh
@@ -20,3 +20,8 @@ build:
 # aarch64 Rust target; not part of `make test`.
 deploy-build:
 	sam build
+
+# What the guest page transfers (first screen, scan step); results in infra/guest-page/WEIGHT.md.
+bench-page: setup
+	cargo build -p local-stack
+	node tests/browser/page-weight.mjs

@@ -13,3 +13,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements.txt"
   echo "$want" > "$stamp"
 fi
+
+# The guest page: npm packages pinned by package-lock.json (esbuild builds it,
+# jsQR is its decoder; playwright-core and axe-core drive the browser tests), then
+# the build into infra/guest-page/dist, which the local stack serves.
+page="$root/infra/guest-page"
+page_stamp="$page/node_modules/.lock.sha"
+page_want="$(sha256sum "$page/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$page_stamp" 2>/dev/null)" != "$page_want" ]; then
+  (cd "$page" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$page_want" > "$page_stamp"
+fi
+node "$page/build.mjs" >/dev/null

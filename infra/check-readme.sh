@@ -24,10 +24,13 @@ script="$(awk '/<!-- walkthrough:start -->/{on=1} /<!-- walkthrough:end -->/{on=
 expect() { grep -q -- "$1" "$out" || { cat "$out"; echo "walk-through output lacks: $1" >&2; exit 1; }; }
 expect '"configured":true'
 expect '"sms":{"status":"sent"}'
-expect 'Fluss gate code'
+expect 'Fluss code'
+expect '"first_name":"Thandi"'
+expect '"next":"entry"'
 expect '"redemption":"entry"'
 expect '"reason": "entry"'
 expect '"state":"entered"'
 expect '"redemption":"exit"'
-expect '"active":0'
+# The stack's own demo guest still holds a place; Thandi's is free again.
+expect '"active":1'
 echo "README walk-through: ok"

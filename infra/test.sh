@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Every test: template lint, unit and integration tests, and the README walk-through
-# against a real local stack. Ends with one summary line of all tests run.
+# Every test: template lint, unit and integration tests, the README walk-through
+# against a real local stack, and the guest page in headless Chromium. Ends with
+# one summary line of all tests run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash infra/bootstrap.sh
+if [ ! -x /usr/bin/chromium ]; then
+  echo "The guest page is tested in Debian's Chromium: apt-get install chromium (.ci/run does)." >&2
+  exit 1
+fi
 .venv/bin/cfn-lint template.yaml
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+tap="$(mktemp)"
+trap 'rm -f "$log" "$tap"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 cargo build -p local-stack
 bash infra/check-readme.sh
+# One file, one Chromium per fake camera; the tests share one local stack and run in order.
+node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" tests/browser/
 passed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^passed;?$/) s+=$(i-1)} END{print s+0}' "$log")
 failed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^failed;?$/) s+=$(i-1)} END{print s+0}' "$log")
+browser_passed=$(awk '/^# pass /{print $3}' "$tap")
+browser_failed=$(awk '/^# fail /{print $3}' "$tap")
 # The README walk-through counts as one more test.
-echo "$((passed + 1)) passed, $failed failed"
+echo "$((passed + 1 + browser_passed)) passed, $((failed + browser_failed)) failed"

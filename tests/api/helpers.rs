@@ -133,6 +133,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         emulator: emulator.to_owned(),
         iot: aws_sdk_iotdataplane::Client::new(&sdk),
         openapi: String::new(),
+        page: None,
+        clock: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());

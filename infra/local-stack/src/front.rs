@@ -3,7 +3,9 @@
 //! claims, base64 for binary bodies), parsed by `lambda_http` exactly as in Lambda,
 //! and handed to the same handler. Routes mirror `template.yaml`.
 
+use crate::clock::ShiftedClock;
 use crate::jwt::Authorizer;
+use crate::page::GuestPage;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http_body_util::{BodyExt, Full, Limited};
@@ -30,6 +32,11 @@ pub struct Front {
     pub emulator: String,
     pub iot: aws_sdk_iotdataplane::Client,
     pub openapi: String,
+    /// The guest page on the API's origin, as CloudFront serves it; `None` in the
+    /// API tests, which do not build it.
+    pub page: Option<GuestPage>,
+    /// Moved by `/_local/clock`; `None` where the clock is the tests' own.
+    pub clock: Option<Arc<ShiftedClock>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,6 +105,22 @@ fn percent_decode(segment: &str) -> String {
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
 
+/// Every response carries the page's security headers, as CloudFront's
+/// response-headers policy adds them to every behaviour.
+async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
+    let mut response = route_request(front, req).await;
+    if let Some(page) = &front.page {
+        for (name, value) in &page.headers {
+            if let (Ok(name), Ok(value)) =
+                (hyper::header::HeaderName::from_bytes(name.as_bytes()), hyper::header::HeaderValue::from_str(value))
+            {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
+}
+
 fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {
     hyper::Response::builder()
         .status(status)
@@ -125,7 +148,7 @@ pub async fn serve(listener: TcpListener, front: Arc<Front>) {
     }
 }
 
-async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
+async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("").to_owned();
@@ -134,6 +157,16 @@ async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
 
     if let Some(local) = local_route(front, &parts.method, &segments, &query).await {
         return local;
+    }
+    if let (Some(page), &Method::GET | &Method::HEAD) = (&front.page, &parts.method) {
+        if let Some(file) = page.file(&segments) {
+            return hyper::Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", file.content_type)
+                .header("cache-control", file.cache_control)
+                .body(Full::new(file.body.into()))
+                .unwrap_or_default();
+        }
     }
     let Some((route, route_key, params)) = route(&parts.method, &segments) else {
         return reply_json(StatusCode::NOT_FOUND, &json!({ "message": "Not Found" }));
@@ -271,6 +304,25 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
             }
             Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
         },
+        ("GET", ["_local", "qr", intercom]) => match ota::domain::ids::IntercomId::parse(intercom) {
+            Some(intercom) => match crate::page::intercom_qr_svg(&front.deps.config.link_base_url, intercom.as_str()) {
+                Ok(svg) => reply(StatusCode::OK, "image/svg+xml", svg),
+                Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e })),
+            },
+            None => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })),
+        },
+        ("POST", ["_local", "clock"]) => {
+            let minutes = query.split('&').find_map(|p| p.strip_prefix("advance_minutes=")).and_then(|m| m.parse().ok());
+            match (&front.clock, minutes) {
+                (Some(clock), Some(minutes)) if minutes >= 0 => {
+                    clock.advance(time::Duration::minutes(minutes));
+                    let now = ota::clock::Clock::now(clock.as_ref());
+                    reply_json(StatusCode::OK, &json!({ "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() }))
+                }
+                (None, _) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "this stack's clock is not adjustable" })),
+                _ => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?advance_minutes=<minutes, 0 or more>" })),
+            }
+        }
         ("POST", ["_local", "sweep"]) => match handlers::sweep::run(&front.deps).await {
             Ok(report) => reply_json(StatusCode::OK, &json!(report)),
             Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e.to_string() })),

@@ -12,10 +12,15 @@
 //!   authorizer.
 //! - [`front`]: the local HTTP API: the same routes as `template.yaml`, each turned
 //!   into an API Gateway HTTP API (v2) event and handed to the same handler the
-//!   Lambda function runs; plus `/_local/...` endpoints to look at SMS and shadows.
+//!   Lambda function runs; the guest page on the same origin (as CloudFront serves
+//!   it); plus `/_local/...` endpoints to look at SMS, shadows and QR codes.
+//! - [`page`]: the built guest page and its headers (`infra/guest-page`).
+//! - [`clock`]: real time plus an offset the developer can move forward.
 
 pub mod aws;
+pub mod clock;
 pub mod front;
+pub mod page;
 pub mod jwt;
 pub mod moto;
 pub mod seed;

@@ -1,7 +1,8 @@
 //! `local-stack`: moto, the table, the demo intercom and the local API, until Ctrl-C.
 
+use local_stack::clock::ShiftedClock;
+use local_stack::page::GuestPage;
 use local_stack::{aws, front, jwt, moto::Moto, repo_root, seed::Site, table};
-use ota::clock::SystemClock;
 use ota::config::Config;
 use std::sync::Arc;
 
@@ -21,16 +22,21 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); set OTA_PORT to a free port"))?;
 
+    let base = format!("http://127.0.0.1:{port}");
+    let page = GuestPage::load(&root.join("infra/guest-page"))?;
     let moto = Moto::start(&root)?;
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(std::env::var(name).unwrap_or_else(|_| "ota-local".into())),
+        // The SMS links and the intercom QR lead to the page this stack serves.
+        "OTA_LINK_BASE_URL" => Some(std::env::var(name).unwrap_or_else(|_| base.clone())),
         other => std::env::var(other).ok(),
     })
     .map_err(|e| e.to_string())?;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
-    let deps = ota::Deps::from_sdk_config(config, &sdk, Arc::new(SystemClock));
+    let clock = Arc::new(ShiftedClock::default());
+    let deps = ota::Deps::from_sdk_config(config, &sdk, clock.clone());
     let site = Site::demo();
     site.provision(&deps.store, &moto.endpoint).await?;
 
@@ -41,23 +47,57 @@ async fn run() -> Result<(), String> {
         iot: aws_sdk_iotdataplane::Client::new(&sdk),
         openapi: std::fs::read_to_string(root.join("infra/openapi.yaml"))
             .map_err(|e| format!("infra/openapi.yaml: {e}"))?,
+        page: Some(page),
+        clock: Some(clock),
     });
-    print_banner(port, &site, &front, &moto.endpoint);
+    let server = tokio::spawn(front::serve(listener, front.clone()));
+    let guest_link = demo_guest_link(&base, &front.authorizer.mint(site.owner.as_str(), time::Duration::minutes(5))).await?;
+    print_banner(port, &site, &front, &moto.endpoint, &guest_link);
     tokio::select! {
-        _ = front::serve(listener, front.clone()) => {}
+        _ = server => {}
         _ = tokio::signal::ctrl_c() => println!("\nstopping (moto exits with this process)"),
     }
     drop(moto);
     Ok(())
 }
 
-fn print_banner(port: u16, site: &Site, front: &front::Front, emulator: &str) {
+/// Saves the demo intercom's settings and creates one code for a demo guest,
+/// through the API like the app would, so there is a link to open at once.
+async fn demo_guest_link(base: &str, owner_jwt: &str) -> Result<String, String> {
+    let http = reqwest::Client::new();
+    let call = |request: reqwest::RequestBuilder, body: serde_json::Value| async move {
+        let response = request.bearer_auth(owner_jwt).json(&body).send().await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(format!("demo set-up failed: HTTP {status} {body}"))
+        }
+    };
+    call(
+        http.put(format!("{base}/intercoms/ic-demo/settings")),
+        serde_json::json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "max_users": 10, "invite_duration_minutes": 720 }),
+    )
+    .await?;
+    let invite = call(
+        http.post(format!("{base}/intercoms/ic-demo/codes")),
+        serde_json::json!({ "name": "Demo Guest", "mobile": "082 555 0100" }),
+    )
+    .await?;
+    Ok(format!("{}   (code {})", invite["link"].as_str().unwrap_or_default(), invite["code"].as_str().unwrap_or_default()))
+}
+
+fn print_banner(port: u16, site: &Site, front: &front::Front, emulator: &str, guest_link: &str) {
     let base = format!("http://127.0.0.1:{port}");
     let token = |user: &ota::domain::ids::UserId| front.authorizer.mint(user.as_str(), time::Duration::hours(12));
     println!(
         r#"
 Fluss+ One-Time Access — local stack is up.
 
+  Guest page    {guest_link}
+                (a demo guest's SMS link: open it in a browser; the intercom's QR
+                is at {base}/_local/qr/{intercom}, its number is {intercom})
   API           {base}            (routes as in template.yaml; OpenAPI at {base}/openapi.yaml)
   AWS emulator  {emulator}   (moto, single-threaded: DynamoDB, SNS, IoT data plane)
   Demo intercom {intercom}  gates: gate-main (thing {main}), gate-exit (thing {exit})
@@ -74,6 +114,7 @@ Look around:
   curl -s {base}/_local/sms                          # SMS "sent" through SNS
   curl -s {base}/_local/shadows/{main}        # the entry gate's shadow
   curl -s -X POST {base}/_local/sweep                # run the expiry sweep now
+  curl -s -X POST '{base}/_local/clock?advance_minutes=720'   # move this stack's clock on 12 h
 
 The README's walk-through starts with:
   export API={base}

@@ -1,0 +1,38 @@
+// Builds the guest page into dist/: minified, content-hashed assets (so CloudFront
+// and phones may cache them forever) and index.html naming them. The one build
+// tool is esbuild (pinned in package-lock.json); the decoder (jsQR) becomes its own
+// asset, loaded only at the scan step.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transform } from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const src = (name) => readFileSync(join(here, 'src', name), 'utf8');
+const dist = join(here, 'dist');
+
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(join(dist, 'assets'), { recursive: true });
+
+function emit(name, ext, content) {
+  const hash = createHash('sha256').update(content).digest('hex').slice(0, 12);
+  const file = `${name}.${hash}.${ext}`;
+  writeFileSync(join(dist, 'assets', file), content);
+  return `/assets/${file}`;
+}
+
+const target = ['chrome80', 'safari13', 'firefox78'];
+const minify = async (code, loader) => (await transform(code, { loader, minify: true, target })).code;
+
+const css = emit('app', 'css', await minify(src('style.css'), 'css'));
+const js = emit('app', 'js', await minify(`${src('messages.js')}\n${src('app.js')}`, 'js'));
+const decoder = emit('jsqr', 'js', await minify(readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8'), 'js'));
+
+const html = src('index.html').replace('%CSS%', css).replace('%JS%', js).replace('%DECODER%', decoder);
+if (html.includes('%')) throw new Error('index.html has a placeholder left');
+writeFileSync(join(dist, 'index.html'), html);
+writeFileSync(join(dist, 'manifest.json'), `${JSON.stringify({ css, js, decoder }, null, 2)}\n`);
+console.log(`guest page built: dist/index.html, ${css}, ${js}, ${decoder}`);

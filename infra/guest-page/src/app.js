@@ -1,0 +1,520 @@
+// The guest's page: link token from the URL fragment → status → scan the
+// intercom's QR (or type its number) → type the code → the gate opens.
+//
+// The token never leaves the device except in the body of a POST to /guest/* on
+// this origin: it is read from the fragment (which browsers never send), kept in
+// localStorage for the exit visit, and removed from the address bar at once.
+(function () {
+  'use strict';
+
+  const TOKEN_KEY = 'fluss-ota.token';
+  const SCANNED_KEY = 'fluss-ota.scanned';
+  // A scan proves the guest stood at the intercom; a reload soon after may reuse it.
+  const SCANNED_FOR_MS = 10 * 60 * 1000;
+  const INTERCOM_ID = /^[A-Za-z0-9_-]{1,40}$/;
+  const REQUEST_TIMEOUT_MS = 10000;
+  // Lost answers are retried with the same attempt id, so retrying is always safe;
+  // after this long the guest is told, and the page keeps trying.
+  const QUIET_RETRY_MS = 20000;
+
+  const $ = (id) => document.getElementById(id);
+  const lang = pickLanguage();
+  // Dates in the guest's own flavour of that language (en-ZA: "Thu 26 Nov").
+  const dateLocale = (navigator.languages || []).find((tag) => String(tag).toLowerCase().split('-')[0] === lang) || lang;
+  let token = null;
+  let status = null;
+  let scanned = null;
+  let clockSkewMs = 0;
+  let countdownTimer = 0;
+  let camera = null;
+
+  function pickLanguage() {
+    const preferred = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'en'];
+    for (const tag of preferred) {
+      const base = String(tag).toLowerCase().split('-')[0];
+      if (Object.prototype.hasOwnProperty.call(MESSAGES, base)) return base;
+    }
+    return 'en';
+  }
+
+  function t(key, values) {
+    const text = (MESSAGES[lang] && MESSAGES[lang][key]) || MESSAGES.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? String(values[name]) : ''));
+  }
+
+  function translateStatic() {
+    document.documentElement.lang = lang;
+    document.title = t('page_title');
+    for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  }
+
+  // ---- storage that survives private modes without localStorage -------------------
+
+  const memory = {};
+  function store(kind) {
+    try {
+      const s = window[kind];
+      const probe = '__fluss_probe__';
+      s.setItem(probe, probe);
+      s.removeItem(probe);
+      return s;
+    } catch (_) {
+      return {
+        getItem: (k) => (k in memory ? memory[k] : null),
+        setItem: (k, v) => { memory[k] = String(v); },
+        removeItem: (k) => { delete memory[k]; },
+      };
+    }
+  }
+  const local = store('localStorage');
+  const session = store('sessionStorage');
+
+  function takeTokenFromUrl() {
+    const fragment = location.hash.replace(/^#/, '');
+    if (fragment) {
+      local.setItem(TOKEN_KEY, fragment);
+      // The token must not linger in the address bar, history or a screenshot.
+      history.replaceState(null, '', location.pathname + location.search);
+    }
+    return local.getItem(TOKEN_KEY);
+  }
+
+  function intercomFromPath() {
+    const match = location.pathname.match(/^\/s\/([^/]+)\/?$/);
+    if (!match) return null;
+    let id;
+    try { id = decodeURIComponent(match[1]); } catch (_) { return null; }
+    return INTERCOM_ID.test(id) ? id : null;
+  }
+
+  /** What a QR code says: `<page origin>/s/<intercom>` (any origin: printed QR codes
+   * outlive domains) or a bare intercom id. */
+  function intercomFromQr(text) {
+    const value = String(text || '').trim();
+    if (INTERCOM_ID.test(value)) return value;
+    try {
+      const url = new URL(value);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+      const match = url.pathname.match(/^\/s\/([^/]+)\/?$/);
+      if (!match) return null;
+      const id = decodeURIComponent(match[1]);
+      return INTERCOM_ID.test(id) ? id : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function rememberScan(id) {
+    scanned = id;
+    session.setItem(SCANNED_KEY, JSON.stringify({ id, at: Date.now() }));
+  }
+
+  function recentScan() {
+    try {
+      const saved = JSON.parse(session.getItem(SCANNED_KEY) || 'null');
+      if (saved && INTERCOM_ID.test(saved.id) && Date.now() - saved.at < SCANNED_FOR_MS) return saved.id;
+    } catch (_) { /* a damaged entry is as good as none */ }
+    return null;
+  }
+
+  function forgetScan() {
+    scanned = null;
+    session.removeItem(SCANNED_KEY);
+  }
+
+  // ---- views -------------------------------------------------------------------------
+
+  const VIEWS = ['view-loading', 'view-no-link', 'view-guest'];
+  const STEPS = ['step-scan', 'step-code', 'step-progress', 'step-opened', 'step-refused'];
+
+  function showView(id) {
+    for (const v of VIEWS) $(v).hidden = v !== id;
+    const heading = $(id).querySelector('h1');
+    if (heading && id !== 'view-guest') heading.focus();
+  }
+
+  function showStep(id, focus) {
+    showView('view-guest');
+    for (const s of STEPS) $(s).hidden = s !== id;
+    document.body.dataset.step = id;
+    if (focus) focus.focus();
+  }
+
+  function problem(el, text) {
+    el.textContent = text || '';
+    el.hidden = !text;
+  }
+
+  // ---- API -----------------------------------------------------------------------------
+
+  async function post(path, body) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const response = await fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'omit',
+        referrerPolicy: 'no-referrer',
+        signal: controller.signal,
+      });
+      let json = null;
+      try { json = await response.json(); } catch (_) { /* a proxy's HTML error page */ }
+      return { status: response.status, body: json };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const errorCode = (answer) => (answer.body && answer.body.error && answer.body.error.code) || null;
+
+  /** Whether asking again may help: the answer was lost, or the service or a proxy
+   * said so (never a decision about the code). */
+  function worthRetrying(answer) {
+    if (!answer) return true;
+    const code = errorCode(answer);
+    return code === 'busy' || code === 'internal' || (answer.status >= 500 && code !== 'gate_unavailable') || answer.status === 429;
+  }
+
+  function randomId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // ---- status and countdown -----------------------------------------------------------------
+
+  async function loadStatus() {
+    for (let attempt = 0; ; attempt++) {
+      let answer = null;
+      try { answer = await post('/guest/status', { token }); } catch (_) { answer = null; }
+      if (answer && answer.status === 200 && answer.body) return answer.body;
+      if (answer && !worthRetrying(answer)) return { refusal: (answer.body && answer.body.error) || { code: 'invalid_link' } };
+      if (attempt >= 2) $('view-loading').querySelector('h1').textContent = t('offline');
+      await sleep(Math.min(1000 * 2 ** attempt, 8000));
+    }
+  }
+
+  function renderStatus(next) {
+    status = next;
+    clockSkewMs = next.server_time ? Date.parse(next.server_time) - Date.now() : 0;
+    $('greeting').textContent = t('greeting', { name: next.first_name || '' });
+    $('intercom-label').textContent = (next.intercom && next.intercom.label) || '';
+    const exit = next.next === 'exit';
+    $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: next.gate }) : '';
+    $('time-left-label').textContent = next.next ? t(exit ? 'time_left_exit' : 'time_left_entry') : '';
+    const until = exit ? next.exit_open_until : next.valid_until;
+    $('valid-until').textContent = next.next ? t('valid_until', { time: localTime(until), zone: zoneName() }) : '';
+    $('time-left').parentElement.hidden = !next.next;
+    $('valid-until').hidden = !next.next;
+    startCountdown(next.next ? until : null);
+  }
+
+  function zoneName() {
+    const zone = (status && status.intercom && status.intercom.time_zone) || 'Africa/Johannesburg';
+    const city = zone.split('/').pop() || zone;
+    return city.replace(/_/g, ' ');
+  }
+
+  function localTime(iso) {
+    const zone = (status && status.intercom && status.intercom.time_zone) || 'Africa/Johannesburg';
+    const format = (timeZone) => new Intl.DateTimeFormat(dateLocale, {
+      timeZone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).format(new Date(iso));
+    try { return format(zone); } catch (_) { return format('UTC'); }
+  }
+
+  function startCountdown(until) {
+    clearInterval(countdownTimer);
+    if (!until) return;
+    const end = Date.parse(until);
+    const tick = () => {
+      const left = Math.max(0, Math.floor((end - (Date.now() + clockSkewMs)) / 1000));
+      const h = Math.floor(left / 3600);
+      const m = Math.floor((left % 3600) / 60);
+      const s = left % 60;
+      $('time-left').textContent = h > 0 ? t('hours_minutes', { h, m }) : t('minutes_seconds', { m, s });
+      if (left === 0) {
+        clearInterval(countdownTimer);
+        refresh();
+      }
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+  }
+
+  async function refresh() {
+    const next = await loadStatus();
+    if (next.refusal && !next.first_name) return refuse(next.refusal.code);
+    renderStatus(next);
+    if (!next.next) return refuse(next.refusal && next.refusal.code);
+    if (scanned) return showCodeStep();
+    showScanStep();
+  }
+
+  // ---- scanning -------------------------------------------------------------------------------
+
+  function showScanStep(message) {
+    stopCamera();
+    forgetScan();
+    problem($('scan-problem'), message);
+    problem($('manual-error'), '');
+    showStep('step-scan', $('step-scan').querySelector('h2'));
+  }
+
+  async function loadDecoder() {
+    if ('BarcodeDetector' in window) {
+      try {
+        const formats = await window.BarcodeDetector.getSupportedFormats();
+        if (formats.includes('qr_code')) {
+          const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
+          return async (video) => {
+            const codes = await detector.detect(video);
+            return codes.length ? codes[0].rawValue : null;
+          };
+        }
+      } catch (_) { /* fall through to the library */ }
+    }
+    if (!window.jsQR) {
+      await new Promise((resolve, reject) => {
+        const script = document.createElement('script');
+        script.src = document.body.dataset.decoder;
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    const canvas = document.createElement('canvas');
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    return async (video) => {
+      const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+      canvas.width = Math.round(video.videoWidth * scale);
+      canvas.height = Math.round(video.videoHeight * scale);
+      if (!canvas.width || !canvas.height) return null;
+      context.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const image = context.getImageData(0, 0, canvas.width, canvas.height);
+      const found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: 'attemptBoth' });
+      return found ? found.data : null;
+    };
+  }
+
+  async function startCamera() {
+    problem($('scan-problem'), '');
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return cameraFailed('camera_unavailable');
+    }
+    $('camera').hidden = false;
+    $('scan-start').hidden = true;
+    $('camera-status').textContent = t('camera_starting');
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: 'environment' } }, audio: false });
+    } catch (error) {
+      const denied = error && (error.name === 'NotAllowedError' || error.name === 'SecurityError');
+      return cameraFailed(denied ? 'camera_denied' : 'camera_unavailable');
+    }
+    const scan = { stream, stopped: false };
+    camera = scan;
+    const video = $('camera-video');
+    video.srcObject = stream;
+    try { await video.play(); } catch (_) { /* autoplay of a muted inline video is allowed */ }
+    let decode;
+    try {
+      decode = await loadDecoder();
+    } catch (_) {
+      return cameraFailed('decoder_failed');
+    }
+    $('camera-status').textContent = t('camera_looking');
+    while (!scan.stopped) {
+      let text = null;
+      try { text = video.readyState >= 2 ? await decode(video) : null; } catch (_) { text = null; }
+      if (scan.stopped) return;
+      if (text) {
+        const id = intercomFromQr(text);
+        if (id) {
+          stopCamera();
+          rememberScan(id);
+          return showCodeStep();
+        }
+        $('camera-status').textContent = t('camera_not_fluss');
+      }
+      await sleep(150);
+    }
+  }
+
+  function cameraFailed(key) {
+    stopCamera();
+    problem($('scan-problem'), t(key));
+    $('manual-intercom').focus();
+  }
+
+  function stopCamera() {
+    if (camera) {
+      camera.stopped = true;
+      for (const track of camera.stream.getTracks()) track.stop();
+      camera = null;
+    }
+    $('camera-video').srcObject = null;
+    $('camera').hidden = true;
+    $('scan-start').hidden = false;
+  }
+
+  // ---- the code ----------------------------------------------------------------------------------
+
+  function showCodeStep(message) {
+    $('scanned-intercom').textContent = scanned;
+    const input = $('code');
+    input.value = '';
+    input.disabled = false;
+    $('code-submit').disabled = false;
+    problem($('code-problem'), message);
+    showStep('step-code', input);
+  }
+
+  let submitting = false;
+
+  async function submitCode() {
+    const code = $('code').value.replace(/\D/g, '');
+    if (code.length !== 4) return problem($('code-problem'), t('code_incomplete'));
+    if (submitting) return;
+    submitting = true;
+    try {
+      await redeem(code);
+    } finally {
+      submitting = false;
+    }
+  }
+
+  async function redeem(code) {
+    const redemption = status.next;
+    const gate = status.gate;
+    const attemptId = randomId();
+    const started = Date.now();
+    showStep('step-progress');
+    $('retry-now').hidden = true;
+    $('progress-text').textContent = t('opening', { gate });
+    let wakeUp = null;
+    $('retry-now').onclick = () => wakeUp && wakeUp();
+    for (let attempt = 0; ; attempt++) {
+      let answer = null;
+      try {
+        answer = await post('/guest/' + redemption, { token, intercom_id: scanned, code, attempt_id: attemptId });
+      } catch (_) {
+        answer = null; // no answer: lost on the way, or no signal
+      }
+      if (!worthRetrying(answer)) return answered(answer, redemption);
+      const quiet = Date.now() - started < QUIET_RETRY_MS;
+      $('progress-text').textContent = quiet ? t('retrying', { gate }) : t('offline');
+      $('retry-now').hidden = quiet;
+      await new Promise((resolve) => {
+        wakeUp = resolve;
+        setTimeout(resolve, Math.min(1000 * 2 ** attempt, 8000));
+      });
+    }
+  }
+
+  function answered(answer, redemption) {
+    const body = answer.body || {};
+    if (answer.status === 200 && body.result === 'opened') {
+      forgetScan();
+      showStep('step-opened');
+      $('opened-title').textContent = t('opened_title');
+      $('opened-body').textContent = t(redemption === 'entry' ? 'opened_entry' : 'opened_exit');
+      $('opened-title').focus();
+      // What the link allows next (exit, or nothing), for when the guest comes back.
+      loadStatus().then((next) => { if (next.first_name) renderStatus(next); });
+      return;
+    }
+    const error = body.error || {};
+    switch (error.code) {
+      case 'wrong_code':
+        status.attempts_left = error.attempts_left;
+        return showCodeStep(t('wrong_code', { left: error.attempts_left }));
+      case 'wrong_intercom':
+        return showScanStep(t('wrong_intercom', { label: status.intercom.label }));
+      case 'gate_unavailable':
+        return showCodeStep(t('gate_unavailable'));
+      case 'invalid_field':
+        if (error.field === 'intercom_id') return showScanStep(t('manual_invalid'));
+        return showCodeStep(t('code_incomplete'));
+      case 'locked':
+      case 'expired':
+      case 'revoked':
+      case 'already_used':
+      case 'not_entered':
+      case 'invalid_link':
+        return refuse(error.code);
+      default:
+        return showCodeStep(t('server_error'));
+    }
+  }
+
+  function refuse(code) {
+    const known = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link', 'not_entered'];
+    const key = known.includes(code) ? code : 'invalid_link';
+    stopCamera();
+    forgetScan();
+    clearInterval(countdownTimer);
+    $('time-left').parentElement.hidden = true;
+    $('valid-until').hidden = true;
+    $('purpose').textContent = '';
+    $('refused-title').textContent = t('refused_title_' + key);
+    $('refused-body').textContent = t('refused_' + key);
+    showStep('step-refused', $('refused-title'));
+    document.body.dataset.refusal = key;
+  }
+
+  // ---- start -----------------------------------------------------------------------------------------
+
+  function wire() {
+    $('scan-start').addEventListener('click', startCamera);
+    $('scan-stop').addEventListener('click', () => stopCamera());
+    $('rescan').addEventListener('click', () => showScanStep());
+    $('manual-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const id = intercomFromQr($('manual-intercom').value);
+      if (!id) {
+        problem($('manual-error'), t('manual_invalid'));
+        $('manual-intercom').setAttribute('aria-invalid', 'true');
+        return;
+      }
+      $('manual-intercom').removeAttribute('aria-invalid');
+      stopCamera();
+      rememberScan(id);
+      showCodeStep();
+    });
+    $('code-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      submitCode();
+    });
+    $('code').addEventListener('input', () => {
+      const input = $('code');
+      const digits = input.value.replace(/\D/g, '').slice(0, 4);
+      if (digits !== input.value) input.value = digits;
+      if (digits.length === 4) submitCode();
+    });
+  }
+
+  async function start() {
+    translateStatic();
+    wire();
+    const fromPath = intercomFromPath();
+    token = takeTokenFromUrl();
+    if (!token) return showView('view-no-link');
+    const next = await loadStatus();
+    if (next.refusal && !next.first_name) return refuse(next.refusal.code);
+    renderStatus(next);
+    if (!next.next) return refuse(next.refusal && next.refusal.code);
+    // Arrived through the intercom's QR with the phone's own camera: that was the scan.
+    if (fromPath) rememberScan(fromPath);
+    else scanned = recentScan();
+    if (scanned) showCodeStep();
+    else showScanStep();
+  }
+
+  start();
+})();

@@ -1,0 +1,332 @@
+// The guest's journey in real headless Chromium against the local stack: from the
+// SMS link to an open gate and out again, every refusal, a lost answer, a reload,
+// the intercom's QR opened by the phone's own camera app. Every state is checked
+// with axe, for CSP violations, and screenshotted at phone width.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { assertTokenNeverLeaked, checkState, launch, phone, qrVideo, root, startStack } from './harness.mjs';
+
+let stack;
+let camera; // Chromium filming the demo intercom's QR
+let otherCamera; // Chromium filming another intercom's QR
+let noCamera; // Chromium without a camera
+
+before(async () => {
+  stack = await startStack();
+  const plain = await launch(null);
+  const demoQr = await qrVideo(plain, stack, 'ic-demo', join(tmpdir(), `qr-ic-demo-${process.pid}.y4m`));
+  const otherQr = await qrVideo(plain, stack, 'ic-elsewhere', join(tmpdir(), `qr-ic-elsewhere-${process.pid}.y4m`));
+  noCamera = plain;
+  camera = await launch(demoQr);
+  otherCamera = await launch(otherQr);
+});
+
+after(async () => {
+  await Promise.all([camera, otherCamera, noCamera].filter(Boolean).map((b) => b.close()));
+  if (stack) stack.stop();
+});
+
+async function openLink(browser, invite, options) {
+  const guest = await phone(browser, options);
+  await guest.page.goto(invite.link);
+  await guest.page.getByRole('heading', { level: 1, name: /^Hi |^Hallo / }).waitFor();
+  return guest;
+}
+
+async function scanWithCamera(page) {
+  await page.getByRole('button', { name: 'Open camera and scan' }).click();
+  await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+}
+
+async function typeIntercom(page, id) {
+  await page.getByRole('textbox', { name: /type the intercom number/ }).fill(id);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+}
+
+async function typeCode(page, code) {
+  // Typed digit by digit, as on a keypad: the 4th digit sends it.
+  await page.getByRole('textbox', { name: 'Code from your SMS' }).pressSequentially(code);
+}
+
+const gateOpen = (page) => page.getByRole('heading', { name: 'Gate open' }).waitFor();
+
+describe('the guest page', { concurrency: false }, () => {
+  test('entry by camera, exit by camera on the same link: one command each, no token anywhere', async () => {
+    const invite = await stack.invite('Ana Dlamini');
+    const [entryBefore, exitBefore] = [await stack.shadowVersion('demo-gate-main'), await stack.shadowVersion('demo-gate-exit')];
+    const { context, page, record } = await openLink(camera, invite, { width: 414 });
+
+    assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
+    await assert.doesNotReject(page.getByText('Demo Estate, Main Gate').waitFor());
+    await assert.doesNotReject(page.getByText(/opens Main gate once to come in/).waitFor());
+    assert.match(await page.getByRole('timer').textContent(), /^11 h 5\d min$/);
+    assert.match(await page.locator('#valid-until').textContent(), /\(Johannesburg time\)/);
+    assert.ok(!record.requests.some((r) => r.url.includes('/assets/jsqr')), 'the decoder is not loaded before the scan');
+    await checkState(page, '414-welcome-scan', assert);
+
+    await scanWithCamera(page);
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    assert.equal(await page.getByRole('textbox', { name: 'Code from your SMS' }).getAttribute('autocomplete'), 'one-time-code');
+    assert.equal(await page.getByRole('textbox', { name: 'Code from your SMS' }).getAttribute('inputmode'), 'numeric');
+    await checkState(page, '414-code', assert);
+
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    await checkState(page, '414-entry-open', assert);
+    assert.equal(await stack.shadowVersion('demo-gate-main'), entryBefore + 1, 'one open command to the entry gate');
+
+    // Later: the same link (kept on the phone) leads out through the exit gate.
+    await page.goto(new URL('/', invite.link).href);
+    await page.getByText(/You are inside\. Your code opens Exit gate once to leave/).waitFor();
+    await checkState(page, '414-exit-scan', assert);
+    await scanWithCamera(page);
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    await page.getByText('Goodbye! Your code is now used up.').waitFor();
+    assert.equal(await stack.shadowVersion('demo-gate-exit'), exitBefore + 1, 'one open command to the exit gate');
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'This code is used up' }).waitFor();
+    await checkState(page, '414-used', assert);
+    assertTokenNeverLeaked(assert, record, invite.token);
+    await context.close();
+  });
+
+  test('typed intercom number at 320 px when the camera is not used', async () => {
+    const invite = await stack.invite('Sipho Nkosi');
+    const { context, page, record } = await openLink(noCamera, invite, { width: 320, camera: false });
+    await checkState(page, '320-welcome-scan', assert);
+    await typeIntercom(page, 'ic-demo');
+    await checkState(page, '320-code', assert);
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    await checkState(page, '320-entry-open', assert);
+    const hasHorizontalScroll = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert.equal(hasHorizontalScroll, false, 'fits 320 px');
+    assertTokenNeverLeaked(assert, record, invite.token);
+    await context.close();
+  });
+
+  test('camera refused: a clear fallback to typing the intercom number', async () => {
+    const invite = await stack.invite('Lerato Mokoena');
+    const { context, page } = await openLink(camera, invite, { camera: false });
+    await page.getByRole('button', { name: 'Open camera and scan' }).click();
+    await page.getByRole('alert').filter({ hasText: 'The camera is blocked for this page' }).waitFor();
+    await checkState(page, '414-camera-denied', assert);
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    await context.close();
+  });
+
+  test('wrong codes say how many attempts are left, and the fifth locks the code', async () => {
+    const invite = await stack.invite('Pieter van Wyk');
+    const wrong = invite.code === '5555' ? '5556' : '5555';
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, wrong);
+    await page.getByRole('alert').filter({ hasText: 'That code is not right' }).waitFor();
+    assert.match(await page.getByRole('alert').filter({ hasText: 'not right' }).textContent(), /Attempts left: 4\./);
+    await checkState(page, '414-wrong-code', assert);
+    for (let left = 3; left >= 1; left--) {
+      await typeCode(page, wrong);
+      await page.getByText(`Attempts left: ${left}.`).waitFor();
+    }
+    await typeCode(page, wrong);
+    await page.getByRole('heading', { name: 'Too many wrong codes' }).waitFor();
+    await checkState(page, '414-locked', assert);
+    await context.close();
+  });
+
+  test('a code revoked while the guest is at the gate stops working', async () => {
+    const invite = await stack.invite('Thabo Molefe');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    await typeIntercom(page, 'ic-demo');
+    assert.equal(await stack.revoke(invite.id), 204);
+    const before = await stack.shadowVersion('demo-gate-main');
+    await typeCode(page, invite.code);
+    await page.getByRole('heading', { name: 'This access was cancelled' }).waitFor();
+    await checkState(page, '414-revoked', assert);
+    assert.equal(await stack.shadowVersion('demo-gate-main'), before, 'nothing opened');
+    await context.close();
+  });
+
+  test("another intercom's QR is named as such and nothing opens", async () => {
+    const invite = await stack.invite('Naledi Khumalo');
+    const before = await stack.shadowVersion('demo-gate-main');
+    const { context, page } = await openLink(otherCamera, invite);
+    await page.getByRole('button', { name: 'Open camera and scan' }).click();
+    await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-elsewhere');
+    await typeCode(page, invite.code);
+    await page.getByRole('alert').filter({ hasText: 'This QR code belongs to another intercom' }).waitFor();
+    await checkState(page, '414-wrong-intercom', assert);
+    assert.equal(await stack.shadowVersion('demo-gate-main'), before);
+    await context.close();
+  });
+
+  test('a lost answer is retried with the same attempt and the gate opens once', async () => {
+    const invite = await stack.invite('Kagiso Sithole');
+    const before = await stack.shadowVersion('demo-gate-main');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    const attempts = [];
+    let letThrough;
+    const held = new Promise((resolve) => { letThrough = resolve; });
+    await page.route('**/guest/entry', async (route) => {
+      attempts.push(JSON.parse(route.request().postData()).attempt_id);
+      if (attempts.length === 1) {
+        await route.fetch(); // reaches the service, which opens the gate…
+        return route.abort('connectionreset'); // …and the answer is lost on the way back
+      }
+      await held; // the retry waits until the "no signal" state has been checked
+      return route.continue();
+    });
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, invite.code);
+    await page.getByRole('status').filter({ hasText: 'No signal. Still trying to open Main gate' }).waitFor();
+    while (attempts.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    await checkState(page, '414-retrying', assert);
+    letThrough();
+    await gateOpen(page);
+    assert.equal(attempts.length, 2, 'asked twice');
+    assert.equal(attempts[0], attempts[1], 'with the same attempt id');
+    assert.equal(await stack.shadowVersion('demo-gate-main'), before + 1, 'one open command');
+    await context.close();
+  });
+
+  test('a reload between scan and code resumes at the code', async () => {
+    const invite = await stack.invite('Zanele Mthembu');
+    const { context, page } = await openLink(camera, invite);
+    await scanWithCamera(page);
+    await page.reload();
+    await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    await context.close();
+  });
+
+  test("the intercom's QR opened by the phone's camera app continues with the kept link", async () => {
+    const invite = await stack.invite('Bongani Zulu');
+    const { context, page, record } = await openLink(noCamera, invite, { camera: false });
+    await page.goto(`${stack.base}/s/ic-demo`);
+    await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    assertTokenNeverLeaked(assert, record, invite.token);
+    await context.close();
+
+    const stranger = await phone(noCamera, { camera: false });
+    await stranger.page.goto(`${stack.base}/s/ic-demo`);
+    await stranger.page.getByRole('heading', { name: 'Open the link from your SMS first' }).waitFor();
+    await checkState(stranger.page, '414-no-link', assert);
+    await stranger.context.close();
+  });
+
+  test('an expired code says so', async () => {
+    const invite = await stack.invite('Lindiwe Ndlovu');
+    await stack.advanceClock(12 * 60 + 1);
+    const { context, page } = await phone(noCamera, { camera: false });
+    await page.goto(invite.link);
+    await page.getByRole('heading', { name: 'This code has expired' }).waitFor();
+    await checkState(page, '414-expired', assert);
+    await context.close();
+  });
+
+  test('every text has its Afrikaans translation', async () => {
+    const source = readFileSync(join(root, 'infra/guest-page/src/messages.js'), 'utf8');
+    const { en, af } = new Function(`${source}; return MESSAGES;`)();
+    assert.deepEqual(Object.keys(af).sort(), Object.keys(en).sort());
+    for (const [key, text] of Object.entries(af)) {
+      const placeholders = (s) => (s.match(/\{\w+\}/g) || []).sort();
+      assert.deepEqual(placeholders(text), placeholders(en[key]), `placeholders of ${key}`);
+    }
+  });
+
+  test('Afrikaans for browsers that prefer it', async () => {
+    const invite = await stack.invite('Annelie Botha');
+    const { context, page } = await phone(noCamera, { camera: false, locale: 'af-ZA' });
+    await page.goto(invite.link);
+    await page.getByRole('heading', { name: 'Hallo Annelie' }).waitFor();
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'af');
+    await page.getByText('Skandeer die QR-kode op die interkom').waitFor();
+    await checkState(page, '414-afrikaans', assert);
+    await context.close();
+  });
+});
+
+describe('what the page is served with', { concurrency: false }, () => {
+  test('the security headers of headers.json on the page, its assets and the guest API', async () => {
+    const { headers } = JSON.parse(readFileSync(join(root, 'infra/guest-page/headers.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(root, 'infra/guest-page/dist/manifest.json'), 'utf8'));
+    const csp = headers['Content-Security-Policy'];
+    assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'), csp);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(headers['Referrer-Policy'], 'no-referrer');
+    assert.match(headers['Permissions-Policy'], /camera=\(self\)/);
+    assert.equal(headers['X-Content-Type-Options'], 'nosniff');
+    assert.match(headers['Strict-Transport-Security'], /max-age=\d{8}/);
+    for (const path of ['/', '/s/ic-demo', manifest.js, manifest.css, manifest.decoder]) {
+      const response = await fetch(`${stack.base}${path}`);
+      assert.equal(response.status, 200, path);
+      for (const [name, value] of Object.entries(headers)) assert.equal(response.headers.get(name), value, `${name} on ${path}`);
+    }
+    assert.match((await fetch(`${stack.base}${manifest.js}`)).headers.get('cache-control'), /immutable/);
+    assert.equal((await fetch(`${stack.base}/`)).headers.get('cache-control'), 'no-cache');
+    const status = await fetch(`${stack.base}/guest/status`, { method: 'POST', body: '{"token":"x"}' });
+    assert.equal(status.headers.get('cache-control'), 'no-store');
+    assert.equal(status.headers.get('content-security-policy'), csp);
+    assert.equal(status.headers.get('access-control-allow-origin'), null, 'same origin: no CORS');
+  });
+
+  test('the first screen weighs at most 60 KB gzipped and the decoder loads only at the scan', async () => {
+    const invite = await stack.invite('Weight Guest');
+    const { context, page, record } = await phone(noCamera, { camera: false });
+    await page.goto(invite.link);
+    await page.getByRole('heading', { name: 'Hi Weight' }).waitFor();
+    const weight = await transferred(record.responses);
+    assert.ok(weight.gzip <= 60 * 1024, `first screen ${weight.gzip} bytes gzipped`);
+    assert.ok(!record.requests.some((r) => r.url.includes('/assets/jsqr')));
+    assert.ok(record.requests.every((r) => r.url.startsWith(stack.base) || r.url.startsWith('data:')), 'no third-party request');
+    await context.close();
+  });
+
+  test('the checks above catch what they look for', async () => {
+    const { context, page } = await phone(noCamera, { camera: false });
+    await page.goto(`${stack.base}/s/ic-demo`);
+    await page.getByRole('heading', { name: 'Open the link from your SMS first' }).waitFor();
+    // An inline script is a CSP violation; an input without a label is an axe violation.
+    await page.evaluate(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.inlineRan = true';
+      document.body.append(script);
+    });
+    await assert.rejects(checkState(page, 'self-check-csp', assert), /CSP violations/);
+    assert.equal(await page.evaluate(() => window.inlineRan), undefined, 'the inline script did not run');
+    const fresh = await phone(noCamera, { camera: false });
+    await fresh.page.goto(`${stack.base}/s/ic-demo`);
+    await fresh.page.getByRole('heading', { name: 'Open the link from your SMS first' }).waitFor();
+    await fresh.page.evaluate(() => document.querySelector('#view-no-link').append(document.createElement('input')));
+    await assert.rejects(checkState(fresh.page, 'self-check-axe', assert), /axe violations/);
+    await Promise.all([context.close(), fresh.context.close()]);
+  });
+});
+
+/** Bytes of every response so far, raw and gzipped as CloudFront would send them. */
+async function transferred(responses) {
+  const { gzipSync } = await import('node:zlib');
+  let raw = 0;
+  let gzip = 0;
+  for (const response of responses) {
+    if (response.url().startsWith('data:')) continue;
+    const body = await response.body().catch(() => Buffer.alloc(0));
+    raw += body.length;
+    gzip += gzipSync(body).length;
+  }
+  return { raw, gzip };
+}
