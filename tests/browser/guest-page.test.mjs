@@ -198,6 +198,28 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
+  test('a gate that does not answer: the guest is told nothing was used and tries again', async () => {
+    const invite = await stack.invite('Musa Ngcobo');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    let calls = 0;
+    // The service's own answer when the shadow update fails (the redemption is given back).
+    await page.route('**/guest/entry', (route) => (++calls === 1
+      ? route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'gate_unavailable', message: 'the gate could not be reached' } }),
+      })
+      : route.continue()));
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, invite.code);
+    await page.getByRole('alert').filter({ hasText: 'The gate did not answer. Nothing was used up' }).waitFor();
+    await checkState(page, '414-gate-unavailable', assert);
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    assert.equal(calls, 2);
+    await context.close();
+  });
+
   test('a reload between scan and code resumes at the code', async () => {
     const invite = await stack.invite('Zanele Mthembu');
     const { context, page } = await openLink(camera, invite);
