@@ -11,6 +11,8 @@ if [ ! -x /usr/bin/chromium ]; then
   exit 1
 fi
 .venv/bin/cfn-lint template.yaml
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 log="$(mktemp)"
 tap="$(mktemp)"
 trap 'rm -f "$log" "$tap"' EXIT

@@ -3,6 +3,8 @@
 //!
 //! Each test gets its own table, intercom, users and clock from `spawn_app()`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod helpers;
 
 mod authorization;

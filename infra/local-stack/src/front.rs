@@ -312,15 +312,24 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
             None => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })),
         },
         ("POST", ["_local", "clock"]) => {
-            let minutes = query.split('&').find_map(|p| p.strip_prefix("advance_minutes=")).and_then(|m| m.parse().ok());
+            let minutes =
+                query.split('&').find_map(|p| p.strip_prefix("advance_minutes=")).and_then(|m| m.parse().ok());
             match (&front.clock, minutes) {
                 (Some(clock), Some(minutes)) if minutes >= 0 => {
                     clock.advance(time::Duration::minutes(minutes));
                     let now = ota::clock::Clock::now(clock.as_ref());
-                    reply_json(StatusCode::OK, &json!({ "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() }))
+                    reply_json(
+                        StatusCode::OK,
+                        &json!({ "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() }),
+                    )
                 }
-                (None, _) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "this stack's clock is not adjustable" })),
-                _ => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?advance_minutes=<minutes, 0 or more>" })),
+                (None, _) => {
+                    reply_json(StatusCode::NOT_FOUND, &json!({ "message": "this stack's clock is not adjustable" }))
+                }
+                _ => reply_json(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "message": "give ?advance_minutes=<minutes, 0 or more>" }),
+                ),
             }
         }
         ("POST", ["_local", "sweep"]) => match handlers::sweep::run(&front.deps).await {

@@ -20,9 +20,9 @@
 pub mod aws;
 pub mod clock;
 pub mod front;
-pub mod page;
 pub mod jwt;
 pub mod moto;
+pub mod page;
 pub mod seed;
 pub mod table;
 

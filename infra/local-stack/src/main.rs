@@ -51,7 +51,8 @@ async fn run() -> Result<(), String> {
         clock: Some(clock),
     });
     let server = tokio::spawn(front::serve(listener, front.clone()));
-    let guest_link = demo_guest_link(&base, &front.authorizer.mint(site.owner.as_str(), time::Duration::minutes(5))).await?;
+    let guest_link =
+        demo_guest_link(&base, &front.authorizer.mint(site.owner.as_str(), time::Duration::minutes(5))).await?;
     print_banner(port, &site, &front, &moto.endpoint, &guest_link);
     tokio::select! {
         _ = server => {}
@@ -85,7 +86,11 @@ async fn demo_guest_link(base: &str, owner_jwt: &str) -> Result<String, String> 
         serde_json::json!({ "name": "Demo Guest", "mobile": "082 555 0100" }),
     )
     .await?;
-    Ok(format!("{}   (code {})", invite["link"].as_str().unwrap_or_default(), invite["code"].as_str().unwrap_or_default()))
+    Ok(format!(
+        "{}   (code {})",
+        invite["link"].as_str().unwrap_or_default(),
+        invite["code"].as_str().unwrap_or_default()
+    ))
 }
 
 fn print_banner(port: u16, site: &Site, front: &front::Front, emulator: &str, guest_link: &str) {
