@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test lint build deploy-build bench-page
+.PHONY: setup run test lint build deploy-build bench bench-page
 
 setup:
 	@bash infra/bootstrap.sh
@@ -25,3 +25,9 @@ deploy-build:
 bench-page: setup
 	cargo build -p local-stack
 	node tests/browser/page-weight.mjs
+
+# Cold start, warm CPU, memory, size, AWS requests and cost of every function (release
+# builds, fake Runtime API, stub AWS endpoint); results in infra/bench/RESULTS.md.
+# BASELINE=<git rev> measures that revision's functions in the same run.
+bench: setup
+	cargo run --release -q -p ota-bench -- --sweep-reads $(if $(BASELINE),--baseline $(BASELINE))

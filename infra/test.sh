@@ -13,6 +13,8 @@ fi
 .venv/bin/cfn-lint template.yaml
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The workspace build unifies features; each function must also build with only its own.
+for function in get-settings create-invite redeem-entry; do cargo check --quiet -p "$function"; done
 log="$(mktemp)"
 tap="$(mktemp)"
 trap 'rm -f "$log" "$tap"' EXIT

@@ -14,6 +14,9 @@ pub struct Config {
     pub link_base_url: String,
     /// `OTA_DEFAULT_PHONE_REGION`: how numbers without a `+country` prefix are read.
     pub default_phone_region: PhoneRegion,
+    /// `OTA_PHONE_REGIONS`: the countries guests may be texted in (comma-separated,
+    /// default `ZA`; from those bundled, see `domain::phone::BUNDLED_REGIONS`).
+    pub phone_regions: Vec<PhoneRegion>,
     /// `OTA_SMS_SENDER_ID`: alphanumeric sender id, where the destination country allows one.
     pub sms_sender_id: Option<String>,
     /// `OTA_IOT_DATA_ENDPOINT`: the account's IoT data endpoint (`https://xxxx-ats.iot.<region>.amazonaws.com`).
@@ -52,9 +55,33 @@ impl Config {
             None => PhoneRegion::default(),
             Some(code) => PhoneRegion::parse(&code).ok_or_else(|| ConfigError::Invalid {
                 name: "OTA_DEFAULT_PHONE_REGION",
-                reason: format!("{code:?} is not an ISO 3166 alpha-2 region such as ZA"),
+                reason: format!(
+                    "{code:?} is not one of the bundled regions {}",
+                    crate::domain::phone::BUNDLED_REGIONS.join(", ")
+                ),
             })?,
         };
+        let phone_regions = match non_empty("OTA_PHONE_REGIONS") {
+            None => vec![PhoneRegion::default()],
+            Some(list) => list
+                .split(',')
+                .map(|code| {
+                    PhoneRegion::parse(code).ok_or_else(|| ConfigError::Invalid {
+                        name: "OTA_PHONE_REGIONS",
+                        reason: format!(
+                            "{code:?} is not one of the bundled regions {}",
+                            crate::domain::phone::BUNDLED_REGIONS.join(", ")
+                        ),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if !phone_regions.contains(&default_phone_region) {
+            return Err(ConfigError::Invalid {
+                name: "OTA_PHONE_REGIONS",
+                reason: format!("must include OTA_DEFAULT_PHONE_REGION ({})", default_phone_region.as_str()),
+            });
+        }
         let sms_sender_id = non_empty("OTA_SMS_SENDER_ID");
         if let Some(id) = &sms_sender_id {
             let valid = (1..=11).contains(&id.len())
@@ -71,6 +98,7 @@ impl Config {
             table_name,
             link_base_url,
             default_phone_region,
+            phone_regions,
             sms_sender_id,
             iot_data_endpoint: non_empty("OTA_IOT_DATA_ENDPOINT"),
         })
@@ -99,6 +127,7 @@ mod tests {
         let config = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t")])).unwrap();
         assert_eq!(config.link_base_url, "https://ote.fluss.me");
         assert_eq!(config.default_phone_region, PhoneRegion::default());
+        assert_eq!(config.phone_regions, vec![PhoneRegion::default()]);
         assert_eq!(config.sms_sender_id, None);
     }
 
@@ -110,5 +139,7 @@ mod tests {
         let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_SMS_SENDER_ID", "Too-long-sender")]))
             .unwrap_err();
         assert!(err.to_string().contains("OTA_SMS_SENDER_ID"));
+        let err = Config::from_lookup(lookup(&[("OTA_TABLE_NAME", "t"), ("OTA_PHONE_REGIONS", "GB")])).unwrap_err();
+        assert!(err.to_string().contains("must include OTA_DEFAULT_PHONE_REGION"), "{err}");
     }
 }

@@ -1,54 +1,67 @@
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::gate::GateOpener;
-use crate::sms::SmsSender;
 use crate::store::Store;
-use aws_config::{BehaviorVersion, SdkConfig};
 use std::sync::Arc;
 
 /// What a handler needs, built once per process: clients are cheap to clone and
-/// pool their connections, so warm invocations reuse them.
+/// pool their connections, so warm invocations reuse them. A function built
+/// without the `sms` (`gate`) feature has no SNS (IoT) client at all, so each
+/// binary links only the AWS services its IAM policy allows.
 #[derive(Clone)]
 pub struct Deps {
     pub config: Config,
     pub store: Store,
-    pub sms: SmsSender,
-    pub gate: GateOpener,
+    #[cfg(feature = "sms")]
+    pub sms: crate::sms::SmsSender,
+    #[cfg(feature = "sms")]
+    pub phone_book: Arc<crate::domain::phone::PhoneBook>,
+    #[cfg(feature = "gate")]
+    pub gate: crate::gate::GateOpener,
     pub clock: Arc<dyn Clock>,
 }
 
 impl Deps {
-    /// Reads the configuration and the AWS settings from the environment. No
-    /// network: credentials are resolved on the first request.
-    pub async fn from_env() -> Result<Self, crate::config::ConfigError> {
+    /// Reads the configuration and the AWS settings from the environment and
+    /// builds this function's clients. No network.
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Ok(Self::from_sdk_config(config, &sdk, Arc::new(SystemClock)))
+        let aws = crate::aws::AwsSetup::from_env()?;
+        Ok(Self {
+            store: Store::new(aws.dynamodb(), config.table_name.clone()),
+            #[cfg(feature = "sms")]
+            sms: crate::sms::SmsSender::new(aws.sns(), config.sms_sender_id.clone()),
+            #[cfg(feature = "sms")]
+            phone_book: Arc::new(phone_book(&config)?),
+            #[cfg(feature = "gate")]
+            gate: crate::gate::GateOpener::new(aws.iot(config.iot_data_endpoint.as_deref())),
+            clock: Arc::new(SystemClock),
+            config,
+        })
     }
 
-    pub fn from_sdk_config(config: Config, sdk: &SdkConfig, clock: Arc<dyn Clock>) -> Self {
-        let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-        let sns = aws_sdk_sns::Client::new(sdk);
-        let mut iot = aws_sdk_iotdataplane::config::Builder::from(sdk);
-        if let Some(endpoint) = &config.iot_data_endpoint {
-            iot = iot.endpoint_url(endpoint);
-        }
-        Self::from_clients(config, dynamo, sns, aws_sdk_iotdataplane::Client::from_conf(iot.build()), clock)
-    }
-
+    /// Every client, given: the local stack and the tests, which build them
+    /// against the emulator.
+    #[cfg(all(feature = "sms", feature = "gate"))]
     pub fn from_clients(
         config: Config,
         dynamo: aws_sdk_dynamodb::Client,
         sns: aws_sdk_sns::Client,
         iot: aws_sdk_iotdataplane::Client,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, crate::config::ConfigError> {
+        Ok(Self {
             store: Store::new(dynamo, config.table_name.clone()),
-            sms: SmsSender::new(sns, config.sms_sender_id.clone()),
-            gate: GateOpener::new(iot),
+            sms: crate::sms::SmsSender::new(sns, config.sms_sender_id.clone()),
+            phone_book: Arc::new(phone_book(&config)?),
+            gate: crate::gate::GateOpener::new(iot),
             clock,
             config,
-        }
+        })
     }
+}
+
+#[cfg(feature = "sms")]
+fn phone_book(config: &Config) -> Result<crate::domain::phone::PhoneBook, crate::config::ConfigError> {
+    crate::domain::phone::PhoneBook::new(&config.phone_regions, config.default_phone_region)
+        .map_err(|reason| crate::config::ConfigError::Invalid { name: "OTA_PHONE_REGIONS", reason })
 }

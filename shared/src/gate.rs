@@ -51,6 +51,28 @@ impl DoorCommand {
     }
 }
 
+/// Why a gate's shadow was not updated. `Unreachable` is ambiguous: the update may
+/// have been applied before the answer was lost.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("IoT Core refused the shadow update ({code})")]
+    Refused { code: String },
+    #[error("IoT Core could not be reached or did not answer in time")]
+    Unreachable,
+}
+
+impl<E: aws_sdk_iotdataplane::error::ProvideErrorMetadata, R> From<aws_sdk_iotdataplane::error::SdkError<E, R>>
+    for GateError
+{
+    fn from(error: aws_sdk_iotdataplane::error::SdkError<E, R>) -> Self {
+        use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
+        match error.code() {
+            Some(code) => Self::Refused { code: code.to_owned() },
+            None => Self::Unreachable,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct GateOpener {
     client: Client,
@@ -61,7 +83,7 @@ impl GateOpener {
         Self { client }
     }
 
-    pub async fn open(&self, thing: &ThingName, command: &DoorCommand) -> Result<(), aws_sdk_iotdataplane::Error> {
+    pub async fn open(&self, thing: &ThingName, command: &DoorCommand) -> Result<(), GateError> {
         self.client
             .update_thing_shadow()
             .thing_name(thing.as_str())

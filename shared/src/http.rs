@@ -87,7 +87,7 @@ where
     Fut: Future<Output = Response<Body>> + Send,
 {
     crate::telemetry::init();
-    let deps = Deps::from_env().await.map_err(|error| {
+    let deps = Deps::from_env().map_err(|error| {
         tracing::error!(%error, "cannot start");
         error.to_string()
     })?;

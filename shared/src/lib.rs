@@ -20,16 +20,19 @@
 //! - [`provision`]: writes the intercom registry and memberships (admin tool, seed, tests).
 //! - [`config`], [`clock`], [`telemetry`]: read once at cold start / injected.
 
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "gate")]
 pub mod gate;
 pub mod handlers;
 pub mod http;
 pub mod items;
 pub mod keys;
 pub mod provision;
+#[cfg(feature = "sms")]
 pub mod sms;
 pub mod store;
 pub mod telemetry;

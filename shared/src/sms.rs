@@ -70,6 +70,28 @@ pub fn share_message(
     )
 }
 
+/// Why SNS did not take an SMS. Carries only the service's error code: SNS's
+/// messages can quote the destination number, which must not reach a log.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("SNS refused the SMS ({code})")]
+    Refused { code: String },
+    #[error("SNS could not be reached or did not answer in time")]
+    Unreachable,
+    #[error("the SMS request could not be built")]
+    Request,
+}
+
+impl<E: aws_sdk_sns::error::ProvideErrorMetadata, R> From<aws_sdk_sns::error::SdkError<E, R>> for SmsError {
+    fn from(error: aws_sdk_sns::error::SdkError<E, R>) -> Self {
+        use aws_sdk_sns::error::ProvideErrorMetadata;
+        match error.code() {
+            Some(code) => Self::Refused { code: code.to_owned() },
+            None => Self::Unreachable,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct SmsSender {
     client: Client,
@@ -81,9 +103,14 @@ impl SmsSender {
         Self { client, sender_id }
     }
 
-    pub async fn send(&self, to: &Mobile, text: &str) -> Result<(), aws_sdk_sns::Error> {
-        let string_attribute =
-            |value: &str| MessageAttributeValue::builder().data_type("String").string_value(value).build();
+    pub async fn send(&self, to: &Mobile, text: &str) -> Result<(), SmsError> {
+        let string_attribute = |value: &str| {
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|_| SmsError::Request)
+        };
         let mut request = self
             .client
             .publish()

@@ -111,7 +111,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
     let config = Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| table_name.clone())).unwrap();
     let clock = Arc::new(ManualClock::starting_at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
-    let deps = ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone());
+    let deps = ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())
+        .unwrap();
     let site = Site::unique(&suffix);
     if options.gates_missing {
         ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates, &site.time_zone)

@@ -6,7 +6,7 @@ use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     ota::telemetry::init();
-    let deps = ota::Deps::from_env().await.map_err(|error| {
+    let deps = ota::Deps::from_env().map_err(|error| {
         tracing::error!(%error, "cannot start");
         error.to_string()
     })?;

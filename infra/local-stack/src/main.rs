@@ -36,7 +36,14 @@ async fn run() -> Result<(), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
     let clock = Arc::new(ShiftedClock::default());
-    let deps = ota::Deps::from_sdk_config(config, &sdk, clock.clone());
+    let deps = ota::Deps::from_clients(
+        config,
+        dynamo,
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_iotdataplane::Client::new(&sdk),
+        clock.clone(),
+    )
+    .map_err(|e| e.to_string())?;
     let site = Site::demo();
     site.provision(&deps.store, &moto.endpoint).await?;
 

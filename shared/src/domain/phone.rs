@@ -1,23 +1,65 @@
 //! Guest mobile numbers, normalised to E.164 with libphonenumber's metadata.
+//!
+//! The metadata of every country in the world costs ~80 ms and megabytes to build;
+//! a [`PhoneBook`] holds only the regions the product texts (`OTA_PHONE_REGIONS`,
+//! from the territories bundled in `assets/phone-metadata.xml`), built once at
+//! cold start in about a millisecond. Numbers of other countries are refused.
 
-use phonenumber::country::Id;
-use phonenumber::{Mode, Type};
 use std::fmt;
-use std::str::FromStr;
 
-/// The region numbers without a `+country` prefix are read in (default ZA).
+/// Territories bundled in `assets/phone-metadata.xml` (see `infra/extract-phone-metadata.py`).
+pub const BUNDLED_REGIONS: [&str; 10] = ["ZA", "NA", "BW", "LS", "SZ", "ZW", "MZ", "ZM", "MW", "GB"];
+
+/// A region numbers are read in: an ISO 3166 alpha-2 code of a bundled territory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PhoneRegion(Id);
+pub struct PhoneRegion([u8; 2]);
 
 impl Default for PhoneRegion {
     fn default() -> Self {
-        Self(Id::ZA)
+        Self(*b"ZA")
     }
 }
 
 impl PhoneRegion {
     pub fn parse(code: &str) -> Option<Self> {
-        Id::from_str(&code.to_ascii_uppercase()).ok().map(Self)
+        let upper = code.trim().to_ascii_uppercase();
+        BUNDLED_REGIONS.contains(&upper.as_str()).then(|| Self([upper.as_bytes()[0], upper.as_bytes()[1]]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("ZA")
+    }
+}
+
+/// The phone metadata of the regions the product texts; built once per process.
+#[cfg(feature = "sms")]
+pub struct PhoneBook {
+    database: phonenumber::metadata::Database,
+    default_region: phonenumber::country::Id,
+}
+
+#[cfg(feature = "sms")]
+impl PhoneBook {
+    /// `regions` must include `default_region`; the names are checked by [`PhoneRegion::parse`].
+    pub fn new(regions: &[PhoneRegion], default_region: PhoneRegion) -> Result<Self, String> {
+        use std::str::FromStr;
+        const BUNDLED: &str = include_str!("../../assets/phone-metadata.xml");
+        let mut territories = String::new();
+        for region in regions {
+            let start = BUNDLED
+                .find(&format!("<territory id=\"{}\"", region.as_str()))
+                .ok_or_else(|| format!("no bundled metadata for {}", region.as_str()))?;
+            let end = BUNDLED[start..].find("</territory>").map(|e| start + e + "</territory>".len()).unwrap_or(start);
+            territories.push_str(&BUNDLED[start..end]);
+        }
+        let xml = format!("<phoneNumberMetadata><territories>{territories}</territories></phoneNumberMetadata>");
+        let database = phonenumber::metadata::Database::parse(xml).map_err(|e| e.to_string())?;
+        if !regions.contains(&default_region) {
+            return Err(format!("the default region {} is not among the phone regions", default_region.as_str()));
+        }
+        let default_region =
+            phonenumber::country::Id::from_str(default_region.as_str()).map_err(|_| "unknown region".to_owned())?;
+        Ok(Self { database, default_region })
     }
 }
 
@@ -35,19 +77,23 @@ pub enum MobileError {
 pub struct Mobile(String);
 
 impl Mobile {
-    pub fn parse(raw: &str, region: PhoneRegion) -> Result<Self, MobileError> {
+    /// A number as a guest's host typed it: local to the default region, or with `+country`.
+    #[cfg(feature = "sms")]
+    pub fn parse(raw: &str, book: &PhoneBook) -> Result<Self, MobileError> {
+        use phonenumber::{Mode, Type};
         if raw.len() > 32 {
             return Err(MobileError::Invalid);
         }
-        let number = phonenumber::parse(Some(region.0), raw).map_err(|_| MobileError::Invalid)?;
-        if !phonenumber::is_valid(&number) {
+        let number = phonenumber::parse_with(&book.database, Some(book.default_region), raw)
+            .map_err(|_| MobileError::Invalid)?;
+        if !phonenumber::is_valid_with(&book.database, &number) {
             return Err(MobileError::Invalid);
         }
-        match number.number_type(&phonenumber::metadata::DATABASE) {
+        match number.number_type(&book.database) {
             Type::Mobile | Type::FixedLineOrMobile | Type::Pager | Type::Unknown => {}
             _ => return Err(MobileError::NotMobile),
         }
-        Ok(Self(number.format().mode(Mode::E164).to_string()))
+        Ok(Self(number.format_with(&book.database).mode(Mode::E164).to_string()))
     }
 
     /// Reads back a number this service stored; it was validated when stored.
@@ -78,27 +124,42 @@ impl fmt::Debug for Mobile {
 }
 
 #[cfg(test)]
+#[cfg(feature = "sms")]
 mod tests {
     use super::*;
 
+    fn book(regions: &[&str], default: &str) -> PhoneBook {
+        let regions: Vec<PhoneRegion> = regions.iter().map(|r| PhoneRegion::parse(r).unwrap()).collect();
+        PhoneBook::new(&regions, PhoneRegion::parse(default).unwrap()).unwrap()
+    }
+
     #[test]
     fn local_south_african_numbers_become_e164() {
-        let za = PhoneRegion::default();
+        let za = &book(&["ZA"], "ZA");
         assert_eq!(Mobile::parse("082 123 4567", za).unwrap().e164(), "+27821234567");
         assert_eq!(Mobile::parse("+27 82 123 4567", za).unwrap().e164(), "+27821234567");
         assert_eq!(Mobile::parse("0027821234567", za).unwrap().e164(), "+27821234567");
     }
 
     #[test]
-    fn other_countries_work_with_a_plus_prefix_or_their_region() {
-        let gb = PhoneRegion::parse("gb").unwrap();
+    fn other_configured_countries_work_with_a_plus_prefix_or_as_the_default() {
+        let gb = &book(&["ZA", "GB"], "GB");
         assert_eq!(Mobile::parse("07400 123456", gb).unwrap().e164(), "+447400123456");
-        assert_eq!(Mobile::parse("+44 7400 123456", PhoneRegion::default()).unwrap().e164(), "+447400123456");
+        let za = &book(&["ZA", "GB"], "ZA");
+        assert_eq!(Mobile::parse("+44 7400 123456", za).unwrap().e164(), "+447400123456");
+    }
+
+    #[test]
+    fn countries_outside_the_phone_book_are_refused() {
+        let za = &book(&["ZA"], "ZA");
+        assert_eq!(Mobile::parse("+44 7400 123456", za), Err(MobileError::Invalid));
+        assert!(PhoneRegion::parse("US").is_none(), "not bundled");
+        assert!(PhoneBook::new(&[PhoneRegion::default()], PhoneRegion::parse("GB").unwrap()).is_err());
     }
 
     #[test]
     fn nonsense_and_landlines_are_refused() {
-        let za = PhoneRegion::default();
+        let za = &book(&["ZA"], "ZA");
         for bad in ["", "hello", "123", "+27 1", "+999 123456", "0821234567890123", &"9".repeat(40)] {
             assert_eq!(Mobile::parse(bad, za), Err(MobileError::Invalid), "{bad:?}");
         }
@@ -108,7 +169,7 @@ mod tests {
 
     #[test]
     fn masking_keeps_country_and_last_three_digits() {
-        let m = Mobile::parse("0821234567", PhoneRegion::default()).unwrap();
+        let m = Mobile::parse("0821234567", &book(&["ZA"], "ZA")).unwrap();
         assert_eq!(m.masked(), "+27******567");
         assert!(!format!("{m:?}").contains("1234567"));
     }

@@ -105,7 +105,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             },
         )
     })?;
-    let mobile = Mobile::parse(&body.mobile, deps.config.default_phone_region).map_err(|e| {
+    let mobile = Mobile::parse(&body.mobile, &deps.phone_book).map_err(|e| {
         ApiError::invalid(
             "mobile",
             match e {
@@ -240,7 +240,7 @@ async fn send_sms(deps: &Deps, invite: &Invite, link: &str, valid_minutes: u32) 
     match deps.sms.send(&invite.guest_mobile, &text).await {
         Ok(()) => true,
         Err(error) => {
-            tracing::warn!(invite = %invite.id, error = %aws_sdk_sns::error::DisplayErrorContext(&error), "SMS not sent");
+            tracing::warn!(invite = %invite.id, %error, "SMS not sent");
             if let Err(error) = deps.store.record_sms_failure(invite, deps.clock.now()).await {
                 tracing::error!(invite = %invite.id, error = %error, "could not record the SMS failure");
             }

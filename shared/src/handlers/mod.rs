@@ -2,10 +2,12 @@
 //! calls the store and the domain, and answers; errors become HTTP only through
 //! [`crate::http::respond`].
 
+#[cfg(feature = "sms")]
 pub mod create_invite;
 pub mod get_settings;
 pub mod guest_status;
 pub mod list_codes;
+#[cfg(feature = "gate")]
 pub mod redeem;
 pub mod revoke_code;
 pub mod sweep;

@@ -116,7 +116,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             if let Err(error) = deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
                 tracing::warn!(
                     invite = %invite.id, redemption = redemption.as_str(),
-                    error = %aws_sdk_iotdataplane::error::DisplayErrorContext(&error),
+                    %error,
                     "gate command not delivered; giving the redemption back"
                 );
                 deps.store.undo_redemption(&invite, redemption, deps.clock.now()).await?;

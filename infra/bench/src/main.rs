@@ -1,0 +1,368 @@
+//! `make bench`: how lean each Lambda function is, measured from outside.
+//!
+//! Builds every function, a bare `lambda_http` hello-world (`bench-hello`) and a
+//! reference that makes one DynamoDB GetItem per request (`bench-reference`) with
+//! the release profile, one package per cargo invocation (so each binary links
+//! only its own features). Then, in the same run, each binary is started against a
+//! fake Lambda Runtime API ([`runtime`]) and a stub AWS endpoint ([`stub`]):
+//!
+//! - cold: `--cold` fresh processes; init = spawn → first `next`, first invoke =
+//!   event handed → answer; medians;
+//! - warm: one process, `--warm` invocations after the first; CPU per invoke from
+//!   the kernel's per-thread run time (`/proc/<pid>/task/*/schedstat`, ns);
+//! - peak RSS (`VmHWM`), stripped binary size, AWS requests per invoke (counted by
+//!   the stub), and whether every answer took the success path.
+//!
+//! With `--baseline <git rev>` the same is measured for the functions of that
+//! revision (built in a git worktree), so before/after come from one run.
+//! `--sweep-reads` also counts what the sweep reads with 10,000 live and 100
+//! expired invites in moto. Results go to stdout as Markdown.
+
+mod cost;
+mod runtime;
+mod stub;
+mod sweep_reads;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FUNCTIONS: [&str; 9] = [
+    "get-settings",
+    "update-settings",
+    "create-invite",
+    "list-codes",
+    "revoke-code",
+    "guest-status",
+    "redeem-entry",
+    "redeem-exit",
+    "sweep",
+];
+
+struct Options {
+    cold: usize,
+    warm: usize,
+    baseline: Option<String>,
+    /// Measure this revision instead of the working tree (so editing may go on meanwhile).
+    current: Option<String>,
+    only: Option<String>,
+    sweep_reads: bool,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options { cold: 40, warm: 200, baseline: None, current: None, only: None, sweep_reads: false };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--cold" => options.cold = value()?.parse().map_err(|_| "--cold takes a number")?,
+            "--warm" => options.warm = value()?.parse().map_err(|_| "--warm takes a number")?,
+            "--baseline" => options.baseline = Some(value()?),
+            "--current" => options.current = Some(value()?),
+            "--only" => options.only = Some(value()?),
+            "--sweep-reads" => options.sweep_reads = true,
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(message) = run().await {
+        eprintln!("bench: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let options = options()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = root.join("target/bench");
+    let mut sets = Vec::new();
+    let functions: Vec<&str> =
+        FUNCTIONS.iter().copied().filter(|f| options.only.as_deref().is_none_or(|only| only == *f)).collect();
+    if let Some(rev) = &options.baseline {
+        sets.push((format!("baseline {rev}"), build_revision(&root, rev, &functions, &out.join("baseline"))?));
+    }
+    let current = match &options.current {
+        Some(rev) => (format!("current {rev}"), build_revision(&root, rev, &functions, &out.join("current"))?),
+        None => ("current (working tree)".to_owned(), build_current(&root, &functions, &out.join("current"))?),
+    };
+    sets.push(current);
+
+    let stub = stub::start().await.map_err(|e| e.to_string())?;
+    let events = root.join("events");
+    println!("# Lambda function benchmark\n");
+    println!(
+        "{} cold starts and {} warm invocations per binary; machine: {} cores, {}; {}.\n",
+        options.cold,
+        options.warm,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        std::env::consts::ARCH,
+        today(),
+    );
+    for (name, binaries) in &sets {
+        let bare = measure(&binaries.join("bench-hello"), None, &stub, &options).await?;
+        let reference = measure(&binaries.join("bench-reference"), None, &stub, &options).await?;
+        println!("## {name}\n");
+        println!("| function | binary | init | first invoke | cold total | vs bare | warm CPU/invoke | vs reference × calls | peak RSS | AWS requests per invoke |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        row("bench-hello (bare)", &bare, &bare, None);
+        row("bench-reference (1 GetItem)", &reference, &bare, None);
+        let mut measured = BTreeMap::new();
+        for function in &functions {
+            let function = *function;
+            let binary = binaries.join(function);
+            if !binary.exists() {
+                println!("| {function} | (not in this revision) |||||||||");
+                continue;
+            }
+            let event = events.join(format!("{function}.json"));
+            let result = measure(&binary, Some(&event), &stub, &options).await?;
+            row(function, &result, &bare, Some(&reference));
+            measured.insert(function, result);
+        }
+        println!();
+        if name.starts_with("current") {
+            cost::print(&measured);
+        }
+    }
+    if options.sweep_reads {
+        sweep_reads::print(&root).await?;
+    }
+    Ok(())
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Builds each package in its own cargo invocation (no feature unification
+/// between functions) and copies the binaries to `into`.
+fn build(root: &Path, workspace: &Path, packages: &[&str], into: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(into).map_err(|e| e.to_string())?;
+    for package in packages {
+        let status = Command::new("cargo")
+            .args(["build", "--release", "--quiet", "-p", package])
+            .current_dir(workspace)
+            .env("CARGO_TARGET_DIR", root.join("target"))
+            .status()
+            .map_err(|e| format!("cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("building {package} in {} failed", workspace.display()));
+        }
+        std::fs::copy(root.join("target/release").join(package), into.join(package))
+            .map_err(|e| format!("{package}: {e}"))?;
+    }
+    Ok(())
+}
+
+const FLOOR: [&str; 2] = ["bench-hello", "bench-reference"];
+
+fn build_current(root: &Path, functions: &[&str], into: &Path) -> Result<PathBuf, String> {
+    let packages: Vec<&str> = functions.iter().chain(FLOOR.iter()).copied().collect();
+    build(root, root, &packages, into)?;
+    Ok(into.to_owned())
+}
+
+/// The functions of another revision, built from a git worktree, beside this
+/// revision's bare and reference binaries (so both sets share one floor).
+fn build_revision(root: &Path, rev: &str, functions: &[&str], into: &Path) -> Result<PathBuf, String> {
+    let tree = root.join("target/bench/worktree");
+    let _ = std::fs::remove_dir_all(into);
+    let remove = || Command::new("git").args(["worktree", "remove", "--force"]).arg(&tree).current_dir(root).status();
+    let _ = remove();
+    let added = Command::new("git")
+        .args(["worktree", "add", "--detach", "--force"])
+        .arg(&tree)
+        .arg(rev)
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !added.success() {
+        return Err(format!("git worktree add {rev} failed"));
+    }
+    let present: Vec<&str> = functions.iter().copied().filter(|f| tree.join("functions").join(f).exists()).collect();
+    let built = build(root, &tree, &present, into);
+    let _ = remove();
+    built?;
+    build(root, root, &FLOOR, into)?;
+    Ok(into.to_owned())
+}
+
+pub struct Measured {
+    pub size_bytes: u64,
+    pub init: Duration,
+    pub first_invoke: Duration,
+    pub warm_cpu: Duration,
+    pub peak_rss_kb: u64,
+    /// AWS requests and DynamoDB capacity of one invocation.
+    pub tally: stub::Tally,
+}
+
+impl Measured {
+    pub fn cold(&self) -> Duration {
+        self.init + self.first_invoke
+    }
+
+    pub fn aws_calls(&self) -> usize {
+        self.tally.requests.values().sum()
+    }
+}
+
+fn row(name: &str, m: &Measured, bare: &Measured, reference: Option<&Measured>) {
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    let warm_vs = match reference {
+        Some(reference) if m.aws_calls() > 0 => {
+            format!("{:.2}×", ratio(m.warm_cpu, reference.warm_cpu * m.aws_calls() as u32))
+        }
+        Some(_) => format!("{:.2}× bare", ratio(m.warm_cpu, bare.warm_cpu)),
+        None => String::new(),
+    };
+    let requests: Vec<String> = m.tally.requests.iter().map(|(op, count)| format!("{op} {count}")).collect();
+    println!(
+        "| {name} | {:.2} MB | {:.2} ms | {:.2} ms | {:.2} ms | {:.2}× | {:.0} µs | {warm_vs} | {:.1} MB | {} |",
+        m.size_bytes as f64 / 1e6,
+        m.init.as_secs_f64() * 1e3,
+        m.first_invoke.as_secs_f64() * 1e3,
+        m.cold().as_secs_f64() * 1e3,
+        ratio(m.cold(), bare.cold()),
+        m.warm_cpu.as_secs_f64() * 1e6,
+        m.peak_rss_kb as f64 / 1024.0,
+        requests.join(", "),
+    );
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::process::Child, String> {
+    Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("AWS_SESSION_TOKEN", "bench-session")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("OTA_TABLE_NAME", "ota-bench")
+        .env("OTA_LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", binary.display()))
+}
+
+/// Whether the answer is the success path of `binary` for its sample event.
+fn succeeded(binary: &Path, answer: &[u8]) -> bool {
+    let name = binary.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_slice(answer).unwrap_or_default();
+    let status = value["statusCode"].as_u64();
+    match name {
+        "sweep" => value["expired"].as_u64() == Some(1),
+        "create-invite" => status == Some(201),
+        "revoke-code" => status == Some(204),
+        "bench-reference" => value["body"] == "found",
+        _ => status == Some(200),
+    }
+}
+
+const NO_EVENT: &[u8] = br#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"accountId":"1","apiId":"b","domainName":"b","domainPrefix":"b","http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"GET /","stage":"$default","time":"25/Nov/2026:18:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}"#;
+
+async fn measure(
+    binary: &Path,
+    event: Option<&Path>,
+    stub: &stub::Stub,
+    options: &Options,
+) -> Result<Measured, String> {
+    let event = match event {
+        Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => NO_EVENT.to_vec(),
+    };
+    let size_bytes = std::fs::metadata(binary).map_err(|e| e.to_string())?.len();
+    let (mut inits, mut firsts) = (Vec::new(), Vec::new());
+    let mut tally = stub::Tally::default();
+    for _ in 0..options.cold {
+        let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let mut child = spawn(binary, &api.address, &stub.endpoint)?;
+        let ready = tokio::time::timeout(Duration::from_secs(10), api.until_ready())
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("{} never asked for an event", binary.display()))?;
+        stub.counts.take();
+        let handed = Instant::now();
+        let answer = api.invoke(&event).await?;
+        firsts.push(handed.elapsed());
+        inits.push(ready - started);
+        tally = stub.counts.take();
+        let _ = child.kill();
+        let _ = child.wait();
+        if !succeeded(binary, &answer) {
+            return Err(format!(
+                "{} did not take the success path: {}",
+                binary.display(),
+                String::from_utf8_lossy(&answer)
+            ));
+        }
+    }
+
+    let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
+    let mut child = spawn(binary, &api.address, &stub.endpoint)?;
+    let pid = child.id();
+    api.until_ready().await;
+    api.invoke(&event).await?;
+    let before = cpu_time(pid);
+    for _ in 0..options.warm {
+        let answer = api.invoke(&event).await?;
+        if !succeeded(binary, &answer) {
+            return Err(format!("{} failed warm: {}", binary.display(), String::from_utf8_lossy(&answer)));
+        }
+    }
+    let warm_cpu = (cpu_time(pid).saturating_sub(before)) / u32::try_from(options.warm.max(1)).unwrap_or(1);
+    let peak_rss_kb = peak_rss_kb(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    stub.counts.take();
+    Ok(Measured { size_bytes, init: median(inits), first_invoke: median(firsts), warm_cpu, peak_rss_kb, tally })
+}
+
+/// CPU time of every thread of `pid` so far (scheduler statistics, nanoseconds).
+fn cpu_time(pid: u32) -> Duration {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()))
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| {
+                line.strip_prefix("VmHWM:").and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
+            })
+        })
+        .unwrap_or(0)
+}

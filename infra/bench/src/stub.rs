@@ -1,0 +1,318 @@
+//! A stub AWS endpoint on loopback: DynamoDB (JSON 1.0), SNS (query protocol) and
+//! the IoT data plane (REST JSON), answering each operation with what makes the
+//! functions take their success path for the sample events in `events/`. It
+//! counts every request by operation, so the benchmark can report AWS requests
+//! per invocation. Answers are canned and fast: what is measured is the function.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::net::TcpListener;
+
+/// The sample events' invite (see `events/redeem-entry.json`).
+pub const TOKEN: &str = "ic-demo.BSNNREM1Eyk.zLxd4S92rT_vRIBWFkyZ3Q";
+const INVITE_ID: &str = "BSNNREM1Eyk";
+const CODE: &str = "4346";
+
+/// What the functions asked since the last `take`: requests by `service:Operation`,
+/// and the DynamoDB capacity those requests would consume (read and write request
+/// units, from the sizes of the items involved, by DynamoDB's rounding rules).
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub requests: BTreeMap<String, usize>,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+#[derive(Default)]
+pub struct Counts(Mutex<Tally>);
+
+impl Counts {
+    pub fn take(&self) -> Tally {
+        self.0.lock().map(|mut tally| std::mem::take(&mut *tally)).unwrap_or_default()
+    }
+
+    fn add(&self, operation: String, read_units: f64, write_units: f64) {
+        if let Ok(mut tally) = self.0.lock() {
+            *tally.requests.entry(operation).or_default() += 1;
+            tally.read_units += read_units;
+            tally.write_units += write_units;
+        }
+    }
+}
+
+/// DynamoDB's item size: attribute names plus values (numbers about half their digits).
+fn item_size(item: &Value) -> usize {
+    item.as_object()
+        .map(|attributes| attributes.iter().map(|(name, value)| name.len() + value_size(value)).sum())
+        .unwrap_or(0)
+}
+
+fn value_size(value: &Value) -> usize {
+    let Some((kind, inner)) = value.as_object().and_then(|o| o.iter().next()) else { return 0 };
+    match kind.as_str() {
+        "S" => inner.as_str().map_or(0, str::len),
+        "N" => inner.as_str().map_or(0, |n| n.len().div_ceil(2) + 1),
+        "BOOL" | "NULL" => 1,
+        "SS" | "NS" => inner.as_array().map_or(0, |items| items.iter().map(|i| i.as_str().map_or(0, str::len)).sum()),
+        "M" => 3 + inner.as_object().map_or(0, |m| m.iter().map(|(k, v)| k.len() + 1 + value_size(v)).sum::<usize>()),
+        "L" => 3 + inner.as_array().map_or(0, |l| l.iter().map(|v| 1 + value_size(v)).sum::<usize>()),
+        _ => 0,
+    }
+}
+
+fn read_units(bytes: usize, consistent: bool) -> f64 {
+    let units = bytes.max(1).div_ceil(4096) as f64;
+    if consistent {
+        units
+    } else {
+        units / 2.0
+    }
+}
+
+fn write_units(bytes: usize) -> f64 {
+    bytes.max(1).div_ceil(1024) as f64
+}
+
+/// The capacity one DynamoDB request consumes, given what the stub answers.
+fn units(operation: &str, request: &Value, response: &Value) -> (f64, f64) {
+    let consistent = request["ConsistentRead"] == true;
+    let target = |r: &Value| {
+        let (pk, sk) = key_of(r);
+        item_size(&item_at(&pk, &sk, Redeemed::Exit))
+    };
+    match operation {
+        "GetItem" => (read_units(item_size(&response["Item"]), consistent), 0.0),
+        "Query" => {
+            let bytes = response["Items"].as_array().map_or(0, |items| items.iter().map(item_size).sum());
+            (read_units(bytes, consistent), 0.0)
+        }
+        "TransactGetItems" => {
+            let items = response["Responses"]
+                .as_array()
+                .map_or(0.0, |r| r.iter().map(|i| 2.0 * read_units(item_size(&i["Item"]), true)).sum());
+            (items, 0.0)
+        }
+        "UpdateItem" | "DeleteItem" => (0.0, write_units(target(request))),
+        "PutItem" => (0.0, write_units(item_size(&request["Item"]))),
+        "TransactWriteItems" => {
+            let units = request["TransactItems"].as_array().map_or(0.0, |items| {
+                items
+                    .iter()
+                    .map(|item| match item.get("Put") {
+                        Some(put) => 2.0 * write_units(item_size(&put["Item"])),
+                        None => {
+                            let op = item.as_object().and_then(|o| o.values().next()).cloned().unwrap_or_default();
+                            2.0 * write_units(target(&op))
+                        }
+                    })
+                    .sum()
+            });
+            (0.0, units)
+        }
+        _ => (0.0, 0.0),
+    }
+}
+
+pub struct Stub {
+    pub endpoint: String,
+    pub counts: Arc<Counts>,
+}
+
+pub async fn start() -> std::io::Result<Stub> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let counts = Arc::new(Counts::default());
+    let served = counts.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let counts = served.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let counts = counts.clone();
+                    async move { Ok::<_, Infallible>(answer(&counts, req).await) }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    Ok(Stub { endpoint, counts })
+}
+
+fn reply(content_type: &str, body: String) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .header("content-type", content_type)
+        .header("x-amzn-requestid", "bench")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_default()
+}
+
+async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    if let Some(target) = target {
+        let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let response = dynamodb(&operation, &request);
+        let (read, write) = units(&operation, &request, &response);
+        counts.add(format!("dynamodb:{operation}"), read, write);
+        return reply("application/x-amz-json-1.0", response.to_string());
+    }
+    if path.starts_with("/things/") {
+        counts.add("iot:UpdateThingShadow".into(), 0.0, 0.0);
+        return reply("application/json", json!({ "state": { "desired": {} }, "version": 2 }).to_string());
+    }
+    counts.add("sns:Publish".into(), 0.0, 0.0);
+    reply(
+        "text/xml",
+        r#"<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>bench-1</MessageId></PublishResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PublishResponse>"#.into(),
+    )
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn s(value: &str) -> Value {
+    json!({ "S": value })
+}
+
+fn n(value: i64) -> Value {
+    json!({ "N": value.to_string() })
+}
+
+fn key_of(request: &Value) -> (String, String) {
+    let key = &request["Key"];
+    (key["PK"]["S"].as_str().unwrap_or_default().to_owned(), key["SK"]["S"].as_str().unwrap_or_default().to_owned())
+}
+
+fn dynamodb(operation: &str, request: &Value) -> Value {
+    match operation {
+        "GetItem" => {
+            let (pk, sk) = key_of(request);
+            json!({ "Item": item_at(&pk, &sk, Redeemed::Not) })
+        }
+        "TransactGetItems" => {
+            let responses: Vec<Value> = request["TransactItems"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|get| {
+                            let (pk, sk) = key_of(&get["Get"]);
+                            json!({ "Item": item_at(&pk, &sk, Redeemed::Not) })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({ "Responses": responses })
+        }
+        "Query" if request.get("IndexName").is_some() => {
+            // The sweep's index: one invite due.
+            json!({ "Items": [{
+                "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("INVITE#{INVITE_ID}")),
+                "GSI1PK": s("HOLDS_SLOT"), "GSI1SK": s(&format!("{:012}#ic-demo#{INVITE_ID}", now() - 60)),
+            }], "Count": 1, "ScannedCount": 1 })
+        }
+        "Query" => {
+            // The intercom's partition as create and list read it: registry, members, three live codes.
+            let mut items = vec![meta(), member("user-owner", "owner"), member("user-shared", "intercom")];
+            for (i, code) in ["5902", "7313", "2841"].iter().enumerate() {
+                items.push(invite(&format!("LiveInvite{i}"), code, Redeemed::Not));
+            }
+            let count = items.len();
+            json!({ "Items": items, "Count": count, "ScannedCount": count })
+        }
+        "UpdateItem" => {
+            let (pk, sk) = key_of(request);
+            let expression = request["UpdateExpression"].as_str().unwrap_or_default();
+            let redeemed =
+                if expression.contains("#tries") && request["ExpressionAttributeNames"]["#tries"] == "exit_tries" {
+                    Redeemed::Exit
+                } else {
+                    Redeemed::Entry
+                };
+            if request["ReturnValues"] == "ALL_NEW" {
+                json!({ "Attributes": item_at(&pk, &sk, redeemed) })
+            } else {
+                json!({})
+            }
+        }
+        _ => json!({}),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Redeemed {
+    Not,
+    Entry,
+    Exit,
+}
+
+fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
+    match sk {
+        "META" => meta(),
+        _ if sk.starts_with("MEMBER#") => {
+            let user = &sk["MEMBER#".len()..];
+            member(user, if user == "user-owner" { "owner" } else { "intercom" })
+        }
+        _ if sk.starts_with("INVITE#") && pk.starts_with("INTERCOM#") => invite(&sk["INVITE#".len()..], CODE, redeemed),
+        _ => Value::Null,
+    }
+}
+
+fn meta() -> Value {
+    let gate = |label: &str, thing: &str| json!({ "M": { "label": s(label), "thing": s(thing) } });
+    json!({
+        "PK": s("INTERCOM#ic-demo"), "SK": s("META"), "intercom_id": s("ic-demo"), "label": s("Demo Estate"),
+        "time_zone": s("Africa/Johannesburg"),
+        "gates": { "M": { "gate-main": gate("Main gate", "demo-gate-main"), "gate-exit": gate("Exit gate", "demo-gate-exit") } },
+        "entry_gate": s("gate-main"), "exit_gate": s("gate-exit"), "max_users": n(10),
+        "invite_duration_minutes": n(720), "exit_grace_minutes": n(60),
+        "settings_updated_at": n(now() - 86_400), "settings_updated_by": s("user-owner"), "version": n(7),
+    })
+}
+
+fn member(user: &str, role: &str) -> Value {
+    json!({ "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("MEMBER#{user}")), "role": s(role), "user": s(user) })
+}
+
+/// An invite as the table holds it; its token hash matches the sample events' token
+/// only for the sample invite id.
+fn invite(id: &str, code: &str, redeemed: Redeemed) -> Value {
+    let token = if id == INVITE_ID { TOKEN.to_owned() } else { format!("ic-demo.{id}.AAAAAAAAAAAAAAAAAAAAAA") };
+    let hash: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let gate = |device: &str, label: &str, thing: &str| json!({ "M": { "device": s(device), "label": s(label), "thing": s(thing) } });
+    let created = now() - 3600;
+    let mut item = json!({
+        "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("INVITE#{id}")), "intercom_id": s("ic-demo"),
+        "intercom_label": s("Demo Estate"), "time_zone": s("Africa/Johannesburg"), "invite_id": s(id),
+        "token_hash": s(&hash), "code": s(code), "guest_name": s("Thandi Mokoena"), "guest_mobile": s("+27825550199"),
+        "created_by": s("user-owner"), "created_at": n(created), "expires_at": n(created + 12 * 3600),
+        "exit_closes_at": n(created + 13 * 3600),
+        "entry_gate": gate("gate-main", "Main gate", "demo-gate-main"),
+        "exit_gate": gate("gate-exit", "Exit gate", "demo-gate-exit"),
+        "max_users": n(10), "state": s("active"), "guesses": n(0), "attempts": { "M": {} },
+        "sms_status": s("requested"),
+        "history": { "L": [{ "M": { "event": s("created"), "actor": s("user-owner"), "at": n(created) } }] },
+        "purge_at": n(created + 15 * 86_400),
+    });
+    if redeemed != Redeemed::Not {
+        item["entry_tries"] = json!({ "SS": [code] });
+        item["guesses"] = n(1);
+    }
+    if redeemed == Redeemed::Exit {
+        item["exit_tries"] = json!({ "SS": [code] });
+        item["guesses"] = n(2);
+    }
+    item
+}

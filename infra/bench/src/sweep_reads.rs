@@ -1,0 +1,101 @@
+//! What the sweep reads when an intercom-sized table holds 10,000 live invites
+//! and 100 that expired: real DynamoDB semantics (moto), the real sweep.
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use local_stack::{aws, moto::Moto, table};
+use ota::clock::ManualClock;
+use std::path::Path;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+const LIVE: usize = 10_000;
+const EXPIRED: usize = 100;
+
+pub async fn print(root: &Path) -> Result<(), String> {
+    let moto = Moto::start(root)?;
+    let sdk = aws::sdk_config(&moto.endpoint).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    table::create_from_template(&dynamo, &root.join("template.yaml"), "ota-bench-sweep").await?;
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|e| e.to_string())?;
+    let mut writes = Vec::with_capacity(LIVE + EXPIRED);
+    for i in 0..LIVE + EXPIRED {
+        let expires = if i < EXPIRED { now - Duration::minutes(5) } else { now + Duration::hours(6) };
+        let id = format!("SweepInv{i:04}");
+        let item = [
+            ("PK", format!("INTERCOM#ic-{}", i % 50)),
+            ("SK", format!("INVITE#{id:0>11}")),
+            ("GSI1PK", ota::keys::SLOT_INDEX_PARTITION.to_owned()),
+            ("GSI1SK", format!("{:012}#ic-{}#{id:0>11}", expires.unix_timestamp(), i % 50)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
+        .chain([
+            ("expires_at".to_owned(), AttributeValue::N(expires.unix_timestamp().to_string())),
+            ("history".to_owned(), AttributeValue::L(Vec::new())),
+        ])
+        .collect();
+        let put = PutRequest::builder().set_item(Some(item)).build().map_err(|e| e.to_string())?;
+        writes.push(WriteRequest::builder().put_request(put).build());
+    }
+    for chunk in writes.chunks(25) {
+        dynamo
+            .batch_write_item()
+            .request_items("ota-bench-sweep", chunk.to_vec())
+            .send()
+            .await
+            .map_err(|e| format!("seeding: {e}"))?;
+    }
+    let config = ota::config::Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| "ota-bench-sweep".into()))
+        .map_err(|e| e.to_string())?;
+    let counter = Counter::default();
+    let counted = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(counter.clone()).build(),
+    );
+    let deps = ota::Deps::from_clients(
+        config,
+        counted,
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_iotdataplane::Client::new(&sdk),
+        Arc::new(ManualClock::starting_at(now)),
+    )
+    .map_err(|e| e.to_string())?;
+    let report = ota::handlers::sweep::run(&deps).await.map_err(|e| e.to_string())?;
+    let requests = counter.0.lock().map(|r| r.clone()).unwrap_or_default();
+    let queries = requests.iter().filter(|r| *r == "Query").count();
+    let updates = requests.iter().filter(|r| *r == "UpdateItem").count();
+    println!("### The sweep with {LIVE} live and {EXPIRED} expired invites (moto)\n");
+    println!("| due found | expired recorded | Query requests | UpdateItem requests | Scan |");
+    println!("|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {queries} | {updates} | {} |\n",
+        report.due,
+        report.expired,
+        requests.iter().filter(|r| *r == "Scan").count()
+    );
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counter(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "BenchCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_default();
+        if let Ok(mut requests) = self.0.lock() {
+            requests.push(operation);
+        }
+        Ok(())
+    }
+}
