@@ -83,13 +83,24 @@ async fn run() -> Result<(), String> {
     let mut sets = Vec::new();
     let functions: Vec<&str> =
         FUNCTIONS.iter().copied().filter(|f| options.only.as_deref().is_none_or(|only| only == *f)).collect();
-    if let Some(rev) = &options.baseline {
-        sets.push((format!("baseline {rev}"), build_revision(&root, rev, &functions, &out.join("baseline"))?));
-    }
+    let with_floor: Vec<&str> = functions.iter().chain(FLOOR.iter()).copied().collect();
+    let current_dir = out.join("current");
     let current = match &options.current {
-        Some(rev) => (format!("current {rev}"), build_revision(&root, rev, &functions, &out.join("current"))?),
-        None => ("current (working tree)".to_owned(), build_current(&root, &functions, &out.join("current"))?),
+        Some(rev) => (format!("current {rev}"), build_revision(&root, rev, &with_floor, &current_dir)?),
+        None => {
+            build(&root, &root, &with_floor, &current_dir)?;
+            ("current (working tree)".to_owned(), current_dir.clone())
+        }
     };
+    if let Some(rev) = &options.baseline {
+        let baseline_dir = out.join("baseline");
+        build_revision(&root, rev, &functions, &baseline_dir)?;
+        // One floor for both sets: this revision's bare and reference binaries.
+        for floor in FLOOR {
+            std::fs::copy(current_dir.join(floor), baseline_dir.join(floor)).map_err(|e| e.to_string())?;
+        }
+        sets.push((format!("baseline {rev}"), baseline_dir));
+    }
     sets.push(current);
 
     let stub = stub::start().await.map_err(|e| e.to_string())?;
@@ -167,14 +178,7 @@ fn build(root: &Path, workspace: &Path, packages: &[&str], into: &Path) -> Resul
 
 const FLOOR: [&str; 2] = ["bench-hello", "bench-reference"];
 
-fn build_current(root: &Path, functions: &[&str], into: &Path) -> Result<PathBuf, String> {
-    let packages: Vec<&str> = functions.iter().chain(FLOOR.iter()).copied().collect();
-    build(root, root, &packages, into)?;
-    Ok(into.to_owned())
-}
-
-/// The functions of another revision, built from a git worktree, beside this
-/// revision's bare and reference binaries (so both sets share one floor).
+/// The packages of another revision, built from a git worktree.
 fn build_revision(root: &Path, rev: &str, functions: &[&str], into: &Path) -> Result<PathBuf, String> {
     let tree = root.join("target/bench/worktree");
     let _ = std::fs::remove_dir_all(into);
@@ -191,11 +195,14 @@ fn build_revision(root: &Path, rev: &str, functions: &[&str], into: &Path) -> Re
     if !added.success() {
         return Err(format!("git worktree add {rev} failed"));
     }
-    let present: Vec<&str> = functions.iter().copied().filter(|f| tree.join("functions").join(f).exists()).collect();
+    let present: Vec<&str> = functions
+        .iter()
+        .copied()
+        .filter(|f| tree.join("functions").join(f).exists() || FLOOR.contains(f))
+        .collect();
     let built = build(root, &tree, &present, into);
     let _ = remove();
     built?;
-    build(root, root, &FLOOR, into)?;
     Ok(into.to_owned())
 }
 
