@@ -101,8 +101,8 @@ mod tests {
     #[test]
     fn commands_expire_shortly_after_issue_and_have_unique_ids() {
         let now = OffsetDateTime::UNIX_EPOCH;
-        let a = DoorCommand::new(Redemption::Entry, InviteId::generate(), now);
-        let b = DoorCommand::new(Redemption::Entry, InviteId::generate(), now);
+        let a = DoorCommand::new(Redemption::Entry, InviteId::generate(now), now);
+        let b = DoorCommand::new(Redemption::Entry, InviteId::generate(now), now);
         assert_ne!(a.id, b.id);
         let doc = a.shadow_document();
         assert_eq!(doc["state"]["desired"]["ota_command"]["not_after"], 30);

@@ -200,6 +200,53 @@ pub const EXIT_RELEASED: &str = "exit_released";
 /// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
 pub const ATTEMPTS: &str = "attempts";
 
+/// Every attribute a partition read (create, list) uses; the history, the attempt
+/// ids and the index keys stay behind.
+pub const PARTITION_READ: [&str; 37] = [
+    keys::PK,
+    keys::SK,
+    // registry
+    "intercom_id",
+    "label",
+    "gates",
+    "entry_gate",
+    "exit_gate",
+    "max_users",
+    "invite_duration_minutes",
+    "exit_grace_minutes",
+    "settings_updated_at",
+    "settings_updated_by",
+    "version",
+    TIME_ZONE,
+    // membership
+    "role",
+    // invites
+    "intercom_label",
+    "invite_id",
+    "token_hash",
+    "code",
+    "guest_name",
+    "guest_mobile",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "exit_closes_at",
+    "state",
+    GUESSES,
+    ENTRY_TRIES,
+    EXIT_TRIES,
+    EXIT_RELEASED,
+    "sms_status",
+    // idempotency records
+    "fingerprint",
+    "sealed_secret",
+    // (the invite and registry share these names)
+    "user",
+    "revoked_at",
+    "revoked_by",
+    "expired_at",
+];
+
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
     let mut item = key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id));
@@ -311,21 +358,25 @@ pub struct IdempotencyRecord {
 }
 
 pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) -> Item {
-    let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash));
+    let expires_at = record.created_at + IDEMPOTENCY_WINDOW;
+    let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash, expires_at));
     item.extend([
         ("fingerprint".to_owned(), s(&record.fingerprint)),
         ("invite_id".to_owned(), s(record.invite_id.as_str())),
         ("sealed_secret".to_owned(), s(STANDARD.encode(&record.sealed_secret))),
         ("created_at".to_owned(), epoch(record.created_at)),
-        (keys::PURGE_AT.to_owned(), epoch(record.created_at + IDEMPOTENCY_WINDOW)),
+        (keys::PURGE_AT.to_owned(), epoch(expires_at)),
     ]);
     item
 }
 
 pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError> {
-    let sk = sort_key(item).ok_or_else(|| bad(keys::SK))?;
+    let key_hash = match sort_key(item).and_then(keys::classify) {
+        Some(keys::PartitionItem::Idempotency(hash)) => hash.to_owned(),
+        _ => return Err(bad(keys::SK)),
+    };
     Ok(IdempotencyRecord {
-        key_hash: sk.strip_prefix(keys::IDEMPOTENCY_PREFIX).ok_or_else(|| bad(keys::SK))?.to_owned(),
+        key_hash,
         fingerprint: get_s(item, "fingerprint")?.to_owned(),
         invite_id: parse_attr(item, "invite_id", InviteId::parse)?,
         sealed_secret: STANDARD.decode(get_s(item, "sealed_secret")?).map_err(|_| bad("sealed_secret"))?,

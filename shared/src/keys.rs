@@ -5,13 +5,20 @@
 //! |---|---|---|
 //! | intercom registry + settings | `INTERCOM#<intercom>` | `META` |
 //! | membership | `INTERCOM#<intercom>` | `MEMBER#<user sub>` |
-//! | invite | `INTERCOM#<intercom>` | `INVITE#<invite id>` |
-//! | idempotency record | `INTERCOM#<intercom>` | `IDEMP#<sha256(user, key)>` |
-//! | settings audit entry | `AUDIT#<intercom>` | `<rfc3339>#<random>` |
+//! | invite | `INTERCOM#<intercom>` | `ENDS#<exit window closes, 12 digits>#INVITE#<invite id>` |
+//! | idempotency record | `INTERCOM#<intercom>` | `ENDS#<record expires, 12 digits>#IDEMP#<sha256(user, key)>` |
+//! | settings audit entry | `AUDIT#<intercom>` | `<epoch>#<random>` |
 //!
-//! Invites live in their intercom's partition so that one strongly consistent
-//! Query sees the registry, the members and every invite: the list, and the
-//! create's capacity and code-uniqueness checks, read nothing stale.
+//! Everything of an intercom that a create or a list needs sorts last in its
+//! partition: `META`, then `MEMBER#…`, then what has not ended yet, newest end
+//! first. One strongly consistent Query, descending, from the top down to
+//! `ENDS#<now>` reads the registry first, then the members, then the live invites
+//! and idempotency records, and never anything that ended (kept 14 days for the
+//! history, at no cost to these reads). Reading the registry's version first is what
+//! makes a create safe even when its read spans pages: any create that commits
+//! meanwhile moves that version on, and this one's commit fails its guard.
+//! The invite id carries its window's end (`InviteId::window_closes`), so the key of
+//! an invite is known from its id alone (guest links, revoke).
 //! Invites that still hold a place carry `GSI1PK`/`GSI1SK` (a sparse index sorted
 //! by expiry), so the sweep reads only invites that are due.
 
@@ -28,8 +35,10 @@ pub const PURGE_AT: &str = "purge_at";
 
 pub const META_SK: &str = "META";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
-pub const INVITE_PREFIX: &str = "INVITE#";
-pub const IDEMPOTENCY_PREFIX: &str = "IDEMP#";
+/// Sorts below `MEMBER#` and `META`; what follows is the end time, zero-padded.
+const ENDS_PREFIX: &str = "ENDS#";
+const INVITE_TAG: &str = "#INVITE#";
+const IDEMPOTENCY_TAG: &str = "#IDEMP#";
 /// All invites that hold a place share one index partition; the sweep reads it
 /// in expiry order.
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
@@ -43,11 +52,48 @@ pub fn member_sk(user: &UserId) -> String {
 }
 
 pub fn invite_sk(invite: &InviteId) -> String {
-    format!("{INVITE_PREFIX}{invite}")
+    format!("{ENDS_PREFIX}{:012}{INVITE_TAG}{invite}", invite.window_closes())
 }
 
-pub fn idempotency_sk(hash: &str) -> String {
-    format!("{IDEMPOTENCY_PREFIX}{hash}")
+pub fn idempotency_sk(hash: &str, expires_at: OffsetDateTime) -> String {
+    format!("{ENDS_PREFIX}{:012}{IDEMPOTENCY_TAG}{hash}", expires_at.unix_timestamp())
+}
+
+/// The lowest sort key a create or a list reads: what ends after `now`.
+pub fn still_open_from(now: OffsetDateTime) -> String {
+    format!("{ENDS_PREFIX}{:012}", now.unix_timestamp() + 1)
+}
+
+/// What an item of an intercom's partition is, from its sort key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PartitionItem<'k> {
+    Registry,
+    Member(&'k str),
+    Invite(&'k str),
+    Idempotency(&'k str),
+}
+
+pub fn classify(sk: &str) -> Option<PartitionItem<'_>> {
+    if sk == META_SK {
+        return Some(PartitionItem::Registry);
+    }
+    if let Some(user) = sk.strip_prefix(MEMBER_PREFIX) {
+        return Some(PartitionItem::Member(user));
+    }
+    let timed = sk.strip_prefix(ENDS_PREFIX)?;
+    let (_, rest) = timed.split_at_checked(12)?;
+    rest.strip_prefix(INVITE_TAG)
+        .map(PartitionItem::Invite)
+        .or_else(|| rest.strip_prefix(IDEMPOTENCY_TAG).map(PartitionItem::Idempotency))
+}
+
+/// The intercom and invite of an invite's key (the sweep reads them from its index).
+pub fn parse_invite_key(pk: &str, sk: &str) -> Option<(IntercomId, InviteId)> {
+    let intercom = IntercomId::parse(pk.strip_prefix("INTERCOM#")?)?;
+    match classify(sk)? {
+        PartitionItem::Invite(id) => Some((intercom, InviteId::parse(id)?)),
+        _ => None,
+    }
 }
 
 pub fn audit_pk(intercom: &IntercomId) -> String {
@@ -70,9 +116,33 @@ mod tests {
     use time::Duration;
 
     #[test]
+    fn a_partition_read_from_the_top_meets_registry_members_then_what_is_still_open() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let open = invite_sk(&InviteId::generate(now + Duration::hours(1)));
+        let ended = invite_sk(&InviteId::generate(now - Duration::hours(1)));
+        let record = idempotency_sk("abc", now + Duration::hours(24));
+        let from = still_open_from(now);
+        let member = format!("{MEMBER_PREFIX}user");
+        assert!(META_SK > member.as_str() && member > record && record > open && open >= from && from > ended);
+        assert!(invite_sk(&InviteId::generate(now)) < from, "a window closing now has closed");
+        assert_eq!(classify(META_SK), Some(PartitionItem::Registry));
+        assert_eq!(classify(&member), Some(PartitionItem::Member("user")));
+        assert_eq!(classify(&record), Some(PartitionItem::Idempotency("abc")));
+        assert!(matches!(classify(&open), Some(PartitionItem::Invite(_))));
+        assert_eq!(classify("ENDS#12#INVITE#x"), None);
+    }
+
+    #[test]
+    fn invite_keys_parse_back() {
+        let ic = IntercomId::parse("ic").unwrap();
+        let id = InviteId::generate(OffsetDateTime::UNIX_EPOCH + Duration::days(20_000));
+        assert_eq!(parse_invite_key(&intercom_pk(&ic), &invite_sk(&id)), Some((ic, id)));
+    }
+
+    #[test]
     fn slot_keys_sort_in_expiry_order_and_due_bound_is_inclusive() {
         let ic = IntercomId::parse("ic").unwrap();
-        let id = InviteId::generate();
+        let id = InviteId::generate(OffsetDateTime::UNIX_EPOCH);
         let t = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let earlier = slot_index_sk(t - Duration::seconds(1), &ic, &id);
         let at = slot_index_sk(t, &ic, &id);

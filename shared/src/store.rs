@@ -122,11 +122,19 @@ pub enum RedeemOutcome {
 pub struct Store {
     client: Client,
     table: String,
+    /// Items per Query page; `None`: DynamoDB's (1 MB). Tests force small pages.
+    page_limit: Option<i32>,
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), page_limit: None }
+    }
+
+    /// Every Query reads at most `items` per page, as a large partition would past 1 MB.
+    pub fn with_page_limit(mut self, items: i32) -> Self {
+        self.page_limit = Some(items);
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -137,40 +145,46 @@ impl Store {
         &self.table
     }
 
-    /// One strongly consistent Query of the intercom's partition (more only past 1 MB).
-    /// Ended invites whose exit window closed are filtered out server-side.
+    /// What a create or a list needs of an intercom, in one strongly consistent
+    /// Query: from the top of the partition down to what ends after `now` (see
+    /// `keys`): the registry first, the members, the invites and idempotency records
+    /// not ended yet, and nothing that ended, however long the intercom's history.
+    /// Only the attributes these reads use are returned (no history).
     pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
         let mut start_key = None;
         loop {
-            let page = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
-                .key_condition_expression("#pk = :pk")
-                .filter_expression("NOT begins_with(#sk, :invite) OR exit_closes_at > :now OR attribute_exists(#slot)")
+                .scan_index_forward(false)
+                .key_condition_expression("#pk = :pk AND #sk >= :from")
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_names("#slot", keys::SLOT_INDEX_PK)
                 .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
-                .expression_attribute_values(":invite", s(keys::INVITE_PREFIX))
-                .expression_attribute_values(":now", epoch(now))
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await
-                .map_err(sdk)?;
+                .expression_attribute_values(":from", s(keys::still_open_from(now)))
+                .set_limit(self.page_limit)
+                .set_exclusive_start_key(start_key);
+            let mut projection = Vec::with_capacity(items::PARTITION_READ.len());
+            for (i, name) in items::PARTITION_READ.iter().enumerate() {
+                query = query.expression_attribute_names(format!("#a{i}"), *name);
+                projection.push(format!("#a{i}"));
+            }
+            let page = query.projection_expression(projection.join(", ")).send().await.map_err(sdk)?;
             for item in page.items() {
-                let Some(sk) = items::sort_key(item) else { continue };
-                if sk == keys::META_SK {
-                    partition.intercom = Some(items::intercom_from_item(item)?);
-                } else if let Some(user) = sk.strip_prefix(keys::MEMBER_PREFIX) {
-                    partition.members.insert(user.to_owned(), items::role_from_item(item)?);
-                } else if sk.starts_with(keys::INVITE_PREFIX) {
-                    partition.invites.push(items::invite_from_item(item)?);
-                } else if sk.starts_with(keys::IDEMPOTENCY_PREFIX) {
-                    let record = items::idempotency_from_item(item)?;
-                    partition.idempotency.insert(record.key_hash.clone(), record);
+                match items::sort_key(item).and_then(keys::classify) {
+                    Some(keys::PartitionItem::Registry) => partition.intercom = Some(items::intercom_from_item(item)?),
+                    Some(keys::PartitionItem::Member(user)) => {
+                        partition.members.insert(user.to_owned(), items::role_from_item(item)?);
+                    }
+                    Some(keys::PartitionItem::Invite(_)) => partition.invites.push(items::invite_from_item(item)?),
+                    Some(keys::PartitionItem::Idempotency(_)) => {
+                        let record = items::idempotency_from_item(item)?;
+                        partition.idempotency.insert(record.key_hash.clone(), record);
+                    }
+                    None => {}
                 }
             }
             start_key = page.last_evaluated_key().cloned();
@@ -563,11 +577,9 @@ impl Store {
             for item in page.items() {
                 let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
                 let sk = items::sort_key(item);
-                let intercom = pk.and_then(|pk| pk.strip_prefix("INTERCOM#")).and_then(IntercomId::parse);
-                let invite = sk.and_then(|sk| sk.strip_prefix(keys::INVITE_PREFIX)).and_then(InviteId::parse);
-                match (intercom, invite) {
-                    (Some(intercom), Some(invite)) => due.push((intercom, invite)),
-                    _ => return Err(ItemError { attribute: keys::SLOT_INDEX_SK.into() }.into()),
+                match pk.zip(sk).and_then(|(pk, sk)| keys::parse_invite_key(pk, sk)) {
+                    Some(key) => due.push(key),
+                    None => return Err(ItemError { attribute: keys::SLOT_INDEX_SK.into() }.into()),
                 }
             }
             start_key = page.last_evaluated_key().cloned();

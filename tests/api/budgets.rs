@@ -4,7 +4,7 @@
 //! revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where needed; no Scan ever.
 //! `cargo test -p ota-tests budgets -- --nocapture` prints the measured table.
 
-use crate::helpers::{other_code, spawn_app, Redeem};
+use crate::helpers::{other_code, spawn_app, spawn_app_with, Options, Redeem};
 use serde_json::json;
 
 fn count(requests: &[String], service: &str) -> usize {
@@ -90,4 +90,41 @@ async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
         vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem"],
         "one index read, one write per expired code"
     );
+}
+
+/// Ended invites stay in the table for their history (14 days) but outside what a
+/// create or a list reads: with one item per page, the reads of an intercom with a
+/// long history take as many pages as those of a new one (12 ended invites would
+/// add 12).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_and_list_read_the_same_whatever_the_intercoms_history() {
+    let app = spawn_app_with(Options { page_limit: Some(1), ..Options::default() }).await;
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 15, "max_users": 100 }))
+        .await;
+    let reads = |app: &crate::helpers::TestApp| {
+        let requests = app.take_sdk_requests();
+        requests.iter().filter(|r| *r == "dynamodb:Query").count()
+    };
+    app.invite("Fresh").await;
+    reads(&app);
+    app.list(&app.owner).await;
+    let list_when_new = reads(&app);
+
+    // A history: codes that were revoked, used, or expired long ago.
+    for i in 0..12 {
+        let past = app.invite(&format!("Past {i}")).await;
+        if i % 2 == 0 {
+            app.revoke(&app.owner, &past.id).await;
+        }
+    }
+    app.advance(time::Duration::hours(3));
+    app.invite("Fresh again").await;
+    app.take_sdk_requests();
+    app.list(&app.owner).await;
+    // (An empty last page may follow a full one: DynamoDB cannot know it is the last.)
+    let list_reads = reads(&app);
+    assert!(list_reads <= list_when_new + 1, "the list read {list_reads} pages, {list_when_new} when new");
+    app.invite("One more").await;
+    let create_reads = reads(&app);
+    assert!(create_reads <= list_when_new + 1, "create read {create_reads} pages");
 }

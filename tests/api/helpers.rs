@@ -62,12 +62,84 @@ impl Intercept for Recorder {
     }
 }
 
+/// Holds one partition read in the middle: the first Query page that starts after
+/// a membership item waits until the test resumes it. So a test can commit another
+/// create between the pages of a read, every time.
+#[derive(Debug, Clone, Default)]
+pub struct PausedRead(Arc<(Mutex<PauseState>, std::sync::Condvar)>);
+
+#[derive(Debug, Default)]
+struct PauseState {
+    armed: bool,
+    paused: bool,
+    resumed: bool,
+}
+
+impl PausedRead {
+    pub fn arm(&self) {
+        if let Ok(mut state) = self.0 .0.lock() {
+            *state = PauseState { armed: true, ..PauseState::default() };
+        }
+    }
+
+    /// Blocks the calling thread until a read is held.
+    pub fn wait_until_paused(&self) {
+        let (lock, changed) = &*self.0;
+        let state = lock.lock().unwrap();
+        let (state, timeout) =
+            changed.wait_timeout_while(state, std::time::Duration::from_secs(20), |s| !s.paused).unwrap();
+        assert!(state.paused && !timeout.timed_out(), "no read reached the pause point");
+    }
+
+    pub fn resume(&self) {
+        let (lock, changed) = &*self.0;
+        lock.lock().unwrap().resumed = true;
+        changed.notify_all();
+    }
+}
+
+impl Intercept for PausedRead {
+    fn name(&self) -> &'static str {
+        "PausedRead"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body: Value =
+            context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        let after_member = body["ExclusiveStartKey"]["SK"]["S"].as_str().is_some_and(|sk| sk.contains("MEMBER#"));
+        if !after_member {
+            return Ok(());
+        }
+        let (lock, changed) = &*self.0;
+        let mut state = lock.lock().unwrap();
+        if !state.armed {
+            return Ok(());
+        }
+        state.armed = false;
+        state.paused = true;
+        changed.notify_all();
+        // Interceptors cannot await: hand this worker's other tasks to another
+        // thread while this one waits (the test runs on a multi-threaded runtime).
+        tokio::task::block_in_place(move || {
+            let _resumed = changed.wait_while(state, |s| !s.resumed).unwrap();
+        });
+        Ok(())
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 pub struct Options {
     /// SNS points at a closed port: every SMS fails.
     pub sms_down: bool,
     /// The gates' IoT things are not created: every shadow update fails.
     pub gates_missing: bool,
+    /// Items per Query page, as if the partition were past DynamoDB's 1 MB page.
+    pub page_limit: Option<i32>,
 }
 
 pub struct TestApp {
@@ -81,6 +153,7 @@ pub struct TestApp {
     /// A fresh South African mobile number for this test's guests.
     pub mobile: String,
     pub requests: RequestLog,
+    pub paused_read: PausedRead,
     pub front: Arc<Front>,
     pub emulator: &'static str,
 }
@@ -95,10 +168,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let sdk = aws::sdk_config(emulator).await;
     let table_name = format!("ota-test-{suffix}");
     let requests = RequestLog::default();
+    let paused_read = PausedRead::default();
     let recorder = |service| Recorder { service, log: requests.clone() };
 
     let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(recorder("dynamodb")).build(),
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(recorder("dynamodb"))
+            .interceptor(paused_read.clone())
+            .build(),
     );
     let mut sns = aws_sdk_sns::config::Builder::from(&sdk).interceptor(recorder("sns"));
     if options.sms_down {
@@ -111,8 +188,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
     let config = Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| table_name.clone())).unwrap();
     let clock = Arc::new(ManualClock::starting_at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
-    let deps = ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())
-        .unwrap();
+    let mut deps =
+        ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())
+            .unwrap();
+    if let Some(items) = options.page_limit {
+        deps.store = deps.store.with_page_limit(items);
+    }
     let site = Site::unique(&suffix);
     if options.gates_missing {
         ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates, &site.time_zone)
@@ -151,6 +232,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         stranger,
         mobile: format!("+2782{:07}", rand::rng().random_range(0..10_000_000)),
         requests,
+        paused_read,
         front,
         emulator,
     }

@@ -195,11 +195,8 @@ fn build_revision(root: &Path, rev: &str, functions: &[&str], into: &Path) -> Re
     if !added.success() {
         return Err(format!("git worktree add {rev} failed"));
     }
-    let present: Vec<&str> = functions
-        .iter()
-        .copied()
-        .filter(|f| tree.join("functions").join(f).exists() || FLOOR.contains(f))
-        .collect();
+    let present: Vec<&str> =
+        functions.iter().copied().filter(|f| tree.join("functions").join(f).exists() || FLOOR.contains(f)).collect();
     let built = build(root, &tree, &present, into);
     let _ = remove();
     built?;

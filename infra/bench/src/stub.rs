@@ -219,13 +219,14 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
         "Query" if request.get("IndexName").is_some() => {
             // The sweep's index: one invite due.
             json!({ "Items": [{
-                "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("INVITE#{INVITE_ID}")),
+                "PK": s("INTERCOM#ic-demo"), "SK": s(&invite_sk(INVITE_ID)),
                 "GSI1PK": s("HOLDS_SLOT"), "GSI1SK": s(&format!("{:012}#ic-demo#{INVITE_ID}", now() - 60)),
             }], "Count": 1, "ScannedCount": 1 })
         }
         "Query" => {
-            // The intercom's partition as create and list read it: registry, members, three live codes.
-            let mut items = vec![meta(), member("user-owner", "owner"), member("user-shared", "intercom")];
+            // The intercom's partition as create and list read it, from the top: registry,
+            // members, three live codes.
+            let mut items = vec![meta(), member("user-shared", "intercom"), member("user-owner", "owner")];
             for (i, code) in ["5902", "7313", "2841"].iter().enumerate() {
                 items.push(invite(&format!("LiveInvite{i}"), code, Redeemed::Not));
             }
@@ -265,9 +266,17 @@ fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
             let user = &sk["MEMBER#".len()..];
             member(user, if user == "user-owner" { "owner" } else { "intercom" })
         }
-        _ if sk.starts_with("INVITE#") && pk.starts_with("INTERCOM#") => invite(&sk["INVITE#".len()..], CODE, redeemed),
+        // Today's keys (`ENDS#<time>#INVITE#<id>`) and a baseline's (`INVITE#<id>`).
+        _ if pk.starts_with("INTERCOM#") && sk.contains("INVITE#") => {
+            let id = sk.rsplit("INVITE#").next().unwrap_or_default();
+            invite(id, CODE, redeemed)
+        }
         _ => Value::Null,
     }
+}
+
+fn invite_sk(id: &str) -> String {
+    ota::domain::ids::InviteId::parse(id).map(|id| ota::keys::invite_sk(&id)).unwrap_or_default()
 }
 
 fn meta() -> Value {
@@ -294,7 +303,7 @@ fn invite(id: &str, code: &str, redeemed: Redeemed) -> Value {
     let gate = |device: &str, label: &str, thing: &str| json!({ "M": { "device": s(device), "label": s(label), "thing": s(thing) } });
     let created = now() - 3600;
     let mut item = json!({
-        "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("INVITE#{id}")), "intercom_id": s("ic-demo"),
+        "PK": s("INTERCOM#ic-demo"), "SK": s(&invite_sk(id)), "intercom_id": s("ic-demo"),
         "intercom_label": s("Demo Estate"), "time_zone": s("Africa/Johannesburg"), "invite_id": s(id),
         "token_hash": s(&hash), "code": s(code), "guest_name": s("Thandi Mokoena"), "guest_mobile": s("+27825550199"),
         "created_by": s("user-owner"), "created_at": n(created), "expires_at": n(created + 12 * 3600),

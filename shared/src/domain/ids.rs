@@ -79,23 +79,36 @@ impl fmt::Display for UserId {
     }
 }
 
-/// An invite's public id: 64 random bits, base64url. It names the invite to the
-/// owner (list, revoke) and starts the guest's link token; it grants nothing alone.
+/// An invite's public id: when its exit window closes (36 bits of epoch seconds)
+/// and 28 random bits, base64url. It names the invite to the owner (list, revoke)
+/// and is part of the guest's link token; it grants nothing alone. Carrying the
+/// time lets the invite's table key be built from the id alone (see
+/// `keys::invite_sk`), which keeps ended invites out of the range creates and
+/// lists read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct InviteId(String);
+
+const RANDOM_BITS: u32 = 28;
 
 impl InviteId {
     pub const LEN: usize = 11;
 
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 8];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+    pub fn generate(window_closes: time::OffsetDateTime) -> Self {
+        let seconds = u64::try_from(window_closes.unix_timestamp()).unwrap_or(0) & ((1 << 36) - 1);
+        let random = rand::rng().next_u32() & ((1 << RANDOM_BITS) - 1);
+        let value = (seconds << RANDOM_BITS) | u64::from(random);
+        Self(URL_SAFE_NO_PAD.encode(value.to_be_bytes()))
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
         let decoded = URL_SAFE_NO_PAD.decode(raw).ok()?;
         (raw.len() == Self::LEN && decoded.len() == 8).then(|| Self(raw.to_owned()))
+    }
+
+    /// When the invite's exit window closes (epoch seconds), as encoded in the id.
+    pub fn window_closes(&self) -> i64 {
+        let bytes: [u8; 8] = URL_SAFE_NO_PAD.decode(&self.0).ok().and_then(|b| b.try_into().ok()).unwrap_or_default();
+        i64::try_from(u64::from_be_bytes(bytes) >> RANDOM_BITS).unwrap_or(0)
     }
 
     pub fn as_str(&self) -> &str {
@@ -122,9 +135,12 @@ mod tests {
     }
 
     #[test]
-    fn invite_ids_round_trip_and_reject_other_lengths() {
-        let id = InviteId::generate();
+    fn invite_ids_round_trip_carry_their_window_and_reject_other_lengths() {
+        let closes = time::macros::datetime!(2026-11-26 10:55:29 UTC);
+        let id = InviteId::generate(closes);
         assert_eq!(InviteId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(id.window_closes(), closes.unix_timestamp());
+        assert_ne!(InviteId::generate(closes), id, "random part");
         assert!(InviteId::parse("short").is_none());
         assert!(InviteId::parse("!!!!!!!!!!!").is_none());
     }

@@ -245,7 +245,7 @@ pub(crate) mod tests {
             label: "Gate".into(),
             thing: ThingName::parse("thing").unwrap(),
         };
-        let id = InviteId::generate();
+        let id = InviteId::generate(now + Duration::hours(13));
         let intercom_id = IntercomId::parse("ic").unwrap();
         Invite {
             token_hash: LinkToken::generate(intercom_id.clone(), id.clone()).hash(),
@@ -348,7 +348,7 @@ pub(crate) mod tests {
 
     #[test]
     fn token_hash_is_not_the_token() {
-        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate());
+        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate(T0));
         assert_ne!(TokenHash(token.expose()), token.hash());
     }
 }

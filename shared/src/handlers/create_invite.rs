@@ -207,9 +207,9 @@ fn draft_invite(
             .map(|gate| GateSnapshot { device: device.clone(), label: gate.label.clone(), thing: gate.thing.clone() })
             .ok_or(ApiError::SettingsNotConfigured)
     };
-    let invite_id = InviteId::generate();
-    let token = LinkToken::generate(intercom.id.clone(), invite_id.clone());
     let expires_at = now + settings.invite_duration();
+    let invite_id = InviteId::generate(expires_at + settings.exit_grace());
+    let token = LinkToken::generate(intercom.id.clone(), invite_id.clone());
     let invite = Invite {
         intercom_id: intercom.id.clone(),
         intercom_label: intercom.label.clone(),
