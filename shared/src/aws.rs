@@ -23,6 +23,22 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// One service's client from the shared set-up: the SDK crates' config builders
+/// are separate types with the same methods.
+macro_rules! client {
+    ($sdk:ident, $setup:expr, $attempts:expr, $endpoint:expr) => {{
+        let mut builder = $sdk::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region($setup.region.clone())
+            .credentials_provider($setup.credentials.clone())
+            .http_client($setup.http.clone())
+            .timeout_config(AwsSetup::timeouts())
+            .retry_config(RetryConfig::standard().with_max_attempts($attempts));
+        builder.set_endpoint_url($endpoint);
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
 #[derive(Clone)]
 pub struct AwsSetup {
     region: Region,
@@ -70,46 +86,19 @@ impl AwsSetup {
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        let mut builder = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(self.http.clone())
-            .timeout_config(Self::timeouts())
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
-        builder.set_endpoint_url(self.endpoint.clone());
-        let config = builder.build();
-        aws_sdk_dynamodb::Client::from_conf(config)
+        client!(aws_sdk_dynamodb, self, 3, self.endpoint.clone())
     }
 
     #[cfg(feature = "sms")]
     pub fn sns(&self) -> aws_sdk_sns::Client {
-        let mut builder = aws_sdk_sns::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(self.http.clone())
-            .timeout_config(Self::timeouts())
-            .retry_config(RetryConfig::standard().with_max_attempts(2));
-        builder.set_endpoint_url(self.endpoint.clone());
-        let config = builder.build();
-        aws_sdk_sns::Client::from_conf(config)
+        client!(aws_sdk_sns, self, 2, self.endpoint.clone())
     }
 
     /// `iot_endpoint`: the account's IoT data endpoint (`OTA_IOT_DATA_ENDPOINT`);
     /// without it, `AWS_ENDPOINT_URL` or the SDK's default.
     #[cfg(feature = "gate")]
     pub fn iot(&self, iot_endpoint: Option<&str>) -> aws_sdk_iotdataplane::Client {
-        let mut builder = aws_sdk_iotdataplane::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(self.region.clone())
-            .credentials_provider(self.credentials.clone())
-            .http_client(self.http.clone())
-            .timeout_config(Self::timeouts())
-            .retry_config(RetryConfig::standard().with_max_attempts(2));
-        builder.set_endpoint_url(iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()));
-        let config = builder.build();
-        aws_sdk_iotdataplane::Client::from_conf(config)
+        client!(aws_sdk_iotdataplane, self, 2, iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()))
     }
 }
 

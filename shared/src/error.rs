@@ -153,6 +153,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::unexpected(error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,14 +10,13 @@
 //!   names, link tokens, settings) and the rules of an invite's life (liveness,
 //!   which redemption is allowed, what an error means). Pure; no I/O.
 //! - [`keys`]: the single-table key scheme, as pure functions.
-//! - [`items`]: mapping between domain values and DynamoDB items, in one place.
-//! - [`store`]: the DynamoDB adapter — every read and conditional write.
+//! - [`store`]: the DynamoDB adapter — every read and conditional write, one file
+//!   per aggregate with its item mapping beside its requests.
 //! - [`sms`]: the SNS adapter and the text of the SMS and share message.
 //! - [`gate`]: the IoT device-shadow adapter that opens gates.
 //! - [`error`]: the one error type and its one mapping to HTTP.
 //! - [`http`]: request parsing (claims, path, JSON bodies) and JSON responses.
 //! - [`handlers`]: one module per endpoint, thin: parse, call the domain and store, answer.
-//! - [`provision`]: writes the intercom registry and memberships (admin tool, seed, tests).
 //! - [`config`], [`clock`], [`telemetry`]: read once at cold start / injected.
 
 pub mod aws;
@@ -29,9 +28,7 @@ pub mod error;
 pub mod gate;
 pub mod handlers;
 pub mod http;
-pub mod items;
 pub mod keys;
-pub mod provision;
 #[cfg(feature = "sms")]
 pub mod sms;
 pub mod store;

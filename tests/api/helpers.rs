@@ -196,12 +196,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     let site = Site::unique(&suffix);
     if options.gates_missing {
-        ota::provision::register_intercom(&deps.store, &site.intercom, &site.label, &site.gates, &site.time_zone)
-            .await
-            .unwrap();
-        ota::provision::grant(&deps.store, &site.intercom, &site.owner, ota::domain::access::Role::Owner)
-            .await
-            .unwrap();
+        deps.store.register_intercom(&site.intercom, &site.label, &site.gates, &site.time_zone).await.unwrap();
+        deps.store.grant(&site.intercom, &site.owner, ota::domain::access::Role::Owner).await.unwrap();
     } else {
         site.provision(&deps.store, emulator).await.unwrap();
     }

@@ -46,6 +46,7 @@ struct Options {
     baseline: Option<String>,
     /// Measure this revision instead of the working tree (so editing may go on meanwhile).
     current: Option<String>,
+    /// Comma-separated functions to measure (default: all; each release build takes minutes).
     only: Option<String>,
     sweep_reads: bool,
 }
@@ -81,8 +82,11 @@ async fn run() -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("target/bench");
     let mut sets = Vec::new();
-    let functions: Vec<&str> =
-        FUNCTIONS.iter().copied().filter(|f| options.only.as_deref().is_none_or(|only| only == *f)).collect();
+    let functions: Vec<&str> = FUNCTIONS
+        .iter()
+        .copied()
+        .filter(|f| options.only.as_deref().is_none_or(|only| only.split(',').any(|o| o == *f)))
+        .collect();
     let with_floor: Vec<&str> = functions.iter().chain(FLOOR.iter()).copied().collect();
     let current_dir = out.join("current");
     let current = match &options.current {

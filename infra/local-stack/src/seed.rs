@@ -5,7 +5,6 @@ use ota::domain::access::Role;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
 use ota::domain::zone::LocalZone;
-use ota::provision;
 use ota::store::Store;
 use std::collections::BTreeMap;
 
@@ -70,13 +69,12 @@ impl Site {
         for gate in self.gates.values() {
             create_thing(emulator_endpoint, gate.thing.as_str()).await?;
         }
-        provision::register_intercom(store, &self.intercom, &self.label, &self.gates, &self.time_zone)
+        store
+            .register_intercom(&self.intercom, &self.label, &self.gates, &self.time_zone)
             .await
             .map_err(|e| e.to_string())?;
-        provision::grant(store, &self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;
-        provision::grant(store, &self.intercom, &self.shared_user, Role::IntercomUser)
-            .await
-            .map_err(|e| e.to_string())?;
+        store.grant(&self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;
+        store.grant(&self.intercom, &self.shared_user, Role::IntercomUser).await.map_err(|e| e.to_string())?;
         Ok(())
     }
 }

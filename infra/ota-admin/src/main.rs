@@ -14,7 +14,6 @@ use ota::domain::access::Role;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
 use ota::domain::zone::LocalZone;
-use ota::provision;
 use ota::store::Store;
 use std::collections::BTreeMap;
 
@@ -76,22 +75,20 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             if gates.is_empty() {
                 return Err("at least one --gate is required: one-time access needs a Fluss+ gate".into());
             }
-            provision::register_intercom(&store, &intercom, &label, &gates, &time_zone)
-                .await
-                .map_err(|e| e.to_string())?;
+            store.register_intercom(&intercom, &label, &gates, &time_zone).await.map_err(|e| e.to_string())?;
             println!("registered {intercom} ({label}, {}) with {} gate(s)", time_zone.name(), gates.len());
         }
         ["member", intercom, user, role] => {
             let intercom = parse("intercom id", intercom, IntercomId::parse)?;
             let user = parse("user sub", user, UserId::parse)?;
             let role = Role::parse(role).ok_or("role must be owner or intercom")?;
-            provision::grant(&store, &intercom, &user, role).await.map_err(|e| e.to_string())?;
+            store.grant(&intercom, &user, role).await.map_err(|e| e.to_string())?;
             println!("{user} is now {} of {intercom}", role.as_str());
         }
         ["remove-member", intercom, user] => {
             let intercom = parse("intercom id", intercom, IntercomId::parse)?;
             let user = parse("user sub", user, UserId::parse)?;
-            provision::withdraw(&store, &intercom, &user).await.map_err(|e| e.to_string())?;
+            store.withdraw(&intercom, &user).await.map_err(|e| e.to_string())?;
             println!("{user} no longer has access to {intercom}");
         }
         _ => return Err("unknown command".into()),

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 pub const MAX_WRONG_ATTEMPTS: u32 = 5;
 
 /// Where an invite is in its life. Only `Revoked` is stored as such; the rest is
-/// derived from the codes typed at the gate (see `items::invite_from_item`).
+/// derived from the codes typed at the gate (see `store::invites::invite_from_item`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteState {
     Unused,

@@ -1,8 +1,12 @@
 //! An intercom's IANA time zone: every time shown to a person (share message,
 //! guest page) is in it, so a guest in Johannesburg never reads UTC.
+//!
+//! Only what writes times for people (create-invite's share message) and what
+//! checks zone names (provisioning) need the time-zone database: the
+//! `local-time` feature brings it (jiff with the bundled tzdb). Everything else
+//! only carries the name from the registry to the invite and the guest's page.
 
 use std::fmt;
-use time::OffsetDateTime;
 
 /// Where Fluss's intercoms are unless provisioning says otherwise.
 pub const DEFAULT_TIME_ZONE: &str = "Africa/Johannesburg";
@@ -10,11 +14,24 @@ pub const DEFAULT_TIME_ZONE: &str = "Africa/Johannesburg";
 #[derive(Clone)]
 pub struct LocalZone {
     name: String,
+    #[cfg(feature = "local-time")]
     zone: jiff::tz::TimeZone,
 }
 
 impl LocalZone {
+    /// A name this service stored; it was checked when provisioned.
+    pub fn from_stored(name: String) -> Self {
+        #[cfg(feature = "local-time")]
+        {
+            let zone = jiff::tz::db().get(&name).unwrap_or(jiff::tz::TimeZone::UTC);
+            Self { name, zone }
+        }
+        #[cfg(not(feature = "local-time"))]
+        Self { name }
+    }
+
     /// An IANA name known to the bundled time-zone database (`Europe/Berlin`).
+    #[cfg(feature = "local-time")]
     pub fn parse(name: &str) -> Option<Self> {
         // Fixed offsets and POSIX strings are not places; people's clocks follow places.
         if !name.contains('/') && name != "UTC" {
@@ -29,7 +46,8 @@ impl LocalZone {
     }
 
     /// `2026-11-25 18:30 SAST`: the wall-clock time there, with the zone's abbreviation.
-    pub fn wall_clock(&self, at: OffsetDateTime) -> String {
+    #[cfg(feature = "local-time")]
+    pub fn wall_clock(&self, at: time::OffsetDateTime) -> String {
         match jiff::Timestamp::from_second(at.unix_timestamp()) {
             Ok(ts) => ts.to_zoned_datetime(self.zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
             Err(_) => String::new(),
@@ -39,8 +57,7 @@ impl LocalZone {
 
 impl Default for LocalZone {
     fn default() -> Self {
-        // The bundled database always has it; UTC only if that ever changed.
-        Self::parse(DEFAULT_TIME_ZONE).unwrap_or_else(|| Self { name: "UTC".into(), zone: jiff::tz::TimeZone::UTC })
+        Self::from_stored(DEFAULT_TIME_ZONE.to_owned())
     }
 }
 
@@ -57,6 +74,7 @@ impl fmt::Debug for LocalZone {
 }
 
 #[cfg(test)]
+#[cfg(feature = "local-time")]
 mod tests {
     use super::*;
     use time::macros::datetime;

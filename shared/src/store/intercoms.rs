@@ -1,0 +1,245 @@
+//! The intercom registry (label, gates and their IoT things, settings, the version
+//! every create and settings change moves on), memberships, the settings audit,
+//! and provisioning them.
+
+use super::attributes::*;
+use super::{sdk, Store, StoreError};
+use crate::domain::access::Role;
+use crate::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
+use crate::domain::settings::{Gate, Intercom, Settings};
+use crate::domain::zone::LocalZone;
+use crate::keys;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update};
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+
+pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
+    let gates_map = item.get("gates").and_then(|v| v.as_m().ok()).ok_or_else(|| bad("gates"))?;
+    let mut gates = BTreeMap::new();
+    for (device, gate) in gates_map {
+        let gate = gate.as_m().map_err(|_| bad("gates"))?;
+        gates.insert(
+            DeviceId::parse(device).ok_or_else(|| bad("gates"))?,
+            Gate { label: get_s(gate, "label")?.to_owned(), thing: parse_attr(gate, "thing", ThingName::parse)? },
+        );
+    }
+    let settings = if item.contains_key("max_users") {
+        Some(Settings {
+            entry_gate: parse_attr(item, "entry_gate", DeviceId::parse)?,
+            exit_gate: parse_attr(item, "exit_gate", DeviceId::parse)?,
+            max_users: get_n(item, "max_users")?,
+            invite_duration_minutes: get_n(item, "invite_duration_minutes")?,
+            exit_grace_minutes: get_n(item, "exit_grace_minutes")?,
+            updated_at: get_time(item, "settings_updated_at")?,
+            updated_by: parse_attr(item, "settings_updated_by", UserId::parse)?,
+        })
+    } else {
+        None
+    };
+    Ok(Intercom {
+        id: parse_attr(item, "intercom_id", IntercomId::parse)?,
+        label: get_s(item, "label")?.to_owned(),
+        gates,
+        settings,
+        // Registry items from before time zones were provisioned are in the default one.
+        time_zone: match item.get(TIME_ZONE) {
+            None => LocalZone::default(),
+            Some(_) => LocalZone::from_stored(get_s(item, TIME_ZONE)?.to_owned()),
+        },
+        version: get_n(item, "version").unwrap_or(0),
+    })
+}
+
+pub fn gates_attribute(gates: &BTreeMap<DeviceId, Gate>) -> AttributeValue {
+    AttributeValue::M(
+        gates
+            .iter()
+            .map(|(device, gate)| {
+                let fields =
+                    HashMap::from([("label".to_owned(), s(&gate.label)), ("thing".to_owned(), s(gate.thing.as_str()))]);
+                (device.to_string(), AttributeValue::M(fields))
+            })
+            .collect(),
+    )
+}
+
+/// The attributes `update-settings` writes onto the registry item.
+pub fn settings_attributes(settings: &Settings) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("entry_gate", s(settings.entry_gate.as_str())),
+        ("exit_gate", s(settings.exit_gate.as_str())),
+        ("max_users", n(settings.max_users)),
+        ("invite_duration_minutes", n(settings.invite_duration_minutes)),
+        ("exit_grace_minutes", n(settings.exit_grace_minutes)),
+        ("settings_updated_at", epoch(settings.updated_at)),
+        ("settings_updated_by", s(settings.updated_by.as_str())),
+    ]
+}
+
+/// The IANA time zone, on the registry item and on each invite.
+pub const TIME_ZONE: &str = "time_zone";
+
+pub fn role_from_item(item: &Item) -> Result<Role, ItemError> {
+    parse_attr(item, "role", Role::parse)
+}
+
+impl Store {
+    /// The registry item and the caller's membership, in one consistent read.
+    pub async fn load_access(
+        &self,
+        intercom: &IntercomId,
+        user: &UserId,
+    ) -> Result<(Option<Intercom>, Option<Role>), StoreError> {
+        let pk = keys::intercom_pk(intercom);
+        let get = |sk: String| {
+            Get::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), sk)))
+                .build()
+                .map(|get| TransactGetItem::builder().get(get).build())
+        };
+        let output = self
+            .client
+            .transact_get_items()
+            .transact_items(get(keys::META_SK.to_owned()).map_err(sdk)?)
+            .transact_items(get(keys::member_sk(user)).map_err(sdk)?)
+            .send()
+            .await
+            .map_err(sdk)?;
+        let responses = output.responses();
+        let item_at = |i: usize| responses.get(i).and_then(|r| r.item());
+        let intercom = item_at(0).map(intercom_from_item).transpose()?;
+        let role = item_at(1).map(role_from_item).transpose()?;
+        Ok((intercom, role))
+    }
+
+    /// An update of the registry item that applies only if the intercom is still at
+    /// the version the caller read, and moves it on; `also_set` rides along.
+    pub(crate) fn version_guard(
+        &self,
+        intercom: &Intercom,
+        also_set: Vec<(&'static str, AttributeValue)>,
+    ) -> Result<Update, StoreError> {
+        let condition = if intercom.version == 0 {
+            "attribute_not_exists(#version) OR #version = :seen"
+        } else {
+            "#version = :seen"
+        };
+        let mut expression = "SET #version = if_not_exists(#version, :zero) + :one".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
+            .condition_expression(condition)
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":seen", n(intercom.version))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1));
+        for (name, value) in also_set {
+            expression.push_str(&format!(", #{name} = :{name}"));
+            update = update
+                .expression_attribute_names(format!("#{name}"), name)
+                .expression_attribute_values(format!(":{name}"), value);
+        }
+        update.update_expression(expression).build().map_err(sdk)
+    }
+
+    pub(crate) fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
+            .condition_expression("attribute_exists(#role)")
+            .expression_attribute_names("#role", "role")
+            .build()
+            .map_err(sdk)
+    }
+
+    /// Saves settings if nothing changed the intercom since it was read, and
+    /// records who changed what. Returns `false` on such a conflict.
+    pub async fn save_settings(&self, intercom: &Intercom, settings: &Settings) -> Result<bool, StoreError> {
+        let update = self.version_guard(intercom, settings_attributes(settings))?;
+        let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
+        audit.extend([
+            ("event".to_owned(), s("settings_updated")),
+            ("actor".to_owned(), s(settings.updated_by.as_str())),
+            ("at".to_owned(), epoch(settings.updated_at)),
+            ("entry_gate".to_owned(), s(settings.entry_gate.as_str())),
+            ("exit_gate".to_owned(), s(settings.exit_gate.as_str())),
+            ("max_users".to_owned(), n(settings.max_users)),
+            ("invite_duration_minutes".to_owned(), n(settings.invite_duration_minutes)),
+            ("exit_grace_minutes".to_owned(), n(settings.exit_grace_minutes)),
+            (keys::PURGE_AT.to_owned(), epoch(settings.updated_at + AUDIT_RETENTION)),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(self.put_new(audit)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_transaction_canceled_exception()) => Ok(false),
+            Err(error) => Err(sdk(error)),
+        }
+    }
+}
+
+/// Provisioning: what Fluss's device management writes in production (the admin
+/// tool, the local stack's demo seed and the tests use it). Re-running it updates
+/// the registry and never touches settings, invites or the version's value.
+impl Store {
+    pub async fn register_intercom(
+        &self,
+        intercom: &IntercomId,
+        label: &str,
+        gates: &BTreeMap<DeviceId, Gate>,
+        time_zone: &LocalZone,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
+            .update_expression(
+                "SET intercom_id = :id, #label = :label, gates = :gates, #zone = :zone, #version = if_not_exists(#version, :zero)",
+            )
+            .expression_attribute_names("#label", "label")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#zone", TIME_ZONE)
+            .expression_attribute_values(":zone", s(time_zone.name()))
+            .expression_attribute_values(":id", s(intercom.as_str()))
+            .expression_attribute_values(":label", s(label))
+            .expression_attribute_values(":gates", gates_attribute(gates))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    pub async fn grant(&self, intercom: &IntercomId, user: &UserId, role: Role) -> Result<(), StoreError> {
+        let mut item = key(keys::intercom_pk(intercom), keys::member_sk(user));
+        item.insert("role".into(), s(role.as_str()));
+        item.insert("user".into(), s(user.as_str()));
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk)?;
+        Ok(())
+    }
+
+    pub async fn withdraw(&self, intercom: &IntercomId, user: &UserId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+}
+
+/// How long settings changes stay in the audit partition.
+pub const AUDIT_RETENTION: time::Duration = time::Duration::days(90);
+
+fn audit_sort_key(at: OffsetDateTime) -> String {
+    use rand::Rng;
+    format!("{:012}#{:08x}", at.unix_timestamp(), rand::rng().random::<u32>())
+}

@@ -1,0 +1,585 @@
+//! An invite's life: the partition read of create and list, create, revoke, the
+//! SMS outcome, expiry and the sweep's index, and idempotency records.
+
+use super::attributes::*;
+use super::intercoms::*;
+use super::{cancelled_items, transaction_cancelled};
+use super::{sdk, Store, StoreError};
+use crate::domain::access::Role;
+use crate::domain::code::AccessCode;
+use crate::domain::guest::GuestName;
+use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
+use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
+use crate::domain::phone::Mobile;
+use crate::domain::settings::Intercom;
+use crate::domain::token::TokenHash;
+use crate::domain::zone::LocalZone;
+use crate::keys;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// Everything in an intercom's partition that a create or a list needs.
+#[derive(Debug, Default)]
+pub struct Partition {
+    pub intercom: Option<Intercom>,
+    pub members: HashMap<String, Role>,
+    pub invites: Vec<Invite>,
+    pub idempotency: HashMap<String, IdempotencyRecord>,
+}
+
+impl Partition {
+    pub fn role_of(&self, user: &UserId) -> Option<Role> {
+        self.members.get(user.as_str()).copied()
+    }
+}
+
+pub enum CreateOutcome {
+    Committed,
+    /// Another create or a settings change got in between, or an identical
+    /// idempotent request committed first: read again and decide again.
+    Conflict,
+    /// The caller's membership vanished between read and write.
+    MemberGone,
+}
+
+pub enum RevokeOutcome {
+    Revoked,
+    NotFound,
+    Forbidden,
+}
+
+/// How long an ended invite (and its history) is kept after its exit window closed.
+pub const INVITE_RETENTION: time::Duration = time::Duration::days(14);
+
+pub fn history_entry(event: &str, actor: &str, at: OffsetDateTime) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("event".to_owned(), s(event)),
+        ("actor".to_owned(), s(actor)),
+        ("at".to_owned(), epoch(at)),
+    ]))
+}
+
+/// A code typed at the gate. The typed digits are kept: a wrong code is no
+/// secret, and an attempt with the invite's code is the entry (exit) itself.
+pub fn attempt_entry(redemption: &str, typed: &AccessCode, at: OffsetDateTime) -> AttributeValue {
+    let mut entry = history_entry(&format!("{redemption}_attempt"), "guest", at);
+    if let AttributeValue::M(fields) = &mut entry {
+        fields.insert("typed".to_owned(), s(typed.as_str()));
+    }
+    AttributeValue::L(vec![entry])
+}
+
+pub fn history_append(event: &str, actor: &str, at: OffsetDateTime) -> AttributeValue {
+    AttributeValue::L(vec![history_entry(event, actor, at)])
+}
+
+fn gate_snapshot(gate: &GateSnapshot) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("device".to_owned(), s(gate.device.as_str())),
+        ("label".to_owned(), s(&gate.label)),
+        ("thing".to_owned(), s(gate.thing.as_str())),
+    ]))
+}
+
+fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError> {
+    let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
+    Ok(GateSnapshot {
+        device: parse_attr(gate, "device", DeviceId::parse)?,
+        label: get_s(gate, "label")?.to_owned(),
+        thing: parse_attr(gate, "thing", ThingName::parse)?,
+    })
+}
+
+/// Stored `state`: only whether the owner revoked it. Entry and exit are not
+/// stored as states but derived from the guesses made (see [`invite_from_item`]).
+pub const ACTIVE: &str = "active";
+pub const REVOKED: &str = "revoked";
+/// Every code a guest typed at entry / at exit (string sets), and how many times
+/// anyone typed one. See `store::Store::record_attempt` for why.
+pub const ENTRY_TRIES: &str = "entry_tries";
+pub const EXIT_TRIES: &str = "exit_tries";
+pub const GUESSES: &str = "guesses";
+/// Set when an exit's gate command failed: the guest may exit again, but the
+/// invite no longer holds a place (someone else may have taken it meanwhile).
+pub const EXIT_RELEASED: &str = "exit_released";
+/// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
+pub const ATTEMPTS: &str = "attempts";
+
+/// Every attribute a partition read (create, list) uses; the history, the attempt
+/// ids and the index keys stay behind.
+pub const PARTITION_READ: [&str; 37] = [
+    keys::PK,
+    keys::SK,
+    // registry
+    "intercom_id",
+    "label",
+    "gates",
+    "entry_gate",
+    "exit_gate",
+    "max_users",
+    "invite_duration_minutes",
+    "exit_grace_minutes",
+    "settings_updated_at",
+    "settings_updated_by",
+    "version",
+    TIME_ZONE,
+    // membership
+    "role",
+    // invites
+    "intercom_label",
+    "invite_id",
+    "token_hash",
+    "code",
+    "guest_name",
+    "guest_mobile",
+    "created_by",
+    "created_at",
+    "expires_at",
+    "exit_closes_at",
+    "state",
+    GUESSES,
+    ENTRY_TRIES,
+    EXIT_TRIES,
+    EXIT_RELEASED,
+    "sms_status",
+    // idempotency records
+    "fingerprint",
+    "sealed_secret",
+    // (the invite and registry share these names)
+    "user",
+    "revoked_at",
+    "revoked_by",
+    "expired_at",
+];
+
+/// The item of a newly created invite.
+pub fn invite_to_item(invite: &Invite) -> Item {
+    let mut item = key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id));
+    let purge_at = invite.exit_closes_at + INVITE_RETENTION;
+    item.extend([
+        ("intercom_id".to_owned(), s(invite.intercom_id.as_str())),
+        ("intercom_label".to_owned(), s(&invite.intercom_label)),
+        (TIME_ZONE.to_owned(), s(invite.time_zone.name())),
+        ("invite_id".to_owned(), s(invite.id.as_str())),
+        ("token_hash".to_owned(), s(&invite.token_hash.0)),
+        ("code".to_owned(), s(invite.code.as_str())),
+        ("guest_name".to_owned(), s(invite.guest_name.as_str())),
+        ("guest_mobile".to_owned(), s(invite.guest_mobile.e164())),
+        ("created_by".to_owned(), s(invite.created_by.as_str())),
+        ("created_at".to_owned(), epoch(invite.created_at)),
+        ("expires_at".to_owned(), epoch(invite.expires_at)),
+        ("exit_closes_at".to_owned(), epoch(invite.exit_closes_at)),
+        ("entry_gate".to_owned(), gate_snapshot(&invite.entry_gate)),
+        ("exit_gate".to_owned(), gate_snapshot(&invite.exit_gate)),
+        ("max_users".to_owned(), n(invite.max_users)),
+        ("state".to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
+        (GUESSES.to_owned(), n(invite.wrong_attempts)),
+        (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
+        ("sms_status".to_owned(), s(invite.sms_status.as_str())),
+        ("history".to_owned(), history_append("created", invite.created_by.as_str(), invite.created_at)),
+        (keys::PURGE_AT.to_owned(), epoch(purge_at)),
+    ]);
+    if invite.holds_slot(invite.created_at) {
+        item.insert(keys::SLOT_INDEX_PK.to_owned(), s(keys::SLOT_INDEX_PARTITION));
+        item.insert(
+            keys::SLOT_INDEX_SK.to_owned(),
+            s(keys::slot_index_sk(invite.expires_at, &invite.intercom_id, &invite.id)),
+        );
+    }
+    item
+}
+
+fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
+    item.get(name).and_then(|v| v.as_ss().ok()).is_some_and(|set| set.iter().any(|c| c == code.as_str()))
+}
+
+pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
+    let code = parse_attr(item, "code", AccessCode::parse)?;
+    let entered = tries_include(item, ENTRY_TRIES, &code);
+    let exited = tries_include(item, EXIT_TRIES, &code);
+    let released = item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+    let state = match get_s(item, "state")? {
+        REVOKED => InviteState::Revoked,
+        ACTIVE if exited => InviteState::Exited,
+        ACTIVE if entered && released => InviteState::ExitFailed,
+        ACTIVE if entered => InviteState::Entered,
+        ACTIVE => InviteState::Unused,
+        _ => return Err(bad("state")),
+    };
+    let guesses: u32 = get_n(item, GUESSES)?;
+    let consuming_attempts = item
+        .get(ATTEMPTS)
+        .and_then(|v| v.as_m().ok())
+        .map(|attempts| {
+            attempts
+                .iter()
+                .filter(|(_, typed)| typed.as_s().is_ok_and(|t| t == code.as_str()))
+                .map(|(key, _)| key.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
+    Ok(Invite {
+        intercom_id: parse_attr(item, "intercom_id", IntercomId::parse)?,
+        intercom_label: get_s(item, "intercom_label")?.to_owned(),
+        time_zone: LocalZone::from_stored(get_s(item, TIME_ZONE)?.to_owned()),
+        id: parse_attr(item, "invite_id", InviteId::parse)?,
+        token_hash: TokenHash(get_s(item, "token_hash")?.to_owned()),
+        code,
+        guest_name: GuestName::from_stored(get_s(item, "guest_name")?.to_owned()),
+        guest_mobile: Mobile::from_stored(get_s(item, "guest_mobile")?.to_owned()),
+        created_by: parse_attr(item, "created_by", UserId::parse)?,
+        created_at: get_time(item, "created_at")?,
+        expires_at: get_time(item, "expires_at")?,
+        exit_closes_at: get_time(item, "exit_closes_at")?,
+        entry_gate: gate_snapshot_from(item, "entry_gate")?,
+        exit_gate: gate_snapshot_from(item, "exit_gate")?,
+        max_users: get_n(item, "max_users")?,
+        state,
+        wrong_attempts,
+        sms_status: match get_s(item, "sms_status")? {
+            "failed" => SmsStatus::Failed,
+            _ => SmsStatus::Requested,
+        },
+        consuming_attempts,
+    })
+}
+
+/// How long a create can be replayed under the same `Idempotency-Key`.
+pub const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
+
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub key_hash: String,
+    /// Hash of what was asked, so a reused key with another body is refused.
+    pub fingerprint: String,
+    pub invite_id: InviteId,
+    /// The link secret, sealed with a pad only the original request can rebuild
+    /// (see `handlers::create_invite`): the table alone never yields a working link.
+    pub sealed_secret: Vec<u8>,
+    pub created_at: OffsetDateTime,
+}
+
+pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) -> Item {
+    let expires_at = record.created_at + IDEMPOTENCY_WINDOW;
+    let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash, expires_at));
+    item.extend([
+        ("fingerprint".to_owned(), s(&record.fingerprint)),
+        ("invite_id".to_owned(), s(record.invite_id.as_str())),
+        ("sealed_secret".to_owned(), s(STANDARD.encode(&record.sealed_secret))),
+        ("created_at".to_owned(), epoch(record.created_at)),
+        (keys::PURGE_AT.to_owned(), epoch(expires_at)),
+    ]);
+    item
+}
+
+pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError> {
+    let key_hash = match sort_key(item).and_then(keys::classify) {
+        Some(keys::PartitionItem::Idempotency(hash)) => hash.to_owned(),
+        _ => return Err(bad(keys::SK)),
+    };
+    Ok(IdempotencyRecord {
+        key_hash,
+        fingerprint: get_s(item, "fingerprint")?.to_owned(),
+        invite_id: parse_attr(item, "invite_id", InviteId::parse)?,
+        sealed_secret: STANDARD.decode(get_s(item, "sealed_secret")?).map_err(|_| bad("sealed_secret"))?,
+        created_at: get_time(item, "created_at")?,
+    })
+}
+
+impl Store {
+    /// What a create or a list needs of an intercom, in one strongly consistent
+    /// Query: from the top of the partition down to what ends after `now` (see
+    /// `keys`): the registry first, the members, the invites and idempotency records
+    /// not ended yet, and nothing that ended, however long the intercom's history.
+    /// Only the attributes these reads use are returned (no history).
+    pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
+        let mut partition = Partition::default();
+        let mut start_key = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .scan_index_forward(false)
+                .key_condition_expression("#pk = :pk AND #sk >= :from")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
+                .expression_attribute_values(":from", s(keys::still_open_from(now)))
+                .set_limit(self.page_limit)
+                .set_exclusive_start_key(start_key);
+            let mut projection = Vec::with_capacity(PARTITION_READ.len());
+            for (i, name) in PARTITION_READ.iter().enumerate() {
+                query = query.expression_attribute_names(format!("#a{i}"), *name);
+                projection.push(format!("#a{i}"));
+            }
+            let page = query.projection_expression(projection.join(", ")).send().await.map_err(sdk)?;
+            for item in page.items() {
+                match sort_key(item).and_then(keys::classify) {
+                    Some(keys::PartitionItem::Registry) => partition.intercom = Some(intercom_from_item(item)?),
+                    Some(keys::PartitionItem::Member(user)) => {
+                        partition.members.insert(user.to_owned(), role_from_item(item)?);
+                    }
+                    Some(keys::PartitionItem::Invite(_)) => partition.invites.push(invite_from_item(item)?),
+                    Some(keys::PartitionItem::Idempotency(_)) => {
+                        let record = idempotency_from_item(item)?;
+                        partition.idempotency.insert(record.key_hash.clone(), record);
+                    }
+                    None => {}
+                }
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(partition);
+            }
+        }
+    }
+
+    /// Writes a new invite in one transaction that also moves the intercom's version
+    /// on from the one the caller's decisions were based on. Two creates that read
+    /// the same version cannot both commit, so Max Users and code uniqueness, checked
+    /// on that read, hold under any concurrency.
+    pub async fn commit_create(
+        &self,
+        intercom: &Intercom,
+        user: &UserId,
+        invite: &Invite,
+        idempotency: Option<&IdempotencyRecord>,
+    ) -> Result<CreateOutcome, StoreError> {
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom, Vec::new())?).build())
+            .transact_items(
+                TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build(),
+            )
+            .transact_items(self.put_new(invite_to_item(invite))?);
+        if let Some(record) = idempotency {
+            request = request.transact_items(self.put_new(idempotency_to_item(&intercom.id, record))?);
+        }
+        match request.send().await {
+            Ok(_) => Ok(CreateOutcome::Committed),
+            Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) => {
+                    let failed = cancelled_items(cancelled.cancellation_reasons());
+                    if failed.iter().any(|(i, c)| *i == 1 && *c == "ConditionalCheckFailed") {
+                        Ok(CreateOutcome::MemberGone)
+                    } else {
+                        Ok(CreateOutcome::Conflict)
+                    }
+                }
+                None => Err(sdk(error)),
+            },
+        }
+    }
+
+    pub async fn record_sms_failure(&self, invite: &Invite, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
+            .update_expression("SET sms_status = :failed, #history = list_append(#history, :event)")
+            .condition_expression("attribute_exists(#history)")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":event", history_append("sms_failed", "system", now))
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(())
+    }
+
+    /// Ends a live invite and, by ending it, frees its place: one transaction that
+    /// also re-checks the caller's membership.
+    pub async fn revoke(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression(
+                "SET #state = :revoked, revoked_at = :now, revoked_by = :user, #history = list_append(#history, :event) \
+                 REMOVE #slot_pk, #slot_sk",
+            )
+            // Live: not revoked, not exited, not given back after a failed exit, not expired.
+            .condition_expression(
+                "#state = :active AND NOT contains(#exit_tries, #code) AND attribute_not_exists(#released) AND expires_at > :now",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#code", "code")
+            .expression_attribute_names("#exit_tries", EXIT_TRIES)
+            .expression_attribute_names("#released", EXIT_RELEASED)
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_values(":revoked", s(REVOKED))
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":user", s(user.as_str()))
+            .expression_attribute_values(":event", history_append("revoked", user.as_str(), now))
+            .build()
+            .map_err(sdk)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(self.member_check(intercom, user)?).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(RevokeOutcome::Revoked),
+            Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) => {
+                    let failed = cancelled_items(cancelled.cancellation_reasons());
+                    match failed.first() {
+                        Some((0, _)) => Ok(RevokeOutcome::Forbidden),
+                        Some((_, "ConditionalCheckFailed")) => Ok(RevokeOutcome::NotFound),
+                        _ => Err(sdk(error)),
+                    }
+                }
+                None => Err(sdk(error)),
+            },
+        }
+    }
+
+    /// One invite as it is now (a strongly consistent GetItem), whatever its state.
+    pub async fn invite(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Invite>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk)?;
+        Ok(output.item().map(invite_from_item).transpose()?)
+    }
+
+    /// Invites that hold a place and whose expiry has passed, oldest first, at most
+    /// `limit`. Reads the sparse slot index only: work grows with what is due.
+    pub async fn due_invites(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+        let mut due = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::SLOT_INDEX)
+                .key_condition_expression("#pk = :pk AND #sk < :due")
+                .expression_attribute_names("#pk", keys::SLOT_INDEX_PK)
+                .expression_attribute_names("#sk", keys::SLOT_INDEX_SK)
+                .expression_attribute_values(":pk", s(keys::SLOT_INDEX_PARTITION))
+                .expression_attribute_values(":due", s(keys::slot_index_due_before(now)))
+                .limit(i32::try_from(limit.saturating_sub(due.len()).max(1)).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items() {
+                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
+                let sk = sort_key(item);
+                match pk.zip(sk).and_then(|(pk, sk)| keys::parse_invite_key(pk, sk)) {
+                    Some(key) => due.push(key),
+                    None => return Err(ItemError { attribute: keys::SLOT_INDEX_SK.into() }.into()),
+                }
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() || due.len() >= limit {
+                return Ok(due);
+            }
+        }
+    }
+
+    /// Records an invite's expiry and takes it out of the slot index. The condition
+    /// makes overlapping sweeps record each expiry once. Returns whether this call did.
+    pub async fn expire(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression(
+                "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
+            )
+            .condition_expression("attribute_exists(#slot_pk) AND expires_at <= :now")
+            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":event", history_append("expired", "system", now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(sdk(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::invite::tests::invite_at;
+
+    #[test]
+    fn invites_survive_a_round_trip() {
+        let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+        let back = invite_from_item(&invite_to_item(&invite)).unwrap();
+        assert_eq!(back.id, invite.id);
+        assert_eq!(back.code, invite.code);
+        assert_eq!(back.expires_at, invite.expires_at);
+        assert_eq!(back.exit_gate, invite.exit_gate);
+        assert_eq!(back.state, invite.state);
+    }
+
+    #[test]
+    fn entry_and_exit_are_read_from_the_guesses() {
+        let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+        let mut item = invite_to_item(&invite);
+        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
+        item.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
+        item.insert(GUESSES.into(), n(3));
+        let entered = invite_from_item(&item).unwrap();
+        assert_eq!((entered.state, entered.wrong_attempts), (InviteState::Entered, 2));
+        item.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
+        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::ExitFailed);
+        item.insert(EXIT_TRIES.into(), tries(&["4821"]));
+        item.insert(GUESSES.into(), n(4));
+        let exited = invite_from_item(&item).unwrap();
+        assert_eq!((exited.state, exited.wrong_attempts), (InviteState::Exited, 2));
+        item.insert("state".into(), s(REVOKED));
+        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::Revoked);
+    }
+
+    #[test]
+    fn a_live_invite_is_in_the_slot_index_and_a_malformed_item_names_its_attribute() {
+        let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+        let mut item = invite_to_item(&invite);
+        assert!(item.contains_key(keys::SLOT_INDEX_PK));
+        item.insert(GUESSES.into(), s("five"));
+        assert_eq!(invite_from_item(&item).unwrap_err().attribute, GUESSES);
+    }
+}

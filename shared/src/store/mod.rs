@@ -1,0 +1,108 @@
+//! The DynamoDB adapter: every read and every conditional write of the service,
+//! one file per aggregate, each with its item mapping next to its requests.
+//!
+//! - [`attributes`]: attribute values and names, reading them back, item errors.
+//! - [`intercoms`]: the intercom registry, memberships and the settings audit;
+//!   provisioning (what Fluss's device management writes in production).
+//! - [`invites`]: an invite's life: the partition read of create and list, create,
+//!   revoke, the SMS outcome, expiry and the sweep's index; idempotency records.
+//! - [`redemption`]: the guest's write path at the gate, and giving a redemption back.
+//!
+//! Each public method is one request (the budgets in the README count them), except
+//! the paginated reads, which are one request per page. Every write that guards an
+//! invariant carries its condition here, next to the rule it enforces. No SDK type
+//! leaves this module: callers see domain values, outcomes and [`StoreError`].
+
+pub mod attributes;
+pub mod intercoms;
+pub mod invites;
+pub mod redemption;
+
+pub use attributes::{Item, ItemError};
+pub use invites::{CreateOutcome, IdempotencyRecord, Partition, RevokeOutcome};
+pub use redemption::{GateAttempt, RedeemOutcome};
+
+use crate::error::BoxError;
+use crate::keys;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("DynamoDB request failed")]
+    Sdk(#[source] BoxError),
+    #[error(transparent)]
+    Item(#[from] ItemError),
+}
+
+pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> StoreError {
+    StoreError::Sdk(Box::new(error))
+}
+
+/// How a transaction ended when DynamoDB cancelled it: which of its items failed.
+pub(crate) fn cancelled_items(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<(usize, &str)> {
+    reasons.iter().enumerate().filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c))).collect()
+}
+
+pub(crate) fn transaction_cancelled<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> Option<&aws_sdk_dynamodb::types::error::TransactionCanceledException> {
+    match error.as_service_error()? {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => {
+            Some(e)
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn condition_failed<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> Option<&aws_sdk_dynamodb::types::error::ConditionalCheckFailedException> {
+    match error.as_service_error()? {
+        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => Some(e),
+        _ => None,
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+    /// Items per Query page; `None`: DynamoDB's (1 MB). Tests force small pages.
+    page_limit: Option<i32>,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into(), page_limit: None }
+    }
+
+    /// Every Query reads at most `items` per page, as a large partition would past 1 MB.
+    pub fn with_page_limit(mut self, items: i32) -> Self {
+        self.page_limit = Some(items);
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(sdk)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
