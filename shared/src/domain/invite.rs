@@ -9,7 +9,8 @@ use super::code::AccessCode;
 use super::guest::GuestName;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use super::phone::Mobile;
-use super::token::TokenHash;
+use super::settings::{Intercom, Settings};
+use super::token::{LinkToken, TokenHash};
 use super::zone::LocalZone;
 use time::OffsetDateTime;
 
@@ -80,6 +81,85 @@ pub struct Invite {
     /// The gate page's attempt ids that consumed the entry or exit
     /// (`"entry:<id>"`, `"exit:<id>"`), so a retry after a lost answer is recognised.
     pub consuming_attempts: Vec<String>,
+}
+
+/// Why no new code can be made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CannotCreate {
+    /// Max Users codes hold a place already.
+    Full { max_users: u32 },
+    /// A gate the settings name is no longer registered: the owner must choose again.
+    GateGone,
+}
+
+/// Whether one more code fits under the settings' Max Users, and which code it
+/// gets: one no other invite may be using now (exit grace included), not guessable.
+pub fn next_code(invites: &[Invite], settings: &Settings, now: OffsetDateTime) -> Result<AccessCode, CannotCreate> {
+    let full = CannotCreate::Full { max_users: settings.max_users };
+    let live = invites.iter().filter(|i| i.holds_slot(now)).count();
+    if live >= settings.max_users as usize {
+        return Err(full);
+    }
+    let taken = invites.iter().filter(|i| i.reserves_code(now)).map(|i| i.code.clone()).collect();
+    AccessCode::generate_avoiding(&taken).ok_or(full)
+}
+
+/// What the owner asked for: one guest.
+pub struct NewGuest<'a> {
+    pub name: &'a GuestName,
+    pub mobile: &'a Mobile,
+}
+
+impl Invite {
+    /// A new invite under the current settings, with devices, duration and limits
+    /// copied in (later settings changes do not touch it), and the link token whose
+    /// hash it keeps.
+    pub fn draft(
+        intercom: &Intercom,
+        settings: &Settings,
+        by: &UserId,
+        guest: NewGuest<'_>,
+        code: AccessCode,
+        now: OffsetDateTime,
+    ) -> Result<(Self, LinkToken), CannotCreate> {
+        let snapshot = |device: &DeviceId| {
+            intercom
+                .gates
+                .get(device)
+                .map(|gate| GateSnapshot {
+                    device: device.clone(),
+                    label: gate.label.clone(),
+                    thing: gate.thing.clone(),
+                })
+                .ok_or(CannotCreate::GateGone)
+        };
+        let expires_at = now + settings.invite_duration();
+        let exit_closes_at = expires_at + settings.exit_grace();
+        let id = InviteId::generate(exit_closes_at);
+        let token = LinkToken::generate(intercom.id.clone(), id.clone());
+        let invite = Self {
+            intercom_id: intercom.id.clone(),
+            intercom_label: intercom.label.clone(),
+            time_zone: intercom.time_zone.clone(),
+            id,
+            token_hash: token.hash(),
+            code,
+            guest_name: guest.name.clone(),
+            guest_mobile: guest.mobile.clone(),
+            created_by: by.clone(),
+            created_at: now,
+            expires_at,
+            exit_closes_at,
+            entry_gate: snapshot(&settings.entry_gate)?,
+            exit_gate: snapshot(&settings.exit_gate)?,
+            max_users: settings.max_users,
+            state: InviteState::Unused,
+            wrong_attempts: 0,
+            sms_status: SmsStatus::Requested,
+            consuming_attempts: Vec::new(),
+        };
+        Ok((invite, token))
+    }
 }
 
 /// What the list shows an owner.
@@ -344,6 +424,38 @@ pub(crate) mod tests {
         assert_eq!(invite.next_step(T0), Err(Refusal::AlreadyUsed));
         invite.state = InviteState::Revoked;
         assert_eq!(invite.next_step(T0), Err(Refusal::Revoked));
+    }
+
+    #[test]
+    fn a_new_code_needs_a_free_place_and_avoids_codes_still_in_use() {
+        let intercom = crate::domain::settings::tests::intercom();
+        let owner = UserId::parse("owner").unwrap();
+        let mut settings = crate::domain::settings::tests::change().apply(&intercom, owner, T0).unwrap();
+        settings.max_users = 2;
+        let mut inside = invite_at(T0);
+        inside.state = InviteState::Entered;
+        let mut gone = invite_at(T0);
+        gone.state = InviteState::Exited;
+        let later = inside.expires_at; // the guest inside is in the exit grace: holds no place, keeps the code
+        let code = next_code(&[inside.clone(), gone.clone()], &settings, later).unwrap();
+        assert_ne!(code, inside.code, "the code of a guest still inside is not reissued");
+        assert_eq!(next_code(&[invite_at(T0), invite_at(T0)], &settings, T0), Err(CannotCreate::Full { max_users: 2 }));
+    }
+
+    #[test]
+    fn a_draft_snapshots_the_gates_and_refuses_a_gate_that_is_gone() {
+        let mut intercom = crate::domain::settings::tests::intercom();
+        let owner = UserId::parse("owner").unwrap();
+        let settings = crate::domain::settings::tests::change().apply(&intercom, owner.clone(), T0).unwrap();
+        let (name, mobile) = (GuestName::parse("Thandi").unwrap(), Mobile::from_stored("+27821234567".into()));
+        let guest = || NewGuest { name: &name, mobile: &mobile };
+        let code = AccessCode::parse("4821").unwrap();
+        let (invite, token) = Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), T0).unwrap();
+        assert_eq!(invite.entry_gate.label, "In");
+        assert_eq!(invite.token_hash, token.hash());
+        assert_eq!(invite.id.window_closes(), invite.exit_closes_at.unix_timestamp());
+        intercom.gates.clear();
+        assert_eq!(Invite::draft(&intercom, &settings, &owner, guest(), code, T0).err(), Some(CannotCreate::GateGone));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod code;
 pub mod guest;
+pub mod idempotency;
 pub mod ids;
 pub mod invite;
 pub mod phone;

@@ -106,10 +106,10 @@ impl SettingsChange {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn intercom() -> Intercom {
+    pub(crate) fn intercom() -> Intercom {
         let gate = |label: &str, thing: &str| Gate { label: label.into(), thing: ThingName::parse(thing).unwrap() };
         Intercom {
             id: IntercomId::parse("ic-1").unwrap(),
@@ -124,7 +124,7 @@ mod tests {
         }
     }
 
-    fn change() -> SettingsChange {
+    pub(crate) fn change() -> SettingsChange {
         SettingsChange {
             entry_gate: DeviceId::parse("in").unwrap(),
             exit_gate: None,

@@ -7,31 +7,27 @@
 //! to record that.
 //!
 //! `Idempotency-Key`: a retry with the same key and body returns the same invite
-//! (same code, same link) and sends no second SMS. The link's secret is kept for
-//! that replay sealed with a pad derived from the key, which the table never
-//! stores, so the table alone never yields a working link.
+//! (same code, same link) and sends no second SMS (see `domain::idempotency`).
+//! The rules — capacity, the code, the draft — are the domain's
+//! (`domain::invite::next_code`, `Invite::draft`); this parses, reads, commits, answers.
 
 use super::{intercom_in_path, remaining_seconds, rfc3339};
-use crate::domain::code::AccessCode;
 use crate::domain::guest::{GuestName, GuestNameError};
-use crate::domain::ids::{DeviceId, InviteId, UserId};
-use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
+use crate::domain::idempotency::{fingerprint, IdempotencyKey};
+use crate::domain::ids::UserId;
+use crate::domain::invite::{next_code, CannotCreate, Invite, NewGuest, SmsStatus};
 use crate::domain::phone::{Mobile, MobileError};
-use crate::domain::settings::{Intercom, Settings};
-use crate::domain::token::{hex, LinkToken};
+use crate::domain::settings::Intercom;
+use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{caller, header_value, json_body, respond};
 use crate::sms;
-use crate::store::CreateOutcome;
-use crate::store::IdempotencyRecord;
+use crate::store::{CreateOutcome, IdempotencyRecord};
 use crate::Deps;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use std::collections::HashSet;
-use time::OffsetDateTime;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,49 +42,6 @@ const ATTEMPTS: u32 = 8;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(create(deps, &req).await)
-}
-
-/// A client-chosen retry key, 16 to 128 printable ASCII characters (a UUID fits).
-/// It must be unguessable: it seals the link secret kept for replays.
-struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    fn parse(raw: &str) -> Result<Self, ApiError> {
-        let valid = (16..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
-        valid.then(|| Self(raw.to_owned())).ok_or_else(|| {
-            ApiError::invalid(
-                "Idempotency-Key",
-                "Idempotency-Key must be 16 to 128 printable ASCII characters, e.g. a UUID",
-            )
-        })
-    }
-
-    fn record_hash(&self, user: &UserId) -> String {
-        hex(&Sha256::new().chain_update(user.as_str()).chain_update([0]).chain_update(&self.0).finalize())
-    }
-
-    fn seal_pad(&self, user: &UserId, invite: &InviteId) -> [u8; 16] {
-        let digest = Sha256::new()
-            .chain_update(b"ota-link-seal\0")
-            .chain_update(&self.0)
-            .chain_update([0])
-            .chain_update(user.as_str())
-            .chain_update([0])
-            .chain_update(invite.as_str())
-            .finalize();
-        let mut pad = [0u8; 16];
-        pad.copy_from_slice(&digest[..16]);
-        pad
-    }
-}
-
-fn xor16(a: &[u8], b: &[u8; 16]) -> Option<[u8; 16]> {
-    let a: &[u8; 16] = a.try_into().ok()?;
-    Some(std::array::from_fn(|i| a[i] ^ b[i]))
-}
-
-fn fingerprint(name: &GuestName, mobile: &Mobile) -> String {
-    hex(&Sha256::new().chain_update(name.as_str()).chain_update([0]).chain_update(mobile.e164()).finalize())
 }
 
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -114,7 +67,16 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             },
         )
     })?;
-    let idempotency = header_value(req, "idempotency-key").map(IdempotencyKey::parse).transpose()?;
+    let idempotency = header_value(req, "idempotency-key")
+        .map(|raw| {
+            IdempotencyKey::parse(raw).ok_or_else(|| {
+                ApiError::invalid(
+                    "Idempotency-Key",
+                    "Idempotency-Key must be 16 to 128 printable ASCII characters, e.g. a UUID",
+                )
+            })
+        })
+        .transpose()?;
     let fingerprint = fingerprint(&name, &mobile);
 
     for attempt in 0..ATTEMPTS {
@@ -134,20 +96,18 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
 
         let settings = intercom.settings.as_ref().ok_or(ApiError::SettingsNotConfigured)?;
-        let live = partition.invites.iter().filter(|i| i.holds_slot(now)).count();
-        if live >= settings.max_users as usize {
-            return Err(ApiError::LimitReached { max_users: settings.max_users });
-        }
-        let taken: HashSet<AccessCode> =
-            partition.invites.iter().filter(|i| i.reserves_code(now)).map(|i| i.code.clone()).collect();
-        let code =
-            AccessCode::generate_avoiding(&taken).ok_or(ApiError::LimitReached { max_users: settings.max_users })?;
-        let (invite, token) = draft_invite(intercom, settings, &user, &name, &mobile, code, now)?;
+        let guest = NewGuest { name: &name, mobile: &mobile };
+        let (invite, token) = next_code(&partition.invites, settings, now)
+            .and_then(|code| Invite::draft(intercom, settings, &user, guest, code, now))
+            .map_err(|refusal| match refusal {
+                CannotCreate::Full { max_users } => ApiError::LimitReached { max_users },
+                CannotCreate::GateGone => ApiError::SettingsNotConfigured,
+            })?;
         let record = idempotency.as_ref().map(|key| IdempotencyRecord {
             key_hash: key.record_hash(&user),
             fingerprint: fingerprint.clone(),
             invite_id: invite.id.clone(),
-            sealed_secret: xor16(token.secret(), &key.seal_pad(&user, &invite.id)).map(Vec::from).unwrap_or_default(),
+            sealed_secret: key.seal(token.secret(), &user, &invite.id),
             created_at: now,
         });
         match deps.store.commit_create(intercom, &user, &invite, record.as_ref()).await? {
@@ -178,60 +138,14 @@ fn replay(
         return Err(ApiError::IdempotencyKeyReused);
     }
     let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
-    let secret = xor16(&record.sealed_secret, &key.seal_pad(user, &invite.id))
+    let secret = key
+        .unseal(&record.sealed_secret, user, &invite.id)
         .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
     let link = sms::link(
         &deps.config.link_base_url,
         &LinkToken::with_secret(intercom.id.clone(), invite.id.clone(), secret).expose(),
     );
     Ok(created_response(deps, invite, &link, invite.sms_status != SmsStatus::Failed, true))
-}
-
-/// A new invite under the current settings, with devices, duration and limits
-/// copied in, and the link token whose hash it keeps.
-fn draft_invite(
-    intercom: &Intercom,
-    settings: &Settings,
-    user: &UserId,
-    name: &GuestName,
-    mobile: &Mobile,
-    code: AccessCode,
-    now: OffsetDateTime,
-) -> Result<(Invite, LinkToken), ApiError> {
-    // A gate removed from the registry after the settings were saved: the owner
-    // must choose gates again.
-    let snapshot = |device: &DeviceId| {
-        intercom
-            .gates
-            .get(device)
-            .map(|gate| GateSnapshot { device: device.clone(), label: gate.label.clone(), thing: gate.thing.clone() })
-            .ok_or(ApiError::SettingsNotConfigured)
-    };
-    let expires_at = now + settings.invite_duration();
-    let invite_id = InviteId::generate(expires_at + settings.exit_grace());
-    let token = LinkToken::generate(intercom.id.clone(), invite_id.clone());
-    let invite = Invite {
-        intercom_id: intercom.id.clone(),
-        intercom_label: intercom.label.clone(),
-        time_zone: intercom.time_zone.clone(),
-        id: invite_id,
-        token_hash: token.hash(),
-        code,
-        guest_name: name.clone(),
-        guest_mobile: mobile.clone(),
-        created_by: user.clone(),
-        created_at: now,
-        expires_at,
-        exit_closes_at: expires_at + settings.exit_grace(),
-        entry_gate: snapshot(&settings.entry_gate)?,
-        exit_gate: snapshot(&settings.exit_gate)?,
-        max_users: settings.max_users,
-        state: InviteState::Unused,
-        wrong_attempts: 0,
-        sms_status: SmsStatus::Requested,
-        consuming_attempts: Vec::new(),
-    };
-    Ok((invite, token))
 }
 
 /// Sends the guest's SMS; a refusal is recorded on the invite, which stands either way.
