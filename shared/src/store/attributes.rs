@@ -9,6 +9,60 @@ use std::str::FromStr;
 use thiserror::Error;
 use time::OffsetDateTime;
 
+/// Every attribute name the service writes, in one place. Expressions use
+/// `#placeholders` bound to these.
+pub mod names {
+    /// Every code a guest typed at entry / at exit (string sets), and how many times
+    /// anyone typed one. See `Store::record_attempt` for why.
+    pub const ENTRY_TRIES: &str = "entry_tries";
+    pub const EXIT_TRIES: &str = "exit_tries";
+    pub const GUESSES: &str = "guesses";
+    /// Set when an exit's gate command failed: the guest may exit again, but the
+    /// invite no longer holds a place (someone else may have taken it meanwhile).
+    pub const EXIT_RELEASED: &str = "exit_released";
+    /// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
+    pub const ATTEMPTS: &str = "attempts";
+    /// The IANA time zone, on the registry item and on each invite.
+    pub const TIME_ZONE: &str = "time_zone";
+    pub const ACTOR: &str = "actor";
+    pub const AT: &str = "at";
+    pub const CODE: &str = "code";
+    pub const CREATED_AT: &str = "created_at";
+    pub const CREATED_BY: &str = "created_by";
+    pub const DEVICE: &str = "device";
+    pub const ENTRY_GATE: &str = "entry_gate";
+    pub const EVENT: &str = "event";
+    pub const EXIT_CLOSES_AT: &str = "exit_closes_at";
+    pub const EXIT_GATE: &str = "exit_gate";
+    pub const EXIT_GRACE_MINUTES: &str = "exit_grace_minutes";
+    pub const EXPIRED_AT: &str = "expired_at";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const FINGERPRINT: &str = "fingerprint";
+    pub const GATES: &str = "gates";
+    pub const GUEST_MOBILE: &str = "guest_mobile";
+    pub const GUEST_NAME: &str = "guest_name";
+    pub const HISTORY: &str = "history";
+    pub const INTERCOM_ID: &str = "intercom_id";
+    pub const INTERCOM_LABEL: &str = "intercom_label";
+    pub const INVITE_DURATION_MINUTES: &str = "invite_duration_minutes";
+    pub const INVITE_ID: &str = "invite_id";
+    pub const LABEL: &str = "label";
+    pub const MAX_USERS: &str = "max_users";
+    pub const REVOKED_AT: &str = "revoked_at";
+    pub const REVOKED_BY: &str = "revoked_by";
+    pub const ROLE: &str = "role";
+    pub const SEALED_SECRET: &str = "sealed_secret";
+    pub const SETTINGS_UPDATED_AT: &str = "settings_updated_at";
+    pub const SETTINGS_UPDATED_BY: &str = "settings_updated_by";
+    pub const SMS_STATUS: &str = "sms_status";
+    pub const STATE: &str = "state";
+    pub const THING: &str = "thing";
+    pub const TOKEN_HASH: &str = "token_hash";
+    pub const TYPED: &str = "typed";
+    pub const USER: &str = "user";
+    pub const VERSION: &str = "version";
+}
+
 pub type Item = HashMap<String, AttributeValue>;
 
 /// A stored item that does not have the shape this code writes. Never a client's

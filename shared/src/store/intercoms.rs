@@ -14,31 +14,34 @@ use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
-    let gates_map = item.get("gates").and_then(|v| v.as_m().ok()).ok_or_else(|| bad("gates"))?;
+    let gates_map = item.get(names::GATES).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(names::GATES))?;
     let mut gates = BTreeMap::new();
     for (device, gate) in gates_map {
-        let gate = gate.as_m().map_err(|_| bad("gates"))?;
+        let gate = gate.as_m().map_err(|_| bad(names::GATES))?;
         gates.insert(
-            DeviceId::parse(device).ok_or_else(|| bad("gates"))?,
-            Gate { label: get_s(gate, "label")?.to_owned(), thing: parse_attr(gate, "thing", ThingName::parse)? },
+            DeviceId::parse(device).ok_or_else(|| bad(names::GATES))?,
+            Gate {
+                label: get_s(gate, names::LABEL)?.to_owned(),
+                thing: parse_attr(gate, names::THING, ThingName::parse)?,
+            },
         );
     }
-    let settings = if item.contains_key("max_users") {
+    let settings = if item.contains_key(names::MAX_USERS) {
         Some(Settings {
-            entry_gate: parse_attr(item, "entry_gate", DeviceId::parse)?,
-            exit_gate: parse_attr(item, "exit_gate", DeviceId::parse)?,
-            max_users: get_n(item, "max_users")?,
-            invite_duration_minutes: get_n(item, "invite_duration_minutes")?,
-            exit_grace_minutes: get_n(item, "exit_grace_minutes")?,
-            updated_at: get_time(item, "settings_updated_at")?,
-            updated_by: parse_attr(item, "settings_updated_by", UserId::parse)?,
+            entry_gate: parse_attr(item, names::ENTRY_GATE, DeviceId::parse)?,
+            exit_gate: parse_attr(item, names::EXIT_GATE, DeviceId::parse)?,
+            max_users: get_n(item, names::MAX_USERS)?,
+            invite_duration_minutes: get_n(item, names::INVITE_DURATION_MINUTES)?,
+            exit_grace_minutes: get_n(item, names::EXIT_GRACE_MINUTES)?,
+            updated_at: get_time(item, names::SETTINGS_UPDATED_AT)?,
+            updated_by: parse_attr(item, names::SETTINGS_UPDATED_BY, UserId::parse)?,
         })
     } else {
         None
     };
     Ok(Intercom {
-        id: parse_attr(item, "intercom_id", IntercomId::parse)?,
-        label: get_s(item, "label")?.to_owned(),
+        id: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
+        label: get_s(item, names::LABEL)?.to_owned(),
         gates,
         settings,
         // Registry items from before time zones were provisioned are in the default one.
@@ -46,7 +49,7 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
             None => LocalZone::default(),
             Some(_) => LocalZone::from_stored(get_s(item, TIME_ZONE)?.to_owned()),
         },
-        version: get_n(item, "version").unwrap_or(0),
+        version: get_n(item, names::VERSION).unwrap_or(0),
     })
 }
 
@@ -55,8 +58,10 @@ pub fn gates_attribute(gates: &BTreeMap<DeviceId, Gate>) -> AttributeValue {
         gates
             .iter()
             .map(|(device, gate)| {
-                let fields =
-                    HashMap::from([("label".to_owned(), s(&gate.label)), ("thing".to_owned(), s(gate.thing.as_str()))]);
+                let fields = HashMap::from([
+                    (names::LABEL.to_owned(), s(&gate.label)),
+                    (names::THING.to_owned(), s(gate.thing.as_str())),
+                ]);
                 (device.to_string(), AttributeValue::M(fields))
             })
             .collect(),
@@ -66,21 +71,20 @@ pub fn gates_attribute(gates: &BTreeMap<DeviceId, Gate>) -> AttributeValue {
 /// The attributes `update-settings` writes onto the registry item.
 pub fn settings_attributes(settings: &Settings) -> Vec<(&'static str, AttributeValue)> {
     vec![
-        ("entry_gate", s(settings.entry_gate.as_str())),
-        ("exit_gate", s(settings.exit_gate.as_str())),
-        ("max_users", n(settings.max_users)),
-        ("invite_duration_minutes", n(settings.invite_duration_minutes)),
-        ("exit_grace_minutes", n(settings.exit_grace_minutes)),
-        ("settings_updated_at", epoch(settings.updated_at)),
-        ("settings_updated_by", s(settings.updated_by.as_str())),
+        (names::ENTRY_GATE, s(settings.entry_gate.as_str())),
+        (names::EXIT_GATE, s(settings.exit_gate.as_str())),
+        (names::MAX_USERS, n(settings.max_users)),
+        (names::INVITE_DURATION_MINUTES, n(settings.invite_duration_minutes)),
+        (names::EXIT_GRACE_MINUTES, n(settings.exit_grace_minutes)),
+        (names::SETTINGS_UPDATED_AT, epoch(settings.updated_at)),
+        (names::SETTINGS_UPDATED_BY, s(settings.updated_by.as_str())),
     ]
 }
 
-/// The IANA time zone, on the registry item and on each invite.
-pub const TIME_ZONE: &str = "time_zone";
+pub use super::attributes::names::TIME_ZONE;
 
 pub fn role_from_item(item: &Item) -> Result<Role, ItemError> {
-    parse_attr(item, "role", Role::parse)
+    parse_attr(item, names::ROLE, Role::parse)
 }
 
 impl Store {
@@ -130,7 +134,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
             .condition_expression(condition)
-            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#version", names::VERSION)
             .expression_attribute_values(":seen", n(intercom.version))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1));
@@ -148,7 +152,7 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
             .condition_expression("attribute_exists(#role)")
-            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#role", names::ROLE)
             .build()
             .map_err(sdk)
     }
@@ -159,14 +163,14 @@ impl Store {
         let update = self.version_guard(intercom, settings_attributes(settings))?;
         let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
         audit.extend([
-            ("event".to_owned(), s("settings_updated")),
-            ("actor".to_owned(), s(settings.updated_by.as_str())),
-            ("at".to_owned(), epoch(settings.updated_at)),
-            ("entry_gate".to_owned(), s(settings.entry_gate.as_str())),
-            ("exit_gate".to_owned(), s(settings.exit_gate.as_str())),
-            ("max_users".to_owned(), n(settings.max_users)),
-            ("invite_duration_minutes".to_owned(), n(settings.invite_duration_minutes)),
-            ("exit_grace_minutes".to_owned(), n(settings.exit_grace_minutes)),
+            (names::EVENT.to_owned(), s("settings_updated")),
+            (names::ACTOR.to_owned(), s(settings.updated_by.as_str())),
+            (names::AT.to_owned(), epoch(settings.updated_at)),
+            (names::ENTRY_GATE.to_owned(), s(settings.entry_gate.as_str())),
+            (names::EXIT_GATE.to_owned(), s(settings.exit_gate.as_str())),
+            (names::MAX_USERS.to_owned(), n(settings.max_users)),
+            (names::INVITE_DURATION_MINUTES.to_owned(), n(settings.invite_duration_minutes)),
+            (names::EXIT_GRACE_MINUTES.to_owned(), n(settings.exit_grace_minutes)),
             (keys::PURGE_AT.to_owned(), epoch(settings.updated_at + AUDIT_RETENTION)),
         ]);
         let result = self
@@ -202,8 +206,8 @@ impl Store {
             .update_expression(
                 "SET intercom_id = :id, #label = :label, gates = :gates, #zone = :zone, #version = if_not_exists(#version, :zero)",
             )
-            .expression_attribute_names("#label", "label")
-            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#label", names::LABEL)
+            .expression_attribute_names("#version", names::VERSION)
             .expression_attribute_names("#zone", TIME_ZONE)
             .expression_attribute_values(":zone", s(time_zone.name()))
             .expression_attribute_values(":id", s(intercom.as_str()))
@@ -218,8 +222,8 @@ impl Store {
 
     pub async fn grant(&self, intercom: &IntercomId, user: &UserId, role: Role) -> Result<(), StoreError> {
         let mut item = key(keys::intercom_pk(intercom), keys::member_sk(user));
-        item.insert("role".into(), s(role.as_str()));
-        item.insert("user".into(), s(user.as_str()));
+        item.insert(names::ROLE.into(), s(role.as_str()));
+        item.insert(names::USER.into(), s(user.as_str()));
         self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(sdk)?;
         Ok(())
     }

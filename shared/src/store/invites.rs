@@ -56,9 +56,9 @@ pub const INVITE_RETENTION: time::Duration = time::Duration::days(14);
 
 pub fn history_entry(event: &str, actor: &str, at: OffsetDateTime) -> AttributeValue {
     AttributeValue::M(HashMap::from([
-        ("event".to_owned(), s(event)),
-        ("actor".to_owned(), s(actor)),
-        ("at".to_owned(), epoch(at)),
+        (names::EVENT.to_owned(), s(event)),
+        (names::ACTOR.to_owned(), s(actor)),
+        (names::AT.to_owned(), epoch(at)),
     ]))
 }
 
@@ -67,7 +67,7 @@ pub fn history_entry(event: &str, actor: &str, at: OffsetDateTime) -> AttributeV
 pub fn attempt_entry(redemption: &str, typed: &AccessCode, at: OffsetDateTime) -> AttributeValue {
     let mut entry = history_entry(&format!("{redemption}_attempt"), "guest", at);
     if let AttributeValue::M(fields) = &mut entry {
-        fields.insert("typed".to_owned(), s(typed.as_str()));
+        fields.insert(names::TYPED.to_owned(), s(typed.as_str()));
     }
     AttributeValue::L(vec![entry])
 }
@@ -78,18 +78,18 @@ pub fn history_append(event: &str, actor: &str, at: OffsetDateTime) -> Attribute
 
 fn gate_snapshot(gate: &GateSnapshot) -> AttributeValue {
     AttributeValue::M(HashMap::from([
-        ("device".to_owned(), s(gate.device.as_str())),
-        ("label".to_owned(), s(&gate.label)),
-        ("thing".to_owned(), s(gate.thing.as_str())),
+        (names::DEVICE.to_owned(), s(gate.device.as_str())),
+        (names::LABEL.to_owned(), s(&gate.label)),
+        (names::THING.to_owned(), s(gate.thing.as_str())),
     ]))
 }
 
 fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError> {
     let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
     Ok(GateSnapshot {
-        device: parse_attr(gate, "device", DeviceId::parse)?,
-        label: get_s(gate, "label")?.to_owned(),
-        thing: parse_attr(gate, "thing", ThingName::parse)?,
+        device: parse_attr(gate, names::DEVICE, DeviceId::parse)?,
+        label: get_s(gate, names::LABEL)?.to_owned(),
+        thing: parse_attr(gate, names::THING, ThingName::parse)?,
     })
 }
 
@@ -97,16 +97,7 @@ fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError
 /// stored as states but derived from the guesses made (see [`invite_from_item`]).
 pub const ACTIVE: &str = "active";
 pub const REVOKED: &str = "revoked";
-/// Every code a guest typed at entry / at exit (string sets), and how many times
-/// anyone typed one. See `store::Store::record_attempt` for why.
-pub const ENTRY_TRIES: &str = "entry_tries";
-pub const EXIT_TRIES: &str = "exit_tries";
-pub const GUESSES: &str = "guesses";
-/// Set when an exit's gate command failed: the guest may exit again, but the
-/// invite no longer holds a place (someone else may have taken it meanwhile).
-pub const EXIT_RELEASED: &str = "exit_released";
-/// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
-pub const ATTEMPTS: &str = "attempts";
+pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GUESSES};
 
 /// Every attribute a partition read (create, list) uses; the history, the attempt
 /// ids and the index keys stay behind.
@@ -114,45 +105,45 @@ pub const PARTITION_READ: [&str; 37] = [
     keys::PK,
     keys::SK,
     // registry
-    "intercom_id",
-    "label",
-    "gates",
-    "entry_gate",
-    "exit_gate",
-    "max_users",
-    "invite_duration_minutes",
-    "exit_grace_minutes",
-    "settings_updated_at",
-    "settings_updated_by",
-    "version",
+    names::INTERCOM_ID,
+    names::LABEL,
+    names::GATES,
+    names::ENTRY_GATE,
+    names::EXIT_GATE,
+    names::MAX_USERS,
+    names::INVITE_DURATION_MINUTES,
+    names::EXIT_GRACE_MINUTES,
+    names::SETTINGS_UPDATED_AT,
+    names::SETTINGS_UPDATED_BY,
+    names::VERSION,
     TIME_ZONE,
     // membership
-    "role",
+    names::ROLE,
     // invites
-    "intercom_label",
-    "invite_id",
-    "token_hash",
-    "code",
-    "guest_name",
-    "guest_mobile",
-    "created_by",
-    "created_at",
-    "expires_at",
-    "exit_closes_at",
-    "state",
+    names::INTERCOM_LABEL,
+    names::INVITE_ID,
+    names::TOKEN_HASH,
+    names::CODE,
+    names::GUEST_NAME,
+    names::GUEST_MOBILE,
+    names::CREATED_BY,
+    names::CREATED_AT,
+    names::EXPIRES_AT,
+    names::EXIT_CLOSES_AT,
+    names::STATE,
     GUESSES,
     ENTRY_TRIES,
     EXIT_TRIES,
     EXIT_RELEASED,
-    "sms_status",
+    names::SMS_STATUS,
     // idempotency records
-    "fingerprint",
-    "sealed_secret",
+    names::FINGERPRINT,
+    names::SEALED_SECRET,
     // (the invite and registry share these names)
-    "user",
-    "revoked_at",
-    "revoked_by",
-    "expired_at",
+    names::USER,
+    names::REVOKED_AT,
+    names::REVOKED_BY,
+    names::EXPIRED_AT,
 ];
 
 /// The item of a newly created invite.
@@ -160,26 +151,26 @@ pub fn invite_to_item(invite: &Invite) -> Item {
     let mut item = key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id));
     let purge_at = invite.exit_closes_at + INVITE_RETENTION;
     item.extend([
-        ("intercom_id".to_owned(), s(invite.intercom_id.as_str())),
-        ("intercom_label".to_owned(), s(&invite.intercom_label)),
+        (names::INTERCOM_ID.to_owned(), s(invite.intercom_id.as_str())),
+        (names::INTERCOM_LABEL.to_owned(), s(&invite.intercom_label)),
         (TIME_ZONE.to_owned(), s(invite.time_zone.name())),
-        ("invite_id".to_owned(), s(invite.id.as_str())),
-        ("token_hash".to_owned(), s(&invite.token_hash.0)),
-        ("code".to_owned(), s(invite.code.as_str())),
-        ("guest_name".to_owned(), s(invite.guest_name.as_str())),
-        ("guest_mobile".to_owned(), s(invite.guest_mobile.e164())),
-        ("created_by".to_owned(), s(invite.created_by.as_str())),
-        ("created_at".to_owned(), epoch(invite.created_at)),
-        ("expires_at".to_owned(), epoch(invite.expires_at)),
-        ("exit_closes_at".to_owned(), epoch(invite.exit_closes_at)),
-        ("entry_gate".to_owned(), gate_snapshot(&invite.entry_gate)),
-        ("exit_gate".to_owned(), gate_snapshot(&invite.exit_gate)),
-        ("max_users".to_owned(), n(invite.max_users)),
-        ("state".to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
+        (names::INVITE_ID.to_owned(), s(invite.id.as_str())),
+        (names::TOKEN_HASH.to_owned(), s(&invite.token_hash.0)),
+        (names::CODE.to_owned(), s(invite.code.as_str())),
+        (names::GUEST_NAME.to_owned(), s(invite.guest_name.as_str())),
+        (names::GUEST_MOBILE.to_owned(), s(invite.guest_mobile.e164())),
+        (names::CREATED_BY.to_owned(), s(invite.created_by.as_str())),
+        (names::CREATED_AT.to_owned(), epoch(invite.created_at)),
+        (names::EXPIRES_AT.to_owned(), epoch(invite.expires_at)),
+        (names::EXIT_CLOSES_AT.to_owned(), epoch(invite.exit_closes_at)),
+        (names::ENTRY_GATE.to_owned(), gate_snapshot(&invite.entry_gate)),
+        (names::EXIT_GATE.to_owned(), gate_snapshot(&invite.exit_gate)),
+        (names::MAX_USERS.to_owned(), n(invite.max_users)),
+        (names::STATE.to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
         (GUESSES.to_owned(), n(invite.wrong_attempts)),
         (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
-        ("sms_status".to_owned(), s(invite.sms_status.as_str())),
-        ("history".to_owned(), history_append("created", invite.created_by.as_str(), invite.created_at)),
+        (names::SMS_STATUS.to_owned(), s(invite.sms_status.as_str())),
+        (names::HISTORY.to_owned(), history_append("created", invite.created_by.as_str(), invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
     ]);
     if invite.holds_slot(invite.created_at) {
@@ -197,17 +188,17 @@ fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
 }
 
 pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
-    let code = parse_attr(item, "code", AccessCode::parse)?;
+    let code = parse_attr(item, names::CODE, AccessCode::parse)?;
     let entered = tries_include(item, ENTRY_TRIES, &code);
     let exited = tries_include(item, EXIT_TRIES, &code);
     let released = item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-    let state = match get_s(item, "state")? {
+    let state = match get_s(item, names::STATE)? {
         REVOKED => InviteState::Revoked,
         ACTIVE if exited => InviteState::Exited,
         ACTIVE if entered && released => InviteState::ExitFailed,
         ACTIVE if entered => InviteState::Entered,
         ACTIVE => InviteState::Unused,
-        _ => return Err(bad("state")),
+        _ => return Err(bad(names::STATE)),
     };
     let guesses: u32 = get_n(item, GUESSES)?;
     let consuming_attempts = item
@@ -223,24 +214,24 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         .unwrap_or_default();
     let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
-        intercom_id: parse_attr(item, "intercom_id", IntercomId::parse)?,
-        intercom_label: get_s(item, "intercom_label")?.to_owned(),
+        intercom_id: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
+        intercom_label: get_s(item, names::INTERCOM_LABEL)?.to_owned(),
         time_zone: LocalZone::from_stored(get_s(item, TIME_ZONE)?.to_owned()),
-        id: parse_attr(item, "invite_id", InviteId::parse)?,
-        token_hash: TokenHash(get_s(item, "token_hash")?.to_owned()),
+        id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        token_hash: TokenHash(get_s(item, names::TOKEN_HASH)?.to_owned()),
         code,
-        guest_name: GuestName::from_stored(get_s(item, "guest_name")?.to_owned()),
-        guest_mobile: Mobile::from_stored(get_s(item, "guest_mobile")?.to_owned()),
-        created_by: parse_attr(item, "created_by", UserId::parse)?,
-        created_at: get_time(item, "created_at")?,
-        expires_at: get_time(item, "expires_at")?,
-        exit_closes_at: get_time(item, "exit_closes_at")?,
-        entry_gate: gate_snapshot_from(item, "entry_gate")?,
-        exit_gate: gate_snapshot_from(item, "exit_gate")?,
-        max_users: get_n(item, "max_users")?,
+        guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
+        guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
+        created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
+        created_at: get_time(item, names::CREATED_AT)?,
+        expires_at: get_time(item, names::EXPIRES_AT)?,
+        exit_closes_at: get_time(item, names::EXIT_CLOSES_AT)?,
+        entry_gate: gate_snapshot_from(item, names::ENTRY_GATE)?,
+        exit_gate: gate_snapshot_from(item, names::EXIT_GATE)?,
+        max_users: get_n(item, names::MAX_USERS)?,
         state,
         wrong_attempts,
-        sms_status: match get_s(item, "sms_status")? {
+        sms_status: match get_s(item, names::SMS_STATUS)? {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
         },
@@ -267,10 +258,10 @@ pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) ->
     let expires_at = record.created_at + IDEMPOTENCY_WINDOW;
     let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash, expires_at));
     item.extend([
-        ("fingerprint".to_owned(), s(&record.fingerprint)),
-        ("invite_id".to_owned(), s(record.invite_id.as_str())),
-        ("sealed_secret".to_owned(), s(STANDARD.encode(&record.sealed_secret))),
-        ("created_at".to_owned(), epoch(record.created_at)),
+        (names::FINGERPRINT.to_owned(), s(&record.fingerprint)),
+        (names::INVITE_ID.to_owned(), s(record.invite_id.as_str())),
+        (names::SEALED_SECRET.to_owned(), s(STANDARD.encode(&record.sealed_secret))),
+        (names::CREATED_AT.to_owned(), epoch(record.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(expires_at)),
     ]);
     item
@@ -283,10 +274,10 @@ pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError
     };
     Ok(IdempotencyRecord {
         key_hash,
-        fingerprint: get_s(item, "fingerprint")?.to_owned(),
-        invite_id: parse_attr(item, "invite_id", InviteId::parse)?,
-        sealed_secret: STANDARD.decode(get_s(item, "sealed_secret")?).map_err(|_| bad("sealed_secret"))?,
-        created_at: get_time(item, "created_at")?,
+        fingerprint: get_s(item, names::FINGERPRINT)?.to_owned(),
+        invite_id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        sealed_secret: STANDARD.decode(get_s(item, names::SEALED_SECRET)?).map_err(|_| bad("sealed_secret"))?,
+        created_at: get_time(item, names::CREATED_AT)?,
     })
 }
 
@@ -385,7 +376,7 @@ impl Store {
             .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
             .update_expression("SET sms_status = :failed, #history = list_append(#history, :event)")
             .condition_expression("attribute_exists(#history)")
-            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":event", history_append("sms_failed", "system", now))
             .send()
@@ -414,11 +405,11 @@ impl Store {
             .condition_expression(
                 "#state = :active AND NOT contains(#exit_tries, #code) AND attribute_not_exists(#released) AND expires_at > :now",
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#code", "code")
+            .expression_attribute_names("#state", names::STATE)
+            .expression_attribute_names("#code", names::CODE)
             .expression_attribute_names("#exit_tries", EXIT_TRIES)
             .expression_attribute_names("#released", EXIT_RELEASED)
-            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
             .expression_attribute_values(":revoked", s(REVOKED))
@@ -522,7 +513,7 @@ impl Store {
                 "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
             )
             .condition_expression("attribute_exists(#slot_pk) AND expires_at <= :now")
-            .expression_attribute_names("#history", "history")
+            .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
             .expression_attribute_values(":now", epoch(now))

@@ -8,14 +8,13 @@ use lambda_http::{service_fn, Body, Error, Request, Response};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let deps: &'static ota::Deps = Box::leak(Box::new(ota::Deps::from_env()?));
-    let table = deps.config.table_name.clone();
+    let config = ota::config::Config::from_env()?;
+    let client: &'static aws_sdk_dynamodb::Client = Box::leak(Box::new(ota::aws::AwsSetup::from_env()?.dynamodb()));
+    let table = config.table_name;
     lambda_http::run(service_fn(|_: Request| {
         let table = table.clone();
         async move {
-            let found = deps
-                .store
-                .client()
+            let found = client
                 .get_item()
                 .table_name(table)
                 .key("PK", AttributeValue::S("INTERCOM#ic-demo".into()))
