@@ -1,15 +1,58 @@
-//! Logging: JSON lines for CloudWatch, level from `OTA_LOG_LEVEL` (default `info`).
+//! Logging: JSON lines for CloudWatch. `OTA_LOG_LEVEL` (default `info`) sets the
+//! level of this service's own code only; every other crate (the AWS SDK, hyper,
+//! the Lambda runtime) logs warnings and errors alone, since an SDK at debug or
+//! trace prints whole request bodies, which hold codes and links.
 //!
 //! Handlers log ids, outcomes and error codes only. Tokens, codes, JWTs and full
 //! phone numbers are never passed to a log macro; their types redact `Debug`.
 
+use std::str::FromStr;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+
+/// The crates whose logs `OTA_LOG_LEVEL` governs: the library and the functions.
+const OWN_TARGETS: [&str; 10] = [
+    "ota",
+    "create_invite",
+    "get_settings",
+    "guest_status",
+    "list_codes",
+    "redeem_entry",
+    "redeem_exit",
+    "revoke_code",
+    "sweep",
+    "update_settings",
+];
+
+pub fn filter(level: Option<&str>) -> Targets {
+    let own = level.and_then(|l| LevelFilter::from_str(l.trim()).ok()).unwrap_or(LevelFilter::INFO);
+    OWN_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(LevelFilter::WARN), |targets, target| targets.with_target(*target, own))
+}
+
 pub fn init() {
-    let filter = std::env::var("OTA_LOG_LEVEL").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_current_span(false)
-        .with_ansi(false)
-        .without_time()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let format = tracing_subscriber::fmt::layer().json().with_current_span(false).with_ansi(false).without_time();
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter(std::env::var("OTA_LOG_LEVEL").ok().as_deref()))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_level_governs_our_crates_and_the_sdk_stays_at_warn() {
+        let targets = filter(Some("debug"));
+        assert!(targets.would_enable("ota::handlers::redeem", &Level::DEBUG));
+        assert!(!targets.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!targets.would_enable("aws_sdk_dynamodb", &Level::INFO));
+        assert!(targets.would_enable("aws_sdk_dynamodb", &Level::WARN));
+        assert!(filter(None).would_enable("ota", &Level::INFO));
+        assert!(!filter(Some("nonsense")).would_enable("ota", &Level::DEBUG));
+    }
 }
