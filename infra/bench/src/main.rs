@@ -48,11 +48,15 @@ struct Options {
     current: Option<String>,
     /// Comma-separated functions to measure (default: all; each release build takes minutes).
     only: Option<String>,
+    /// Measure the binaries a previous run left in target/bench (no cargo builds).
+    no_build: bool,
+    /// Build the current set but reuse the baseline binaries a previous run built.
+    reuse_baseline: bool,
     sweep_reads: bool,
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { cold: 40, warm: 200, baseline: None, current: None, only: None, sweep_reads: false };
+    let mut options = Options { cold: 40, warm: 200, baseline: None, current: None, only: None, no_build: false, reuse_baseline: false, sweep_reads: false };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -63,6 +67,8 @@ fn options() -> Result<Options, String> {
             "--current" => options.current = Some(value()?),
             "--only" => options.only = Some(value()?),
             "--sweep-reads" => options.sweep_reads = true,
+            "--no-build" => options.no_build = true,
+            "--reuse-baseline" => options.reuse_baseline = true,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -89,16 +95,22 @@ async fn run() -> Result<(), String> {
         .collect();
     let with_floor: Vec<&str> = functions.iter().chain(FLOOR.iter()).copied().collect();
     let current_dir = out.join("current");
-    let current = match &options.current {
-        Some(rev) => (format!("current {rev}"), build_revision(&root, rev, &with_floor, &current_dir)?),
-        None => {
+    let current = match (&options.current, options.no_build) {
+        (Some(rev), true) => (format!("current {rev}"), current_dir.clone()),
+        (None, true) => ("current (as last built)".to_owned(), current_dir.clone()),
+        (Some(rev), false) => (format!("current {rev}"), build_revision(&root, rev, &with_floor, &current_dir)?),
+        (None, false) => {
             build(&root, &root, &with_floor, &current_dir)?;
             ("current (working tree)".to_owned(), current_dir.clone())
         }
     };
     if let Some(rev) = &options.baseline {
         let baseline_dir = out.join("baseline");
-        build_revision(&root, rev, &functions, &baseline_dir)?;
+        // A baseline built by an earlier run is reused with --no-build or --reuse-baseline.
+        let reuse = options.no_build || (options.reuse_baseline && baseline_dir.join(FLOOR[0]).exists());
+        if !reuse {
+            build_revision(&root, rev, &functions, &baseline_dir)?;
+        }
         // One floor for both sets: this revision's bare and reference binaries.
         for floor in FLOOR {
             std::fs::copy(current_dir.join(floor), baseline_dir.join(floor)).map_err(|e| e.to_string())?;
@@ -119,6 +131,8 @@ async fn run() -> Result<(), String> {
         today(),
     );
     for (name, binaries) in &sets {
+        // Revisions before the ENDS# key scheme keep invites under INVITE#<id>.
+        stub.legacy_keys(name.starts_with("baseline"));
         let bare = measure(&binaries.join("bench-hello"), None, &stub, &options).await?;
         let reference = measure(&binaries.join("bench-reference"), None, &stub, &options).await?;
         println!("## {name}\n");

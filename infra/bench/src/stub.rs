@@ -126,6 +126,17 @@ pub struct Stub {
     pub counts: Arc<Counts>,
 }
 
+/// Whether the sweep's index answers with the invite keys of revisions before the
+/// `ENDS#<time>#INVITE#<id>` scheme (a baseline's partition read skips the keys it
+/// does not know, which keeps it on its success path).
+static LEGACY_KEYS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Stub {
+    pub fn legacy_keys(&self, legacy: bool) {
+        LEGACY_KEYS.store(legacy, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 pub async fn start() -> std::io::Result<Stub> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
@@ -219,7 +230,7 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
         "Query" if request.get("IndexName").is_some() => {
             // The sweep's index: one invite due.
             json!({ "Items": [{
-                "PK": s("INTERCOM#ic-demo"), "SK": s(&invite_sk(INVITE_ID)),
+                "PK": s("INTERCOM#ic-demo"), "SK": s(&indexed_invite_sk(INVITE_ID)),
                 "GSI1PK": s("HOLDS_SLOT"), "GSI1SK": s(&format!("{:012}#ic-demo#{INVITE_ID}", now() - 60)),
             }], "Count": 1, "ScannedCount": 1 })
         }
@@ -277,6 +288,15 @@ fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
 
 fn invite_sk(id: &str) -> String {
     ota::domain::ids::InviteId::parse(id).map(|id| ota::keys::invite_sk(&id)).unwrap_or_default()
+}
+
+/// The key the sweep's index hands back: a baseline's sweep parses only its own.
+fn indexed_invite_sk(id: &str) -> String {
+    if LEGACY_KEYS.load(std::sync::atomic::Ordering::SeqCst) {
+        format!("INVITE#{id}")
+    } else {
+        invite_sk(id)
+    }
 }
 
 fn meta() -> Value {

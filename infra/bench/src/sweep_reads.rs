@@ -20,12 +20,13 @@ pub async fn print(root: &Path) -> Result<(), String> {
     let mut writes = Vec::with_capacity(LIVE + EXPIRED);
     for i in 0..LIVE + EXPIRED {
         let expires = if i < EXPIRED { now - Duration::minutes(5) } else { now + Duration::hours(6) };
-        let id = format!("SweepInv{i:04}");
+        let intercom = ota::domain::ids::IntercomId::parse(&format!("ic-{}", i % 50)).ok_or("intercom id")?;
+        let id = ota::domain::ids::InviteId::generate(expires + Duration::hours(1));
         let item = [
-            ("PK", format!("INTERCOM#ic-{}", i % 50)),
-            ("SK", format!("INVITE#{id:0>11}")),
+            ("PK", ota::keys::intercom_pk(&intercom)),
+            ("SK", ota::keys::invite_sk(&id)),
             ("GSI1PK", ota::keys::SLOT_INDEX_PARTITION.to_owned()),
-            ("GSI1SK", format!("{:012}#ic-{}#{id:0>11}", expires.unix_timestamp(), i % 50)),
+            ("GSI1SK", ota::keys::slot_index_sk(expires, &intercom, &id)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), AttributeValue::S(v)))
