@@ -56,7 +56,16 @@ struct Options {
 }
 
 fn options() -> Result<Options, String> {
-    let mut options = Options { cold: 40, warm: 200, baseline: None, current: None, only: None, no_build: false, reuse_baseline: false, sweep_reads: false };
+    let mut options = Options {
+        cold: 40,
+        warm: 200,
+        baseline: None,
+        current: None,
+        only: None,
+        no_build: false,
+        reuse_baseline: false,
+        sweep_reads: false,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
