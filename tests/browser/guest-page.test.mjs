@@ -111,6 +111,24 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
+  test('keyboard only: from the link to an open gate without a pointer', async () => {
+    const invite = await stack.invite('Keyboard Guest');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    const focused = () => page.evaluate(() => document.activeElement && document.activeElement.id);
+    for (let presses = 0; presses < 12 && (await focused()) !== 'manual-intercom'; presses++) {
+      await page.keyboard.press('Tab');
+    }
+    assert.equal(await focused(), 'manual-intercom', 'the intercom number is reachable with Tab');
+    await page.keyboard.type('ic-demo');
+    await page.keyboard.press('Enter');
+    await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
+    assert.equal(await focused(), 'code', 'focus moves to the code');
+    await page.keyboard.type(invite.code);
+    await gateOpen(page);
+    assert.equal(await focused(), 'opened-title', 'focus moves to the result, which a screen reader reads');
+    await context.close();
+  });
+
   test('camera refused: a clear fallback to typing the intercom number', async () => {
     const invite = await stack.invite('Lerato Mokoena');
     const { context, page } = await openLink(camera, invite, { camera: false });
