@@ -33,6 +33,7 @@ pub const SLOT_INDEX_SK: &str = "GSI1SK";
 /// DynamoDB TTL attribute (epoch seconds). TTL deletes late, so nothing relies on it.
 pub const PURGE_AT: &str = "purge_at";
 
+const INTERCOM_PREFIX: &str = "INTERCOM#";
 pub const META_SK: &str = "META";
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 /// Sorts below `MEMBER#` and `META`; what follows is the end time, zero-padded.
@@ -44,7 +45,7 @@ const IDEMPOTENCY_TAG: &str = "#IDEMP#";
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
 
 pub fn intercom_pk(intercom: &IntercomId) -> String {
-    format!("INTERCOM#{intercom}")
+    format!("{INTERCOM_PREFIX}{intercom}")
 }
 
 pub fn member_sk(user: &UserId) -> String {
@@ -89,7 +90,7 @@ pub fn classify(sk: &str) -> Option<PartitionItem<'_>> {
 
 /// The intercom and invite of an invite's key (the sweep reads them from its index).
 pub fn parse_invite_key(pk: &str, sk: &str) -> Option<(IntercomId, InviteId)> {
-    let intercom = IntercomId::parse(pk.strip_prefix("INTERCOM#")?)?;
+    let intercom = IntercomId::parse(pk.strip_prefix(INTERCOM_PREFIX)?)?;
     match classify(sk)? {
         PartitionItem::Invite(id) => Some((intercom, InviteId::parse(id)?)),
         _ => None,

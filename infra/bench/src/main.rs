@@ -19,6 +19,7 @@
 //! expired invites in moto. Results go to stdout as Markdown.
 
 mod cost;
+mod http;
 mod runtime;
 mod stub;
 mod sweep_reads;

@@ -5,9 +5,6 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
@@ -36,19 +33,7 @@ impl RuntimeApi {
         let (events_tx, events_rx) = mpsc::channel(4);
         let (answers_tx, answers_rx) = mpsc::channel(4);
         let shared = Arc::new(Shared { ready: ready_tx, events: Mutex::new(events_rx), answers: answers_tx });
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let shared = shared.clone();
-                        async move { Ok::<_, Infallible>(serve(&shared, req).await) }
-                    });
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-        });
+        crate::http::serve(listener, shared, |shared, req| async move { serve(&shared, req).await });
         Ok(Arc::new(Self { address, ready: Mutex::new(ready_rx), events: events_tx, answers: Mutex::new(answers_rx) }))
     }
 

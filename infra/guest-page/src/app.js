@@ -247,6 +247,7 @@
     countdownTimer = setInterval(tick, 1000);
   }
 
+  /** Asks what the link allows now and shows it: the next step, or why there is none. */
   async function refresh() {
     const next = await loadStatus();
     if (next.refusal && !next.first_name) return refuse(next.refusal.code);
@@ -505,15 +506,10 @@
     const fromPath = intercomFromPath();
     token = takeTokenFromUrl();
     if (!token) return showView('view-no-link');
-    const next = await loadStatus();
-    if (next.refusal && !next.first_name) return refuse(next.refusal.code);
-    renderStatus(next);
-    if (!next.next) return refuse(next.refusal && next.refusal.code);
     // Arrived through the intercom's QR with the phone's own camera: that was the scan.
     if (fromPath) rememberScan(fromPath);
     else scanned = recentScan();
-    if (scanned) showCodeStep();
-    else showScanStep();
+    return refresh();
   }
 
   start();

@@ -11,23 +11,15 @@ use std::fmt;
 /// Where Fluss's intercoms are unless provisioning says otherwise.
 pub const DEFAULT_TIME_ZONE: &str = "Africa/Johannesburg";
 
-#[derive(Clone)]
-pub struct LocalZone {
-    name: String,
-    #[cfg(feature = "local-time")]
-    zone: jiff::tz::TimeZone,
-}
+/// An IANA zone name. Only its name is carried (from the registry to each invite and
+/// the guest's page); the zone's rules are looked up where a time is written.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LocalZone(String);
 
 impl LocalZone {
     /// A name this service stored; it was checked when provisioned.
     pub fn from_stored(name: String) -> Self {
-        #[cfg(feature = "local-time")]
-        {
-            let zone = jiff::tz::db().get(&name).unwrap_or(jiff::tz::TimeZone::UTC);
-            Self { name, zone }
-        }
-        #[cfg(not(feature = "local-time"))]
-        Self { name }
+        Self(name)
     }
 
     /// An IANA name known to the bundled time-zone database (`Europe/Berlin`).
@@ -37,19 +29,20 @@ impl LocalZone {
         if !name.contains('/') && name != "UTC" {
             return None;
         }
-        let zone = jiff::tz::db().get(name).ok()?;
-        Some(Self { name: name.to_owned(), zone })
+        jiff::tz::db().get(name).ok().map(|_| Self(name.to_owned()))
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0
     }
 
-    /// `2026-11-25 18:30 SAST`: the wall-clock time there, with the zone's abbreviation.
+    /// `2026-11-25 18:30 SAST`: the wall-clock time there, with the zone's abbreviation
+    /// (UTC should a stored name ever be unknown to this build's database).
     #[cfg(feature = "local-time")]
     pub fn wall_clock(&self, at: time::OffsetDateTime) -> String {
+        let zone = jiff::tz::db().get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC);
         match jiff::Timestamp::from_second(at.unix_timestamp()) {
-            Ok(ts) => ts.to_zoned_datetime(self.zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+            Ok(ts) => ts.to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M %Z").to_string(),
             Err(_) => String::new(),
         }
     }
@@ -61,15 +54,9 @@ impl Default for LocalZone {
     }
 }
 
-impl PartialEq for LocalZone {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-    }
-}
-
 impl fmt::Debug for LocalZone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LocalZone({})", self.name)
+        write!(f, "LocalZone({})", self.0)
     }
 }
 

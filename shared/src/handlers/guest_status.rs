@@ -33,12 +33,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let invalid_link = || ApiError::Refused { refusal: Refusal::InvalidLink, attempts_left: None };
     let body: StatusBody = json_body(req)?;
     let token = LinkToken::parse(body.token.trim()).ok_or_else(invalid_link)?;
-    let invite = deps
-        .store
-        .invite(token.intercom_id(), token.invite_id())
-        .await?
-        .filter(|invite| invite.token_hash == token.hash())
-        .ok_or_else(invalid_link)?;
+    let invite = deps.store.invite_for_link(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
     let (next, refusal) = match invite.next_step(now) {
         Ok(redemption) => (Some(redemption), Value::Null),

@@ -88,9 +88,9 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     if token.intercom_id() != &scanned {
         // Only a real link learns that it was scanned at the wrong intercom;
         // nothing is counted against the invite.
-        return match deps.store.invite(token.intercom_id(), token.invite_id()).await? {
-            Some(invite) if invite.token_hash == token_hash => Err(refused(Refusal::WrongIntercom)),
-            _ => Err(refused(Refusal::InvalidLink)),
+        return match deps.store.invite_for_link(&token).await? {
+            Some(_) => Err(refused(Refusal::WrongIntercom)),
+            None => Err(refused(Refusal::InvalidLink)),
         };
     }
 

@@ -12,7 +12,7 @@ use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
 use crate::domain::phone::Mobile;
 use crate::domain::settings::Intercom;
-use crate::domain::token::TokenHash;
+use crate::domain::token::{LinkToken, TokenHash};
 use crate::domain::zone::LocalZone;
 use crate::keys;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
@@ -101,7 +101,7 @@ pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TR
 
 /// Every attribute a partition read (create, list) uses; the history, the attempt
 /// ids and the index keys stay behind.
-pub const PARTITION_READ: [&str; 37] = [
+const PARTITION_READ: [&str; 33] = [
     keys::PK,
     keys::SK,
     // registry
@@ -139,12 +139,18 @@ pub const PARTITION_READ: [&str; 37] = [
     // idempotency records
     names::FINGERPRINT,
     names::SEALED_SECRET,
-    // (the invite and registry share these names)
-    names::USER,
-    names::REVOKED_AT,
-    names::REVOKED_BY,
-    names::EXPIRED_AT,
 ];
+
+/// The projection of a partition read and its `#name` bindings, built once per
+/// process rather than on every page.
+static PARTITION_PROJECTION: std::sync::LazyLock<(String, HashMap<String, String>)> = std::sync::LazyLock::new(|| {
+    let mut bindings: HashMap<String, String> =
+        PARTITION_READ.iter().enumerate().map(|(i, name)| (format!("#a{i}"), (*name).to_owned())).collect();
+    let expression = (0..PARTITION_READ.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", ");
+    bindings.insert("#pk".into(), keys::PK.into());
+    bindings.insert("#sk".into(), keys::SK.into());
+    (expression, bindings)
+});
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -290,26 +296,24 @@ impl Store {
     pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
         let mut start_key = None;
+        let (projection, bindings) = &*PARTITION_PROJECTION;
         loop {
-            let mut query = self
+            let page = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
                 .scan_index_forward(false)
                 .key_condition_expression("#pk = :pk AND #sk >= :from")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
+                .projection_expression(projection)
+                .set_expression_attribute_names(Some(bindings.clone()))
                 .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
                 .expression_attribute_values(":from", s(keys::still_open_from(now)))
                 .set_limit(self.page_limit)
-                .set_exclusive_start_key(start_key);
-            let mut projection = Vec::with_capacity(PARTITION_READ.len());
-            for (i, name) in PARTITION_READ.iter().enumerate() {
-                query = query.expression_attribute_names(format!("#a{i}"), *name);
-                projection.push(format!("#a{i}"));
-            }
-            let page = query.projection_expression(projection.join(", ")).send().await.map_err(sdk)?;
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(sdk)?;
             for item in page.items() {
                 match sort_key(item).and_then(keys::classify) {
                     Some(keys::PartitionItem::Registry) => partition.intercom = Some(intercom_from_item(item)?),
@@ -442,18 +446,21 @@ impl Store {
         }
     }
 
-    /// One invite as it is now (a strongly consistent GetItem), whatever its state.
-    pub async fn invite(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Invite>, StoreError> {
+    /// The invite a guest's link opens, as it is now (a strongly consistent
+    /// GetItem), whatever its state; `None` unless the link's secret is this
+    /// invite's, so a forged link learns nothing.
+    pub async fn invite_for_link(&self, link: &LinkToken) -> Result<Option<Invite>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .set_key(Some(key(keys::intercom_pk(link.intercom_id()), keys::invite_sk(link.invite_id()))))
             .consistent_read(true)
             .send()
             .await
             .map_err(sdk)?;
-        Ok(output.item().map(invite_from_item).transpose()?)
+        let invite = output.item().map(invite_from_item).transpose()?;
+        Ok(invite.filter(|invite| invite.token_hash == link.hash()))
     }
 
     /// Invites that hold a place and whose expiry has passed, oldest first, at most
