@@ -23,9 +23,9 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(4);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// One service's client from the shared set-up: the SDK crates' config builders
-/// are separate types with the same methods.
-macro_rules! client {
+/// One service's configuration from the shared set-up: the SDK crates' config
+/// builders are separate types with the same methods.
+macro_rules! config {
     ($sdk:ident, $setup:expr, $attempts:expr, $endpoint:expr) => {{
         let mut builder = $sdk::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -35,7 +35,7 @@ macro_rules! client {
             .timeout_config(AwsSetup::timeouts())
             .retry_config(RetryConfig::standard().with_max_attempts($attempts));
         builder.set_endpoint_url($endpoint);
-        $sdk::Client::from_conf(builder.build())
+        builder
     }};
 }
 
@@ -86,19 +86,34 @@ impl AwsSetup {
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        client!(aws_sdk_dynamodb, self, 3, self.endpoint.clone())
+        aws_sdk_dynamodb::Client::from_conf(self.dynamodb_config().build())
+    }
+
+    /// The production configuration, for tests that add interceptors to it.
+    pub fn dynamodb_config(&self) -> aws_sdk_dynamodb::config::Builder {
+        config!(aws_sdk_dynamodb, self, 3, self.endpoint.clone())
     }
 
     #[cfg(feature = "sms")]
     pub fn sns(&self) -> aws_sdk_sns::Client {
-        client!(aws_sdk_sns, self, 2, self.endpoint.clone())
+        aws_sdk_sns::Client::from_conf(self.sns_config().build())
+    }
+
+    #[cfg(feature = "sms")]
+    pub fn sns_config(&self) -> aws_sdk_sns::config::Builder {
+        config!(aws_sdk_sns, self, 2, self.endpoint.clone())
     }
 
     /// `iot_endpoint`: the account's IoT data endpoint (`OTA_IOT_DATA_ENDPOINT`);
     /// without it, `AWS_ENDPOINT_URL` or the SDK's default.
     #[cfg(feature = "gate")]
     pub fn iot(&self, iot_endpoint: Option<&str>) -> aws_sdk_iotdataplane::Client {
-        client!(aws_sdk_iotdataplane, self, 2, iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()))
+        aws_sdk_iotdataplane::Client::from_conf(self.iot_config(iot_endpoint).build())
+    }
+
+    #[cfg(feature = "gate")]
+    pub fn iot_config(&self, iot_endpoint: Option<&str>) -> aws_sdk_iotdataplane::config::Builder {
+        config!(aws_sdk_iotdataplane, self, 2, iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()))
     }
 }
 

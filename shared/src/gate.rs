@@ -3,14 +3,19 @@
 //! A gate that was offline may read its shadow minutes later. Each command
 //! therefore carries an id (a gate acts on an id once) and a `not_after` time
 //! (a gate ignores a command read later), so a late delivery opens nothing.
+//!
+//! The id is derived from the attempt that consumed the entry (exit) and the time
+//! that attempt was recorded, both stored in that same write: every repeat of the
+//! attempt (an SDK retry, the page's retry, a Lambda retry) sends the very same
+//! command, so a gate opens once per entry and per exit whatever was lost.
 
 use crate::domain::ids::{InviteId, ThingName};
-use crate::domain::invite::Redemption;
+use crate::domain::invite::{AttemptKey, Redemption};
 use crate::domain::token::hex;
 use aws_sdk_iotdataplane::primitives::Blob;
 use aws_sdk_iotdataplane::Client;
-use rand::RngCore;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// How long after it was issued a gate may still act on a command.
@@ -26,10 +31,33 @@ pub struct DoorCommand {
 }
 
 impl DoorCommand {
-    pub fn new(redemption: Redemption, invite_id: InviteId, now: OffsetDateTime) -> Self {
-        let mut id = [0u8; 16];
-        rand::rng().fill_bytes(&mut id);
-        Self { id: hex(&id), redemption, invite_id, issued_at: now, not_after: now + COMMAND_VALIDITY }
+    /// The command of the attempt stored under `attempt`, recorded at `issued_at`.
+    pub fn for_attempt(
+        redemption: Redemption,
+        invite_id: InviteId,
+        attempt: &AttemptKey,
+        issued_at: OffsetDateTime,
+    ) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"ota-door-command\0")
+            .chain_update(invite_id.as_str())
+            .chain_update([0])
+            .chain_update(attempt.as_str())
+            .chain_update([0])
+            .chain_update(issued_at.unix_timestamp().to_be_bytes())
+            .finalize();
+        Self {
+            id: hex(&digest[..16]),
+            redemption,
+            invite_id,
+            issued_at,
+            not_after: issued_at + COMMAND_VALIDITY,
+        }
+    }
+
+    /// Whether a gate would still act on it.
+    pub fn still_valid(&self, now: OffsetDateTime) -> bool {
+        now < self.not_after
     }
 
     /// The desired-state document the gate firmware reads.
@@ -51,24 +79,32 @@ impl DoorCommand {
     }
 }
 
-/// Why a gate's shadow was not updated. `Unreachable` is ambiguous: the update may
-/// have been applied before the answer was lost.
+/// Why a gate's shadow update did not succeed. Only the error code is kept: an
+/// SDK message may quote the request.
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
+    /// IoT Core answered that it did not apply the update (a 4xx: unknown thing,
+    /// no permission, throttled): nothing was written.
     #[error("IoT Core refused the shadow update ({code})")]
     Refused { code: String },
-    #[error("IoT Core could not be reached or did not answer in time")]
-    Unreachable,
+    /// No clear answer (timeout, lost connection, a 5xx): the update may have been
+    /// applied, so the redemption must not be given back.
+    #[error("IoT Core did not answer clearly; the command may have been applied")]
+    Ambiguous,
 }
 
-impl<E: aws_sdk_iotdataplane::error::ProvideErrorMetadata, R> From<aws_sdk_iotdataplane::error::SdkError<E, R>>
-    for GateError
+impl<E: aws_sdk_iotdataplane::error::ProvideErrorMetadata>
+    From<aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>> for GateError
 {
-    fn from(error: aws_sdk_iotdataplane::error::SdkError<E, R>) -> Self {
-        use aws_sdk_iotdataplane::error::ProvideErrorMetadata;
-        match error.code() {
-            Some(code) => Self::Refused { code: code.to_owned() },
-            None => Self::Unreachable,
+    fn from(error: aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> Self {
+        use aws_sdk_iotdataplane::error::{ProvideErrorMetadata, SdkError};
+        match &error {
+            SdkError::ServiceError(service) if service.raw().status().is_client_error() => {
+                Self::Refused { code: error.code().unwrap_or("unknown").to_owned() }
+            }
+            // The request was never sent.
+            SdkError::ConstructionFailure(_) => Self::Refused { code: "request not built".into() },
+            _ => Self::Ambiguous,
         }
     }
 }
@@ -99,11 +135,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_expire_shortly_after_issue_and_have_unique_ids() {
+    fn commands_expire_shortly_after_issue_and_one_attempt_always_gets_the_same_id() {
+        use crate::domain::code::AccessCode;
+        use crate::domain::invite::AttemptId;
         let now = OffsetDateTime::UNIX_EPOCH;
-        let a = DoorCommand::new(Redemption::Entry, InviteId::generate(now), now);
-        let b = DoorCommand::new(Redemption::Entry, InviteId::generate(now), now);
+        let invite = InviteId::generate(now);
+        let code = AccessCode::parse("4821").unwrap();
+        let press = AttemptId::generate().key(Redemption::Entry, &code);
+        let a = DoorCommand::for_attempt(Redemption::Entry, invite.clone(), &press, now);
+        let again = DoorCommand::for_attempt(Redemption::Entry, invite.clone(), &press, now);
+        let other = AttemptId::generate().key(Redemption::Entry, &code);
+        let b = DoorCommand::for_attempt(Redemption::Entry, invite, &other, now);
+        assert_eq!(a.id, again.id);
         assert_ne!(a.id, b.id);
+        assert!(a.still_valid(now) && !a.still_valid(a.not_after));
         let doc = a.shadow_document();
         assert_eq!(doc["state"]["desired"]["ota_command"]["not_after"], 30);
         assert_eq!(doc["state"]["desired"]["ota_command"]["action"], "open");

@@ -7,11 +7,13 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use fault_proxy::FaultProxy;
 use local_stack::front::{self, Front};
 use local_stack::jwt::Authorizer;
 use local_stack::moto::Moto;
 use local_stack::seed::Site;
 use local_stack::{aws, repo_root, table};
+use ota::aws::AwsSetup;
 use ota::clock::ManualClock;
 use ota::config::Config;
 use rand::Rng;
@@ -140,6 +142,9 @@ pub struct Options {
     pub gates_missing: bool,
     /// Items per Query page, as if the partition were past DynamoDB's 1 MB page.
     pub page_limit: Option<i32>,
+    /// Every AWS call goes through a fault-injecting proxy (`TestApp::faults`), with
+    /// the clients configured as in production (timeouts, retries).
+    pub faults: bool,
 }
 
 pub struct TestApp {
@@ -156,6 +161,7 @@ pub struct TestApp {
     pub paused_read: PausedRead,
     pub front: Arc<Front>,
     pub emulator: &'static str,
+    proxy: Option<FaultProxy>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -171,19 +177,37 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let paused_read = PausedRead::default();
     let recorder = |service| Recorder { service, log: requests.clone() };
 
+    let proxy = if options.faults { Some(FaultProxy::start(emulator).await.unwrap()) } else { None };
+    let production = proxy.as_ref().map(|proxy| {
+        let environment = [
+            ("AWS_REGION", aws::REGION),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
+        ];
+        AwsSetup::from_lookup(|name| environment.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+            .unwrap()
+    });
+    let dynamo_config = match &production {
+        Some(setup) => setup.dynamodb_config(),
+        None => aws_sdk_dynamodb::config::Builder::from(&sdk),
+    };
     let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(recorder("dynamodb"))
-            .interceptor(paused_read.clone())
-            .build(),
+        dynamo_config.interceptor(recorder("dynamodb")).interceptor(paused_read.clone()).build(),
     );
-    let mut sns = aws_sdk_sns::config::Builder::from(&sdk).interceptor(recorder("sns"));
+    let mut sns = match &production {
+        Some(setup) => setup.sns_config(),
+        None => aws_sdk_sns::config::Builder::from(&sdk),
+    }
+    .interceptor(recorder("sns"));
     if options.sms_down {
         sns = sns.endpoint_url("http://127.0.0.1:9");
     }
-    let iot = aws_sdk_iotdataplane::Client::from_conf(
-        aws_sdk_iotdataplane::config::Builder::from(&sdk).interceptor(recorder("iot")).build(),
-    );
+    let iot_config = match &production {
+        Some(setup) => setup.iot_config(None),
+        None => aws_sdk_iotdataplane::config::Builder::from(&sdk),
+    };
+    let iot = aws_sdk_iotdataplane::Client::from_conf(iot_config.interceptor(recorder("iot")).build());
     table::create_from_template(&dynamo, &repo_root().join("template.yaml"), &table_name).await.unwrap();
 
     let config = Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| table_name.clone())).unwrap();
@@ -231,6 +255,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         paused_read,
         front,
         emulator,
+        proxy,
     }
 }
 
@@ -240,6 +265,11 @@ pub enum Redeem {
 }
 
 impl TestApp {
+    /// The fault-injecting proxy between the functions and moto.
+    pub fn faults(&self) -> &FaultProxy {
+        self.proxy.as_ref().expect("spawn_app_with(Options { faults: true, .. })")
+    }
+
     pub fn intercom(&self) -> &str {
         self.site.intercom.as_str()
     }

@@ -13,6 +13,7 @@ mod contract;
 mod create_invite;
 mod events;
 mod expiry;
+mod faults;
 mod guest_status;
 mod redeem;
 mod revoke;

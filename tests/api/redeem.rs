@@ -193,7 +193,7 @@ async fn parallel_guessing_tries_at_most_five_wrong_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_retry_after_a_lost_answer_is_told_the_gate_opened_without_opening_it_again() {
+async fn a_retry_after_a_lost_answer_re_sends_the_same_command_not_a_second_one() {
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("One Bar Of Signal").await;
@@ -205,6 +205,7 @@ async fn a_retry_after_a_lost_answer_is_told_the_gate_opened_without_opening_it_
     let (status, retry) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
     assert_eq!(status, 200, "{retry}");
     assert_eq!(retry["repeated"], true);
+    assert_eq!(retry["command_id"], first["command_id"]);
     assert_eq!(app.gate_command("gate-main").await.unwrap()["id"], command["id"], "no second command");
 
     let (status, other) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0002"))).await;

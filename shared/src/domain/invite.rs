@@ -12,6 +12,10 @@ use super::phone::Mobile;
 use super::settings::{Intercom, Settings};
 use super::token::{LinkToken, TokenHash};
 use super::zone::LocalZone;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// Wrong codes an invite survives; the next one locks it.
@@ -78,9 +82,12 @@ pub struct Invite {
     pub state: InviteState,
     pub wrong_attempts: u32,
     pub sms_status: SmsStatus,
-    /// The gate page's attempt ids that consumed the entry or exit
-    /// (`"entry:<id>"`, `"exit:<id>"`), so a retry after a lost answer is recognised.
-    pub consuming_attempts: Vec<String>,
+    /// When each attempt at the gate was recorded, by [`AttemptKey`]: a repeat of
+    /// an attempt (an SDK retry after a lost answer, the page's retry, a Lambda
+    /// retry) finds itself here and is answered as that attempt, never counted again.
+    pub attempts: HashMap<AttemptKey, OffsetDateTime>,
+    /// How often a gate refused a command and the redemption was given back.
+    pub gate_give_backs: u32,
 }
 
 /// Why no new code can be made now.
@@ -156,7 +163,8 @@ impl Invite {
             state: InviteState::Unused,
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
-            consuming_attempts: Vec::new(),
+            attempts: HashMap::new(),
+            gate_give_backs: 0,
         };
         Ok((invite, token))
     }
@@ -209,7 +217,14 @@ pub enum Refusal {
     WrongCode,
 }
 
-/// A client-chosen id for one press of the gate page's button, repeated on retries.
+/// Give-backs after a gate refused a command, per invite. Each costs a history
+/// entry and lets the guest try again; past this the redemption stays used and a
+/// retry re-sends its command, so a broken gate cannot grow the item without end.
+pub const MAX_GATE_GIVE_BACKS: u32 = 3;
+
+/// One press of the gate page's button, repeated on retries: chosen by the page,
+/// or by the function for a client that sends none (then only the SDK's own
+/// retries repeat it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptId(String);
 
@@ -220,9 +235,43 @@ impl AttemptId {
         valid.then(|| Self(raw.to_owned()))
     }
 
-    /// The key it is stored under for one redemption.
-    pub fn key(&self, redemption: Redemption) -> String {
-        format!("{}:{}", redemption.as_str(), self.0)
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 12];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// What one attempt is stored under: the press, the redemption and the code
+    /// typed. The same press with another code is another attempt, judged by its
+    /// own code.
+    pub fn key(&self, redemption: Redemption, typed: &AccessCode) -> AttemptKey {
+        let digest = Sha256::new()
+            .chain_update(redemption.as_str())
+            .chain_update([0])
+            .chain_update(&self.0)
+            .chain_update([0])
+            .chain_update(typed.as_str())
+            .finalize();
+        let prefix = match redemption {
+            Redemption::Entry => 'e',
+            Redemption::Exit => 'x',
+        };
+        AttemptKey(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(&digest[..8])))
+    }
+}
+
+/// A short, fixed-size name for one attempt (12 characters: the invite item stays
+/// under 1 KB however many attempts it records).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AttemptKey(String);
+
+impl AttemptKey {
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -235,16 +284,9 @@ impl Invite {
         }
     }
 
-    /// Whether this attempt already consumed this redemption: the answer was lost
-    /// on the way back and the page is asking again.
-    pub fn was_consumed_by(&self, attempt: &AttemptId, redemption: Redemption) -> bool {
-        let consumed = match redemption {
-            Redemption::Entry => {
-                matches!(self.state, InviteState::Entered | InviteState::Exited | InviteState::ExitFailed)
-            }
-            Redemption::Exit => self.state == InviteState::Exited,
-        };
-        consumed && self.consuming_attempts.contains(&attempt.key(redemption))
+    /// When this attempt was recorded, if it was: the request is a repeat.
+    pub fn recorded_attempt(&self, key: &AttemptKey) -> Option<OffsetDateTime> {
+        self.attempts.get(key).copied()
     }
 
     pub fn is_locked(&self) -> bool {
@@ -346,7 +388,8 @@ pub(crate) mod tests {
             state: InviteState::Unused,
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
-            consuming_attempts: Vec::new(),
+            attempts: HashMap::new(),
+            gate_give_backs: 0,
         }
     }
 

@@ -2,19 +2,25 @@
 //! intercom the guest scanned, and the 4-digit code.
 //!
 //! One DynamoDB request when it works: a conditional update that counts the attempt,
-//! records the typed code and returns the invite (see `Store::record_attempt`); if
-//! the code is the invite's, that update was the entry (exit), and one shadow update
-//! opens the gate. If the gate cannot be reached, a second request gives the
-//! redemption back. A wrong code costs one request; a QR of another intercom than
-//! the one the link names costs one read, to tell it from a forged link.
+//! records it (press, code typed, time) and returns the invite (see
+//! `Store::record_attempt`); if the code is the invite's, that update was the entry
+//! (exit) and fixed its door command, and one shadow update opens the gate. A
+//! repeat of the same attempt (lost answer, retry) is recognised from the item and
+//! answered as that attempt: a wrong code is not counted twice, a consuming attempt
+//! re-sends its own command while the gate would still act on it. If IoT Core
+//! refuses the command outright, a second request gives the redemption back; if it
+//! does not answer clearly, nothing is given back and the guest retries into the
+//! same command. A successful exit takes the invite out of the sweep's index (a
+//! second request). A QR of another intercom than the one the link names costs one
+//! read, to tell it from a forged link.
 
 use super::rfc3339;
 use crate::domain::code::AccessCode;
 use crate::domain::ids::IntercomId;
-use crate::domain::invite::{AttemptId, Invite, Redemption, Refusal, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{AttemptId, AttemptKey, Invite, InviteState, Redemption, Refusal, MAX_WRONG_ATTEMPTS};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
-use crate::gate::DoorCommand;
+use crate::gate::{DoorCommand, GateError};
 use crate::http::{json_body, json_response, respond};
 use crate::store::{GateAttempt, RedeemOutcome};
 use crate::Deps;
@@ -42,16 +48,15 @@ pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
     respond(redeem(deps, &req, Redemption::Exit).await)
 }
 
-/// `command_id` is `None` for a repeated answer: no new command was sent.
-fn opened_response(invite: &Invite, redemption: Redemption, command_id: Option<&str>) -> Response<Body> {
+fn opened_response(invite: &Invite, redemption: Redemption, command: &DoorCommand, repeated: bool) -> Response<Body> {
     json_response(
         StatusCode::OK,
         &json!({
             "result": "opened",
             "redemption": redemption.as_str(),
             "gate": invite.gate_for(redemption).label,
-            "command_id": command_id,
-            "repeated": command_id.is_none(),
+            "command_id": command.id,
+            "repeated": repeated,
             "exit_open_until": rfc3339(invite.exit_closes_at),
         }),
     )
@@ -68,6 +73,15 @@ fn refused(refusal: Refusal) -> ApiError {
     ApiError::Refused { refusal, attempts_left: None }
 }
 
+/// The answer to a code that is not the invite's, counted (now or by the attempt
+/// this request repeats).
+fn judge_wrong_code(invite: &Invite) -> ApiError {
+    if invite.is_locked() {
+        return refused(Refusal::Locked);
+    }
+    wrong_code(invite.wrong_attempts)
+}
+
 async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
     let body: RedeemBody = json_body(req)?;
     let token = LinkToken::parse(body.token.trim()).ok_or(refused(Refusal::InvalidLink))?;
@@ -75,14 +89,12 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code")
     })?;
     let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
-    let attempt = body
-        .attempt_id
-        .as_deref()
-        .map(|raw| {
-            AttemptId::parse(raw)
-                .ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _"))
-        })
-        .transpose()?;
+    let attempt = match body.attempt_id.as_deref() {
+        Some(raw) => AttemptId::parse(raw)
+            .ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _"))?,
+        None => AttemptId::generate(),
+    };
+    let attempt = attempt.key(redemption, &code);
     let now = deps.clock.now();
     let token_hash = token.hash();
     if token.intercom_id() != &scanned {
@@ -99,7 +111,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         invite: token.invite_id(),
         token_hash: &token_hash,
         typed: &code,
-        attempt: attempt.as_ref(),
+        attempt: &attempt,
         redemption,
     };
 
@@ -107,40 +119,77 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         RedeemOutcome::Recorded(invite) if invite.code != code => {
             if invite.is_locked() {
                 tracing::info!(invite = %invite.id, "invite locked after wrong codes");
-                return Err(refused(Refusal::Locked));
             }
-            Err(wrong_code(invite.wrong_attempts))
+            Err(judge_wrong_code(&invite))
         }
         RedeemOutcome::Recorded(invite) => {
-            let command = DoorCommand::new(redemption, invite.id.clone(), now);
-            if let Err(error) = deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
-                tracing::warn!(
-                    invite = %invite.id, redemption = redemption.as_str(),
-                    %error,
-                    "gate command not delivered; giving the redemption back"
-                );
-                deps.store.undo_redemption(&invite, redemption, deps.clock.now()).await?;
-                return Err(ApiError::GateUnavailable);
-            }
-            tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, "gate opened");
-            Ok(opened_response(&invite, redemption, Some(&command.id)))
-        }
-        RedeemOutcome::Refused(Some(invite))
-            if invite.token_hash == token_hash
-                && attempt.as_ref().is_some_and(|a| invite.was_consumed_by(a, redemption)) =>
-        {
-            // The gate was told to open on the first try; the answer got lost.
-            Ok(opened_response(&invite, redemption, None))
+            let command = DoorCommand::for_attempt(redemption, invite.id.clone(), &attempt, now);
+            open_gate(deps, &invite, redemption, &attempt, command, false).await
         }
         RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token_hash => {
-            match invite.refusal(redemption, &code, now) {
-                Some(Refusal::WrongCode) => Err(wrong_code(invite.wrong_attempts)),
-                Some(refusal) => Err(refused(refusal)),
-                // The condition failed on a state the rules accept: the clock moved
-                // across a boundary between the two reads. A retry decides cleanly.
-                None => Err(ApiError::Busy),
+            match invite.recorded_attempt(&attempt) {
+                // This very attempt was recorded before: its answer was lost.
+                Some(_) if invite.code != code => Err(judge_wrong_code(&invite)),
+                Some(issued_at) => {
+                    let command = DoorCommand::for_attempt(redemption, invite.id.clone(), &attempt, issued_at);
+                    if invite.state == InviteState::Revoked {
+                        return Err(refused(Refusal::Revoked));
+                    }
+                    if !command.still_valid(now) {
+                        // The gate would ignore it now; whether it acted on it
+                        // earlier cannot be known, so nothing is sent again.
+                        return Err(refused(Refusal::AlreadyUsed));
+                    }
+                    open_gate(deps, &invite, redemption, &attempt, command, true).await
+                }
+                None => match invite.refusal(redemption, &code, now) {
+                    Some(Refusal::WrongCode) => Err(wrong_code(invite.wrong_attempts)),
+                    Some(refusal) => Err(refused(refusal)),
+                    // The condition failed on a state the rules accept: the clock moved
+                    // across a boundary between the two reads. A retry decides cleanly.
+                    None => Err(ApiError::Busy),
+                },
             }
         }
         RedeemOutcome::Refused(_) => Err(refused(Refusal::InvalidLink)),
+    }
+}
+
+/// Sends the attempt's door command. A clear refusal by IoT Core (nothing written)
+/// gives the redemption back; an unclear failure (timeout, 5xx: the command may
+/// be in the shadow) does not: the guest's retry sends the same command again,
+/// which a gate acts on once.
+async fn open_gate(
+    deps: &Deps,
+    invite: &Invite,
+    redemption: Redemption,
+    attempt: &AttemptKey,
+    command: DoorCommand,
+    repeated: bool,
+) -> Result<Response<Body>, ApiError> {
+    match deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
+        Ok(()) => {
+            tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, repeated, "gate opened");
+            if redemption == Redemption::Exit {
+                if let Err(error) = deps.store.leave_index(invite).await {
+                    // The sweep finds it and takes it out instead.
+                    tracing::warn!(invite = %invite.id, %error, "exited invite still in the sweep index");
+                }
+            }
+            Ok(opened_response(invite, redemption, &command, repeated))
+        }
+        Err(error @ GateError::Refused { .. }) => {
+            let given_back = deps.store.give_back(invite, redemption, attempt, deps.clock.now()).await;
+            tracing::warn!(
+                invite = %invite.id, redemption = redemption.as_str(), %error,
+                given_back = ?given_back.as_ref().ok(),
+                "gate refused the command"
+            );
+            Err(ApiError::GateUnavailable)
+        }
+        Err(error @ GateError::Ambiguous) => {
+            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, %error, "gate command unconfirmed; kept for a retry");
+            Err(ApiError::GateUnavailable)
+        }
     }
 }

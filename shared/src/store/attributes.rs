@@ -20,8 +20,11 @@ pub mod names {
     /// Set when an exit's gate command failed: the guest may exit again, but the
     /// invite no longer holds a place (someone else may have taken it meanwhile).
     pub const EXIT_RELEASED: &str = "exit_released";
-    /// Map from `"<redemption>:<attempt id>"` to the code typed in that attempt.
+    /// Map from each attempt's key (`AttemptKey`: press, redemption, code typed) to
+    /// when it was recorded; the consuming attempt's entry decides its door command.
     pub const ATTEMPTS: &str = "attempts";
+    /// How often a refused gate command gave a redemption back (bounded).
+    pub const GATE_GIVE_BACKS: &str = "gate_give_backs";
     /// The IANA time zone, on the registry item and on each invite.
     pub const TIME_ZONE: &str = "time_zone";
     pub const ACTOR: &str = "actor";

@@ -9,7 +9,7 @@ use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
 use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
-use crate::domain::invite::{GateSnapshot, Invite, InviteState, SmsStatus};
+use crate::domain::invite::{AttemptKey, GateSnapshot, Invite, InviteState, SmsStatus};
 use crate::domain::phone::Mobile;
 use crate::domain::settings::Intercom;
 use crate::domain::token::{LinkToken, TokenHash};
@@ -97,7 +97,7 @@ fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError
 /// stored as states but derived from the guesses made (see [`invite_from_item`]).
 pub const ACTIVE: &str = "active";
 pub const REVOKED: &str = "revoked";
-pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GUESSES};
+pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GATE_GIVE_BACKS, GUESSES};
 
 /// Every attribute a partition read (create, list) uses; the history, the attempt
 /// ids and the index keys stay behind.
@@ -207,17 +207,22 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         _ => return Err(bad(names::STATE)),
     };
     let guesses: u32 = get_n(item, GUESSES)?;
-    let consuming_attempts = item
-        .get(ATTEMPTS)
-        .and_then(|v| v.as_m().ok())
-        .map(|attempts| {
-            attempts
-                .iter()
-                .filter(|(_, typed)| typed.as_s().is_ok_and(|t| t == code.as_str()))
-                .map(|(key, _)| key.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    // Absent from a partition read's projection, which never needs it.
+    let attempts = match item.get(ATTEMPTS).and_then(|v| v.as_m().ok()) {
+        Some(attempts) => attempts
+            .iter()
+            .map(|(key, at)| {
+                let at = at.as_n().ok().and_then(|n| n.parse().ok()).ok_or_else(|| bad(ATTEMPTS))?;
+                let at = OffsetDateTime::from_unix_timestamp(at).map_err(|_| bad(ATTEMPTS))?;
+                Ok((AttemptKey::from_stored(key.clone()), at))
+            })
+            .collect::<Result<_, ItemError>>()?,
+        None => HashMap::new(),
+    };
+    let gate_give_backs = match item.get(GATE_GIVE_BACKS) {
+        Some(_) => get_n(item, GATE_GIVE_BACKS)?,
+        None => 0,
+    };
     let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
@@ -241,7 +246,8 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
         },
-        consuming_attempts,
+        attempts,
+        gate_give_backs,
     })
 }
 

@@ -1,0 +1,120 @@
+//! The service under a bad network: every AWS call goes through the fault proxy
+//! (`infra/fault-proxy`) with the production clients' timeouts and retries. Each
+//! test loses, delays or fails calls on purpose and then checks what a guest or an
+//! owner would notice, and what the table and the gates really got.
+
+use crate::helpers::{other_code, spawn_app_with, Options, TestApp};
+use fault_proxy::Fault;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const UPDATE_ITEM: &str = "DynamoDB.UpdateItem";
+const SHADOW: &str = "IoT.UpdateThingShadow";
+
+async fn faulty_app() -> TestApp {
+    let app = spawn_app_with(Options { faults: true, ..Options::default() }).await;
+    app.configure(10).await;
+    app
+}
+
+/// Past the clients' attempt timeout (1.5 s): the call happened, the caller gave up.
+const HANG: Fault = Fault::DelayAnswer(Duration::from_millis(2_000));
+
+/// Every distinct command id that reached a gate's shadow, per reason.
+fn commands_delivered(app: &TestApp) -> Vec<(String, String)> {
+    let delivered: BTreeSet<(String, String)> = app
+        .faults()
+        .exchanges(SHADOW)
+        .iter()
+        .filter(|e| e.took_effect())
+        .map(|e| {
+            let command = &e.json()["state"]["desired"]["ota_command"];
+            (command["reason"].as_str().unwrap_or("").to_owned(), command["id"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    delivered.into_iter().collect()
+}
+
+async fn press(app: &TestApp, path: &str, token: &str, code: &str, attempt: &str) -> (u16, Value) {
+    let body = json!({ "token": token, "intercom_id": app.intercom(), "code": code, "attempt_id": attempt });
+    app.call(reqwest::Method::POST, path, None, Some(body)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_whose_write_answer_is_lost_still_opens_the_gate_once() {
+    let app = faulty_app().await;
+    let invite = app.invite("Lost Answer").await;
+    app.faults().next(UPDATE_ITEM, Fault::LoseAnswer);
+
+    let (status, opened) = app.enter(&invite).await;
+    assert_eq!(status, 200, "the SDK's retry of a committed entry is that entry: {opened}");
+    let delivered = commands_delivered(&app);
+    assert_eq!(delivered.len(), 1, "{delivered:?}");
+    assert_eq!(opened["command_id"], delivered[0].1.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_whose_answer_is_lost_is_counted_once() {
+    let app = faulty_app().await;
+    let invite = app.invite("Counted Once").await;
+    app.faults().next(UPDATE_ITEM, Fault::LoseAnswer);
+
+    let (status, error) = app.redeem(crate::helpers::Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (403, Some("wrong_code")));
+    assert_eq!(error["error"]["attempts_left"], 4, "one wrong code, one attempt used: {error}");
+}
+
+/// IoT applied the command but its answer never came (or came as a 500): the guest
+/// is told to try again, nothing is given back, and the retry re-sends the same
+/// command, so the gate opens once whatever it already did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_gate_failure_is_retried_into_the_same_command() {
+    for fault in [HANG, Fault::ServerErrorAfterEffect] {
+        let app = faulty_app().await;
+        let invite = app.invite("Ambiguous Gate").await;
+        app.faults().always(SHADOW, fault);
+        let (status, error) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-ambiguous").await;
+        assert_eq!((status, error["error"]["code"].as_str()), (503, Some("gate_unavailable")), "{fault:?}");
+
+        app.faults().heal();
+        let (status, opened) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-ambiguous").await;
+        assert_eq!(status, 200, "{fault:?}: {opened}");
+        let delivered = commands_delivered(&app);
+        assert_eq!(delivered.len(), 1, "{fault:?}: one command id for one entry, however often sent: {delivered:?}");
+        assert_eq!(opened["command_id"], delivered[0].1.as_str());
+    }
+}
+
+/// IoT refused the command outright (nothing written) and giving the entry back
+/// failed too: the guest's retry still gets the gate open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_is_not_lost_when_giving_it_back_fails() {
+    let app = faulty_app().await;
+    let invite = app.invite("Undo Fails").await;
+    app.faults().always(SHADOW, Fault::Throttle);
+    // The first UpdateItem is the entry; every later one (the give-back) fails.
+    app.faults().inject(UPDATE_ITEM, Fault::ServerError, 2, u32::MAX);
+    let (status, _) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-undo-fails").await;
+    assert_eq!(status, 503);
+
+    app.faults().heal();
+    let (status, opened) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-undo-fails").await;
+    assert_eq!(status, 200, "{opened}");
+    assert_eq!(commands_delivered(&app).len(), 1, "the gate got the entry's command");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_attempt_id_with_another_code_is_judged_by_that_code() {
+    let app = faulty_app().await;
+    let invite = app.invite("Same Press Other Code").await;
+    let (status, _) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-same-id").await;
+    assert_eq!(status, 200);
+
+    let wrong = other_code(&invite.code);
+    let (status, answer) = press(&app, "/guest/entry", &invite.token, &wrong, "press-same-id").await;
+    let fresh = app.redeem(crate::helpers::Redeem::Entry, &invite.token, app.intercom(), &wrong).await;
+    assert_ne!(status, 200, "a wrong code never opens: {answer}");
+    assert_eq!((status, &answer["error"]["code"]), (fresh.0, &fresh.1["error"]["code"]), "as any press with that code");
+    assert_eq!(commands_delivered(&app).len(), 1);
+}
