@@ -118,3 +118,16 @@ async fn a_repeated_attempt_id_with_another_code_is_judged_by_that_code() {
     assert_eq!((status, &answer["error"]["code"]), (fresh.0, &fresh.1["error"]["code"]), "as any press with that code");
     assert_eq!(commands_delivered(&app).len(), 1);
 }
+
+const TRANSACT: &str = "DynamoDB.TransactWriteItems";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_commit_answer_is_lost_makes_one_invite_and_one_sms() {
+    let app = faulty_app().await;
+    app.faults().next(TRANSACT, Fault::LoseAnswer);
+
+    let (status, created) = app.create(&app.owner, json!({ "name": "Lost Commit", "mobile": app.mobile })).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(app.listed_ids().await, vec![created["id"].as_str().unwrap().to_owned()], "no second invite holds a place");
+    assert_eq!(app.sms().await.len(), 1);
+}

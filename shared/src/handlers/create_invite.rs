@@ -78,6 +78,10 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         })
         .transpose()?;
     let fingerprint = fingerprint(&name, &mobile);
+    // The invite of a commit that failed with a conflict. If the conflict was the
+    // SDK's retry meeting this very commit (its first answer lost), the next read
+    // finds the invite, and this request goes on with it instead of making another.
+    let mut unconfirmed: Option<(Invite, LinkToken)> = None;
 
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -88,6 +92,11 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let partition = deps.store.load_partition(&intercom_id, now).await?;
         partition.role_of(&user).ok_or(ApiError::Forbidden)?;
         let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
+        if let Some((invite, token)) = unconfirmed.take() {
+            if partition.invites.iter().any(|stored| stored.id == invite.id) {
+                return Ok(announce(deps, invite, &token).await);
+            }
+        }
 
         if let Some(key) = &idempotency {
             if let Some(record) = partition.idempotency.get(&key.record_hash(&user)) {
@@ -111,17 +120,20 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             created_at: now,
         });
         match deps.store.commit_create(intercom, &user, &invite, record.as_ref()).await? {
-            CreateOutcome::Committed => {}
-            CreateOutcome::Conflict => continue,
+            CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
+            CreateOutcome::Conflict => unconfirmed = Some((invite, token)),
             CreateOutcome::MemberGone => return Err(ApiError::Forbidden),
         }
-        tracing::info!(intercom = %intercom.id, invite = %invite.id, "invite created");
-
-        let link = sms::link(&deps.config.link_base_url, &token.expose());
-        let sms_sent = send_sms(deps, &invite, &link, settings.invite_duration_minutes).await;
-        return Ok(created_response(deps, &invite, &link, sms_sent, false));
     }
     Err(ApiError::Busy)
+}
+
+/// A committed invite: the guest's SMS, and the owner's answer.
+async fn announce(deps: &Deps, invite: Invite, token: &LinkToken) -> Response<Body> {
+    tracing::info!(intercom = %invite.intercom_id, invite = %invite.id, "invite created");
+    let link = sms::link(&deps.config.link_base_url, &token.expose());
+    let sms_sent = send_sms(deps, &invite, &link).await;
+    created_response(deps, &invite, &link, sms_sent, false)
 }
 
 /// The same answer as the first time, for a retry under the same `Idempotency-Key`.
@@ -149,7 +161,8 @@ fn replay(
 }
 
 /// Sends the guest's SMS; a refusal is recorded on the invite, which stands either way.
-async fn send_sms(deps: &Deps, invite: &Invite, link: &str, valid_minutes: u32) -> bool {
+async fn send_sms(deps: &Deps, invite: &Invite, link: &str) -> bool {
+    let valid_minutes = u32::try_from((invite.expires_at - invite.created_at).whole_minutes()).unwrap_or(u32::MAX);
     let text = sms::guest_sms(&invite.guest_name, &invite.code, link, valid_minutes);
     match deps.sms.send(&invite.guest_mobile, &text).await {
         Ok(()) => true,
