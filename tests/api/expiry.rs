@@ -37,13 +37,17 @@ async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
     assert_eq!(app.enter(&stays_too_long).await.0, 200);
 
     app.advance(Duration::minutes(75));
-    assert!(app.listed_ids().await.is_empty(), "expired codes leave the list even while guests are inside");
+    let (_, list) = app.list(&app.owner).await;
+    let states: Vec<_> = list["codes"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["inside", "inside"], "guests inside stay listed through the grace: {list}");
+    assert_eq!(list["active"], 0, "but hold no place");
     let (status, body) = app.exit(&stays_late).await;
     assert_eq!(status, 200, "{body}");
 
     app.advance(Duration::minutes(15));
     let (status, error) = app.exit(&stays_too_long).await;
     assert_eq!((status, error["error"]["code"].as_str()), (410, Some("expired")));
+    assert!(app.listed_ids().await.is_empty(), "the exit window has closed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
 use crate::helpers::spawn_app;
+use ota::clock::Clock;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -30,4 +31,29 @@ async fn unknown_or_dead_codes_are_not_found() {
     assert_eq!(app.enter(&done).await.0, 200);
     assert_eq!(app.exit(&done).await.0, 200);
     assert_eq!(app.revoke(&app.owner, &done.id).await.0, 404, "a used-up code is dead");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_inside_during_the_exit_grace_is_listed_and_can_be_revoked() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Stays Late").await;
+    assert_eq!(app.enter(&invite).await.0, 200);
+    let expires: time::OffsetDateTime =
+        time::OffsetDateTime::parse(invite.body["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
+            .unwrap();
+    app.advance(expires - app.clock.now() + time::Duration::minutes(5));
+
+    let (_, list) = app.list(&app.owner).await;
+    let listed = &list["codes"][0];
+    assert_eq!(listed["id"], invite.id.as_str(), "the owner still sees who is inside: {list}");
+    assert_eq!(listed["state"], "inside");
+    assert_eq!(listed["exit_open_until"], invite.body["exit_closes_at"]);
+    assert_eq!(list["active"], 0, "a guest inside after expiry holds no place");
+
+    assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204, "revoke works until the exit window closes");
+    let (status, error) = app.exit(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("revoked")));
+    assert!(app.gate_command("gate-exit").await.is_none(), "the exit did not open");
+    assert!(app.listed_ids().await.is_empty());
 }

@@ -176,6 +176,9 @@ pub enum ListedState {
     Unused,
     Entered,
     Locked,
+    /// Entered, and the code has expired: the guest may still leave until the
+    /// exit window closes (and the owner may still revoke that exit).
+    Inside,
 }
 
 impl ListedState {
@@ -184,6 +187,7 @@ impl ListedState {
             Self::Unused => "unused",
             Self::Entered => "entered",
             Self::Locked => "locked",
+            Self::Inside => "inside",
         }
     }
 }
@@ -309,10 +313,23 @@ impl Invite {
         }
     }
 
-    pub fn listed_state(&self) -> ListedState {
+    /// Whether the owner's list shows it: it holds a place, or its guest is inside
+    /// during the exit grace.
+    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
+        self.holds_slot(now) || self.is_inside_after_expiry(now)
+    }
+
+    fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
+        matches!(self.state, InviteState::Entered | InviteState::ExitFailed)
+            && self.expires_at <= now
+            && now < self.exit_closes_at
+    }
+
+    pub fn listed_state(&self, now: OffsetDateTime) -> ListedState {
         match (self.is_locked(), self.state) {
             (true, _) => ListedState::Locked,
             (false, InviteState::Unused) => ListedState::Unused,
+            (false, _) if self.is_inside_after_expiry(now) => ListedState::Inside,
             (false, _) => ListedState::Entered,
         }
     }
@@ -433,7 +450,7 @@ pub(crate) mod tests {
         let mut invite = invite_at(T0);
         invite.wrong_attempts = MAX_WRONG_ATTEMPTS;
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Locked));
-        assert_eq!(invite.listed_state(), ListedState::Locked);
+        assert_eq!(invite.listed_state(T0), ListedState::Locked);
         invite.state = InviteState::Revoked;
         let late = invite.exit_closes_at + Duration::days(1);
         assert_eq!(invite.refusal(Redemption::Exit, &code("0000"), late), Some(Refusal::Revoked));

@@ -1,4 +1,5 @@
-//! `GET /intercoms/{intercomId}/codes` — the live codes, soonest expiry first.
+//! `GET /intercoms/{intercomId}/codes` — the live codes, soonest expiry first, and
+//! guests still inside during the exit grace (`inside`, holding no place).
 //! One strongly consistent Query: a code just created or revoked shows as such,
 //! and an expired code is hidden even if TTL has not deleted it yet.
 
@@ -21,9 +22,10 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let partition = deps.store.load_partition(&intercom_id, now).await?;
     partition.role_of(&user).ok_or(ApiError::Forbidden)?;
     let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
-    let mut live: Vec<_> = partition.invites.iter().filter(|i| i.holds_slot(now)).collect();
-    live.sort_by_key(|i| (i.expires_at, i.created_at));
-    let codes: Vec<Value> = live
+    let mut listed: Vec<_> = partition.invites.iter().filter(|i| i.is_listed(now)).collect();
+    listed.sort_by_key(|i| (i.expires_at, i.created_at));
+    let active = listed.iter().filter(|i| i.holds_slot(now)).count();
+    let codes: Vec<Value> = listed
         .iter()
         .map(|i| {
             json!({
@@ -31,11 +33,12 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
                 "code": i.code.as_str(),
                 "guest_name": i.guest_name.as_str(),
                 "guest_mobile": i.guest_mobile.masked(),
-                "state": i.listed_state().as_str(),
+                "state": i.listed_state(now).as_str(),
                 "created_by": i.created_by.as_str(),
                 "created_at": rfc3339(i.created_at),
                 "expires_at": rfc3339(i.expires_at),
                 "remaining_seconds": remaining_seconds(i.expires_at, now),
+                "exit_open_until": rfc3339(i.exit_closes_at),
                 "entry_gate": i.entry_gate.label,
                 "exit_gate": i.exit_gate.label,
             })
@@ -46,7 +49,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         &json!({
             "intercom_id": intercom.id.as_str(),
             "max_users": intercom.settings.as_ref().map(|s| s.max_users),
-            "active": codes.len(),
+            "active": active,
             "codes": codes,
         }),
     ))
