@@ -155,7 +155,10 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
-        ApiError::unexpected(error)
+        match error {
+            crate::store::StoreError::Throttled => ApiError::Busy,
+            error => ApiError::unexpected(error),
+        }
     }
 }
 

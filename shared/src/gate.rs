@@ -46,13 +46,7 @@ impl DoorCommand {
             .chain_update([0])
             .chain_update(issued_at.unix_timestamp().to_be_bytes())
             .finalize();
-        Self {
-            id: hex(&digest[..16]),
-            redemption,
-            invite_id,
-            issued_at,
-            not_after: issued_at + COMMAND_VALIDITY,
-        }
+        Self { id: hex(&digest[..16]), redemption, invite_id, issued_at, not_after: issued_at + COMMAND_VALIDITY }
     }
 
     /// Whether a gate would still act on it.

@@ -60,7 +60,8 @@ async fn a_wrong_code_whose_answer_is_lost_is_counted_once() {
     let invite = app.invite("Counted Once").await;
     app.faults().next(UPDATE_ITEM, Fault::LoseAnswer);
 
-    let (status, error) = app.redeem(crate::helpers::Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
+    let (status, error) =
+        app.redeem(crate::helpers::Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
     assert_eq!((status, error["error"]["code"].as_str()), (403, Some("wrong_code")));
     assert_eq!(error["error"]["attempts_left"], 4, "one wrong code, one attempt used: {error}");
 }
@@ -128,6 +129,35 @@ async fn a_create_whose_commit_answer_is_lost_makes_one_invite_and_one_sms() {
 
     let (status, created) = app.create(&app.owner, json!({ "name": "Lost Commit", "mobile": app.mobile })).await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!(app.listed_ids().await, vec![created["id"].as_str().unwrap().to_owned()], "no second invite holds a place");
+    assert_eq!(
+        app.listed_ids().await,
+        vec![created["id"].as_str().unwrap().to_owned()],
+        "no second invite holds a place"
+    );
     assert_eq!(app.sms().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_that_meets_a_conflict_or_throttling_is_retried_not_refused() {
+    let app = faulty_app().await;
+    let first = app.invite("Conflicted").await;
+    let second = app.invite("Throttled").await;
+
+    app.faults().next(TRANSACT, Fault::TransactionConflict);
+    let (status, body) = app.revoke(&app.owner, &first.id).await;
+    assert_eq!(status, 204, "a conflict is no refusal: {body}");
+
+    // More throttling than the SDK's own retries absorb.
+    app.faults().inject(TRANSACT, Fault::Throttle, 1, 3);
+    let (status, body) = app.revoke(&app.owner, &second.id).await;
+    assert_eq!(status, 204, "throttling is retried: {body}");
+    assert!(app.listed_ids().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_save_that_meets_a_conflict_is_retried() {
+    let app = faulty_app().await;
+    app.faults().next(TRANSACT, Fault::TransactionConflict);
+    let (status, body) = app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "max_users": 3 })).await;
+    assert_eq!(status, 200, "{body}");
 }

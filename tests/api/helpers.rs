@@ -64,15 +64,18 @@ impl Intercept for Recorder {
     }
 }
 
-/// Holds one partition read in the middle: the first Query page that starts after
-/// a membership item waits until the test resumes it. So a test can commit another
-/// create between the pages of a read, every time.
+/// Holds one request until the test resumes it: by default the first Query page
+/// that starts after a membership item (so a test can commit another create
+/// between the pages of a read, every time); with [`Self::arm_before`], the first
+/// request of a given operation (so a test can change something between a
+/// handler's read and its write).
 #[derive(Debug, Clone, Default)]
 pub struct PausedRead(Arc<(Mutex<PauseState>, std::sync::Condvar)>);
 
 #[derive(Debug, Default)]
 struct PauseState {
     armed: bool,
+    operation: Option<&'static str>,
     paused: bool,
     resumed: bool,
 }
@@ -81,6 +84,13 @@ impl PausedRead {
     pub fn arm(&self) {
         if let Ok(mut state) = self.0 .0.lock() {
             *state = PauseState { armed: true, ..PauseState::default() };
+        }
+    }
+
+    /// Holds the next `operation` (e.g. `"TransactWriteItems"`) request instead.
+    pub fn arm_before(&self, operation: &'static str) {
+        if let Ok(mut state) = self.0 .0.lock() {
+            *state = PauseState { armed: true, operation: Some(operation), ..PauseState::default() };
         }
     }
 
@@ -109,17 +119,18 @@ impl Intercept for PausedRead {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let body: Value =
             context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
-        let after_member = body["ExclusiveStartKey"]["SK"]["S"].as_str().is_some_and(|sk| sk.contains("MEMBER#"));
-        if !after_member {
-            return Ok(());
-        }
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
         let (lock, changed) = &*self.0;
         let mut state = lock.lock().unwrap();
-        if !state.armed {
+        let matches = match state.operation {
+            Some(wanted) => operation == wanted,
+            None => body["ExclusiveStartKey"]["SK"]["S"].as_str().is_some_and(|sk| sk.contains("MEMBER#")),
+        };
+        if !state.armed || !matches {
             return Ok(());
         }
         state.armed = false;

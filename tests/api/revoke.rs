@@ -39,9 +39,11 @@ async fn a_guest_inside_during_the_exit_grace_is_listed_and_can_be_revoked() {
     app.configure(10).await;
     let invite = app.invite("Stays Late").await;
     assert_eq!(app.enter(&invite).await.0, 200);
-    let expires: time::OffsetDateTime =
-        time::OffsetDateTime::parse(invite.body["expires_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339)
-            .unwrap();
+    let expires: time::OffsetDateTime = time::OffsetDateTime::parse(
+        invite.body["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
     app.advance(expires - app.clock.now() + time::Duration::minutes(5));
 
     let (_, list) = app.list(&app.owner).await;

@@ -110,3 +110,57 @@ async fn settings_apply_to_new_codes_only() {
     let (status, error) = app.create(&app.owner, json!({ "name": "Third", "mobile": app.mobile })).await;
     assert_eq!((status, error["error"]["code"].as_str()), (409, Some("limit_reached")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_demoted_between_read_and_write_cannot_save() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.paused_read.arm_before("TransactWriteItems");
+    let saving = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "max_users": 50 })).await
+        })
+    };
+    let paused = app.paused_read.clone();
+    tokio::task::spawn_blocking(move || paused.wait_until_paused()).await.unwrap();
+    let store = &app.front.deps.store;
+    store.grant(&app.site.intercom, &app.site.owner, ota::domain::access::Role::IntercomUser).await.unwrap();
+    app.paused_read.resume();
+
+    let (status, error) = saving.await.unwrap();
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (403, Some("owner_only")),
+        "the role is checked in the write"
+    );
+    let (_, settings) = app
+        .call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.shared), None)
+        .await;
+    assert_eq!(settings["configured"], false, "nothing was saved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_parallel_saves_by_the_owner_all_succeed_and_the_last_one_stands() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let saves: Vec<_> = (1..=10)
+        .map(|max_users| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "max_users": max_users })).await
+            })
+        })
+        .collect();
+    let mut saved = Vec::new();
+    for save in saves {
+        let (status, body) = save.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        saved.push(body["settings"]["max_users"].as_u64().unwrap());
+    }
+    let (_, settings) = app
+        .call(reqwest::Method::GET, &format!("/intercoms/{}/settings", app.intercom()), Some(&app.owner), None)
+        .await;
+    assert!(
+        saved.contains(&settings["settings"]["max_users"].as_u64().unwrap()),
+        "one of the saves stands: {settings}"
+    );
+}

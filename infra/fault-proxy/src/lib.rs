@@ -226,7 +226,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Answer {
     }
 }
 
-async fn forward(shared: &Shared, parts: &hyper::http::request::Parts, body: Bytes) -> reqwest::Result<Response<Full<Bytes>>> {
+async fn forward(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+) -> reqwest::Result<Response<Full<Bytes>>> {
     let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = shared.client.request(parts.method.clone(), format!("{}{path}", shared.upstream));
     for (name, value) in &parts.headers {
@@ -237,7 +241,10 @@ async fn forward(shared: &Shared, parts: &hyper::http::request::Parts, body: Byt
     let upstream = request.body(body).send().await?;
     let mut response = Response::builder().status(upstream.status());
     for (name, value) in upstream.headers() {
-        if name != hyper::header::TRANSFER_ENCODING && name != hyper::header::CONTENT_LENGTH && name != hyper::header::CONNECTION {
+        if name != hyper::header::TRANSFER_ENCODING
+            && name != hyper::header::CONTENT_LENGTH
+            && name != hyper::header::CONNECTION
+        {
             response = response.header(name, value);
         }
     }
@@ -350,7 +357,10 @@ mod tests {
 
     #[test]
     fn operations_are_named_by_service() {
-        assert_eq!(operation_of(&parts("POST", "/", Some("DynamoDB_20120810.UpdateItem")), b"{}"), "DynamoDB.UpdateItem");
+        assert_eq!(
+            operation_of(&parts("POST", "/", Some("DynamoDB_20120810.UpdateItem")), b"{}"),
+            "DynamoDB.UpdateItem"
+        );
         assert_eq!(operation_of(&parts("POST", "/things/gate-1/shadow", None), b"{}"), "IoT.UpdateThingShadow");
         assert_eq!(operation_of(&parts("POST", "/", None), b"Action=Publish&Version=2010-03-31"), "SNS.Publish");
     }

@@ -11,7 +11,7 @@
 //! The rules — capacity, the code, the draft — are the domain's
 //! (`domain::invite::next_code`, `Invite::draft`); this parses, reads, commits, answers.
 
-use super::{intercom_in_path, remaining_seconds, rfc3339};
+use super::{back_off, intercom_in_path, remaining_seconds, rfc3339, CONTENDED_ROUNDS};
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
@@ -35,10 +35,6 @@ struct CreateInviteBody {
     name: String,
     mobile: String,
 }
-
-/// Reads again up to this many times when parallel creates race for the intercom;
-/// each loser waits a little (random, growing) so the next round has a winner.
-const ATTEMPTS: u32 = 8;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(create(deps, &req).await)
@@ -83,11 +79,9 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     // finds the invite, and this request goes on with it instead of making another.
     let mut unconfirmed: Option<(Invite, LinkToken)> = None;
 
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            let jitter = rand::Rng::random_range(&mut rand::rng(), 5..=25) * u64::from(attempt);
-            tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
-        }
+    // Parallel creates race for the intercom's version; each loser reads again.
+    for round in 0..CONTENDED_ROUNDS {
+        back_off(round).await;
         let now = deps.clock.now();
         let partition = deps.store.load_partition(&intercom_id, now).await?;
         partition.role_of(&user).ok_or(ApiError::Forbidden)?;

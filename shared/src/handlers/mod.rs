@@ -26,6 +26,19 @@ fn intercom_in_path(req: &Request) -> Result<IntercomId, ApiError> {
     path_param(req, "intercomId", IntercomId::parse, ApiError::Forbidden)
 }
 
+/// Rounds of a write that met contention (a conflicting transaction, throttling,
+/// a version moved by a parallel create) before the caller is told `busy`.
+const CONTENDED_ROUNDS: u32 = 8;
+
+/// Waits before round `round` of a contended write (none before the first): a
+/// random, growing pause, so parallel writers do not collide again in step.
+async fn back_off(round: u32) {
+    if round > 0 {
+        let jitter = rand::Rng::random_range(&mut rand::rng(), 5..=25) * u64::from(round);
+        tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+    }
+}
+
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }

@@ -1,13 +1,19 @@
 //! `PUT /intercoms/{intercomId}/settings` — owner only. Applies to new codes only:
 //! existing codes carry their own snapshot.
+//!
+//! Two DynamoDB requests: the registry item and the caller's membership (a
+//! consistent two-item read: anyone but the owner is refused here, before anything
+//! else is read), then one transaction that saves, re-checks the owner role and the
+//! gates, and records the change. Contention is retried; the later save stands.
 
 use super::get_settings::settings_view;
-use super::intercom_in_path;
+use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
 use crate::domain::access::Role;
 use crate::domain::ids::DeviceId;
 use crate::domain::settings::{self, SettingsChange, SettingsError};
 use crate::error::ApiError;
 use crate::http::{caller, json_body, json_response, respond};
+use crate::store::SaveOutcome;
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -26,8 +32,6 @@ struct SettingsBody {
     exit_grace_minutes: Option<u32>,
 }
 
-const ATTEMPTS: usize = 3;
-
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(update(deps, &req).await)
 }
@@ -44,7 +48,8 @@ async fn update(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         invite_duration_minutes: body.invite_duration_minutes.unwrap_or(settings::DEFAULT_INVITE_DURATION_MINUTES),
         exit_grace_minutes: body.exit_grace_minutes.unwrap_or(settings::DEFAULT_EXIT_GRACE_MINUTES),
     };
-    for _ in 0..ATTEMPTS {
+    for round in 0..CONTENDED_ROUNDS {
+        back_off(round).await;
         let (intercom, role) = deps.store.load_access(&intercom_id, &user).await?;
         let mut intercom = match (intercom, role) {
             (Some(intercom), Some(Role::Owner)) => intercom,
@@ -57,10 +62,15 @@ async fn update(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 ApiError::invalid(field, format!("{field} must be between {min} and {max}"))
             }
         })?;
-        if deps.store.save_settings(&intercom, &saved).await? {
-            tracing::info!(intercom = %intercom.id, max_users = saved.max_users, "settings saved");
-            intercom.settings = Some(saved);
-            return Ok(json_response(StatusCode::OK, &settings_view(&intercom, Role::Owner)));
+        match deps.store.save_settings(&intercom, &saved, &user).await? {
+            SaveOutcome::Saved => {
+                tracing::info!(intercom = %intercom.id, max_users = saved.max_users, "settings saved");
+                intercom.settings = Some(saved);
+                return Ok(json_response(StatusCode::OK, &settings_view(&intercom, Role::Owner)));
+            }
+            SaveOutcome::NotOwner => return Err(ApiError::OwnerOnly),
+            // Read again: the registry now says which gates there are.
+            SaveOutcome::GateGone | SaveOutcome::Contended => continue,
         }
     }
     Err(ApiError::Busy)

@@ -3,7 +3,7 @@
 //! and provisioning them.
 
 use super::attributes::*;
-use super::{sdk, Store, StoreError};
+use super::{cancelled_items, contended, request_failed, sdk, throttled, transaction_cancelled, Store, StoreError};
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use crate::domain::settings::{Gate, Intercom, Settings};
@@ -109,7 +109,7 @@ impl Store {
             .transact_items(get(keys::member_sk(user)).map_err(sdk)?)
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(request_failed)?;
         let responses = output.responses();
         let item_at = |i: usize| responses.get(i).and_then(|r| r.item());
         let intercom = item_at(0).map(intercom_from_item).transpose()?;
@@ -157,10 +157,44 @@ impl Store {
             .map_err(sdk)
     }
 
-    /// Saves settings if nothing changed the intercom since it was read, and
-    /// records who changed what. Returns `false` on such a conflict.
-    pub async fn save_settings(&self, intercom: &Intercom, settings: &Settings) -> Result<bool, StoreError> {
-        let update = self.version_guard(intercom, settings_attributes(settings))?;
+    /// Saves settings and records who changed what, in one transaction that
+    /// re-checks what the caller's read decided: the caller is still the owner, and
+    /// the chosen gates are still registered. It moves the intercom's version on (a
+    /// create that read the old settings must read again) but does not require a
+    /// version: settings are a whole page, so of two saves the later one stands,
+    /// and parallel saves all succeed.
+    pub async fn save_settings(
+        &self,
+        intercom: &Intercom,
+        settings: &Settings,
+        owner: &UserId,
+    ) -> Result<SaveOutcome, StoreError> {
+        let mut expression = "SET #version = if_not_exists(#version, :zero) + :one".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
+            .condition_expression("attribute_exists(#gates.#entry) AND attribute_exists(#gates.#exit)")
+            .expression_attribute_names("#version", names::VERSION)
+            .expression_attribute_names("#gates", names::GATES)
+            .expression_attribute_names("#entry", settings.entry_gate.as_str())
+            .expression_attribute_names("#exit", settings.exit_gate.as_str())
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1));
+        for (name, value) in settings_attributes(settings) {
+            expression.push_str(&format!(", #{name} = :{name}"));
+            update = update
+                .expression_attribute_names(format!("#{name}"), name)
+                .expression_attribute_values(format!(":{name}"), value);
+        }
+        let update = update.update_expression(expression).build().map_err(sdk)?;
+        let owner_check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::member_sk(owner))))
+            .condition_expression("#role = :owner")
+            .expression_attribute_names("#role", names::ROLE)
+            .expression_attribute_values(":owner", s(Role::Owner.as_str()))
+            .build()
+            .map_err(sdk)?;
         let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
         audit.extend([
             (names::EVENT.to_owned(), s("settings_updated")),
@@ -177,15 +211,36 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().condition_check(owner_check).build())
             .transact_items(self.put_new(audit)?)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_transaction_canceled_exception()) => Ok(false),
-            Err(error) => Err(sdk(error)),
+            Ok(_) => Ok(SaveOutcome::Saved),
+            Err(error) if throttled(&error) => Ok(SaveOutcome::Contended),
+            Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) if contended(cancelled.cancellation_reasons()) => Ok(SaveOutcome::Contended),
+                Some(cancelled) => match cancelled_items(cancelled.cancellation_reasons()).first() {
+                    Some((0, "ConditionalCheckFailed")) => Ok(SaveOutcome::GateGone),
+                    Some((1, "ConditionalCheckFailed")) => Ok(SaveOutcome::NotOwner),
+                    // The audit item's key is random: a clash is worth one more try.
+                    Some((2, _)) => Ok(SaveOutcome::Contended),
+                    _ => Err(sdk(error)),
+                },
+                None => Err(request_failed(error)),
+            },
         }
     }
+}
+
+pub enum SaveOutcome {
+    Saved,
+    /// The caller is no longer the owner.
+    NotOwner,
+    /// A chosen gate was deregistered since the read.
+    GateGone,
+    /// A conflicting transaction or throttling: nothing was decided, try again.
+    Contended,
 }
 
 /// Provisioning: what Fluss's device management writes in production (the admin
@@ -216,7 +271,7 @@ impl Store {
             .expression_attribute_values(":zero", n(0))
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(request_failed)?;
         Ok(())
     }
 
@@ -235,7 +290,7 @@ impl Store {
             .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(request_failed)?;
         Ok(())
     }
 }

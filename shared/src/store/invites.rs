@@ -3,8 +3,8 @@
 
 use super::attributes::*;
 use super::intercoms::*;
-use super::{cancelled_items, transaction_cancelled};
-use super::{sdk, Store, StoreError};
+use super::{cancelled_items, contended, throttled, transaction_cancelled};
+use super::{request_failed, sdk, Store, StoreError};
 use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
@@ -49,6 +49,8 @@ pub enum RevokeOutcome {
     Revoked,
     NotFound,
     Forbidden,
+    /// A conflicting transaction or throttling: nothing was decided, try again.
+    Contended,
 }
 
 /// How long an ended invite (and its history) is kept after its exit window closed.
@@ -319,7 +321,7 @@ impl Store {
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
-                .map_err(sdk)?;
+                .map_err(request_failed)?;
             for item in page.items() {
                 match sort_key(item).and_then(keys::classify) {
                     Some(keys::PartitionItem::Registry) => partition.intercom = Some(intercom_from_item(item)?),
@@ -365,6 +367,7 @@ impl Store {
         }
         match request.send().await {
             Ok(_) => Ok(CreateOutcome::Committed),
+            Err(error) if throttled(&error) => Ok(CreateOutcome::Conflict),
             Err(error) => match transaction_cancelled(&error) {
                 Some(cancelled) => {
                     let failed = cancelled_items(cancelled.cancellation_reasons());
@@ -374,7 +377,7 @@ impl Store {
                         Ok(CreateOutcome::Conflict)
                     }
                 }
-                None => Err(sdk(error)),
+                None => Err(request_failed(error)),
             },
         }
     }
@@ -391,7 +394,7 @@ impl Store {
             .expression_attribute_values(":event", history_append("sms_failed", "system", now))
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(request_failed)?;
         Ok(())
     }
 
@@ -440,16 +443,18 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(RevokeOutcome::Revoked),
+            Err(error) if throttled(&error) => Ok(RevokeOutcome::Contended),
             Err(error) => match transaction_cancelled(&error) {
+                Some(cancelled) if contended(cancelled.cancellation_reasons()) => Ok(RevokeOutcome::Contended),
                 Some(cancelled) => {
                     let failed = cancelled_items(cancelled.cancellation_reasons());
                     match failed.first() {
-                        Some((0, _)) => Ok(RevokeOutcome::Forbidden),
-                        Some((_, "ConditionalCheckFailed")) => Ok(RevokeOutcome::NotFound),
+                        Some((0, "ConditionalCheckFailed")) => Ok(RevokeOutcome::Forbidden),
+                        Some((1, "ConditionalCheckFailed")) => Ok(RevokeOutcome::NotFound),
                         _ => Err(sdk(error)),
                     }
                 }
-                None => Err(sdk(error)),
+                None => Err(request_failed(error)),
             },
         }
     }
@@ -466,7 +471,7 @@ impl Store {
             .consistent_read(true)
             .send()
             .await
-            .map_err(sdk)?;
+            .map_err(request_failed)?;
         let invite = output.item().map(invite_from_item).transpose()?;
         Ok(invite.filter(|invite| invite.token_hash == link.hash()))
     }
@@ -495,7 +500,7 @@ impl Store {
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await
-                .map_err(sdk)?;
+                .map_err(request_failed)?;
             for item in page.items() {
                 let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
                 let sk = sort_key(item);
@@ -540,7 +545,7 @@ impl Store {
             Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Ok(false)
             }
-            Err(error) => Err(sdk(error)),
+            Err(error) => Err(request_failed(error)),
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod invites;
 pub mod redemption;
 
 pub use attributes::{Item, ItemError};
+pub use intercoms::SaveOutcome;
 pub use invites::{CreateOutcome, IdempotencyRecord, Partition, RevokeOutcome};
 pub use redemption::{GateAttempt, RedeemOutcome};
 
@@ -32,6 +33,10 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("DynamoDB request failed")]
     Sdk(#[source] BoxError),
+    /// DynamoDB throttled the request past the SDK's own retries: nothing was
+    /// decided, the caller may try again (503, not 500).
+    #[error("DynamoDB is throttling requests")]
+    Throttled,
     #[error(transparent)]
     Item(#[from] ItemError),
 }
@@ -40,9 +45,47 @@ pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> Sto
     StoreError::Sdk(Box::new(error))
 }
 
+/// A request's error, throttling told apart.
+pub(crate) fn request_failed<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if throttled(&error) {
+        StoreError::Throttled
+    } else {
+        sdk(error)
+    }
+}
+
 /// How a transaction ended when DynamoDB cancelled it: which of its items failed.
 pub(crate) fn cancelled_items(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<(usize, &str)> {
     reasons.iter().enumerate().filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c))).collect()
+}
+
+/// Cancellation reasons that say "try again", not "no": another transaction held
+/// an item, or DynamoDB throttled one.
+const CONTENTION: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
+/// Whether a cancelled transaction failed only for contention.
+pub(crate) fn contended(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
+    let failed = cancelled_items(reasons);
+    !failed.is_empty() && failed.iter().all(|(_, code)| CONTENTION.contains(code))
+}
+
+/// Whether DynamoDB refused a request for load (after the SDK's own retries):
+/// the caller may try again; nothing was decided.
+pub(crate) fn throttled<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    const THROTTLING: [&str; 5] = [
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TransactionInProgressException",
+        "TransactionConflictException",
+    ];
+    error.as_service_error().and_then(|e| e.code()).is_some_and(|code| THROTTLING.contains(&code))
 }
 
 pub(crate) fn transaction_cancelled<R>(

@@ -5,7 +5,7 @@
 use super::attributes::*;
 use super::condition_failed;
 use super::invites::*;
-use super::{sdk, Store, StoreError};
+use super::{request_failed, sdk, Store, StoreError};
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId};
 use crate::domain::invite::{AttemptKey, Invite, Redemption, MAX_GATE_GIVE_BACKS, MAX_WRONG_ATTEMPTS};
@@ -108,7 +108,7 @@ impl Store {
             }
             Err(error) => match condition_failed(&error) {
                 Some(failed) => Ok(RedeemOutcome::Refused(failed.item().map(invite_from_item).transpose()?)),
-                None => Err(sdk(error)),
+                None => Err(request_failed(error)),
             },
         }
     }
@@ -170,7 +170,7 @@ impl Store {
         match request.send().await {
             Ok(_) => Ok(true),
             Err(error) if condition_failed(&error).is_some() => Ok(false),
-            Err(error) => Err(sdk(error)),
+            Err(error) => Err(request_failed(error)),
         }
     }
 
