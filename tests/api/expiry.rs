@@ -60,7 +60,7 @@ async fn overlapping_sweeps_record_each_expiry_once_and_leave_live_codes_alone()
     app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 600 })).await;
     let live = app.invite("Long").await;
 
-    assert_eq!(app.sweep().await, ota::handlers::sweep::SweepReport { due: 0, expired: 0 }, "nothing due yet");
+    assert_eq!(app.sweep().await, ota::handlers::sweep::SweepReport::default(), "nothing due yet");
     app.advance(Duration::minutes(16));
     let sweeps: Vec<_> = (0..3)
         .map(|_| {
@@ -75,4 +75,16 @@ async fn overlapping_sweeps_record_each_expiry_once_and_leave_live_codes_alone()
     assert_eq!(expired, 3, "each expiry recorded exactly once across overlapping sweeps");
     assert_eq!(app.sweep().await.due, 0, "swept codes leave the index");
     assert_eq!(app.listed_ids().await, vec![live.id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_that_ended_by_exit_is_never_swept_as_expired() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Left Early").await;
+    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.exit(&invite).await.0, 200);
+    app.advance(Duration::hours(13));
+    let report = app.sweep().await;
+    assert_eq!((report.due, report.expired), (0, 0), "exit took it out of the sweep's index");
 }

@@ -161,3 +161,38 @@ async fn a_settings_save_that_meets_a_conflict_is_retried() {
     let (status, body) = app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "max_users": 3 })).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_failing_item_does_not_stop_the_sweep() {
+    let app = faulty_app().await;
+    for name in ["Due A", "Due B", "Due C"] {
+        app.invite(name).await;
+    }
+    app.advance(time::Duration::hours(13));
+    // Every attempt the SDK makes at the first expiry fails.
+    app.faults().inject(UPDATE_ITEM, Fault::ServerError, 1, 3);
+    let report = app.sweep().await;
+    assert_eq!((report.due, report.expired, report.failed), (3, 2, 1), "{report:?}");
+    let again = app.sweep().await;
+    assert_eq!((again.due, again.expired, again.failed), (1, 1, 0), "the next run takes the one left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_that_keeps_refusing_does_not_grow_the_invite() {
+    let app = faulty_app().await;
+    let invite = app.invite("Broken Gate").await;
+    app.faults().always(SHADOW, Fault::Throttle);
+    for press_number in 0..15 {
+        let (status, body) =
+            press(&app, "/guest/entry", &invite.token, &invite.code, &format!("press-{press_number:04}")).await;
+        assert!(status == 503 || status == 409, "{status} {body}");
+    }
+    let item = app.invite_item(&invite.id).await;
+    let history = item["history"].as_l().unwrap().len();
+    assert!(history <= 1 + 2 * 4, "created + at most 4 entries and 3 give-backs: {history}");
+    assert!(
+        crate::helpers::item_size(&item) < 1024,
+        "one write unit per redemption: {} bytes",
+        crate::helpers::item_size(&item)
+    );
+}

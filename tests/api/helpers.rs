@@ -384,6 +384,26 @@ impl TestApp {
         Some(doc["state"]["desired"]["ota_command"].clone())
     }
 
+    /// An invite's item as stored, read straight from the emulator.
+    pub async fn invite_item(
+        &self,
+        id: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config(self.emulator).await);
+        let id = ota::domain::ids::InviteId::parse(id).unwrap();
+        let output = client
+            .get_item()
+            .table_name(&self.front.deps.config.table_name)
+            .key(ota::keys::PK, AttributeValue::S(ota::keys::intercom_pk(&self.site.intercom)))
+            .key(ota::keys::SK, AttributeValue::S(ota::keys::invite_sk(&id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        output.item().cloned().expect("the invite's item")
+    }
+
     pub async fn sweep(&self) -> ota::handlers::sweep::SweepReport {
         ota::handlers::sweep::run(&self.front.deps).await.unwrap()
     }
@@ -422,4 +442,24 @@ impl From<&Value> for Invite {
 pub fn other_code(code: &str) -> String {
     let n: u16 = code.parse().unwrap();
     format!("{:04}", (n + 1) % 10_000)
+}
+
+/// An item's size as DynamoDB counts it for capacity (names plus values; numbers
+/// about one byte per two digits; 3 bytes per list or map plus 1 per element).
+pub fn item_size(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    fn value(v: &V) -> usize {
+        match v {
+            V::S(s) => s.len(),
+            V::N(n) => n.trim_start_matches('-').len().div_ceil(2) + 1,
+            V::B(b) => b.as_ref().len(),
+            V::Bool(_) | V::Null(_) => 1,
+            V::Ss(set) => set.iter().map(String::len).sum(),
+            V::Ns(set) => set.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+            V::L(list) => 3 + list.iter().map(|e| value(e) + 1).sum::<usize>(),
+            V::M(map) => 3 + map.iter().map(|(k, e)| k.len() + value(e) + 1).sum::<usize>(),
+            _ => 0,
+        }
+    }
+    item.iter().map(|(name, v)| name.len() + value(v)).sum()
 }

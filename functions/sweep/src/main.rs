@@ -12,7 +12,13 @@ async fn main() -> Result<(), lambda_http::Error> {
     })?;
     let deps = &deps;
     lambda_runtime::run(service_fn(|_: LambdaEvent<serde_json::Value>| async move {
-        ota::handlers::sweep::run(deps).await.map_err(lambda_http::Error::from)
+        let report = ota::handlers::sweep::run(deps).await.map_err(lambda_http::Error::from)?;
+        // A run with failed items is a failed invocation, so the sweep's error alarm
+        // sees it; the items are retried by the next scheduled run.
+        if report.failed > 0 {
+            return Err(lambda_http::Error::from(format!("{} of {} due invites failed", report.failed, report.due)));
+        }
+        Ok(report)
     }))
     .await
 }

@@ -19,17 +19,26 @@ pub struct SweepReport {
     pub due: usize,
     /// Expiries this run recorded (the rest were recorded by an overlapping run).
     pub expired: usize,
+    /// Items whose write failed; they stay in the index for the next run.
+    pub failed: usize,
 }
 
+/// One run. A failing item is logged and left for the next run; the others are
+/// still handled. Only a failed read of the index fails the run as a whole.
 pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
     let now = deps.clock.now();
     let due = deps.store.due_invites(now, BATCH).await?;
-    let mut report = SweepReport { due: due.len(), expired: 0 };
+    let mut report = SweepReport { due: due.len(), ..SweepReport::default() };
     for (intercom, invite) in &due {
-        if deps.store.expire(intercom, invite, now).await? {
-            report.expired += 1;
+        match deps.store.expire(intercom, invite, now).await {
+            Ok(true) => report.expired += 1,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%intercom, %invite, %error, "could not record an expiry; left for the next run");
+                report.failed += 1;
+            }
         }
     }
-    tracing::info!(due = report.due, expired = report.expired, "sweep done");
+    tracing::info!(due = report.due, expired = report.expired, failed = report.failed, "sweep done");
     Ok(report)
 }

@@ -61,7 +61,6 @@ pub mod names {
     pub const STATE: &str = "state";
     pub const THING: &str = "thing";
     pub const TOKEN_HASH: &str = "token_hash";
-    pub const TYPED: &str = "typed";
     pub const USER: &str = "user";
     pub const VERSION: &str = "version";
 }

@@ -161,7 +161,7 @@ impl Store {
             .expression_attribute_values(":minus_one", n(-1))
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":max_give_backs", n(MAX_GATE_GIVE_BACKS))
-            .expression_attribute_values(":event", history_append(&event, "system", now));
+            .expression_attribute_values(":event", history_append(&event, now));
         if redemption == Redemption::Exit {
             request = request
                 .expression_attribute_names("#released", EXIT_RELEASED)
