@@ -1,5 +1,6 @@
 //! Configuration, read once at cold start from the environment.
 
+use crate::domain::idempotency::SealKeys;
 use crate::domain::phone::PhoneRegion;
 use thiserror::Error;
 
@@ -22,6 +23,10 @@ pub struct Config {
     /// `OTA_IOT_DATA_ENDPOINT`: the account's IoT data endpoint (`https://xxxx-ats.iot.<region>.amazonaws.com`).
     /// Unset: `AWS_ENDPOINT_URL` or the SDK's default endpoint is used.
     pub iot_data_endpoint: Option<String>,
+    /// `OTA_SEAL_KEYS`: the server-held secrets that seal link secrets for
+    /// idempotent replays (see `domain::idempotency::SealKeys`). Required by
+    /// create-invite; in production from Secrets Manager through the template.
+    pub seal_keys: Option<SealKeys>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -94,7 +99,11 @@ impl Config {
                 });
             }
         }
+        let seal_keys = non_empty("OTA_SEAL_KEYS")
+            .map(|raw| SealKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_SEAL_KEYS", reason }))
+            .transpose()?;
         Ok(Self {
+            seal_keys,
             table_name,
             link_base_url,
             default_phone_region,

@@ -15,6 +15,9 @@ pub struct Deps {
     pub sms: crate::sms::SmsSender,
     #[cfg(feature = "sms")]
     pub phone_book: Arc<crate::domain::phone::PhoneBook>,
+    /// Seal link secrets for idempotent replays (create-invite only).
+    #[cfg(feature = "sms")]
+    pub seal_keys: crate::domain::idempotency::SealKeys,
     #[cfg(feature = "gate")]
     pub gate: crate::gate::GateOpener,
     pub clock: Arc<dyn Clock>,
@@ -32,6 +35,8 @@ impl Deps {
             sms: crate::sms::SmsSender::new(aws.sns(), config.sms_sender_id.clone()),
             #[cfg(feature = "sms")]
             phone_book: Arc::new(phone_book(&config)?),
+            #[cfg(feature = "sms")]
+            seal_keys: config.seal_keys.clone().ok_or(crate::config::ConfigError::Missing("OTA_SEAL_KEYS"))?,
             #[cfg(feature = "gate")]
             gate: crate::gate::GateOpener::new(aws.iot(config.iot_data_endpoint.as_deref())),
             clock: Arc::new(SystemClock),
@@ -53,6 +58,7 @@ impl Deps {
             store: Store::new(dynamo, config.table_name.clone()),
             sms: crate::sms::SmsSender::new(sns, config.sms_sender_id.clone()),
             phone_book: Arc::new(phone_book(&config)?),
+            seal_keys: config.seal_keys.clone().ok_or(crate::config::ConfigError::Missing("OTA_SEAL_KEYS"))?,
             gate: crate::gate::GateOpener::new(iot),
             clock,
             config,

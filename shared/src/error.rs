@@ -34,6 +34,10 @@ pub enum ApiError {
     LimitReached { max_users: u32 },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
+    #[error("the code made with this Idempotency-Key has since ended ({state}); make a new one with a new key")]
+    CodeEnded { code_id: String, state: &'static str },
+    #[error("too many SMS for this {scope} in the last hour; try again in {retry_after_seconds} s or share the code yourself")]
+    SmsRateLimited { scope: &'static str, retry_after_seconds: u64 },
     #[error("gate device {0:?} is not registered to this intercom")]
     UnknownGate(String),
     #[error("{}", refusal_message(*.refusal))]
@@ -77,6 +81,8 @@ impl ApiError {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::OwnerOnly => StatusCode::FORBIDDEN,
             Self::CodeNotFound => StatusCode::NOT_FOUND,
+            Self::CodeEnded { .. } => StatusCode::GONE,
+            Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => {
                 StatusCode::CONFLICT
             }
@@ -102,6 +108,8 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::OwnerOnly => "owner_only",
             Self::CodeNotFound => "code_not_found",
+            Self::CodeEnded { .. } => "code_ended",
+            Self::SmsRateLimited { .. } => "sms_rate_limited",
             Self::SettingsNotConfigured => "settings_not_configured",
             Self::LimitReached { .. } => "limit_reached",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -128,6 +136,14 @@ impl ApiError {
         match self {
             Self::InvalidField { field, .. } => error["field"] = json!(field),
             Self::LimitReached { max_users } => error["max_users"] = json!(max_users),
+            Self::CodeEnded { code_id, state } => {
+                error["code_id"] = json!(code_id);
+                error["state"] = json!(state);
+            }
+            Self::SmsRateLimited { scope, retry_after_seconds } => {
+                error["scope"] = json!(scope);
+                error["retry_after_seconds"] = json!(retry_after_seconds);
+            }
             Self::Refused { attempts_left: Some(left), .. } => error["attempts_left"] = json!(left),
             _ => {}
         }

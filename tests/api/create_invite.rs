@@ -249,3 +249,50 @@ async fn when_sns_fails_the_invite_stands_and_the_response_says_so() {
     assert_eq!(app.listed_ids().await, vec![invite.id.clone()]);
     assert_eq!(app.enter(&invite).await.0, 200, "the owner can share the code another way");
 }
+
+async fn create_with_key(app: &crate::helpers::TestApp, key: reqwest::header::HeaderValue, name: &str) -> (u16, Value) {
+    let path = format!("{}/intercoms/{}/codes", app.api, app.intercom());
+    let body = json!({ "name": name, "mobile": app.mobile }).to_string();
+    let response =
+        app.http.post(&path).bearer_auth(&app.owner).header("idempotency-key", key).body(body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_that_is_not_visible_ascii_is_refused_not_ignored() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let key = reqwest::header::HeaderValue::from_bytes(b"caf\xe9-0123456789abcdef").unwrap();
+    let (status, error) = create_with_key(&app, key, "Latin One").await;
+    assert_eq!((status, error["error"]["field"].as_str()), (400, Some("Idempotency-Key")), "{error}");
+    assert!(app.listed_ids().await.is_empty(), "nothing created");
+    assert!(app.sms().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_revoked_code_says_so_instead_of_handing_back_a_dead_code() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let key = reqwest::header::HeaderValue::from_static("9a7c1f3e-5b2d-4c8e-a1f0-6d3b2e9c7a51");
+    let (status, created) = create_with_key(&app, key.clone(), "Revoked Later").await;
+    assert_eq!(status, 201);
+    assert_eq!(app.revoke(&app.owner, created["id"].as_str().unwrap()).await.0, 204);
+
+    let (status, replay) = create_with_key(&app, key, "Revoked Later").await;
+    assert_eq!((status, replay["error"]["code"].as_str()), (410, Some("code_ended")), "{replay}");
+    assert_eq!(replay["error"]["state"], "revoked");
+    assert!(replay.get("code").is_none() && replay["error"].get("code_id").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_does_not_claim_an_sms_it_cannot_know_was_sent() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let key = reqwest::header::HeaderValue::from_static("2e8d4c6a-1f3b-4a5c-9e7d-0b1a2c3d4e5f");
+    let (_, first) = create_with_key(&app, key.clone(), "Replayed").await;
+    assert_eq!(first["sms"]["status"], "sent", "SNS accepted it, this request saw that");
+    let (status, replay) = create_with_key(&app, key, "Replayed").await;
+    assert_eq!(status, 201);
+    assert_eq!(replay["sms"]["status"], "unconfirmed", "a replay only knows it was handed to SNS: {replay}");
+}

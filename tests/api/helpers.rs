@@ -221,7 +221,13 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let iot = aws_sdk_iotdataplane::Client::from_conf(iot_config.interceptor(recorder("iot")).build());
     table::create_from_template(&dynamo, &repo_root().join("template.yaml"), &table_name).await.unwrap();
 
-    let config = Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| table_name.clone())).unwrap();
+    let seal_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let config = Config::from_lookup(|name| match name {
+        "OTA_TABLE_NAME" => Some(table_name.clone()),
+        "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
+        _ => None,
+    })
+    .unwrap();
     let clock = Arc::new(ManualClock::starting_at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
     let mut deps =
         ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())

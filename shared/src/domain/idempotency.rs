@@ -2,14 +2,78 @@
 //! `Idempotency-Key` and gets the same invite, code and link back.
 //!
 //! To rebuild the link for a replay, the link's secret is kept sealed with a pad
-//! derived from the key, which is never stored: the table alone never yields a
-//! working link.
+//! derived, with a server-held secret ([`SealKeys`]), from the key, which is never
+//! stored. A copy of the table alone never yields a working link, not even by
+//! guessing a weak key: that needs the server's secret too.
 
 use super::guest::GuestName;
 use super::ids::{InviteId, UserId};
 use super::phone::Mobile;
 use super::token::hex;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+/// The server-held secrets that seal link secrets for replays, newest first
+/// (`OTA_SEAL_KEYS`: `<id>:<secret>`, comma-separated; a secret is at least 32
+/// visible ASCII characters, e.g. what Secrets Manager generates). The first
+/// seals new records; a record names the key that sealed it, so a key can be
+/// rotated by putting a new one first and dropping the old one a day later (after
+/// the replay window).
+#[derive(Clone)]
+pub struct SealKeys(Vec<(String, Vec<u8>)>);
+
+impl std::fmt::Debug for SealKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.0.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_tuple("SealKeys").field(&ids).finish()
+    }
+}
+
+impl SealKeys {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let keys = raw
+            .split(',')
+            .map(|entry| {
+                let (id, secret) = entry.trim().split_once(':').ok_or("each key is <id>:<secret>")?;
+                let valid_id = (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+                if !valid_id {
+                    return Err("a key id is 1 to 16 letters and digits".to_owned());
+                }
+                if secret.len() < 32 || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(format!("key {id}: the secret must be at least 32 visible ASCII characters"));
+                }
+                Ok((id.to_owned(), secret.as_bytes().to_vec()))
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if keys.is_empty() {
+            return Err("no key given".into());
+        }
+        Ok(Self(keys))
+    }
+
+    /// One fresh random key, for a local stack or a test run.
+    pub fn random() -> Self {
+        let mut secret = vec![0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
+        Self(vec![("local".into(), secret)])
+    }
+
+    fn current(&self) -> &(String, Vec<u8>) {
+        // `parse` and `random` never build an empty set.
+        &self.0[0]
+    }
+
+    fn get(&self, id: &str) -> Option<&[u8]> {
+        self.0.iter().find(|(key_id, _)| key_id == id).map(|(_, secret)| secret.as_slice())
+    }
+}
+
+/// A sealed link secret and the id of the server key that sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: String,
+    pub bytes: Vec<u8>,
+}
 
 /// A client-chosen retry key, 16 to 128 printable ASCII characters (a UUID fits).
 /// It must be unguessable: it seals the link secret kept for replays.
@@ -26,30 +90,34 @@ impl IdempotencyKey {
         hex(&Sha256::new().chain_update(user.as_str()).chain_update([0]).chain_update(&self.0).finalize())
     }
 
-    fn pad(&self, user: &UserId, invite: &InviteId) -> [u8; 16] {
-        let digest = Sha256::new()
-            .chain_update(b"ota-link-seal\0")
-            .chain_update(&self.0)
-            .chain_update([0])
-            .chain_update(user.as_str())
-            .chain_update([0])
-            .chain_update(invite.as_str())
-            .finalize();
+    /// HMAC-SHA256 under the server's secret of the client's key, the caller and
+    /// the invite: both halves are needed to rebuild it.
+    fn pad(&self, server_secret: &[u8], user: &UserId, invite: &InviteId) -> Option<[u8; 16]> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(server_secret).ok()?;
+        for part in
+            [b"ota-link-seal".as_slice(), self.0.as_bytes(), user.as_str().as_bytes(), invite.as_str().as_bytes()]
+        {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        let digest = mac.finalize().into_bytes();
         let mut pad = [0u8; 16];
         pad.copy_from_slice(&digest[..16]);
-        pad
+        Some(pad)
     }
 
-    pub fn seal(&self, secret: &[u8; 16], user: &UserId, invite: &InviteId) -> Vec<u8> {
-        let pad = self.pad(user, invite);
-        secret.iter().zip(pad).map(|(s, p)| s ^ p).collect()
+    pub fn seal(&self, keys: &SealKeys, secret: &[u8; 16], user: &UserId, invite: &InviteId) -> Option<Sealed> {
+        let (key_id, server_secret) = keys.current();
+        let pad = self.pad(server_secret, user, invite)?;
+        Some(Sealed { key_id: key_id.clone(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
     }
 
-    /// The secret again, given the same key; `None` if the stored bytes are damaged.
-    pub fn unseal(&self, sealed: &[u8], user: &UserId, invite: &InviteId) -> Option<[u8; 16]> {
-        let sealed: &[u8; 16] = sealed.try_into().ok()?;
-        let pad = self.pad(user, invite);
-        Some(std::array::from_fn(|i| sealed[i] ^ pad[i]))
+    /// The secret again, given the same key; `None` if the sealing server key is
+    /// no longer configured or the stored bytes are damaged.
+    pub fn unseal(&self, keys: &SealKeys, sealed: &Sealed, user: &UserId, invite: &InviteId) -> Option<[u8; 16]> {
+        let bytes: &[u8; 16] = sealed.bytes.as_slice().try_into().ok()?;
+        let pad = self.pad(keys.get(&sealed.key_id)?, user, invite)?;
+        Some(std::array::from_fn(|i| bytes[i] ^ pad[i]))
     }
 }
 
@@ -63,15 +131,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_the_same_key_unseals_the_secret() {
+    fn only_the_same_key_and_the_servers_secret_unseal_the_secret() {
         let (user, invite) = (UserId::parse("owner").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
         let key = IdempotencyKey::parse("0b1c9d1e-3f41-4a7f-9c2e-5d0a2f0c7e11").unwrap();
+        let server = SealKeys::random();
         let secret = [7u8; 16];
-        let sealed = key.seal(&secret, &user, &invite);
-        assert_ne!(sealed, secret.to_vec());
-        assert_eq!(key.unseal(&sealed, &user, &invite), Some(secret));
+        let sealed = key.seal(&server, &secret, &user, &invite).unwrap();
+        assert_ne!(sealed.bytes, secret.to_vec());
+        assert_eq!(key.unseal(&server, &sealed, &user, &invite), Some(secret));
         let other = IdempotencyKey::parse("0b1c9d1e-3f41-4a7f-9c2e-5d0a2f0c7e12").unwrap();
-        assert_ne!(other.unseal(&sealed, &user, &invite), Some(secret));
+        assert_ne!(other.unseal(&server, &sealed, &user, &invite), Some(secret));
+        // A table copy and the right (weak, guessed) key are not enough.
+        let elsewhere = SealKeys(vec![(sealed.key_id.clone(), vec![1u8; 32])]);
+        assert_ne!(key.unseal(&elsewhere, &sealed, &user, &invite), Some(secret));
+    }
+
+    #[test]
+    fn a_rotated_key_still_unseals_what_it_sealed_until_it_is_dropped() {
+        let (user, invite) = (UserId::parse("owner").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
+        let key = IdempotencyKey::parse("0b1c9d1e-3f41-4a7f-9c2e-5d0a2f0c7e11").unwrap();
+        let (one, two) = ("a".repeat(32), "b".repeat(40));
+        let old = SealKeys::parse(&format!("k1:{one}")).unwrap();
+        let sealed = key.seal(&old, &[9u8; 16], &user, &invite).unwrap();
+        let rotated = SealKeys::parse(&format!("k2:{two}, k1:{one}")).unwrap();
+        assert_eq!(key.unseal(&rotated, &sealed, &user, &invite), Some([9u8; 16]));
+        assert_eq!(key.seal(&rotated, &[9u8; 16], &user, &invite).unwrap().key_id, "k2", "new records use the newest");
+        let dropped = SealKeys::parse(&format!("k2:{two}")).unwrap();
+        assert_eq!(key.unseal(&dropped, &sealed, &user, &invite), None);
+        assert!(SealKeys::parse("k1:short").is_err(), "too short");
+        assert!(format!("{rotated:?}").contains("k2") && !format!("{rotated:?}").contains(&two), "Debug hides secrets");
     }
 
     #[test]

@@ -15,12 +15,12 @@ use super::{back_off, intercom_in_path, remaining_seconds, rfc3339, CONTENDED_RO
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
-use crate::domain::invite::{next_code, CannotCreate, Invite, NewGuest, SmsStatus};
+use crate::domain::invite::{next_code, CannotCreate, Invite, InviteState, NewGuest, SmsStatus};
 use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
-use crate::http::{caller, header_value, json_body, respond};
+use crate::http::{caller, json_body, respond};
 use crate::sms;
 use crate::store::{CreateOutcome, IdempotencyRecord};
 use crate::Deps;
@@ -63,12 +63,16 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             },
         )
     })?;
-    let idempotency = header_value(req, "idempotency-key")
+    let idempotency = req
+        .headers()
+        .get("idempotency-key")
         .map(|raw| {
-            IdempotencyKey::parse(raw).ok_or_else(|| {
+            // A key that is not visible ASCII is refused, never ignored: ignoring it
+            // would turn the client's safe retry into a second invite.
+            raw.to_str().ok().and_then(IdempotencyKey::parse).ok_or_else(|| {
                 ApiError::invalid(
                     "Idempotency-Key",
-                    "Idempotency-Key must be 16 to 128 printable ASCII characters, e.g. a UUID",
+                    "Idempotency-Key must be 16 to 128 visible ASCII characters, e.g. a UUID",
                 )
             })
         })
@@ -106,13 +110,20 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 CannotCreate::Full { max_users } => ApiError::LimitReached { max_users },
                 CannotCreate::GateGone => ApiError::SettingsNotConfigured,
             })?;
-        let record = idempotency.as_ref().map(|key| IdempotencyRecord {
-            key_hash: key.record_hash(&user),
-            fingerprint: fingerprint.clone(),
-            invite_id: invite.id.clone(),
-            sealed_secret: key.seal(token.secret(), &user, &invite.id),
-            created_at: now,
-        });
+        let record = idempotency
+            .as_ref()
+            .map(|key| {
+                Ok::<_, ApiError>(IdempotencyRecord {
+                    key_hash: key.record_hash(&user),
+                    fingerprint: fingerprint.clone(),
+                    invite_id: invite.id.clone(),
+                    sealed_secret: key
+                        .seal(&deps.seal_keys, token.secret(), &user, &invite.id)
+                        .ok_or_else(|| ApiError::unexpected("the seal key cannot key an HMAC"))?,
+                    created_at: now,
+                })
+            })
+            .transpose()?;
         match deps.store.commit_create(intercom, &user, &invite, record.as_ref()).await? {
             CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
             CreateOutcome::Conflict => unconfirmed = Some((invite, token)),
@@ -126,8 +137,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
 async fn announce(deps: &Deps, invite: Invite, token: &LinkToken) -> Response<Body> {
     tracing::info!(intercom = %invite.intercom_id, invite = %invite.id, "invite created");
     let link = sms::link(&deps.config.link_base_url, &token.expose());
-    let sms_sent = send_sms(deps, &invite, &link).await;
-    created_response(deps, &invite, &link, sms_sent, false)
+    let sms = if send_sms(deps, &invite, &link).await { SmsOutcome::Sent } else { SmsOutcome::Failed };
+    created_response(deps, &invite, &link, sms, false)
 }
 
 /// The same answer as the first time, for a retry under the same `Idempotency-Key`.
@@ -143,15 +154,38 @@ fn replay(
     if record.fingerprint != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
-    let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ApiError::CodeNotFound)?;
+    // The read holds every invite whose exit window is open; one not there has ended.
+    let ended = |state| ApiError::CodeEnded { code_id: record.invite_id.to_string(), state };
+    let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ended("ended"))?;
+    let now = deps.clock.now();
+    match invite.state {
+        InviteState::Revoked => return Err(ended("revoked")),
+        InviteState::Exited => return Err(ended("used")),
+        _ if invite.is_locked() => return Err(ended("locked")),
+        InviteState::Unused if now >= invite.expires_at => return Err(ended("expired")),
+        _ => {}
+    }
     let secret = key
-        .unseal(&record.sealed_secret, user, &invite.id)
-        .ok_or_else(|| ApiError::unexpected("sealed link secret has the wrong length"))?;
+        .unseal(&deps.seal_keys, &record.sealed_secret, user, &invite.id)
+        .ok_or_else(|| ApiError::unexpected("sealed with a seal key no longer configured, or damaged"))?;
     let link = sms::link(
         &deps.config.link_base_url,
         &LinkToken::with_secret(intercom.id.clone(), invite.id.clone(), secret).expose(),
     );
-    Ok(created_response(deps, invite, &link, invite.sms_status != SmsStatus::Failed, true))
+    // Only a failure is recorded (a success would cost a write on every create): a
+    // replay knows the SMS was handed to SNS, not that SNS took it.
+    let sms = if invite.sms_status == SmsStatus::Failed { SmsOutcome::Failed } else { SmsOutcome::Unconfirmed };
+    Ok(created_response(deps, invite, &link, sms, true))
+}
+
+/// What the answer says about the guest's SMS.
+#[derive(Clone, Copy)]
+enum SmsOutcome {
+    /// SNS accepted it during this request.
+    Sent,
+    Failed,
+    /// A replay: it was handed to SNS when the code was made; nothing says it failed.
+    Unconfirmed,
 }
 
 /// Sends the guest's SMS; a refusal is recorded on the invite, which stands either way.
@@ -170,7 +204,7 @@ async fn send_sms(deps: &Deps, invite: &Invite, link: &str) -> bool {
     }
 }
 
-fn created_response(deps: &Deps, invite: &Invite, link: &str, sms_sent: bool, replayed: bool) -> Response<Body> {
+fn created_response(deps: &Deps, invite: &Invite, link: &str, sms: SmsOutcome, replayed: bool) -> Response<Body> {
     let until = invite.time_zone.wall_clock(invite.expires_at);
     let share = sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, &until);
     let body = json!({
@@ -186,7 +220,11 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, sms_sent: bool, re
         "entry_gate": invite.entry_gate.label,
         "exit_gate": invite.exit_gate.label,
         "share_message": share,
-        "sms": { "status": if sms_sent { "sent" } else { "failed" } },
+        "sms": { "status": match sms {
+            SmsOutcome::Sent => "sent",
+            SmsOutcome::Failed => "failed",
+            SmsOutcome::Unconfirmed => "unconfirmed",
+        } },
     });
     let mut response = crate::http::json_response(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/intercoms/{}/codes/{}", invite.intercom_id, invite.id).parse() {

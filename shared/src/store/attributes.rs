@@ -55,6 +55,8 @@ pub mod names {
     pub const REVOKED_BY: &str = "revoked_by";
     pub const ROLE: &str = "role";
     pub const SEALED_SECRET: &str = "sealed_secret";
+    /// Which server key sealed `sealed_secret` (see `domain::idempotency::SealKeys`).
+    pub const SEAL_KEY: &str = "seal_key";
     pub const SETTINGS_UPDATED_AT: &str = "settings_updated_at";
     pub const SETTINGS_UPDATED_BY: &str = "settings_updated_by";
     pub const SMS_STATUS: &str = "sms_status";

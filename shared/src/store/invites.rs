@@ -8,6 +8,7 @@ use super::{request_failed, sdk, Store, StoreError};
 use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
+use crate::domain::idempotency::Sealed;
 use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use crate::domain::invite::{AttemptKey, GateSnapshot, Invite, InviteState, SmsStatus};
 use crate::domain::phone::Mobile;
@@ -102,7 +103,7 @@ pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TR
 
 /// Every attribute a partition read (create, list) uses; the history, the attempt
 /// ids and the index keys stay behind.
-const PARTITION_READ: [&str; 33] = [
+const PARTITION_READ: [&str; 34] = [
     keys::PK,
     keys::SK,
     // registry
@@ -140,6 +141,7 @@ const PARTITION_READ: [&str; 33] = [
     // idempotency records
     names::FINGERPRINT,
     names::SEALED_SECRET,
+    names::SEAL_KEY,
 ];
 
 /// The projection of a partition read and its `#name` bindings, built once per
@@ -261,9 +263,9 @@ pub struct IdempotencyRecord {
     /// Hash of what was asked, so a reused key with another body is refused.
     pub fingerprint: String,
     pub invite_id: InviteId,
-    /// The link secret, sealed with a pad only the original request can rebuild
-    /// (see `handlers::create_invite`): the table alone never yields a working link.
-    pub sealed_secret: Vec<u8>,
+    /// The link secret, sealed with a pad only the original request's key and the
+    /// server's secret rebuild: the table alone never yields a working link.
+    pub sealed_secret: Sealed,
     pub created_at: OffsetDateTime,
 }
 
@@ -273,7 +275,8 @@ pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) ->
     item.extend([
         (names::FINGERPRINT.to_owned(), s(&record.fingerprint)),
         (names::INVITE_ID.to_owned(), s(record.invite_id.as_str())),
-        (names::SEALED_SECRET.to_owned(), s(STANDARD.encode(&record.sealed_secret))),
+        (names::SEALED_SECRET.to_owned(), s(STANDARD.encode(&record.sealed_secret.bytes))),
+        (names::SEAL_KEY.to_owned(), s(&record.sealed_secret.key_id)),
         (names::CREATED_AT.to_owned(), epoch(record.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(expires_at)),
     ]);
@@ -289,7 +292,10 @@ pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError
         key_hash,
         fingerprint: get_s(item, names::FINGERPRINT)?.to_owned(),
         invite_id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
-        sealed_secret: STANDARD.decode(get_s(item, names::SEALED_SECRET)?).map_err(|_| bad("sealed_secret"))?,
+        sealed_secret: Sealed {
+            key_id: get_s(item, names::SEAL_KEY)?.to_owned(),
+            bytes: STANDARD.decode(get_s(item, names::SEALED_SECRET)?).map_err(|_| bad(names::SEALED_SECRET))?,
+        },
         created_at: get_time(item, names::CREATED_AT)?,
     })
 }
