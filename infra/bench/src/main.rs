@@ -295,6 +295,7 @@ fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::proces
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("OTA_TABLE_NAME", "ota-bench")
+        .env("OTA_SEAL_KEYS", "bench:0123456789abcdef0123456789abcdef")
         .env("OTA_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
