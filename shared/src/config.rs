@@ -27,6 +27,22 @@ pub struct Config {
     /// idempotent replays (see `domain::idempotency::SealKeys`). Required by
     /// create-invite; in production from Secrets Manager through the template.
     pub seal_keys: Option<SealKeys>,
+    /// `OTA_SMS_PER_USER_PER_HOUR` (default 30) and `OTA_SMS_PER_INTERCOM_PER_HOUR`
+    /// (default 100): guest SMS one user, and one intercom, may cause per clock
+    /// hour, so a create/revoke loop cannot pump SMS.
+    pub sms_limits: SmsLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsLimits {
+    pub per_user_per_hour: u32,
+    pub per_intercom_per_hour: u32,
+}
+
+impl Default for SmsLimits {
+    fn default() -> Self {
+        Self { per_user_per_hour: 30, per_intercom_per_hour: 100 }
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -102,8 +118,21 @@ impl Config {
         let seal_keys = non_empty("OTA_SEAL_KEYS")
             .map(|raw| SealKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_SEAL_KEYS", reason }))
             .transpose()?;
+        let limit =
+            |name: &'static str, default: u32| match non_empty(name) {
+                None => Ok(default),
+                Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or_else(|| {
+                    ConfigError::Invalid { name, reason: "must be a whole number from 1 to 100000".into() }
+                }),
+            };
+        let defaults = SmsLimits::default();
+        let sms_limits = SmsLimits {
+            per_user_per_hour: limit("OTA_SMS_PER_USER_PER_HOUR", defaults.per_user_per_hour)?,
+            per_intercom_per_hour: limit("OTA_SMS_PER_INTERCOM_PER_HOUR", defaults.per_intercom_per_hour)?,
+        };
         Ok(Self {
             seal_keys,
+            sms_limits,
             table_name,
             link_base_url,
             default_phone_region,

@@ -36,7 +36,7 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("the code made with this Idempotency-Key has since ended ({state}); make a new one with a new key")]
     CodeEnded { code_id: String, state: &'static str },
-    #[error("too many SMS for this {scope} in the last hour; try again in {retry_after_seconds} s or share the code yourself")]
+    #[error("this {scope} has sent as many guest SMS as allowed this hour; try again in {retry_after_seconds} s")]
     SmsRateLimited { scope: &'static str, retry_after_seconds: u64 },
     #[error("gate device {0:?} is not registered to this intercom")]
     UnknownGate(String),

@@ -44,6 +44,24 @@ const IDEMPOTENCY_TAG: &str = "#IDEMP#";
 /// in expiry order.
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
 
+/// SMS counters live in their own small partitions, one item per hour, outside
+/// the intercom's partition (so no create or list reads them).
+const SMS_BY_INTERCOM_PREFIX: &str = "SMS#INTERCOM#";
+const SMS_BY_USER_PREFIX: &str = "SMS#USER#";
+
+pub fn sms_by_intercom_pk(intercom: &IntercomId) -> String {
+    format!("{SMS_BY_INTERCOM_PREFIX}{intercom}")
+}
+
+pub fn sms_by_user_pk(user: &UserId) -> String {
+    format!("{SMS_BY_USER_PREFIX}{user}")
+}
+
+/// The clock hour (`unix time / 3600`) an SMS counter counts.
+pub fn sms_hour_sk(hour: i64) -> String {
+    format!("HOUR#{hour:08}")
+}
+
 pub fn intercom_pk(intercom: &IntercomId) -> String {
     format!("{INTERCOM_PREFIX}{intercom}")
 }

@@ -34,17 +34,20 @@ pub fn short_duration(minutes: u32) -> String {
 }
 
 /// The guest's SMS: code, link and the three steps, in one GSM-7 segment.
-/// The greeting uses the first name when it keeps the message in one segment and
-/// in GSM-7 (a single non-GSM character would make the whole SMS UCS-2, 70 chars);
-/// otherwise the message goes without the name.
+/// The greeting is the letters of the first name only (a name is typed by whoever
+/// has an account, and must not carry a link or a number into a text sent in
+/// Fluss's name), when that keeps the message in one segment and in GSM-7 (a
+/// single non-GSM character would make the whole SMS UCS-2, 70 chars); otherwise
+/// the message goes without the name.
 pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes: u32) -> String {
     let body = format!(
         "Fluss code {} (valid {})\nAt the gate open {link} scan the QR, enter the code.",
         code.as_str(),
         short_duration(valid_minutes)
     );
-    let greeted = format!("{}: {body}", name.first_name());
-    if is_gsm7(&greeted) && greeted.chars().count() <= SEGMENT_CHARS {
+    let letters: String = name.first_name().chars().filter(|c| c.is_alphabetic()).collect();
+    let greeted = format!("{letters}: {body}");
+    if !letters.is_empty() && is_gsm7(&greeted) && greeted.chars().count() <= SEGMENT_CHARS {
         greeted
     } else {
         body
@@ -138,6 +141,19 @@ mod tests {
         let token = LinkToken::generate(intercom, InviteId::generate(time::OffsetDateTime::UNIX_EPOCH)).expose();
         let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token);
         guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes)
+    }
+
+    #[test]
+    fn the_sms_greets_with_the_letters_of_the_first_name_only() {
+        let link = "https://ote.fluss.me/#ic.BrCCiaPUD7s.xE43GsB2lfEqGNo48h8fdQ";
+        let code = AccessCode::parse("4821").unwrap();
+        let text = guest_sms(&GuestName::parse("www.win-cash.co/za now").unwrap(), &code, link, 720);
+        assert!(!text.contains("www.") && !text.contains("/za"), "no name-borne links: {text}");
+        assert!(text.starts_with("wwwwincashcoza: "), "{text}");
+        let text = guest_sms(&GuestName::parse("O'Brien").unwrap(), &code, link, 720);
+        assert!(text.starts_with("OBrien: "), "{text}");
+        let text = guest_sms(&GuestName::parse("0800 123 456").unwrap(), &code, link, 720);
+        assert!(text.starts_with("Fluss code"), "no letters, no greeting: {text}");
     }
 
     #[test]

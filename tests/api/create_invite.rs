@@ -198,7 +198,8 @@ async fn a_create_committed_between_the_pages_of_another_create_does_not_breach_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_codes_on_one_intercom_are_all_different() {
-    let app = spawn_app().await;
+    // More codes in an hour than one user may text by default.
+    let app = spawn_app_with(Options { sms_limits: Some((100, 100)), ..Options::default() }).await;
     app.configure(100).await;
     let mut codes = HashSet::new();
     for i in 0..40 {
@@ -295,4 +296,34 @@ async fn a_replay_does_not_claim_an_sms_it_cannot_know_was_sent() {
     let (status, replay) = create_with_key(&app, key, "Replayed").await;
     assert_eq!(status, 201);
     assert_eq!(replay["sms"]["status"], "unconfirmed", "a replay only knows it was handed to SNS: {replay}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_and_revoke_loop_cannot_pump_sms() {
+    let app = spawn_app_with(Options { sms_limits: Some((3, 5)), ..Options::default() }).await;
+    app.configure(1).await;
+    let guest = json!({ "name": "Pumped", "mobile": app.mobile });
+    // Max Users 1 stops nothing when each code is revoked at once.
+    for _ in 0..3 {
+        let (status, created) = app.create(&app.owner, guest.clone()).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(app.revoke(&app.owner, created["id"].as_str().unwrap()).await.0, 204);
+    }
+    let (status, error) = app.create(&app.owner, guest.clone()).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (429, Some("sms_rate_limited")), "{error}");
+    assert_eq!(error["error"]["scope"], "user");
+    assert!(error["error"]["retry_after_seconds"].as_u64().is_some_and(|s| s > 0 && s <= 3600));
+
+    for _ in 0..2 {
+        let (status, created) = app.create(&app.shared, guest.clone()).await;
+        assert_eq!(status, 201, "another user still may: {created}");
+        assert_eq!(app.revoke(&app.shared, created["id"].as_str().unwrap()).await.0, 204);
+    }
+    let (status, error) = app.create(&app.shared, guest.clone()).await;
+    assert_eq!((status, error["error"]["scope"].as_str()), (429, Some("intercom")), "{error}");
+    assert_eq!(app.sms().await.len(), 5, "refused creates send nothing");
+    assert!(app.listed_ids().await.is_empty(), "and store nothing");
+
+    app.advance(time::Duration::hours(1));
+    assert_eq!(app.create(&app.owner, guest).await.0, 201, "the next hour is a new allowance");
 }

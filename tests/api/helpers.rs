@@ -156,6 +156,8 @@ pub struct Options {
     /// Every AWS call goes through a fault-injecting proxy (`TestApp::faults`), with
     /// the clients configured as in production (timeouts, retries).
     pub faults: bool,
+    /// `OTA_SMS_PER_USER_PER_HOUR` and `OTA_SMS_PER_INTERCOM_PER_HOUR`.
+    pub sms_limits: Option<(u32, u32)>,
 }
 
 pub struct TestApp {
@@ -225,6 +227,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(table_name.clone()),
         "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
+        "OTA_SMS_PER_USER_PER_HOUR" => options.sms_limits.map(|(user, _)| user.to_string()),
+        "OTA_SMS_PER_INTERCOM_PER_HOUR" => options.sms_limits.map(|(_, intercom)| intercom.to_string()),
         _ => None,
     })
     .unwrap();

@@ -1,6 +1,7 @@
 //! The guest's name as the owner typed it.
 
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct GuestName(String);
@@ -9,19 +10,22 @@ pub struct GuestName(String);
 pub enum GuestNameError {
     Empty,
     TooLong,
-    /// Control, bidi-override or zero-width characters: they make a name render as
-    /// something other than what was typed, in the list or in the SMS.
+    /// Control, format (bidi overrides, zero-width, soft hyphen), private-use,
+    /// unassigned or surrogate code points, or line breaks: they make a name render
+    /// as something other than what was typed, in the list or in the SMS.
     InvisibleCharacters,
 }
 
 impl GuestName {
     pub const MAX_CHARS: usize = 60;
 
+    /// Stored in NFC, so "Zoë" typed with a combining diaeresis is the same name.
     pub fn parse(raw: &str) -> Result<Self, GuestNameError> {
         if raw.chars().any(is_invisible) {
             return Err(GuestNameError::InvisibleCharacters);
         }
-        let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let composed: String = raw.nfc().collect();
+        let collapsed = composed.split_whitespace().collect::<Vec<_>>().join(" ");
         match collapsed.chars().count() {
             0 => Err(GuestNameError::Empty),
             n if n > Self::MAX_CHARS => Err(GuestNameError::TooLong),
@@ -43,10 +47,21 @@ impl GuestName {
     }
 }
 
+/// By the Unicode character database, not a hand list: the general categories
+/// that do not render as themselves, and every break but space, tab and NBSP.
 fn is_invisible(c: char) -> bool {
-    (c.is_control() && !c.is_whitespace())
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
-        || (c.is_whitespace() && !matches!(c, ' ' | '\t' | '\u{00A0}'))
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    let hidden = matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::PrivateUse
+            | G::Unassigned
+            | G::Surrogate
+            | G::LineSeparator
+            | G::ParagraphSeparator
+    );
+    (hidden && !matches!(c, ' ' | '\t')) || (c.is_whitespace() && !matches!(c, ' ' | '\t' | '\u{00A0}'))
 }
 
 impl fmt::Debug for GuestName {
@@ -74,5 +89,23 @@ mod tests {
         for bad in ["Eve\u{202E}gnirts", "a\u{200B}b", "nul\0", "line\nbreak"] {
             assert_eq!(GuestName::parse(bad), Err(GuestNameError::InvisibleCharacters), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn names_are_stored_composed_so_one_name_is_one_spelling() {
+        let decomposed = GuestName::parse("Zoe\u{0308} Ngu\u{0303}").unwrap();
+        assert_eq!(decomposed.as_str(), "Zoë Ngũ");
+        assert_eq!(decomposed, GuestName::parse("Zoë Ngũ").unwrap());
+    }
+
+    #[test]
+    fn format_private_use_and_unassigned_code_points_are_refused() {
+        // Soft hyphen and word joiner (format), a private-use glyph, an unassigned
+        // code point, a lone tag character: none renders as what was typed.
+        for bad in ["Thandi\u{00AD}", "An\u{2060}na", "Bob\u{E000}", "Al\u{0378}ex", "Ed\u{E0041}"] {
+            assert_eq!(GuestName::parse(bad), Err(GuestNameError::InvisibleCharacters), "{bad:?}");
+        }
+        assert!(GuestName::parse("Nomvula Dlamini-Zuma").is_ok());
+        assert!(GuestName::parse("李小龍").is_ok());
     }
 }

@@ -36,6 +36,8 @@ impl PhoneRegion {
 pub struct PhoneBook {
     database: phonenumber::metadata::Database,
     default_region: phonenumber::country::Id,
+    /// The calling codes of the regions served, e.g. 27.
+    country_codes: Vec<u16>,
 }
 
 #[cfg(feature = "sms")]
@@ -59,7 +61,25 @@ impl PhoneBook {
         }
         let default_region =
             phonenumber::country::Id::from_str(default_region.as_str()).map_err(|_| "unknown region".to_owned())?;
-        Ok(Self { database, default_region })
+        let country_codes =
+            regions.iter().filter_map(|region| database.by_id(region.as_str()).map(|m| m.country_code())).collect();
+        Ok(Self { database, default_region, country_codes })
+    }
+}
+
+#[cfg(feature = "sms")]
+impl PhoneBook {
+    /// Whether `raw` is written internationally (`+` or `00`) with a calling code
+    /// none of the served regions has.
+    fn names_another_country(&self, raw: &str) -> bool {
+        let compact: String =
+            raw.chars().filter(|c| !c.is_whitespace() && !matches!(c, '-' | '(' | ')' | '.')).collect();
+        let Some(digits) = compact.strip_prefix('+').or_else(|| compact.strip_prefix("00")) else {
+            return false;
+        };
+        !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !self.country_codes.iter().any(|code| digits.starts_with(&code.to_string()))
     }
 }
 
@@ -69,6 +89,10 @@ pub enum MobileError {
     Invalid,
     /// A real number that cannot receive SMS (a landline, a toll-free line).
     NotMobile,
+    /// Shorter than the country's mobile numbers: digits are missing.
+    Incomplete,
+    /// A number in a country the service does not text (`OTA_PHONE_REGIONS`).
+    CountryNotServed,
 }
 
 /// A mobile number in E.164 (`+27821234567`). Full numbers are personal data:
@@ -84,6 +108,9 @@ impl Mobile {
         if raw.len() > 32 {
             return Err(MobileError::Invalid);
         }
+        if book.names_another_country(raw) {
+            return Err(MobileError::CountryNotServed);
+        }
         let number = phonenumber::parse_with(&book.database, Some(book.default_region), raw)
             .map_err(|_| MobileError::Invalid)?;
         if !phonenumber::is_valid_with(&book.database, &number) {
@@ -92,6 +119,16 @@ impl Mobile {
         match number.number_type(&book.database) {
             Type::Mobile | Type::FixedLineOrMobile | Type::Pager | Type::Unknown => {}
             _ => return Err(MobileError::NotMobile),
+        }
+        // Some plans admit short mobile numbers (ZA's pattern takes 5 to 9 digits) that
+        // no guest's phone has; a number shorter than the longest mobile length of its
+        // country is missing digits, and would be stored, hold a place and be texted.
+        let full_length = number
+            .metadata(&book.database)
+            .and_then(|m| m.descriptors().mobile())
+            .and_then(|mobile| mobile.possible_length().iter().max().copied());
+        if full_length.is_some_and(|full| number.national().to_string().len() < usize::from(full)) {
+            return Err(MobileError::Incomplete);
         }
         // E.164 is `+`, the country code and the national number. The crate's
         // formatter gets there too, but first matches the country's display formats,
@@ -155,7 +192,7 @@ mod tests {
     #[test]
     fn countries_outside_the_phone_book_are_refused() {
         let za = &book(&["ZA"], "ZA");
-        assert_eq!(Mobile::parse("+44 7400 123456", za), Err(MobileError::Invalid));
+        assert_eq!(Mobile::parse("+44 7400 123456", za), Err(MobileError::CountryNotServed));
         assert!(PhoneRegion::parse("US").is_none(), "not bundled");
         assert!(PhoneBook::new(&[PhoneRegion::default()], PhoneRegion::parse("GB").unwrap()).is_err());
     }
@@ -163,11 +200,29 @@ mod tests {
     #[test]
     fn nonsense_and_landlines_are_refused() {
         let za = &book(&["ZA"], "ZA");
-        for bad in ["", "hello", "123", "+27 1", "+999 123456", "0821234567890123", &"9".repeat(40)] {
+        for bad in ["", "hello", "123", "+27 1", "0821234567890123", &"9".repeat(40)] {
             assert_eq!(Mobile::parse(bad, za), Err(MobileError::Invalid), "{bad:?}");
         }
         // 021 is Cape Town's fixed-line area code.
         assert_eq!(Mobile::parse("021 555 1234", za), Err(MobileError::NotMobile));
+    }
+
+    #[test]
+    fn a_truncated_mobile_number_is_refused() {
+        let za = &book(&["ZA"], "ZA");
+        // ZA's mobile pattern admits 5 to 9 national digits; a guest's phone has 9.
+        for short in ["082 555", "082 555 12", "+27 82 555 123"] {
+            assert_eq!(Mobile::parse(short, za), Err(MobileError::Incomplete), "{short:?}");
+        }
+        assert!(Mobile::parse("082 555 1234", za).is_ok());
+    }
+
+    #[test]
+    fn a_number_in_a_country_not_served_says_so() {
+        let za = &book(&["ZA"], "ZA");
+        assert_eq!(Mobile::parse("+44 7400 123456", za), Err(MobileError::CountryNotServed));
+        assert_eq!(Mobile::parse("+264 81 123 4567", za), Err(MobileError::CountryNotServed));
+        assert_eq!(Mobile::parse("+999 123456", za), Err(MobileError::CountryNotServed));
     }
 
     #[test]

@@ -58,8 +58,13 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         ApiError::invalid(
             "mobile",
             match e {
-                MobileError::Invalid => "the mobile number is not a valid phone number",
-                MobileError::NotMobile => "the number cannot receive SMS; give the guest's mobile number",
+                MobileError::Invalid => "the mobile number is not a valid phone number".to_owned(),
+                MobileError::NotMobile => "the number cannot receive SMS; give the guest's mobile number".to_owned(),
+                MobileError::Incomplete => "the mobile number is too short; give all of its digits".to_owned(),
+                MobileError::CountryNotServed => format!(
+                    "codes can only be texted to numbers in {}",
+                    deps.config.phone_regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                ),
             },
         )
     })?;
@@ -124,8 +129,16 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 })
             })
             .transpose()?;
-        match deps.store.commit_create(intercom, &user, &invite, record.as_ref()).await? {
+        match deps.store.commit_create(intercom, &user, &invite, record.as_ref(), deps.config.sms_limits).await? {
             CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
+            CreateOutcome::SmsLimitReached(scope) => {
+                tracing::warn!(intercom = %intercom.id, scope = scope.as_str(), "guest SMS limit reached");
+                let next_hour = (now.unix_timestamp().div_euclid(3600) + 1) * 3600;
+                return Err(ApiError::SmsRateLimited {
+                    scope: scope.as_str(),
+                    retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
+                });
+            }
             CreateOutcome::Conflict => unconfirmed = Some((invite, token)),
             CreateOutcome::MemberGone => return Err(ApiError::Forbidden),
         }

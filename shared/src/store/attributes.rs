@@ -60,6 +60,8 @@ pub mod names {
     pub const SETTINGS_UPDATED_AT: &str = "settings_updated_at";
     pub const SETTINGS_UPDATED_BY: &str = "settings_updated_by";
     pub const SMS_STATUS: &str = "sms_status";
+    /// Guest SMS counted in one clock hour (SMS counter items).
+    pub const SMS_COUNT: &str = "sms_count";
     pub const STATE: &str = "state";
     pub const THING: &str = "thing";
     pub const TOKEN_HASH: &str = "token_hash";

@@ -5,6 +5,7 @@ use super::attributes::*;
 use super::intercoms::*;
 use super::{cancelled_items, contended, throttled, transaction_cancelled};
 use super::{request_failed, sdk, Store, StoreError};
+use crate::config::SmsLimits;
 use crate::domain::access::Role;
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
@@ -39,11 +40,28 @@ impl Partition {
 
 pub enum CreateOutcome {
     Committed,
+    /// This hour's guest SMS for the caller (or the intercom) are used up.
+    SmsLimitReached(SmsLimitScope),
     /// Another create or a settings change got in between, or an identical
     /// idempotent request committed first: read again and decide again.
     Conflict,
     /// The caller's membership vanished between read and write.
     MemberGone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsLimitScope {
+    User,
+    Intercom,
+}
+
+impl SmsLimitScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Intercom => "intercom",
+        }
+    }
 }
 
 pub enum RevokeOutcome {
@@ -352,13 +370,19 @@ impl Store {
     /// on from the one the caller's decisions were based on. Two creates that read
     /// the same version cannot both commit, so Max Users and code uniqueness, checked
     /// on that read, hold under any concurrency.
+    ///
+    /// The same transaction counts the guest SMS it will cause against this clock
+    /// hour's allowance of the caller and of the intercom (one counter item each,
+    /// a conditional increment): over either, nothing is written.
     pub async fn commit_create(
         &self,
         intercom: &Intercom,
         user: &UserId,
         invite: &Invite,
         idempotency: Option<&IdempotencyRecord>,
+        limits: SmsLimits,
     ) -> Result<CreateOutcome, StoreError> {
+        let hour = invite.created_at.unix_timestamp().div_euclid(3600);
         let mut request = self
             .client
             .transact_write_items()
@@ -366,7 +390,13 @@ impl Store {
             .transact_items(
                 TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build(),
             )
-            .transact_items(self.put_new(invite_to_item(invite))?);
+            .transact_items(self.put_new(invite_to_item(invite))?)
+            .transact_items(self.count_sms(
+                keys::sms_by_intercom_pk(&intercom.id),
+                hour,
+                limits.per_intercom_per_hour,
+            )?)
+            .transact_items(self.count_sms(keys::sms_by_user_pk(user), hour, limits.per_user_per_hour)?);
         if let Some(record) = idempotency {
             request = request.transact_items(self.put_new(idempotency_to_item(&intercom.id, record))?);
         }
@@ -376,8 +406,14 @@ impl Store {
             Err(error) => match transaction_cancelled(&error) {
                 Some(cancelled) => {
                     let failed = cancelled_items(cancelled.cancellation_reasons());
-                    if failed.iter().any(|(i, c)| *i == 1 && *c == "ConditionalCheckFailed") {
+                    let condition_failed =
+                        |item| failed.iter().any(|(i, c)| *i == item && *c == "ConditionalCheckFailed");
+                    if condition_failed(1) {
                         Ok(CreateOutcome::MemberGone)
+                    } else if condition_failed(3) {
+                        Ok(CreateOutcome::SmsLimitReached(SmsLimitScope::Intercom))
+                    } else if condition_failed(4) {
+                        Ok(CreateOutcome::SmsLimitReached(SmsLimitScope::User))
                     } else {
                         Ok(CreateOutcome::Conflict)
                     }
@@ -385,6 +421,24 @@ impl Store {
                 None => Err(request_failed(error)),
             },
         }
+    }
+
+    /// One more guest SMS in `hour` on the counter at `pk`, if fewer than `limit`
+    /// were counted. The counter is removed by TTL a day after its hour.
+    fn count_sms(&self, pk: String, hour: i64, limit: u32) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, keys::sms_hour_sk(hour))))
+            .update_expression("ADD #count :one SET #purge_at = :purge_at")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", names::SMS_COUNT)
+            .expression_attribute_names("#purge_at", keys::PURGE_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":purge_at", n((hour + 25) * 3600))
+            .build()
+            .map_err(sdk)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     pub async fn record_sms_failure(&self, invite: &Invite, now: OffsetDateTime) -> Result<(), StoreError> {
