@@ -30,14 +30,26 @@ pub fn filter(level: Option<&str>) -> Targets {
         .fold(Targets::new().with_default(LevelFilter::WARN), |targets, target| targets.with_target(*target, own))
 }
 
+/// The functions' logging, to standard output (CloudWatch), at `OTA_LOG_LEVEL`.
 pub fn init() {
+    init_with(std::io::stdout, std::env::var("OTA_LOG_LEVEL").ok().as_deref());
+}
+
+/// The same set-up writing elsewhere: what the secrets test captures is exactly
+/// what a function logs in production.
+pub fn init_with<W>(writer: W, level: Option<&str>)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let format = tracing_subscriber::fmt::layer().json().with_current_span(false).with_ansi(false).without_time();
-    let _ = tracing_subscriber::registry()
-        .with(format)
-        .with(filter(std::env::var("OTA_LOG_LEVEL").ok().as_deref()))
-        .try_init();
+    let format = tracing_subscriber::fmt::layer()
+        .json()
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(writer);
+    let _ = tracing_subscriber::registry().with(format).with(filter(level)).try_init();
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
-//! No secret (link token, code, JWT, full phone number) ever reaches a log line.
+//! No secret (link token, code, JWT, full phone number, Idempotency-Key) ever
+//! reaches a log line: through the functions' own log set-up at its most verbose
+//! level, on the happy path and on every failure path a bad network causes.
 
-use crate::helpers::{other_code, spawn_app, Redeem};
+use crate::helpers::{other_code, spawn_app, spawn_app_with, Options, Redeem, TestApp};
+use fault_proxy::Fault;
+use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -17,19 +21,34 @@ impl Write for Captured {
     }
 }
 
+/// The production subscriber (`ota::telemetry`) with `OTA_LOG_LEVEL=trace`, writing
+/// into memory. The SDK stays at warn, as in production.
 fn capture_logs() -> Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured::default();
         let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .init();
+        ota::telemetry::init_with(move || writer.clone(), Some("trace"));
         logs
     })
     .clone()
+}
+
+fn assert_no_secret(text: &str, app: &TestApp, invites: &[&crate::helpers::Invite], extra: &[(&str, &str)]) {
+    for invite in invites {
+        let secret = invite.token.rsplit_once('.').unwrap().1;
+        assert!(!text.contains(&invite.token), "a link token leaked into the logs");
+        assert!(!text.contains(secret), "a link secret leaked into the logs");
+        let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+        assert!(!words.contains(&invite.code.as_str()), "a code leaked into the logs");
+    }
+    let national = &app.mobile[3..];
+    for (what, needle) in [("JWT", app.owner.as_str()), ("mobile", app.mobile.as_str()), ("mobile digits", national)]
+        .into_iter()
+        .chain(extra.iter().copied())
+    {
+        assert!(!text.contains(needle), "{what} leaked into the logs");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,15 +67,43 @@ async fn a_whole_flow_logs_ids_and_outcomes_but_no_secret() {
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains(&invite.id), "the flow was logged (by invite id)");
-    let secret = invite.token.split_once('.').unwrap().1;
-    for (what, needle) in [
-        ("token", invite.token.as_str()),
-        ("token secret", secret),
-        ("JWT", app.owner.as_str()),
-        ("mobile", app.mobile.as_str()),
-    ] {
-        assert!(!text.contains(needle), "{what} leaked into the logs");
+    assert_no_secret(&text, &app, &[&invite], &[]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_log_what_failed_but_no_secret() {
+    let logs = capture_logs();
+    let app = spawn_app_with(Options { faults: true, ..Options::default() }).await;
+    app.configure(10).await;
+    let key = "5c2e7a9b-0d4f-4e1a-b3c6-8f9d0e1a2b3c";
+
+    // SNS refuses the SMS, and recording that fails too.
+    app.faults().always("SNS.Publish", Fault::ServerError);
+    app.faults().always("DynamoDB.UpdateItem", Fault::ServerError);
+    let path = format!("{}/intercoms/{}/codes", app.api, app.intercom());
+    let body = json!({ "name": "Failure Paths", "mobile": app.mobile }).to_string();
+    let created = app.http.post(&path).bearer_auth(&app.owner).header("idempotency-key", key).body(body).send().await;
+    let created: serde_json::Value = created.unwrap().json().await.unwrap();
+    assert_eq!(created["sms"]["status"], "failed");
+    let invite = crate::helpers::Invite::from(&created);
+    app.faults().heal();
+
+    // The gate refuses, then does not answer clearly; a read fails outright.
+    app.faults().always("IoT.UpdateThingShadow", Fault::Throttle);
+    assert_eq!(app.enter(&invite).await.0, 503);
+    app.faults().always("IoT.UpdateThingShadow", Fault::ServerErrorAfterEffect);
+    assert_eq!(app.enter(&invite).await.0, 503);
+    app.faults().always("DynamoDB.GetItem", Fault::ServerError);
+    assert_eq!(app.guest_status(&invite.token).await.0, 500);
+    app.faults().always("DynamoDB.Query", Fault::Throttle);
+    assert_eq!(app.list(&app.owner).await.0, 503);
+    app.faults().heal();
+    let (status, _) = app.create(&app.owner, json!({ "name": "x", "mobile": "082 555" })).await;
+    assert_eq!(status, 400);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    for logged in ["SMS not sent", "gate refused the command", "gate command unconfirmed", "request failed"] {
+        assert!(text.contains(logged), "the failure was logged: {logged}");
     }
-    let words: Vec<&str> = text.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    assert!(!words.contains(&invite.code.as_str()), "the code leaked into the logs");
+    assert_no_secret(&text, &app, &[&invite], &[("Idempotency-Key", key)]);
 }

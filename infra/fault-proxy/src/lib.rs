@@ -193,9 +193,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Answer {
         let call = state.calls.entry(operation.clone()).or_insert(0);
         *call += 1;
         let call = *call;
+        // The latest rule wins where rules overlap.
         state
             .rules
             .iter()
+            .rev()
             .find(|r| r.operation == operation && call >= r.first && call - r.first < r.count)
             .map(|r| r.fault)
     };
