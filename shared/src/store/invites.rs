@@ -3,7 +3,7 @@
 
 use super::attributes::*;
 use super::intercoms::*;
-use super::{cancelled_items, contended, throttled, transaction_cancelled};
+use super::{cancelled_items, condition_failed, contended, throttled, transaction_cancelled};
 use super::{request_failed, sdk, Store, StoreError};
 use crate::config::SmsLimits;
 use crate::domain::access::Role;
@@ -17,7 +17,7 @@ use crate::domain::settings::Intercom;
 use crate::domain::token::{LinkToken, TokenHash};
 use crate::domain::zone::LocalZone;
 use crate::keys;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::collections::HashMap;
@@ -576,7 +576,10 @@ impl Store {
     }
 
     /// Records an invite's expiry and takes it out of the slot index. The condition
-    /// makes overlapping sweeps record each expiry once. Returns whether this call did.
+    /// makes overlapping sweeps record each expiry once, and never calls an invite
+    /// whose guest has left "expired": if an exit could not take its invite out of
+    /// the index, this takes it out without a word. Returns whether it recorded an
+    /// expiry.
     pub async fn expire(
         &self,
         intercom: &IntercomId,
@@ -591,20 +594,32 @@ impl Store {
             .update_expression(
                 "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
             )
-            .condition_expression("attribute_exists(#slot_pk) AND expires_at <= :now")
+            .condition_expression(
+                "attribute_exists(#slot_pk) AND expires_at <= :now AND NOT contains(#exit_tries, #code)",
+            )
             .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_names("#exit_tries", EXIT_TRIES)
+            .expression_attribute_names("#code", names::CODE)
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":event", history_append("expired", now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(request_failed(error)),
+            Err(error) => match condition_failed(&error) {
+                Some(failed) => {
+                    let old = failed.item().map(invite_from_item).transpose()?;
+                    let still_indexed = failed.item().is_some_and(|item| item.contains_key(keys::SLOT_INDEX_PK));
+                    if let Some(exited) = old.filter(|i| i.state == InviteState::Exited && still_indexed) {
+                        self.leave_index(&exited).await?;
+                    }
+                    Ok(false)
+                }
+                None => Err(request_failed(error)),
+            },
         }
     }
 }
