@@ -21,18 +21,10 @@ async fn faulty_app() -> TestApp {
 /// Past the clients' attempt timeout (1.5 s): the call happened, the caller gave up.
 const HANG: Fault = Fault::DelayAnswer(Duration::from_millis(2_000));
 
-/// Every distinct command id that reached a gate's shadow, per reason.
+/// Every distinct command id that reached a gate's shadow, with its reason.
 fn commands_delivered(app: &TestApp) -> Vec<(String, String)> {
-    let delivered: BTreeSet<(String, String)> = app
-        .faults()
-        .exchanges(SHADOW)
-        .iter()
-        .filter(|e| e.took_effect())
-        .map(|e| {
-            let command = &e.json()["state"]["desired"]["ota_command"];
-            (command["reason"].as_str().unwrap_or("").to_owned(), command["id"].as_str().unwrap_or("").to_owned())
-        })
-        .collect();
+    let delivered: BTreeSet<(String, String)> =
+        app.delivered_commands().into_iter().map(|(_, reason, id)| (reason, id)).collect();
     delivered.into_iter().collect()
 }
 
@@ -218,4 +210,15 @@ async fn an_exited_invite_left_in_the_index_is_cleaned_up_not_called_expired() {
         .collect();
     assert!(!history.iter().any(|line| line.ends_with(" expired")), "{history:?}");
     assert_eq!(app.sweep().await.due, 0, "and it left the index");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_whose_answer_is_lost_still_answers_revoked() {
+    let app = faulty_app().await;
+    let invite = app.invite("Revoked Once").await;
+    app.faults().next(TRANSACT, Fault::LoseAnswer);
+    let (status, body) = app.revoke(&app.owner, &invite.id).await;
+    assert_eq!(status, 204, "the SDK's retry met its own revoke: {body}");
+    assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204, "revoking a revoked code is done, not missing");
+    assert!(app.listed_ids().await.is_empty());
 }

@@ -291,6 +291,21 @@ impl TestApp {
         self.proxy.as_ref().expect("spawn_app_with(Options { faults: true, .. })")
     }
 
+    /// Every door command that reached a gate's shadow through the fault proxy, in
+    /// order: (invite id, reason, command id).
+    pub fn delivered_commands(&self) -> Vec<(String, String, String)> {
+        self.faults()
+            .exchanges("IoT.UpdateThingShadow")
+            .iter()
+            .filter(|e| e.took_effect())
+            .map(|e| {
+                let command = &e.json()["state"]["desired"]["ota_command"];
+                let field = |name: &str| command[name].as_str().unwrap_or_default().to_owned();
+                (field("invite_id"), field("reason"), field("id"))
+            })
+            .collect()
+    }
+
     pub fn intercom(&self) -> &str {
         self.site.intercom.as_str()
     }
@@ -415,7 +430,12 @@ impl TestApp {
     }
 
     pub async fn sweep(&self) -> ota::handlers::sweep::SweepReport {
-        ota::handlers::sweep::run(&self.front.deps).await.unwrap()
+        self.try_sweep().await.unwrap()
+    }
+
+    /// A sweep run whose failure (a failed read of the index) is the caller's to judge.
+    pub async fn try_sweep(&self) -> Result<ota::handlers::sweep::SweepReport, ota::store::StoreError> {
+        ota::handlers::sweep::run(&self.front.deps).await
     }
 
     pub fn advance(&self, by: time::Duration) {

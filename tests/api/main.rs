@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 mod helpers;
+mod model;
 
 mod authorization;
 mod budgets;

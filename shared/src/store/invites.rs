@@ -491,6 +491,7 @@ impl Store {
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":user", s(user.as_str()))
             .expression_attribute_values(":event", history_append("revoked", now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(sdk)?;
         let result = self
@@ -509,7 +510,17 @@ impl Store {
                     let failed = cancelled_items(cancelled.cancellation_reasons());
                     match failed.first() {
                         Some((0, "ConditionalCheckFailed")) => Ok(RevokeOutcome::Forbidden),
-                        Some((1, "ConditionalCheckFailed")) => Ok(RevokeOutcome::NotFound),
+                        Some((1, "ConditionalCheckFailed")) => {
+                            // Revoking a revoked code is done, not missing: this is how
+                            // the SDK's retry of a revoke whose answer was lost ends.
+                            let old = cancelled.cancellation_reasons().get(1).and_then(|r| r.item());
+                            let state = old.and_then(|item| item.get(names::STATE)).and_then(|v| v.as_s().ok());
+                            if state.is_some_and(|s| s == REVOKED) {
+                                Ok(RevokeOutcome::Revoked)
+                            } else {
+                                Ok(RevokeOutcome::NotFound)
+                            }
+                        }
                         _ => Err(sdk(error)),
                     }
                 }
