@@ -71,6 +71,11 @@ async fn an_ambiguous_gate_failure_is_retried_into_the_same_command() {
         assert_eq!((status, error["error"]["code"].as_str()), (503, Some("gate_unavailable")), "{fault:?}");
 
         app.faults().heal();
+        // Pressed again (a new attempt): the entry may already have opened the gate,
+        // so it is not given a second command.
+        let (status, error) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-again").await;
+        assert_eq!((status, error["error"]["code"].as_str()), (409, Some("already_used")), "{fault:?}");
+        // The page's retry of the same press re-sends the same command.
         let (status, opened) = press(&app, "/guest/entry", &invite.token, &invite.code, "press-ambiguous").await;
         assert_eq!(status, 200, "{fault:?}: {opened}");
         let delivered = commands_delivered(&app);
