@@ -21,6 +21,8 @@ trap 'rm -f "$log" "$tap"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 cargo build -p local-stack
 bash infra/check-readme.sh
+# schemathesis against the local stack's OpenAPI (bounded: about half a minute).
+bash infra/fuzz-api.sh
 # One file, one Chromium per fake camera; the tests share one local stack and run in order.
 node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" tests/browser/
@@ -28,5 +30,5 @@ passed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^passed;?$/) s+=$(i-1)
 failed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^failed;?$/) s+=$(i-1)} END{print s+0}' "$log")
 browser_passed=$(awk '/^# pass /{print $3}' "$tap")
 browser_failed=$(awk '/^# fail /{print $3}' "$tap")
-# The README walk-through counts as one more test.
-echo "$((passed + 1 + browser_passed)) passed, $((failed + browser_failed)) failed"
+# The README walk-through and the API fuzzing count as one more test each.
+echo "$((passed + 2 + browser_passed)) passed, $((failed + browser_failed)) failed"

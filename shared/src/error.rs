@@ -34,7 +34,7 @@ pub enum ApiError {
     LimitReached { max_users: u32 },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
-    #[error("the code made with this Idempotency-Key has since ended ({state}); make a new one with a new key")]
+    #[error("this code has already ended ({state})")]
     CodeEnded { code_id: String, state: &'static str },
     #[error("this {scope} has sent as many guest SMS as allowed this hour; try again in {retry_after_seconds} s")]
     SmsRateLimited { scope: &'static str, retry_after_seconds: u64 },

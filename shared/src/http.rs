@@ -113,3 +113,48 @@ where
     }))
     .await
 }
+
+/// A JSON number that is a whole number, written `217` or `217.0` (JSON Schema's
+/// `integer` admits both, and some clients send every number as a float); `null`
+/// or absent is `None`. Out of range or fractional is the client's error.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error;
+    use serde::Deserialize;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match number.as_u64() {
+        Some(n) => Some(n),
+        None => {
+            number.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u64)
+        }
+    };
+    whole
+        .and_then(|n| u32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("{number} is not a whole number from 0 to {}", u32::MAX)))
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        #[serde(default, deserialize_with = "super::whole_number")]
+        n: Option<u32>,
+    }
+
+    fn n(json: &str) -> Result<Option<u32>, String> {
+        serde_json::from_str::<Body>(json).map(|b| b.n).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        assert_eq!(n(r#"{"n": 217}"#), Ok(Some(217)));
+        assert_eq!(n(r#"{"n": 217.0}"#), Ok(Some(217)));
+        assert_eq!(n(r#"{"n": null}"#), Ok(None));
+        assert_eq!(n(r#"{}"#), Ok(None));
+        for bad in [r#"{"n": 2.5}"#, r#"{"n": -1}"#, r#"{"n": 1e20}"#, r#"{"n": "7"}"#] {
+            assert!(n(bad).is_err(), "{bad}");
+        }
+    }
+}

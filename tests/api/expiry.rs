@@ -18,8 +18,8 @@ async fn an_expired_code_is_refused_hidden_and_frees_its_slot_before_any_sweep()
     let (status, error) = app.enter(&invite).await;
     assert_eq!((status, error["error"]["code"].as_str()), (410, Some("expired")));
     assert!(app.gate_command("gate-main").await.is_none());
-    let (status, _) = app.revoke(&app.owner, &invite.id).await;
-    assert_eq!(status, 404, "an expired code is already dead");
+    let (status, error) = app.revoke(&app.owner, &invite.id).await;
+    assert_eq!((status, error["error"]["state"].as_str()), (410, Some("expired")), "an expired code is already dead");
     app.invite("Next Guest").await;
 }
 

@@ -311,7 +311,7 @@ impl Run<'_> {
                     self.model.invites[i].sealed_after = Some(delivered);
                 }
             }
-            (404, false) => {}
+            (410, false) if body["error"]["code"] == "code_ended" => {}
             (500 | 503, _) if faulty => self.reconcile(i).await?,
             _ => return Err(self.fail(format!("revoke (revocable: {revocable}) answered {status}: {body}"))),
         }

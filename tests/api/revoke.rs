@@ -30,7 +30,9 @@ async fn unknown_or_dead_codes_are_not_found_and_a_revoked_one_stays_revoked() {
     let done = app.invite("Done").await;
     assert_eq!(app.enter(&done).await.0, 200);
     assert_eq!(app.exit(&done).await.0, 200);
-    assert_eq!(app.revoke(&app.owner, &done.id).await.0, 404, "a used-up code is dead");
+    let (status, error) = app.revoke(&app.owner, &done.id).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (410, Some("code_ended")), "a used-up code is dead");
+    assert_eq!(error["error"]["state"], "used");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

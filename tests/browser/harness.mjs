@@ -104,6 +104,13 @@ class Stack {
     return (await response.json()).version;
   }
 
+  /** The id of the door command in a gate's shadow, or null. */
+  async shadowCommandId(thing) {
+    const response = await fetch(`${this.base}/_local/shadows/${thing}`);
+    if (response.status === 404) return null;
+    return (await response.json()).state?.desired?.ota_command?.id ?? null;
+  }
+
   async advanceClock(minutes) {
     const response = await fetch(`${this.base}/_local/clock?advance_minutes=${minutes}`, { method: 'POST' });
     if (!response.ok) throw new Error(`clock: ${response.status}`);

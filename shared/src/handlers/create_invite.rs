@@ -226,6 +226,7 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, sms: SmsOutcome, r
         "code": invite.code.as_str(),
         "guest": { "name": invite.guest_name.as_str(), "mobile": invite.guest_mobile.e164() },
         "link": link,
+        "token": link.rsplit_once('#').map(|(_, token)| token).unwrap_or_default(),
         "created_at": rfc3339(invite.created_at),
         "expires_at": rfc3339(invite.expires_at),
         "exit_closes_at": rfc3339(invite.exit_closes_at),

@@ -28,6 +28,7 @@ async fn revoke(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 return Ok(empty_response(StatusCode::NO_CONTENT));
             }
             RevokeOutcome::NotFound => return Err(ApiError::CodeNotFound),
+            RevokeOutcome::Ended(state) => return Err(ApiError::CodeEnded { code_id: invite_id.to_string(), state }),
             RevokeOutcome::Forbidden => return Err(ApiError::Forbidden),
             RevokeOutcome::Contended => continue,
         }

@@ -12,7 +12,7 @@ use crate::domain::access::Role;
 use crate::domain::ids::DeviceId;
 use crate::domain::settings::{self, SettingsChange, SettingsError};
 use crate::error::ApiError;
-use crate::http::{caller, json_body, json_response, respond};
+use crate::http::{caller, json_body, json_response, respond, whole_number};
 use crate::store::SaveOutcome;
 use crate::Deps;
 use lambda_http::http::StatusCode;
@@ -27,8 +27,11 @@ struct SettingsBody {
     entry_gate: String,
     #[serde(default)]
     exit_gate: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     max_users: Option<u32>,
+    #[serde(default, deserialize_with = "whole_number")]
     invite_duration_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole_number")]
     exit_grace_minutes: Option<u32>,
 }
 

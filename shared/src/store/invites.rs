@@ -67,6 +67,8 @@ impl SmsLimitScope {
 pub enum RevokeOutcome {
     Revoked,
     NotFound,
+    /// It ended before: its guest left (`used`) or its window closed (`expired`).
+    Ended(&'static str),
     Forbidden,
     /// A conflicting transaction or throttling: nothing was decided, try again.
     Contended,
@@ -511,15 +513,15 @@ impl Store {
                     match failed.first() {
                         Some((0, "ConditionalCheckFailed")) => Ok(RevokeOutcome::Forbidden),
                         Some((1, "ConditionalCheckFailed")) => {
-                            // Revoking a revoked code is done, not missing: this is how
-                            // the SDK's retry of a revoke whose answer was lost ends.
                             let old = cancelled.cancellation_reasons().get(1).and_then(|r| r.item());
-                            let state = old.and_then(|item| item.get(names::STATE)).and_then(|v| v.as_s().ok());
-                            if state.is_some_and(|s| s == REVOKED) {
-                                Ok(RevokeOutcome::Revoked)
-                            } else {
-                                Ok(RevokeOutcome::NotFound)
-                            }
+                            Ok(match old.map(invite_from_item).transpose()? {
+                                None => RevokeOutcome::NotFound,
+                                // Revoking a revoked code is done, not missing: this is
+                                // how the SDK's retry of a revoke whose answer was lost ends.
+                                Some(invite) if invite.state == InviteState::Revoked => RevokeOutcome::Revoked,
+                                Some(invite) if invite.state == InviteState::Exited => RevokeOutcome::Ended("used"),
+                                Some(_) => RevokeOutcome::Ended("expired"),
+                            })
                         }
                         _ => Err(sdk(error)),
                     }
