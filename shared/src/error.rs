@@ -46,6 +46,10 @@ pub enum ApiError {
     GateUnavailable,
     #[error("the intercom is busy with other changes; please retry")]
     Busy,
+    /// A service we depend on did not answer (clearly): nothing can be said about
+    /// the request, and retrying it is safe (every write is idempotent or guarded).
+    #[error("a service we depend on did not answer in time; please retry")]
+    Unavailable(#[source] BoxError),
     #[error("something went wrong on our side")]
     Unexpected(#[source] BoxError),
 }
@@ -93,7 +97,7 @@ impl ApiError {
                 Refusal::Revoked | Refusal::Expired => StatusCode::GONE,
                 Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered => StatusCode::CONFLICT,
             },
-            Self::GateUnavailable | Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::GateUnavailable | Self::Busy | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +130,7 @@ impl ApiError {
             },
             Self::GateUnavailable => "gate_unavailable",
             Self::Busy => "busy",
+            Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
         }
     }
@@ -154,7 +159,7 @@ impl ApiError {
     /// only "internal". Expected ones are logged at debug level.
     pub fn log(&self) {
         match self {
-            Self::Unexpected(source) => {
+            Self::Unexpected(source) | Self::Unavailable(source) => {
                 let mut chain = source.to_string();
                 let mut cause = source.source();
                 while let Some(c) = cause {
@@ -173,6 +178,7 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         match error {
             crate::store::StoreError::Throttled => ApiError::Busy,
+            crate::store::StoreError::Unavailable(source) => ApiError::Unavailable(source),
             error => ApiError::unexpected(error),
         }
     }

@@ -327,3 +327,20 @@ async fn a_create_and_revoke_loop_cannot_pump_sms() {
     app.advance(time::Duration::hours(1));
     assert_eq!(app.create(&app.owner, guest).await.0, 201, "the next hour is a new allowance");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_replays_for_24_hours_and_not_after_whether_or_not_ttl_has_run() {
+    let app = spawn_app().await;
+    app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 4320 })).await;
+    let key = reqwest::header::HeaderValue::from_static("7d3f9a1c-2b4e-4f6a-8c0d-1e2f3a4b5c6d");
+    let (_, first) = create_with_key(&app, key.clone(), "Long Stay").await;
+    app.advance(time::Duration::hours(24) - time::Duration::seconds(1));
+    let (status, replay) = create_with_key(&app, key.clone(), "Long Stay").await;
+    assert_eq!((status, &replay["id"]), (201, &first["id"]), "still a replay just inside the window");
+    app.advance(time::Duration::seconds(2));
+    // moto never deletes by TTL: the record is still stored, and must not count.
+    let (status, fresh) = create_with_key(&app, key, "Long Stay").await;
+    assert_eq!(status, 201);
+    assert_ne!(fresh["id"], first["id"], "past 24 h the key makes a new invite");
+    assert_eq!(app.sms().await.len(), 2);
+}

@@ -227,3 +227,18 @@ async fn a_revoke_whose_answer_is_lost_still_answers_revoked() {
     assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204, "revoking a revoked code is done, not missing");
     assert!(app.listed_ids().await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_outage_is_a_503_to_retry_not_an_internal_error() {
+    let app = faulty_app().await;
+    let invite = app.invite("Outage").await;
+    for (operation, fault) in [("DynamoDB.GetItem", Fault::ServerError), ("DynamoDB.GetItem", HANG)] {
+        app.faults().always(operation, fault);
+        let (status, body) = app.guest_status(&invite.token).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{fault:?}: {body}");
+        app.faults().heal();
+    }
+    app.faults().always("DynamoDB.Query", Fault::ServerError);
+    let (status, body) = app.list(&app.owner).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
+}

@@ -219,25 +219,30 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('a gate that does not answer: the guest is told nothing was used and tries again', async () => {
+  test('a gate that does not answer: the guest types the code again and the same attempt is retried', async () => {
     const invite = await stack.invite('Musa Ngcobo');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    let calls = 0;
-    // The service's own answer when the shadow update fails (the redemption is given back).
-    await page.route('**/guest/entry', (route) => (++calls === 1
-      ? route.fulfill({
-        status: 503,
-        contentType: 'application/json',
-        body: JSON.stringify({ error: { code: 'gate_unavailable', message: 'the gate could not be reached' } }),
-      })
-      : route.continue()));
+    const attempts = [];
+    // The service's own answer when the gate did not confirm the command.
+    await page.route('**/guest/entry', async (route) => {
+      attempts.push(JSON.parse(route.request().postData()).attempt_id);
+      if (attempts.length === 1) {
+        return route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          body: JSON.stringify({ error: { code: 'gate_unavailable', message: 'the gate could not be reached' } }),
+        });
+      }
+      return route.continue();
+    });
     await typeIntercom(page, 'ic-demo');
     await typeCode(page, invite.code);
-    await page.getByRole('alert').filter({ hasText: 'The gate did not answer. Nothing was used up' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'The gate did not answer. Please enter the code again' }).waitFor();
     await checkState(page, '414-gate-unavailable', assert);
     await typeCode(page, invite.code);
     await gateOpen(page);
-    assert.equal(calls, 2);
+    assert.equal(attempts.length, 2);
+    assert.equal(attempts[0], attempts[1], 'the same attempt, which the service answers with the same command');
     await context.close();
   });
 

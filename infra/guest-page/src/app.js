@@ -390,10 +390,17 @@
     }
   }
 
+  // After `gate_unavailable` the gate may already have the command: typing the
+  // same code again repeats that attempt (the service re-sends the same command,
+  // which a gate acts on once) instead of starting a new one it would refuse.
+  let unconfirmed = null;
+
   async function redeem(code) {
     const redemption = status.next;
     const gate = status.gate;
-    const attemptId = randomId();
+    const repeat = unconfirmed && unconfirmed.code === code && unconfirmed.redemption === redemption;
+    const attemptId = repeat ? unconfirmed.attemptId : randomId();
+    unconfirmed = null;
     const started = Date.now();
     showStep('step-progress');
     $('retry-now').hidden = true;
@@ -407,7 +414,10 @@
       } catch (_) {
         answer = null; // no answer: lost on the way, or no signal
       }
-      if (!worthRetrying(answer)) return answered(answer, redemption);
+      if (!worthRetrying(answer)) {
+        if (errorCode(answer) === 'gate_unavailable') unconfirmed = { code, redemption, attemptId };
+        return answered(answer, redemption);
+      }
       const quiet = Date.now() - started < QUIET_RETRY_MS;
       $('progress-text').textContent = quiet ? t('retrying', { gate }) : t('offline');
       $('retry-now').hidden = quiet;

@@ -37,6 +37,10 @@ pub enum StoreError {
     /// decided, the caller may try again (503, not 500).
     #[error("DynamoDB is throttling requests")]
     Throttled,
+    /// DynamoDB did not answer, or answered with a server error, past the SDK's own
+    /// retries: nothing can be said about this request; the caller may try again.
+    #[error("DynamoDB did not answer in time or failed on its side")]
+    Unavailable(#[source] BoxError),
     #[error(transparent)]
     Item(#[from] ItemError),
 }
@@ -46,13 +50,23 @@ pub(crate) fn sdk<E: std::error::Error + Send + Sync + 'static>(error: E) -> Sto
 }
 
 /// A request's error, throttling told apart.
-pub(crate) fn request_failed<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+pub(crate) fn request_failed<E>(
+    error: aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
+    use aws_sdk_dynamodb::error::SdkError;
     if throttled(&error) {
-        StoreError::Throttled
+        return StoreError::Throttled;
+    }
+    let unavailable = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => service.raw().status().is_server_error(),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(error))
     } else {
         sdk(error)
     }
