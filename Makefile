@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test lint build deploy-build bench bench-page
+.PHONY: setup run test lint build package publish-page bench bench-page
 
 setup:
 	@bash infra/bootstrap.sh
@@ -10,16 +10,25 @@ run: setup
 test:
 	@bash infra/test.sh
 
+# Both template linters (also part of `make test`).
 lint: setup
-	.venv/bin/cfn-lint template.yaml
+	bash infra/bootstrap-deploy.sh
+	.venv-deploy/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
+	SAM_CLI_TELEMETRY=0 .venv-deploy/bin/sam validate --lint
 
 build:
 	cargo build --workspace
 
-# Release binaries for Lambda (arm64). Needs cargo-lambda and ziglang (pip) and the
-# aarch64 Rust target; not part of `make test`.
-deploy-build:
-	sam build
+# `sam build` for arm64, unattended, with pinned cargo-lambda and zig; prints each
+# function's zip size. Not part of `make test` (release builds take minutes).
+package:
+	bash infra/package.sh
+
+# Uploads the built guest page to a deployed stack and invalidates CloudFront:
+# make publish-page STACK=ota-prod [REGION=eu-west-1]
+publish-page: setup
+	bash infra/bootstrap-deploy.sh
+	.venv-deploy/bin/python infra/publish-page.py --stack $(STACK) $(if $(REGION),--region $(REGION))
 
 # What the guest page transfers (first screen, scan step); results in infra/guest-page/WEIGHT.md.
 bench-page: setup

@@ -10,7 +10,12 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "The guest page is tested in Debian's Chromium: apt-get install chromium (.ci/run does)." >&2
   exit 1
 fi
-.venv/bin/cfn-lint template.yaml
+# The template: cfn-lint with awslabs' serverless rules, SAM's own validation, the
+# CloudFront headers policy still what headers.json says.
+bash infra/bootstrap-deploy.sh
+.venv-deploy/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
+SAM_CLI_TELEMETRY=0 .venv-deploy/bin/sam validate --lint
+node infra/guest-page/cloudfront-headers.mjs --check
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The workspace build unifies features; each function must also build with only its own.

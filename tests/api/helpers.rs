@@ -45,6 +45,30 @@ impl RequestLog {
 struct Recorder {
     service: &'static str,
     log: RequestLog,
+    /// The IAM permissions each request needs, as `service:Action@resource`.
+    iam: RequestLog,
+}
+
+/// What IAM checks a request against: a transaction needs each of its items' own
+/// actions; a Query on an index needs the index's ARN.
+fn iam_actions(service: &str, operation: &str, body: &Value) -> Vec<String> {
+    let on = |action: &str, resource: &str| format!("{service}:{action}@{resource}");
+    match (service, operation) {
+        ("dynamodb", "TransactWriteItems") => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.keys().next().cloned())
+            .map(|kind| match kind.as_str() {
+                "ConditionCheck" => on("ConditionCheckItem", "table"),
+                other => on(&format!("{other}Item"), "table"),
+            })
+            .collect(),
+        ("dynamodb", "TransactGetItems") => vec![on("GetItem", "table")],
+        ("dynamodb", operation) if body.get("IndexName").is_some() => vec![on(operation, "index")],
+        ("dynamodb", operation) => vec![on(operation, "table")],
+        (_, operation) => vec![on(operation, "*")],
+    }
 }
 
 impl Intercept for Recorder {
@@ -60,6 +84,9 @@ impl Intercept for Recorder {
     ) -> Result<(), BoxError> {
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
         self.log.0.lock().unwrap().push(format!("{}:{operation}", self.service));
+        let body: Value =
+            _context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        self.iam.0.lock().unwrap().extend(iam_actions(self.service, &operation, &body));
         Ok(())
     }
 }
@@ -171,6 +198,8 @@ pub struct TestApp {
     /// A fresh South African mobile number for this test's guests.
     pub mobile: String,
     pub requests: RequestLog,
+    /// The IAM permissions the functions' AWS calls needed (see `iam_actions`).
+    pub iam: RequestLog,
     pub paused_read: PausedRead,
     pub front: Arc<Front>,
     pub emulator: &'static str,
@@ -188,7 +217,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let table_name = format!("ota-test-{suffix}");
     let requests = RequestLog::default();
     let paused_read = PausedRead::default();
-    let recorder = |service| Recorder { service, log: requests.clone() };
+    let iam = RequestLog::default();
+    let recorder = |service| Recorder { service, log: requests.clone(), iam: iam.clone() };
 
     let proxy = if options.faults { Some(FaultProxy::start(emulator).await.unwrap()) } else { None };
     let production = proxy.as_ref().map(|proxy| {
@@ -263,6 +293,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let api = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(front::serve(listener, front.clone()));
     requests.take();
+    iam.take();
     TestApp {
         api,
         http: reqwest::Client::new(),
@@ -273,6 +304,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         stranger,
         mobile: format!("+2782{:07}", rand::rng().random_range(0..10_000_000)),
         requests,
+        iam,
         paused_read,
         front,
         emulator,

@@ -11,6 +11,7 @@ mod model;
 mod authorization;
 mod budgets;
 mod contract;
+mod deployment;
 mod create_invite;
 mod events;
 mod expiry;

@@ -1,0 +1,158 @@
+//! `template.yaml` deploys what the code is: every function crate has its resource,
+//! built by cargo-lambda under its own name, on the `provided.al2023` runtime, and its
+//! role allows every AWS call its code makes — observed by driving each function
+//! through its success and failure paths, not listed by hand.
+
+use crate::helpers::{other_code, spawn_app_with, Options, Redeem, TestApp};
+use fault_proxy::Fault;
+use local_stack::repo_root;
+use serde_json::json;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn template() -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap()
+}
+
+/// Function resources by the binary they run.
+fn functions_by_binary(template: &Value) -> BTreeMap<String, Value> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Serverless::Function")
+        .map(|r| (r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap_or_default().to_owned(), r.clone()))
+        .collect()
+}
+
+fn function_crates() -> BTreeSet<String> {
+    std::fs::read_dir(repo_root().join("functions"))
+        .unwrap()
+        .map(|entry| {
+            let manifest = std::fs::read_to_string(entry.unwrap().path().join("Cargo.toml")).unwrap();
+            let manifest: toml_like::Manifest = toml_like::parse(&manifest);
+            manifest.package_name
+        })
+        .collect()
+}
+
+/// The package name from a Cargo.toml, without a TOML parser for one line.
+mod toml_like {
+    pub struct Manifest {
+        pub package_name: String,
+    }
+
+    pub fn parse(text: &str) -> Manifest {
+        let name = text
+            .lines()
+            .skip_while(|l| l.trim() != "[package]")
+            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
+            .expect("[package] name");
+        Manifest { package_name: name }
+    }
+}
+
+#[test]
+fn every_function_crate_is_deployed_by_its_own_resource_as_cargo_lambda_builds_it() {
+    let template = template();
+    let deployed = functions_by_binary(&template);
+    let crates = function_crates();
+    assert_eq!(deployed.keys().cloned().collect::<BTreeSet<_>>(), crates, "one resource per function crate");
+    for (binary, resource) in &deployed {
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{binary}");
+        assert_eq!(resource["Properties"]["CodeUri"], ".", "{binary}: built from the workspace");
+    }
+    let globals = &template["Globals"]["Function"];
+    assert_eq!(globals["Handler"], "bootstrap", "cargo-lambda's binary name");
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+}
+
+/// What a statement's resource is, from its (possibly tagged) value.
+fn resource_kind(resource: &Value) -> String {
+    let text = format!("{resource:?}");
+    if text.contains("/index/") {
+        "index".into()
+    } else if text.contains("Table") {
+        "table".into()
+    } else {
+        "*".into()
+    }
+}
+
+/// `service:Action@resource` for every statement of a function's inline policies.
+fn allowed(resource: &Value) -> BTreeSet<String> {
+    let mut allowed = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            if statement["Effect"] != "Allow" {
+                continue;
+            }
+            let kind = match (statement.get("Resource"), statement.get("NotResource")) {
+                (Some(resource), _) => resource_kind(resource),
+                _ => "*".into(),
+            };
+            for action in statement["Action"].as_sequence().into_iter().flatten() {
+                allowed.insert(format!("{}@{kind}", action.as_str().unwrap()));
+            }
+        }
+    }
+    allowed
+}
+
+/// Runs `call` and returns the IAM permissions its AWS requests needed.
+async fn needs<F: std::future::Future>(app: &TestApp, call: F) -> BTreeSet<String> {
+    app.iam.take();
+    call.await;
+    app.iam.take().into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_aws_call_a_function_makes_is_allowed_by_its_role() {
+    let app = spawn_app_with(Options { faults: true, ..Options::default() }).await;
+    let intercom = app.intercom().to_owned();
+    let mut observed: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut record = |function, actions: BTreeSet<String>| observed.entry(function).or_default().extend(actions);
+
+    record("update-settings", needs(&app, app.configure(10)).await);
+    let settings = format!("/intercoms/{intercom}/settings");
+    record("get-settings", needs(&app, app.call(reqwest::Method::GET, &settings, Some(&app.owner), None)).await);
+    let invite = app.invite("Contract Guest").await;
+    // SNS refuses: create records the failure.
+    app.faults().always("SNS.Publish", Fault::ServerError);
+    let body = json!({ "name": "No SMS", "mobile": app.mobile });
+    record("create-invite", needs(&app, app.create(&app.owner, body)).await);
+    app.faults().heal();
+    record("create-invite", needs(&app, app.create(&app.owner, json!({ "name": "SMS", "mobile": app.mobile }))).await);
+    record("list-codes", needs(&app, app.list(&app.owner)).await);
+    record("guest-status", needs(&app, app.guest_status(&invite.token)).await);
+    record("redeem-entry", needs(&app, app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code)).await);
+    record(
+        "redeem-entry",
+        needs(&app, app.redeem(Redeem::Entry, &invite.token, &intercom, &other_code(&invite.code))).await,
+    );
+    // The gate refuses: entry is given back.
+    app.faults().always("IoT.UpdateThingShadow", Fault::Throttle);
+    record("redeem-entry", needs(&app, app.enter(&invite)).await);
+    app.faults().heal();
+    record("redeem-entry", needs(&app, app.enter(&invite)).await);
+    app.faults().always("IoT.UpdateThingShadow", Fault::Throttle);
+    record("redeem-exit", needs(&app, app.exit(&invite)).await);
+    app.faults().heal();
+    record("redeem-exit", needs(&app, app.exit(&invite)).await);
+    let revoked = app.invite("Revoked").await;
+    record("revoke-code", needs(&app, app.revoke(&app.owner, &revoked.id)).await);
+    app.advance(time::Duration::hours(13));
+    record("sweep", needs(&app, app.sweep()).await);
+
+    let template = template();
+    let deployed = functions_by_binary(&template);
+    for (function, actions) in &observed {
+        let allowed = allowed(&deployed[*function]);
+        let missing: Vec<_> = actions.iter().filter(|a| !allowed.contains(*a)).collect();
+        assert!(missing.is_empty(), "{function} calls {missing:?}, which its role does not allow ({allowed:?})");
+    }
+    let exercised: BTreeSet<&str> = observed.keys().copied().collect();
+    let all: BTreeSet<&str> = deployed.keys().map(String::as_str).collect();
+    assert_eq!(exercised, all, "every function was driven");
+}
