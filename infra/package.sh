@@ -13,7 +13,7 @@ if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
 fi
 sam build --config-env "${CONFIG_ENV:-default}"
 echo
-echo "function            bootstrap (stripped)   zip"
+printf '%-24s %14s %14s\n' function 'bootstrap (B)' 'zip (B)'
 for dir in .aws-sam/build/*Function; do
   [ -f "$dir/bootstrap" ] || continue
   zip_bytes="$(python3 -c 'import io, sys, zipfile
@@ -21,5 +21,5 @@ buffer = io.BytesIO()
 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
     z.write(sys.argv[1], "bootstrap")
 print(len(buffer.getvalue()))' "$dir/bootstrap")"
-  printf '%-20s %10s B %14s B\n' "$(basename "$dir")" "$(stat -c %s "$dir/bootstrap")" "$zip_bytes"
+  printf '%-24s %14s %14s\n' "$(basename "$dir")" "$(stat -c %s "$dir/bootstrap")" "$zip_bytes"
 done

@@ -179,12 +179,16 @@ async fn open_gate(
             Ok(opened_response(invite, redemption, &command, repeated))
         }
         Err(error @ GateError::Refused { .. }) => {
-            let given_back = deps.store.give_back(invite, redemption, attempt, deps.clock.now()).await;
-            tracing::warn!(
-                invite = %invite.id, redemption = redemption.as_str(), %error,
-                given_back = ?given_back.as_ref().ok(),
-                "gate refused the command"
-            );
+            // If giving back fails, the redemption stays used with its command: the
+            // page's retry of this attempt re-sends it.
+            let given_back = match deps.store.give_back(invite, redemption, attempt, deps.clock.now()).await {
+                Ok(given_back) => given_back,
+                Err(store_error) => {
+                    tracing::error!(invite = %invite.id, error = %store_error, "could not give the redemption back");
+                    false
+                }
+            };
+            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), %error, given_back, "gate refused the command");
             Err(ApiError::GateUnavailable)
         }
         Err(error @ GateError::Ambiguous) => {
