@@ -39,9 +39,15 @@ fn guest_events_are_public_and_carry_a_well_formed_body() {
     }
 }
 
+/// EventBridge Scheduler sends a Lambda target its `Input` as the event, verbatim.
 #[test]
-fn the_sweep_event_is_a_scheduler_event() {
+fn the_sweep_event_is_what_its_schedule_sends() {
     let text = std::fs::read_to_string(repo_root().join("events/sweep.json")).unwrap();
-    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(value["detail-type"], "Scheduled Event");
+    let sample: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let template: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap();
+    let input = template["Resources"]["SweepFunction"]["Properties"]["Events"]["EveryMinute"]["Properties"]["Input"]
+        .as_str()
+        .unwrap();
+    assert_eq!(sample, serde_json::from_str::<serde_json::Value>(input).unwrap());
 }
