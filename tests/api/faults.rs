@@ -242,3 +242,14 @@ async fn an_aws_outage_is_a_503_to_retry_not_an_internal_error() {
     let (status, body) = app.list(&app.owner).await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_answer_at_the_sms_allowance_is_still_that_create() {
+    let app = spawn_app_with(Options { faults: true, sms_limits: Some((1, 10)), ..Options::default() }).await;
+    app.configure(10).await;
+    app.faults().next(TRANSACT, Fault::LoseAnswer);
+    // The retry meets its own commit, whose SMS count has just used the allowance.
+    let (status, created) = app.create(&app.owner, json!({ "name": "Last Allowed", "mobile": app.mobile })).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(app.listed_ids().await.len(), 1);
+}

@@ -412,6 +412,10 @@ impl Store {
                         |item| failed.iter().any(|(i, c)| *i == item && *c == "ConditionalCheckFailed");
                     if condition_failed(1) {
                         Ok(CreateOutcome::MemberGone)
+                    } else if condition_failed(0) {
+                        // Read again first: this may be the SDK's retry meeting its own
+                        // commit, whose SMS counts are what now fill the allowance.
+                        Ok(CreateOutcome::Conflict)
                     } else if condition_failed(3) {
                         Ok(CreateOutcome::SmsLimitReached(SmsLimitScope::Intercom))
                     } else if condition_failed(4) {
