@@ -70,18 +70,16 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
 
 pub fn error_response(error: &ApiError) -> Response<Body> {
     error.log();
-    json_response(error.status(), &error.body())
+    let mut response = json_response(error.status(), &error.body());
+    if let ApiError::SmsRateLimited { retry_after_seconds, .. } = error {
+        response.headers_mut().insert(header::RETRY_AFTER, (*retry_after_seconds).into());
+    }
+    response
 }
 
 /// Turns a handler's result into a response: the one place errors become HTTP.
 pub fn respond(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(|error| {
-        let mut response = error_response(&error);
-        if let ApiError::SmsRateLimited { retry_after_seconds, .. } = error {
-            response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, retry_after_seconds.into());
-        }
-        response
-    })
+    result.unwrap_or_else(|error| error_response(&error))
 }
 
 /// A Lambda function's whole `main`: logging, configuration and clients once at

@@ -86,8 +86,6 @@ pub struct Invite {
     /// an attempt (an SDK retry after a lost answer, the page's retry, a Lambda
     /// retry) finds itself here and is answered as that attempt, never counted again.
     pub attempts: HashMap<AttemptKey, OffsetDateTime>,
-    /// How often a gate refused a command and the redemption was given back.
-    pub gate_give_backs: u32,
 }
 
 /// Why no new code can be made now.
@@ -164,7 +162,6 @@ impl Invite {
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
             attempts: HashMap::new(),
-            gate_give_backs: 0,
         };
         Ok((invite, token))
     }
@@ -406,7 +403,6 @@ pub(crate) mod tests {
             wrong_attempts: 0,
             sms_status: SmsStatus::Requested,
             attempts: HashMap::new(),
-            gate_give_backs: 0,
         }
     }
 

@@ -242,10 +242,6 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
             .collect::<Result<_, ItemError>>()?,
         None => HashMap::new(),
     };
-    let gate_give_backs = match item.get(GATE_GIVE_BACKS) {
-        Some(_) => get_n(item, GATE_GIVE_BACKS)?,
-        None => 0,
-    };
     let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
@@ -270,7 +266,6 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
             _ => SmsStatus::Requested,
         },
         attempts,
-        gate_give_backs,
     })
 }
 

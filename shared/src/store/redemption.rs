@@ -5,7 +5,7 @@
 use super::attributes::*;
 use super::condition_failed;
 use super::invites::*;
-use super::{request_failed, sdk, Store, StoreError};
+use super::{request_failed, Store, StoreError};
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId};
 use crate::domain::invite::{AttemptKey, Invite, Redemption, MAX_GATE_GIVE_BACKS, MAX_WRONG_ATTEMPTS};
@@ -189,6 +189,6 @@ impl Store {
             .send()
             .await
             .map(|_| ())
-            .or_else(|error| if condition_failed(&error).is_some() { Ok(()) } else { Err(sdk(error)) })
+            .or_else(|error| if condition_failed(&error).is_some() { Ok(()) } else { Err(request_failed(error)) })
     }
 }
