@@ -3,7 +3,7 @@
 //! and provisioning them.
 
 use super::attributes::*;
-use super::{cancelled_items, contended, request_failed, sdk, throttled, transaction_cancelled, Store, StoreError};
+use super::{request_failed, sdk, transaction_failure, Store, StoreError, TransactionFailure};
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use crate::domain::settings::{Gate, Intercom, Settings};
@@ -215,20 +215,17 @@ impl Store {
             .transact_items(self.put_new(audit)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(SaveOutcome::Saved),
-            Err(error) if throttled(&error) => Ok(SaveOutcome::Contended),
-            Err(error) => match transaction_cancelled(&error) {
-                Some(cancelled) if contended(cancelled.cancellation_reasons()) => Ok(SaveOutcome::Contended),
-                Some(cancelled) => match cancelled_items(cancelled.cancellation_reasons()).first() {
-                    Some((0, "ConditionalCheckFailed")) => Ok(SaveOutcome::GateGone),
-                    Some((1, "ConditionalCheckFailed")) => Ok(SaveOutcome::NotOwner),
-                    // The audit item's key is random: a clash is worth one more try.
-                    Some((2, _)) => Ok(SaveOutcome::Contended),
-                    _ => Err(sdk(error)),
-                },
-                None => Err(request_failed(error)),
+        let Err(error) = result else { return Ok(SaveOutcome::Saved) };
+        match transaction_failure(&error) {
+            TransactionFailure::Contended => Ok(SaveOutcome::Contended),
+            TransactionFailure::ConditionsFailed { items, .. } => match items.first() {
+                Some(0) => Ok(SaveOutcome::GateGone),
+                Some(1) => Ok(SaveOutcome::NotOwner),
+                // The audit item's key is random: a clash is worth one more try.
+                Some(2) => Ok(SaveOutcome::Contended),
+                _ => Err(request_failed(error)),
             },
+            TransactionFailure::Other => Err(request_failed(error)),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::attributes::*;
 use super::intercoms::*;
-use super::{cancelled_items, condition_failed, contended, throttled, transaction_cancelled};
+use super::{condition_failed, transaction_failure, TransactionFailure};
 use super::{request_failed, sdk, Store, StoreError};
 use crate::config::SmsLimits;
 use crate::domain::access::Role;
@@ -397,30 +397,23 @@ impl Store {
         if let Some(record) = idempotency {
             request = request.transact_items(self.put_new(idempotency_to_item(&intercom.id, record))?);
         }
-        match request.send().await {
-            Ok(_) => Ok(CreateOutcome::Committed),
-            Err(error) if throttled(&error) => Ok(CreateOutcome::Conflict),
-            Err(error) => match transaction_cancelled(&error) {
-                Some(cancelled) => {
-                    let failed = cancelled_items(cancelled.cancellation_reasons());
-                    let condition_failed =
-                        |item| failed.iter().any(|(i, c)| *i == item && *c == "ConditionalCheckFailed");
-                    if condition_failed(1) {
-                        Ok(CreateOutcome::MemberGone)
-                    } else if condition_failed(0) {
-                        // Read again first: this may be the SDK's retry meeting its own
-                        // commit, whose SMS counts are what now fill the allowance.
-                        Ok(CreateOutcome::Conflict)
-                    } else if condition_failed(3) {
-                        Ok(CreateOutcome::SmsLimitReached(SmsLimitScope::Intercom))
-                    } else if condition_failed(4) {
-                        Ok(CreateOutcome::SmsLimitReached(SmsLimitScope::User))
-                    } else {
-                        Ok(CreateOutcome::Conflict)
-                    }
-                }
-                None => Err(request_failed(error)),
-            },
+        let Err(error) = request.send().await else { return Ok(CreateOutcome::Committed) };
+        match transaction_failure(&error) {
+            TransactionFailure::Contended => Ok(CreateOutcome::Conflict),
+            TransactionFailure::ConditionsFailed { items, .. } => Ok(if items.contains(&1) {
+                CreateOutcome::MemberGone
+            } else if items.contains(&0) {
+                // Read again first: this may be the SDK's retry meeting its own
+                // commit, whose SMS counts are what now fill the allowance.
+                CreateOutcome::Conflict
+            } else if items.contains(&3) {
+                CreateOutcome::SmsLimitReached(SmsLimitScope::Intercom)
+            } else if items.contains(&4) {
+                CreateOutcome::SmsLimitReached(SmsLimitScope::User)
+            } else {
+                CreateOutcome::Conflict
+            }),
+            TransactionFailure::Other => Err(request_failed(error)),
         }
     }
 
@@ -502,31 +495,25 @@ impl Store {
             .transact_items(TransactWriteItem::builder().update(update).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(RevokeOutcome::Revoked),
-            Err(error) if throttled(&error) => Ok(RevokeOutcome::Contended),
-            Err(error) => match transaction_cancelled(&error) {
-                Some(cancelled) if contended(cancelled.cancellation_reasons()) => Ok(RevokeOutcome::Contended),
-                Some(cancelled) => {
-                    let failed = cancelled_items(cancelled.cancellation_reasons());
-                    match failed.first() {
-                        Some((0, "ConditionalCheckFailed")) => Ok(RevokeOutcome::Forbidden),
-                        Some((1, "ConditionalCheckFailed")) => {
-                            let old = cancelled.cancellation_reasons().get(1).and_then(|r| r.item());
-                            Ok(match old.map(invite_from_item).transpose()? {
-                                None => RevokeOutcome::NotFound,
-                                // Revoking a revoked code is done, not missing: this is
-                                // how the SDK's retry of a revoke whose answer was lost ends.
-                                Some(invite) if invite.state == InviteState::Revoked => RevokeOutcome::Revoked,
-                                Some(invite) if invite.state == InviteState::Exited => RevokeOutcome::Ended("used"),
-                                Some(_) => RevokeOutcome::Ended("expired"),
-                            })
-                        }
-                        _ => Err(sdk(error)),
-                    }
+        let Err(error) = result else { return Ok(RevokeOutcome::Revoked) };
+        match transaction_failure(&error) {
+            TransactionFailure::Contended => Ok(RevokeOutcome::Contended),
+            TransactionFailure::ConditionsFailed { items, reasons } => match items.first() {
+                Some(0) => Ok(RevokeOutcome::Forbidden),
+                Some(1) => {
+                    let old = reasons.get(1).and_then(|r| r.item());
+                    Ok(match old.map(invite_from_item).transpose()? {
+                        None => RevokeOutcome::NotFound,
+                        // Revoking a revoked code is done, not missing: this is how the
+                        // SDK's retry of a revoke whose answer was lost ends.
+                        Some(invite) if invite.state == InviteState::Revoked => RevokeOutcome::Revoked,
+                        Some(invite) if invite.state == InviteState::Exited => RevokeOutcome::Ended("used"),
+                        Some(_) => RevokeOutcome::Ended("expired"),
+                    })
                 }
-                None => Err(request_failed(error)),
+                _ => Err(request_failed(error)),
             },
+            TransactionFailure::Other => Err(request_failed(error)),
         }
     }
 

@@ -25,7 +25,8 @@ pub use redemption::{GateAttempt, RedeemOutcome};
 
 use crate::error::BoxError;
 use crate::keys;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use thiserror::Error;
 
@@ -72,24 +73,44 @@ where
     }
 }
 
-/// How a transaction ended when DynamoDB cancelled it: which of its items failed.
-pub(crate) fn cancelled_items(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<(usize, &str)> {
-    reasons.iter().enumerate().filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c))).collect()
+/// How a `TransactWriteItems` failed, as the store's transactions tell it apart.
+pub(crate) enum TransactionFailure<'e> {
+    /// Throttled, or cancelled only because other transactions held its items:
+    /// nothing was decided, so trying again is right.
+    Contended,
+    /// Cancelled because these items' conditions failed (their indexes, ascending);
+    /// `reasons` hold the old items where the request asked for them.
+    ConditionsFailed { items: Vec<usize>, reasons: &'e [CancellationReason] },
+    /// Anything else (an outage, a malformed request): see [`request_failed`].
+    Other,
 }
 
 /// Cancellation reasons that say "try again", not "no": another transaction held
 /// an item, or DynamoDB throttled one.
 const CONTENTION: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
 
-/// Whether a cancelled transaction failed only for contention.
-pub(crate) fn contended(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
-    let failed = cancelled_items(reasons);
-    !failed.is_empty() && failed.iter().all(|(_, code)| CONTENTION.contains(code))
+pub(crate) fn transaction_failure<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError, R>,
+) -> TransactionFailure<'_> {
+    if throttled(error) {
+        return TransactionFailure::Contended;
+    }
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() else {
+        return TransactionFailure::Other;
+    };
+    let reasons = cancelled.cancellation_reasons();
+    let codes: Vec<(usize, &str)> =
+        reasons.iter().enumerate().filter_map(|(i, r)| r.code().filter(|c| *c != "None").map(|c| (i, c))).collect();
+    if !codes.is_empty() && codes.iter().all(|(_, code)| CONTENTION.contains(code)) {
+        return TransactionFailure::Contended;
+    }
+    let items = codes.iter().filter(|(_, code)| *code == "ConditionalCheckFailed").map(|(i, _)| *i).collect();
+    TransactionFailure::ConditionsFailed { items, reasons }
 }
 
 /// Whether DynamoDB refused a request for load (after the SDK's own retries):
 /// the caller may try again; nothing was decided.
-pub(crate) fn throttled<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+fn throttled<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
     error: &aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> bool {
     const THROTTLING: [&str; 5] = [
@@ -100,20 +121,6 @@ pub(crate) fn throttled<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
         "TransactionConflictException",
     ];
     error.as_service_error().and_then(|e| e.code()).is_some_and(|code| THROTTLING.contains(&code))
-}
-
-pub(crate) fn transaction_cancelled<R>(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        R,
-    >,
-) -> Option<&aws_sdk_dynamodb::types::error::TransactionCanceledException> {
-    match error.as_service_error()? {
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e) => {
-            Some(e)
-        }
-        _ => None,
-    }
 }
 
 pub(crate) fn condition_failed<R>(
