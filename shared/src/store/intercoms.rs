@@ -117,25 +117,18 @@ impl Store {
         Ok((intercom, role))
     }
 
-    /// An update of the registry item that applies only if the intercom is still at
-    /// the version the caller read, and moves it on; `also_set` rides along.
-    pub(crate) fn version_guard(
+    /// An update of the registry item that moves the intercom's version on (from
+    /// 0 where it has none) and sets `also_set`; the caller adds its condition.
+    fn bump_version(
         &self,
-        intercom: &Intercom,
+        intercom: &IntercomId,
         also_set: Vec<(&'static str, AttributeValue)>,
-    ) -> Result<Update, StoreError> {
-        let condition = if intercom.version == 0 {
-            "attribute_not_exists(#version) OR #version = :seen"
-        } else {
-            "#version = :seen"
-        };
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         let mut expression = "SET #version = if_not_exists(#version, :zero) + :one".to_owned();
         let mut update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
-            .condition_expression(condition)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
             .expression_attribute_names("#version", names::VERSION)
-            .expression_attribute_values(":seen", n(intercom.version))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1));
         for (name, value) in also_set {
@@ -144,7 +137,22 @@ impl Store {
                 .expression_attribute_names(format!("#{name}"), name)
                 .expression_attribute_values(format!(":{name}"), value);
         }
-        update.update_expression(expression).build().map_err(sdk)
+        update.update_expression(expression)
+    }
+
+    /// Moves the version on only if the intercom is still at the version the caller
+    /// read: two writers that decided on the same read cannot both commit.
+    pub(crate) fn version_guard(&self, intercom: &Intercom) -> Result<Update, StoreError> {
+        let condition = if intercom.version == 0 {
+            "attribute_not_exists(#version) OR #version = :seen"
+        } else {
+            "#version = :seen"
+        };
+        self.bump_version(&intercom.id, Vec::new())
+            .condition_expression(condition)
+            .expression_attribute_values(":seen", n(intercom.version))
+            .build()
+            .map_err(sdk)
     }
 
     pub(crate) fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
@@ -169,24 +177,14 @@ impl Store {
         settings: &Settings,
         owner: &UserId,
     ) -> Result<SaveOutcome, StoreError> {
-        let mut expression = "SET #version = if_not_exists(#version, :zero) + :one".to_owned();
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::META_SK)))
+        let update = self
+            .bump_version(&intercom.id, settings_attributes(settings))
             .condition_expression("attribute_exists(#gates.#entry) AND attribute_exists(#gates.#exit)")
-            .expression_attribute_names("#version", names::VERSION)
             .expression_attribute_names("#gates", names::GATES)
             .expression_attribute_names("#entry", settings.entry_gate.as_str())
             .expression_attribute_names("#exit", settings.exit_gate.as_str())
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1));
-        for (name, value) in settings_attributes(settings) {
-            expression.push_str(&format!(", #{name} = :{name}"));
-            update = update
-                .expression_attribute_names(format!("#{name}"), name)
-                .expression_attribute_values(format!(":{name}"), value);
-        }
-        let update = update.update_expression(expression).build().map_err(sdk)?;
+            .build()
+            .map_err(sdk)?;
         let owner_check = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::member_sk(owner))))

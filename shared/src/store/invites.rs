@@ -383,7 +383,7 @@ impl Store {
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom, Vec::new())?).build())
+            .transact_items(TransactWriteItem::builder().update(self.version_guard(intercom)?).build())
             .transact_items(
                 TransactWriteItem::builder().condition_check(self.member_check(&intercom.id, user)?).build(),
             )
