@@ -109,15 +109,17 @@ struct PauseState {
 
 impl PausedRead {
     pub fn arm(&self) {
-        if let Ok(mut state) = self.0 .0.lock() {
-            *state = PauseState { armed: true, ..PauseState::default() };
-        }
+        self.arm_for(None);
     }
 
     /// Holds the next `operation` (e.g. `"TransactWriteItems"`) request instead.
     pub fn arm_before(&self, operation: &'static str) {
+        self.arm_for(Some(operation));
+    }
+
+    fn arm_for(&self, operation: Option<&'static str>) {
         if let Ok(mut state) = self.0 .0.lock() {
-            *state = PauseState { armed: true, operation: Some(operation), ..PauseState::default() };
+            *state = PauseState { armed: true, operation, ..PauseState::default() };
         }
     }
 
