@@ -66,7 +66,7 @@ impl AwsSetup {
             .build()
             .map_err(|e| ConfigError::Invalid { name: "TLS trust store", reason: e.to_string() })?;
         let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .tls_context(tls)
             .build_https();
         Ok(Self {
