@@ -7,6 +7,8 @@ pub mod idempotency;
 pub mod ids;
 pub mod invite;
 pub mod phone;
+#[cfg(feature = "sms")]
+mod phone_plans;
 pub mod settings;
 pub mod token;
 pub mod zone;
