@@ -157,9 +157,11 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
     if let Some(target) = target {
         let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let response = dynamodb(&operation, &request);
+        let mut response = dynamodb(&operation, &request);
+        // Capacity is charged on whole items, whatever the projection returns.
         let (read, write) = units(&operation, &request, &response);
         counts.add(format!("dynamodb:{operation}"), read, write);
+        project(&request, &mut response);
         return reply("application/x-amz-json-1.0", response.to_string());
     }
     if path.starts_with("/things/") {
@@ -171,6 +173,30 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
         "text/xml",
         r#"<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>bench-1</MessageId></PublishResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PublishResponse>"#.into(),
     )
+}
+
+/// Returns only the attributes a read's `ProjectionExpression` names, as DynamoDB
+/// does, so a function that projects parses what it would parse in production.
+fn project(request: &Value, response: &mut Value) {
+    let Some(expression) = request["ProjectionExpression"].as_str() else {
+        return;
+    };
+    let names: Vec<&str> = expression
+        .split(',')
+        .map(str::trim)
+        .map(|name| request["ExpressionAttributeNames"][name].as_str().unwrap_or(name))
+        .collect();
+    let keep = |item: &mut Value| {
+        if let Some(attributes) = item.as_object_mut() {
+            attributes.retain(|name, _| names.contains(&name.as_str()));
+        }
+    };
+    if let Some(items) = response["Items"].as_array_mut() {
+        items.iter_mut().for_each(keep);
+    }
+    if let Some(item) = response.get_mut("Item") {
+        keep(item);
+    }
 }
 
 fn now() -> i64 {
