@@ -141,8 +141,7 @@ async fn run() -> Result<(), String> {
         today(),
     );
     for (name, binaries) in &sets {
-        // Revisions before the ENDS# key scheme keep invites under INVITE#<id>.
-        stub.legacy_keys(name.starts_with("baseline"));
+        stub.answer_as(&stub::Formats::of(|path| revision_file(&root, revision_of(name), path)));
         let bare = measure(&binaries.join("bench-hello"), None, &stub, &options).await?;
         let reference = measure(&binaries.join("bench-reference"), None, &stub, &options).await?;
         println!("## {name}\n");
@@ -182,6 +181,25 @@ fn today() -> String {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
+}
+
+/// The revision a set was built from (`baseline <rev>`, `current <rev>`), `None`
+/// for the working tree.
+fn revision_of(set: &str) -> Option<&str> {
+    set.split_once(' ').map(|(_, rev)| rev).filter(|rev| !rev.starts_with('('))
+}
+
+/// A file as it is in `rev`, or in the working tree; empty if it does not exist.
+fn revision_file(root: &Path, rev: Option<&str>, path: &str) -> String {
+    match rev {
+        Some(rev) => Command::new("git")
+            .current_dir(root)
+            .args(["show", &format!("{rev}:{path}")])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default(),
+        None => std::fs::read_to_string(root.join(path)).unwrap_or_default(),
+    }
 }
 
 /// Builds each package in its own cargo invocation (no feature unification

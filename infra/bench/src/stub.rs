@@ -7,7 +7,9 @@
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use serde_json::{json, Value};
+use base64::Engine;
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -123,14 +125,32 @@ pub struct Stub {
     pub counts: Arc<Counts>,
 }
 
-/// Whether the sweep's index answers with the invite keys of revisions before the
-/// `ENDS#<time>#INVITE#<id>` scheme (a baseline's partition read skips the keys it
-/// does not know, which keeps it on its success path).
-static LEGACY_KEYS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether the stub answers as revisions before the `ENDS#<time>#INVITE#<id>` key
+/// scheme expect (a baseline's partition read skips the keys it does not know, and its
+/// sweep parses only its own), and with token hashes in hex, as before they were base64url.
+static LEGACY_KEYS: AtomicBool = AtomicBool::new(false);
+static HEX_TOKEN_HASH: AtomicBool = AtomicBool::new(false);
+
+/// What a revision's item formats are, read from its source.
+pub struct Formats {
+    pub legacy_keys: bool,
+    pub hex_token_hash: bool,
+}
+
+impl Formats {
+    /// `source(path)` gives a file of the revision measured.
+    pub fn of(source: impl Fn(&str) -> String) -> Self {
+        Self {
+            legacy_keys: !source("shared/src/keys.rs").contains("ENDS#"),
+            hex_token_hash: !source("shared/src/domain/token.rs").contains("URL_SAFE_NO_PAD.encode(Sha256"),
+        }
+    }
+}
 
 impl Stub {
-    pub fn legacy_keys(&self, legacy: bool) {
-        LEGACY_KEYS.store(legacy, std::sync::atomic::Ordering::SeqCst);
+    pub fn answer_as(&self, formats: &Formats) {
+        LEGACY_KEYS.store(formats.legacy_keys, Ordering::SeqCst);
+        HEX_TOKEN_HASH.store(formats.hex_token_hash, Ordering::SeqCst);
     }
 }
 
@@ -302,7 +322,7 @@ fn invite_sk(id: &str) -> String {
 
 /// The key the sweep's index hands back: a baseline's sweep parses only its own.
 fn indexed_invite_sk(id: &str) -> String {
-    if LEGACY_KEYS.load(std::sync::atomic::Ordering::SeqCst) {
+    if LEGACY_KEYS.load(Ordering::SeqCst) {
         format!("INVITE#{id}")
     } else {
         invite_sk(id)
@@ -329,7 +349,12 @@ fn member(user: &str, role: &str) -> Value {
 /// only for the sample invite id.
 fn invite(id: &str, code: &str, redeemed: Redeemed) -> Value {
     let token = if id == INVITE_ID { TOKEN.to_owned() } else { format!("ic-demo.{id}.AAAAAAAAAAAAAAAAAAAAAA") };
-    let hash: String = Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let digest = Sha256::digest(token.as_bytes());
+    let hash = if HEX_TOKEN_HASH.load(Ordering::SeqCst) {
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    } else {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    };
     let gate = |device: &str, label: &str, thing: &str| json!({ "M": { "device": s(device), "label": s(label), "thing": s(thing) } });
     let created = now() - 3600;
     let mut item = json!({
