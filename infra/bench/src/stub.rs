@@ -4,13 +4,13 @@
 //! counts every request by operation, so the benchmark can report AWS requests
 //! per invocation. Answers are canned and fast: what is measured is the function.
 
+use base64::Engine;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use serde_json::{json, Value};
-use base64::Engine;
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
