@@ -46,8 +46,13 @@ pub async fn print(root: &Path) -> Result<(), String> {
             .await
             .map_err(|e| format!("seeding: {e}"))?;
     }
-    let config = ota::config::Config::from_lookup(|name| (name == "OTA_TABLE_NAME").then(|| "ota-bench-sweep".into()))
-        .map_err(|e| e.to_string())?;
+    let config = ota::config::Config::from_lookup(|name| match name {
+        "OTA_TABLE_NAME" => Some("ota-bench-sweep".into()),
+        // Every set of clients carries the seal keys (create-invite's); the sweep uses none.
+        "OTA_SEAL_KEYS" => Some(crate::SEAL_KEYS.into()),
+        _ => None,
+    })
+    .map_err(|e| e.to_string())?;
     let counter = Counter::default();
     let counted = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(counter.clone()).build(),
