@@ -10,7 +10,8 @@
 //!   event handed → answer; medians;
 //! - warm: `--warm` invocations after the first in each of [`WARM_PROCESSES`]
 //!   processes; CPU per invoke from the kernel's per-thread run time
-//!   (`/proc/<pid>/task/*/schedstat`, ns), the median over the processes;
+//!   (`/proc/<pid>/task/*/schedstat`, ns), the median over the processes; the ratio
+//!   to the reference is the median of pairs measured one after the other;
 //! - peak RSS (`VmHWM`, the highest of the warm processes), stripped binary size, AWS requests per invoke (counted by
 //!   the stub), and whether every answer took the success path.
 //!
@@ -143,8 +144,8 @@ async fn run() -> Result<(), String> {
     );
     for (name, binaries) in &sets {
         stub.answer_as(&stub::Formats::of(|path| revision_file(&root, revision_of(name), path)));
-        let bare = measure(&binaries.join("bench-hello"), None, &stub, &options).await?;
-        let reference = measure(&binaries.join("bench-reference"), None, &stub, &options).await?;
+        let bare = measure(&binaries.join("bench-hello"), None, &stub, &options, None).await?;
+        let reference = measure(&binaries.join("bench-reference"), None, &stub, &options, None).await?;
         println!("## {name}\n");
         println!("| function | binary | init | first invoke | cold total | vs bare | warm CPU/invoke | vs reference × calls | peak RSS | AWS requests per invoke |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -159,7 +160,8 @@ async fn run() -> Result<(), String> {
                 continue;
             }
             let event = events.join(format!("{function}.json"));
-            let result = measure(&binary, Some(&event), &stub, &options).await?;
+            let paired_with = binaries.join("bench-reference");
+            let result = measure(&binary, Some(&event), &stub, &options, Some(&paired_with)).await?;
             row(function, &result, &bare, Some(&reference));
             measured.insert(function, result);
         }
@@ -264,6 +266,8 @@ pub struct Measured {
     pub init: Duration,
     pub first_invoke: Duration,
     pub warm_cpu: Duration,
+    /// Median of the warm CPU over the reference's, measured in pairs.
+    pub warm_vs_reference: Option<f64>,
     pub peak_rss_kb: u64,
     /// AWS requests and DynamoDB capacity of one invocation.
     pub tally: stub::Tally,
@@ -283,7 +287,8 @@ fn row(name: &str, m: &Measured, bare: &Measured, reference: Option<&Measured>) 
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     let warm_vs = match reference {
         Some(reference) if m.aws_calls() > 0 => {
-            format!("{:.2}×", ratio(m.warm_cpu, reference.warm_cpu * m.aws_calls() as u32))
+            let vs_reference = m.warm_vs_reference.unwrap_or_else(|| ratio(m.warm_cpu, reference.warm_cpu));
+            format!("{:.2}×", vs_reference / m.aws_calls() as f64)
         }
         Some(_) => format!("{:.2}× bare", ratio(m.warm_cpu, bare.warm_cpu)),
         None => String::new(),
@@ -348,18 +353,21 @@ fn succeeded(binary: &Path, answer: &[u8]) -> bool {
 /// A seal key for create-invite (`OTA_SEAL_KEYS`), the same in every process.
 const SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
 
-/// Warm CPU is the median over this many processes: one process's figure moves by
-/// ±20% with where its code and heap landed (the same binary gave 126 to 199 µs
-/// per invoke in single-process runs here).
+/// Warm CPU is the median over this many processes, each right after one of the
+/// reference's: on this VM the same binary's figure drifted from 126 to 199 µs per
+/// invoke between runs minutes apart, so ratios are taken between neighbours.
 const WARM_PROCESSES: usize = 7;
 
 const NO_EVENT: &[u8] = br#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"accountId":"1","apiId":"b","domainName":"b","domainPrefix":"b","http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"GET /","stage":"$default","time":"25/Nov/2026:18:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}"#;
 
+/// `paired_with`: the reference, whose warm CPU is measured right before each of
+/// this binary's warm processes, so the ratio compares runs seconds apart.
 async fn measure(
     binary: &Path,
     event: Option<&Path>,
     stub: &stub::Stub,
     options: &Options,
+    paired_with: Option<&Path>,
 ) -> Result<Measured, String> {
     let event = match event {
         Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -394,28 +402,58 @@ async fn measure(
         }
     }
 
-    let (mut warm, mut peak_rss_kb) = (Vec::new(), 0);
+    let (mut warm, mut ratios, mut peak_rss_kb) = (Vec::new(), Vec::new(), 0);
     for _ in 0..WARM_PROCESSES {
-        let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
-        let mut child = spawn(binary, &api.address, &stub.endpoint)?;
-        let pid = child.id();
-        api.until_ready().await;
-        api.invoke(&event).await?;
-        let before = cpu_time(pid);
-        for _ in 0..options.warm {
-            let answer = api.invoke(&event).await?;
-            if !succeeded(binary, &answer) {
-                return Err(format!("{} failed warm: {}", binary.display(), String::from_utf8_lossy(&answer)));
-            }
+        let reference = match paired_with {
+            Some(reference) => Some(warm_process(reference, NO_EVENT, stub, options).await?.0),
+            None => None,
+        };
+        let (cpu, rss_kb) = warm_process(binary, &event, stub, options).await?;
+        if let Some(reference) = reference {
+            ratios.push(cpu.as_secs_f64() / reference.as_secs_f64().max(1e-9));
         }
-        warm.push((cpu_time(pid).saturating_sub(before)) / u32::try_from(options.warm.max(1)).unwrap_or(1));
-        peak_rss_kb = peak_rss_kb.max(self::peak_rss_kb(pid));
-        let _ = child.kill();
-        let _ = child.wait();
+        warm.push(cpu);
+        peak_rss_kb = peak_rss_kb.max(rss_kb);
     }
     let warm_cpu = median(warm);
+    ratios.sort_by(f64::total_cmp);
+    let warm_vs_reference = ratios.get(ratios.len() / 2).copied();
+    Ok(Measured {
+        size_bytes,
+        init: median(inits),
+        first_invoke: median(firsts),
+        warm_cpu,
+        warm_vs_reference,
+        peak_rss_kb,
+        tally,
+    })
+}
+
+/// One process answering `--warm` invocations after its first: CPU per invoke and peak RSS.
+async fn warm_process(
+    binary: &Path,
+    event: &[u8],
+    stub: &stub::Stub,
+    options: &Options,
+) -> Result<(Duration, u64), String> {
+    let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
+    let mut child = spawn(binary, &api.address, &stub.endpoint)?;
+    let pid = child.id();
+    api.until_ready().await;
+    api.invoke(event).await?;
+    let before = cpu_time(pid);
+    for _ in 0..options.warm {
+        let answer = api.invoke(event).await?;
+        if !succeeded(binary, &answer) {
+            return Err(format!("{} failed warm: {}", binary.display(), String::from_utf8_lossy(&answer)));
+        }
+    }
+    let cpu = (cpu_time(pid).saturating_sub(before)) / u32::try_from(options.warm.max(1)).unwrap_or(1);
+    let rss_kb = peak_rss_kb(pid);
+    let _ = child.kill();
+    let _ = child.wait();
     stub.counts.take();
-    Ok(Measured { size_bytes, init: median(inits), first_invoke: median(firsts), warm_cpu, peak_rss_kb, tally })
+    Ok((cpu, rss_kb))
 }
 
 /// CPU time of every thread of `pid` so far (scheduler statistics, nanoseconds).
