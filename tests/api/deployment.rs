@@ -60,12 +60,59 @@ fn every_function_crate_is_deployed_by_its_own_resource_as_cargo_lambda_builds_i
     assert_eq!(deployed.keys().cloned().collect::<BTreeSet<_>>(), crates, "one resource per function crate");
     for (binary, resource) in &deployed {
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda", "{binary}");
-        assert_eq!(resource["Properties"]["CodeUri"], ".", "{binary}: built from the workspace");
+        assert_eq!(
+            resource["Properties"]["CodeUri"].as_str(),
+            Some(format!("functions/{binary}").as_str()),
+            "{binary}: built in its own crate"
+        );
     }
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Handler"], "bootstrap", "cargo-lambda's binary name");
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"][0], "arm64");
+}
+
+/// The features of the shared crate a binary is built with when cargo runs in `dir`,
+/// as `sam build` runs `cargo lambda build --release --arm64 --bin <name>` in the
+/// resource's CodeUri: from the workspace root, features unify across every member.
+fn shared_features_built_from(dir: &std::path::Path) -> BTreeSet<String> {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-e", "features", "-i", "ota-shared", "--prefix", "none", "--target", "all"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("ota-shared feature \"")?.split('"').next().map(str::to_owned))
+        .filter(|feature| feature != "default")
+        .collect()
+}
+
+/// What a function crate asks of the shared crate (`features = [...]` on `ota`).
+fn features_asked(binary: &str) -> BTreeSet<String> {
+    let manifest = std::fs::read_to_string(repo_root().join("functions").join(binary).join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .find(|l| l.starts_with("ota = "))
+        .and_then(|l| l.split_once("features = [").map(|(_, rest)| rest.split(']').next().unwrap_or("").to_owned()))
+        .map(|list| list.split(',').map(|f| f.trim().trim_matches('"').to_owned()).filter(|f| !f.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// Each deployed binary holds only the AWS clients its role allows: built where SAM
+/// builds it, the shared crate gets that function's features and no other's (a
+/// get-settings built from the workspace root would carry SNS and IoT).
+#[test]
+fn each_function_is_built_by_sam_with_only_its_own_features() {
+    for (binary, resource) in functions_by_binary(&template()) {
+        let code_uri = resource["Properties"]["CodeUri"].as_str().unwrap().to_owned();
+        let mut expected = features_asked(&binary);
+        if expected.contains("sms") {
+            expected.insert("local-time".into());
+        }
+        assert_eq!(shared_features_built_from(&repo_root().join(&code_uri)), expected, "{binary} built in {code_uri}");
+    }
 }
 
 /// What a statement's resource is, from its (possibly tagged) value.
