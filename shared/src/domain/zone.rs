@@ -41,10 +41,27 @@ impl LocalZone {
     #[cfg(feature = "local-time")]
     pub fn wall_clock(&self, at: time::OffsetDateTime) -> String {
         let zone = jiff::tz::db().get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC);
-        match jiff::Timestamp::from_second(at.unix_timestamp()) {
-            Ok(ts) => ts.to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M %Z").to_string(),
-            Err(_) => String::new(),
-        }
+        let Ok(instant) = jiff::Timestamp::from_second(at.unix_timestamp()) else {
+            return String::new();
+        };
+        // Only the zone's offset and abbreviation come from jiff; the `time` crate the
+        // service already uses writes the date, which keeps jiff's formatting out of
+        // create-invite.
+        let info = zone.to_offset_info(instant);
+        let local =
+            time::UtcOffset::from_whole_seconds(info.offset().seconds()).ok().and_then(|o| at.checked_to_offset(o));
+        let Some(local) = local else {
+            return String::new();
+        };
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} {}",
+            local.year(),
+            u8::from(local.month()),
+            local.day(),
+            local.hour(),
+            local.minute(),
+            info.abbreviation()
+        )
     }
 }
 
