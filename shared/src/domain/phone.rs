@@ -15,7 +15,7 @@
 use std::fmt;
 
 /// Territories bundled in `phone_plans.rs` (see `infra/extract-phone-metadata.py`).
-pub const BUNDLED_REGIONS: [&str; 10] = ["ZA", "NA", "BW", "LS", "SZ", "ZW", "MZ", "ZM", "MW", "GB"];
+pub use super::phone_plans::BUNDLED_REGIONS;
 
 /// A region numbers are read in: an ISO 3166 alpha-2 code of a bundled territory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,11 +112,7 @@ impl Matcher {
 #[cfg(feature = "sms")]
 impl CompiledPlan {
     fn new(plan: &'static Plan) -> Result<Self, String> {
-        let national_prefix = match (plan.national_prefix_for_parsing, plan.national_prefix) {
-            (Some(pattern), _) => Some(pattern.to_owned()),
-            (None, Some(prefix)) => Some(prefix.to_owned()),
-            (None, None) => None,
-        };
+        let national_prefix = plan.national_prefix_for_parsing.or(plan.national_prefix);
         Ok(Self {
             plan,
             general: Matcher::new(&plan.general)?,
@@ -322,9 +318,9 @@ mod tests {
         assert_eq!(Mobile::parse("+44 7400 123456", za).unwrap().e164(), "+447400123456");
     }
 
-    /// A country code without `+` (not compared with the crate, which strips it
-    /// whenever what follows is long enough, and so refuses 027 495 0000 written `274950000`): libphonenumber's rule is to read it as
-    /// a country code only when the digits do not fit the region's plan as they are.
+    /// A country code without `+`: libphonenumber reads it as one only when the digits
+    /// do not fit the region's plan as they are. (Not compared with the crate, which
+    /// strips it whenever enough follows, and so refuses 027 495 0000 written `274950000`.)
     #[test]
     fn a_country_code_without_plus_is_read_as_libphonenumber_reads_it() {
         let za = &book(&["ZA"], "ZA");

@@ -4,6 +4,9 @@
 
 use super::phone::{Desc, Kind, Plan};
 
+/// The territories whose plans are below, in their order.
+pub const BUNDLED_REGIONS: [&str; 10] = ["ZA", "NA", "BW", "LS", "SZ", "ZW", "MZ", "ZM", "MW", "GB"];
+
 pub const PLANS: &[Plan] = &[
     Plan {
         region: "ZA",
