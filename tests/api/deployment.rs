@@ -25,21 +25,25 @@ fn functions_by_binary(template: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
+fn function_manifest(dir: &std::path::Path) -> toml_like::Manifest {
+    toml_like::parse(&std::fs::read_to_string(dir.join("Cargo.toml")).unwrap())
+}
+
 fn function_crates() -> BTreeSet<String> {
     std::fs::read_dir(repo_root().join("functions"))
         .unwrap()
-        .map(|entry| {
-            let manifest = std::fs::read_to_string(entry.unwrap().path().join("Cargo.toml")).unwrap();
-            let manifest: toml_like::Manifest = toml_like::parse(&manifest);
-            manifest.package_name
-        })
+        .map(|entry| function_manifest(&entry.unwrap().path()).package_name)
         .collect()
 }
 
-/// The package name from a Cargo.toml, without a TOML parser for one line.
+/// The two lines of a function's Cargo.toml these tests read, without a TOML parser.
 mod toml_like {
+    use std::collections::BTreeSet;
+
     pub struct Manifest {
         pub package_name: String,
+        /// What it asks of the shared crate (`features = [...]` on `ota`).
+        pub shared_features: BTreeSet<String>,
     }
 
     pub fn parse(text: &str) -> Manifest {
@@ -48,7 +52,15 @@ mod toml_like {
             .skip_while(|l| l.trim() != "[package]")
             .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
             .expect("[package] name");
-        Manifest { package_name: name }
+        let shared_features = text
+            .lines()
+            .find(|l| l.starts_with("ota = "))
+            .and_then(|l| l.split_once("features = [").and_then(|(_, rest)| rest.split(']').next()))
+            .map(|list| {
+                list.split(',').map(|f| f.trim().trim_matches('"').to_owned()).filter(|f| !f.is_empty()).collect()
+            })
+            .unwrap_or_default();
+        Manifest { package_name: name, shared_features }
     }
 }
 
@@ -89,17 +101,6 @@ fn shared_features_built_from(dir: &std::path::Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// What a function crate asks of the shared crate (`features = [...]` on `ota`).
-fn features_asked(binary: &str) -> BTreeSet<String> {
-    let manifest = std::fs::read_to_string(repo_root().join("functions").join(binary).join("Cargo.toml")).unwrap();
-    manifest
-        .lines()
-        .find(|l| l.starts_with("ota = "))
-        .and_then(|l| l.split_once("features = [").map(|(_, rest)| rest.split(']').next().unwrap_or("").to_owned()))
-        .map(|list| list.split(',').map(|f| f.trim().trim_matches('"').to_owned()).filter(|f| !f.is_empty()).collect())
-        .unwrap_or_default()
-}
-
 /// Each deployed binary holds only the AWS clients its role allows: built where SAM
 /// builds it, the shared crate gets that function's features and no other's (a
 /// get-settings built from the workspace root would carry SNS and IoT).
@@ -107,7 +108,7 @@ fn features_asked(binary: &str) -> BTreeSet<String> {
 fn each_function_is_built_by_sam_with_only_its_own_features() {
     for (binary, resource) in functions_by_binary(&template()) {
         let code_uri = resource["Properties"]["CodeUri"].as_str().unwrap().to_owned();
-        let mut expected = features_asked(&binary);
+        let mut expected = function_manifest(&repo_root().join("functions").join(&binary)).shared_features;
         if expected.contains("sms") {
             expected.insert("local-time".into());
         }
