@@ -85,6 +85,10 @@ async fn an_invite_that_ended_by_exit_is_never_swept_as_expired() {
     assert_eq!(app.enter(&invite).await.0, 200);
     assert_eq!(app.exit(&invite).await.0, 200);
     app.advance(Duration::hours(13));
+    // The exit wrote once; the sweep takes the invite out of its index when it falls due.
     let report = app.sweep().await;
-    assert_eq!((report.due, report.expired), (0, 0), "exit took it out of the sweep's index");
+    assert_eq!((report.due, report.expired, report.failed), (1, 0, 0), "{report:?}");
+    let history = app.invite_item(&invite.id).await["history"].as_l().unwrap().clone();
+    assert!(!history.iter().any(|line| line.as_s().unwrap().ends_with(" expired")), "{history:?}");
+    assert_eq!(app.sweep().await.due, 0, "and it left the index");
 }

@@ -195,29 +195,6 @@ async fn a_gate_that_keeps_refusing_does_not_grow_the_invite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_exited_invite_left_in_the_index_is_cleaned_up_not_called_expired() {
-    let app = faulty_app().await;
-    let invite = app.invite("Left Index Behind").await;
-    assert_eq!(app.enter(&invite).await.0, 200);
-    // The exit's second write (leaving the index) fails on every SDK attempt.
-    app.faults().inject(UPDATE_ITEM, Fault::ServerError, 2, 3);
-    assert_eq!(app.exit(&invite).await.0, 200, "the guest is out either way");
-    app.faults().heal();
-
-    app.advance(time::Duration::hours(13));
-    let report = app.sweep().await;
-    assert_eq!((report.due, report.expired, report.failed), (1, 0, 0), "{report:?}");
-    let history: Vec<String> = app.invite_item(&invite.id).await["history"]
-        .as_l()
-        .unwrap()
-        .iter()
-        .map(|line| line.as_s().unwrap().clone())
-        .collect();
-    assert!(!history.iter().any(|line| line.ends_with(" expired")), "{history:?}");
-    assert_eq!(app.sweep().await.due, 0, "and it left the index");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_whose_answer_is_lost_still_answers_revoked() {
     let app = faulty_app().await;
     let invite = app.invite("Revoked Once").await;

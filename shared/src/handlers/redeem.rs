@@ -10,8 +10,8 @@
 //! re-sends its own command while the gate would still act on it. If IoT Core
 //! refuses the command outright, a second request gives the redemption back; if it
 //! does not answer clearly, nothing is given back and the guest retries into the
-//! same command. A successful exit takes the invite out of the sweep's index (a
-//! second request). A QR of another intercom than the one the link names costs one
+//! same command. An exited invite stays in the sweep's index until it falls due (the
+//! sweep takes it out then), so a successful redemption is one write. A QR of another intercom than the one the link names costs one
 //! read, to tell it from a forged link.
 
 use super::rfc3339;
@@ -169,13 +169,9 @@ async fn open_gate(
 ) -> Result<Response<Body>, ApiError> {
     match deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
         Ok(()) => {
+            // An exited invite stays in the sweep's index until it falls due; the sweep
+            // then takes it out, so a redemption is one write and the guest waits for no other.
             tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, repeated, "gate opened");
-            if redemption == Redemption::Exit {
-                if let Err(error) = deps.store.leave_index(invite).await {
-                    // The sweep finds it and takes it out instead.
-                    tracing::warn!(invite = %invite.id, %error, "exited invite still in the sweep index");
-                }
-            }
             Ok(opened_response(invite, redemption, &command, repeated))
         }
         Err(error @ GateError::Refused { .. }) => {

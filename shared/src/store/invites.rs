@@ -576,9 +576,9 @@ impl Store {
 
     /// Records an invite's expiry and takes it out of the slot index. The condition
     /// makes overlapping sweeps record each expiry once, and never calls an invite
-    /// whose guest has left "expired": if an exit could not take its invite out of
-    /// the index, this takes it out without a word. Returns whether it recorded an
-    /// expiry.
+    /// whose guest has left "expired": an exit leaves its invite in the index (the
+    /// redemption stays one write), and this takes it out without a word. Returns
+    /// whether it recorded an expiry.
     pub async fn expire(
         &self,
         intercom: &IntercomId,
@@ -612,14 +612,31 @@ impl Store {
                 Some(failed) => {
                     let old = failed.item().map(invite_from_item).transpose()?;
                     let still_indexed = failed.item().is_some_and(|item| item.contains_key(keys::SLOT_INDEX_PK));
-                    if let Some(exited) = old.filter(|i| i.state == InviteState::Exited && still_indexed) {
-                        self.leave_index(&exited).await?;
+                    if old.is_some_and(|i| i.state == InviteState::Exited) && still_indexed {
+                        self.leave_index(intercom, invite).await?;
                     }
                     Ok(false)
                 }
                 None => Err(request_failed(error)),
             },
         }
+    }
+
+    /// An invite whose guest has left holds no place any more: takes it out of the
+    /// slot index. A second sweep that got here first leaves nothing to do.
+    async fn leave_index(&self, intercom: &IntercomId, invite: &InviteId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression("REMOVE #slot_pk, #slot_sk")
+            .condition_expression("attribute_exists(#slot_pk)")
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|error| if condition_failed(&error).is_some() { Ok(()) } else { Err(request_failed(error)) })
     }
 }
 

@@ -1,6 +1,5 @@
 //! The guest's write path at the gate: one conditional update per code typed,
-//! giving a redemption back when the gate refused its command, and taking an
-//! exited invite out of the sweep's index.
+//! and giving a redemption back when the gate refused its command.
 
 use super::attributes::*;
 use super::condition_failed;
@@ -172,23 +171,5 @@ impl Store {
             Err(error) if condition_failed(&error).is_some() => Ok(false),
             Err(error) => Err(request_failed(error)),
         }
-    }
-
-    /// An invite whose guest has left holds no place any more: takes it out of the
-    /// sweep's index, so the sweep never visits (or calls expired) an invite that
-    /// ended by exit.
-    pub async fn leave_index(&self, invite: &Invite) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
-            .update_expression("REMOVE #slot_pk, #slot_sk")
-            .condition_expression("attribute_exists(#slot_pk)")
-            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
-            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|error| if condition_failed(&error).is_some() { Ok(()) } else { Err(request_failed(error)) })
     }
 }
