@@ -36,7 +36,8 @@ bench-page: setup
 	node tests/browser/page-weight.mjs
 
 # Cold start, warm CPU, memory, size, AWS requests and cost of every function (release
-# builds, fake Runtime API, stub AWS endpoint); results in infra/bench/RESULTS.md.
+# builds, fake Runtime API, stub AWS endpoint), and the size of each deployed arm64
+# binary (`make package` first); results in infra/bench/RESULTS.md.
 # BASELINE=<git rev> measures that revision's functions in the same run.
-bench: setup
-	cargo run --release -q -p ota-bench -- --sweep-reads $(if $(BASELINE),--baseline $(BASELINE))
+bench: setup package
+	cargo run --release -q -p ota-bench -- --sweep-reads --deployed .aws-sam/build $(if $(BASELINE),--baseline $(BASELINE))

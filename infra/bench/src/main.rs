@@ -56,6 +56,8 @@ struct Options {
     /// Build the current set but reuse the baseline binaries a previous run built.
     reuse_baseline: bool,
     sweep_reads: bool,
+    /// `sam build`'s output folder (`make package`): report the deployed arm64 sizes.
+    deployed: Option<PathBuf>,
 }
 
 fn options() -> Result<Options, String> {
@@ -68,6 +70,7 @@ fn options() -> Result<Options, String> {
         no_build: false,
         reuse_baseline: false,
         sweep_reads: false,
+        deployed: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -81,6 +84,7 @@ fn options() -> Result<Options, String> {
             "--sweep-reads" => options.sweep_reads = true,
             "--no-build" => options.no_build = true,
             "--reuse-baseline" => options.reuse_baseline = true,
+            "--deployed" => options.deployed = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -144,8 +148,14 @@ async fn run() -> Result<(), String> {
     );
     for (name, binaries) in &sets {
         stub.answer_as(&stub::Formats::of(|path| revision_file(&root, revision_of(name), path)));
-        let bare = measure(&binaries.join("bench-hello"), None, &stub, &options, None).await?;
-        let reference = measure(&binaries.join("bench-reference"), None, &stub, &options, None).await?;
+        let bare_binary = binaries.join("bench-hello");
+        let reference_binary = binaries.join("bench-reference");
+        let bare =
+            measure(&bare_binary, None, &stub, &options, PairedWith { bare: Some(&bare_binary), reference: None })
+                .await?;
+        let paired_with = PairedWith { bare: Some(&bare_binary), reference: Some(&reference_binary) };
+        let reference =
+            measure(&reference_binary, None, &stub, &options, PairedWith { reference: None, ..paired_with }).await?;
         println!("## {name}\n");
         println!("| function | binary | init | first invoke | cold total | vs bare | warm CPU/invoke | vs reference × calls | peak RSS | AWS requests per invoke |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -160,8 +170,7 @@ async fn run() -> Result<(), String> {
                 continue;
             }
             let event = events.join(format!("{function}.json"));
-            let paired_with = binaries.join("bench-reference");
-            let result = measure(&binary, Some(&event), &stub, &options, Some(&paired_with)).await?;
+            let result = measure(&binary, Some(&event), &stub, &options, paired_with).await?;
             row(function, &result, &bare, Some(&reference));
             measured.insert(function, result);
         }
@@ -170,10 +179,42 @@ async fn run() -> Result<(), String> {
             cost::print(&measured);
         }
     }
+    if let Some(build_dir) = &options.deployed {
+        print_deployed_sizes(build_dir, &functions)?;
+    }
     if options.sweep_reads {
         sweep_reads::print(&root).await?;
     }
     Ok(())
+}
+
+/// What Lambda runs: the arm64 binaries `sam build` made (`make package`), each
+/// built in its own folder with only its own features.
+fn print_deployed_sizes(build_dir: &Path, functions: &[&str]) -> Result<(), String> {
+    const LIMIT_BYTES: u64 = 5_000_000;
+    println!("### Deployed binaries (arm64, as `sam build` makes them)\n");
+    println!("| function | bootstrap (stripped) | ≤ 5 MB |");
+    println!("|---|---:|---|");
+    for function in functions {
+        let bootstrap = build_dir.join(format!("{}Function", sam_name(function))).join("bootstrap");
+        let bytes = std::fs::metadata(&bootstrap).map_err(|e| format!("{}: {e}", bootstrap.display()))?.len();
+        let within = if bytes <= LIMIT_BYTES { "yes" } else { "**no**" };
+        println!("| {function} | {:.2} MB ({bytes} B) | {within} |", bytes as f64 / 1e6);
+    }
+    println!();
+    Ok(())
+}
+
+/// `create-invite` → `CreateInvite`, the function's logical id in template.yaml
+/// without its `Function` suffix.
+fn sam_name(function: &str) -> String {
+    function
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
 }
 
 fn today() -> String {
@@ -265,8 +306,10 @@ pub struct Measured {
     pub size_bytes: u64,
     pub init: Duration,
     pub first_invoke: Duration,
+    /// Median cold total over the bare floor's, the two started in turns.
+    pub cold_vs_bare: Option<f64>,
     pub warm_cpu: Duration,
-    /// Median of the warm CPU over the reference's, measured in pairs.
+    /// Median warm CPU over the reference's, the two run in turns.
     pub warm_vs_reference: Option<f64>,
     pub peak_rss_kb: u64,
     /// AWS requests and DynamoDB capacity of one invocation.
@@ -300,7 +343,7 @@ fn row(name: &str, m: &Measured, bare: &Measured, reference: Option<&Measured>) 
         m.init.as_secs_f64() * 1e3,
         m.first_invoke.as_secs_f64() * 1e3,
         m.cold().as_secs_f64() * 1e3,
-        ratio(m.cold(), bare.cold()),
+        m.cold_vs_bare.unwrap_or_else(|| ratio(m.cold(), bare.cold())),
         m.warm_cpu.as_secs_f64() * 1e6,
         m.peak_rss_kb as f64 / 1024.0,
         requests.join(", "),
@@ -353,80 +396,122 @@ fn succeeded(binary: &Path, answer: &[u8]) -> bool {
 /// A seal key for create-invite (`OTA_SEAL_KEYS`), the same in every process.
 const SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
 
-/// Warm CPU is the median over this many processes, each right after one of the
+/// Warm CPU is the median over this many processes, run in turns with the
 /// reference's: on this VM the same binary's figure drifted from 126 to 199 µs per
 /// invoke between runs minutes apart, so ratios are taken between neighbours.
 const WARM_PROCESSES: usize = 7;
 
 const NO_EVENT: &[u8] = br#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"accountId":"1","apiId":"b","domainName":"b","domainPrefix":"b","http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"GET /","stage":"$default","time":"25/Nov/2026:18:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}"#;
 
-/// `paired_with`: the reference, whose warm CPU is measured right before each of
-/// this binary's warm processes, so the ratio compares runs seconds apart.
+/// How one binary is measured against the floor: `bare` starts cold right before
+/// each of this binary's cold starts, and `reference` runs warm right before each
+/// of its warm processes, so every ratio compares runs seconds apart.
+#[derive(Clone, Copy, Default)]
+struct PairedWith<'a> {
+    bare: Option<&'a Path>,
+    reference: Option<&'a Path>,
+}
+
 async fn measure(
     binary: &Path,
     event: Option<&Path>,
     stub: &stub::Stub,
     options: &Options,
-    paired_with: Option<&Path>,
+    paired_with: PairedWith<'_>,
 ) -> Result<Measured, String> {
     let event = match event {
         Some(path) => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
         None => NO_EVENT.to_vec(),
     };
     let size_bytes = std::fs::metadata(binary).map_err(|e| e.to_string())?.len();
-    let (mut inits, mut firsts) = (Vec::new(), Vec::new());
+    // Whichever of a pair starts second is slower (measured: a binary paired with
+    // itself came out 10-20% slower second), so each pair swaps the order of the last.
+    let (mut inits, mut firsts, mut bare_colds) = (Vec::new(), Vec::new(), Vec::new());
     let mut tally = stub::Tally::default();
-    for _ in 0..options.cold {
-        let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        let mut child = spawn(binary, &api.address, &stub.endpoint)?;
-        let ready = tokio::time::timeout(Duration::from_secs(10), api.until_ready())
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(|| format!("{} never asked for an event", binary.display()))?;
-        stub.counts.take();
-        let handed = Instant::now();
-        let answer = api.invoke(&event).await?;
-        firsts.push(handed.elapsed());
-        inits.push(ready - started);
-        tally = stub.counts.take();
-        let _ = child.kill();
-        let _ = child.wait();
-        if !succeeded(binary, &answer) {
-            return Err(format!(
-                "{} did not take the success path: {}",
-                binary.display(),
-                String::from_utf8_lossy(&answer)
-            ));
+    for round in 0..options.cold {
+        let bare_first = round % 2 == 0;
+        if let (Some(bare), true) = (paired_with.bare, bare_first) {
+            bare_colds.push(cold_start(bare, NO_EVENT, stub).await?.cold());
         }
+        let start = cold_start(binary, &event, stub).await?;
+        if let (Some(bare), false) = (paired_with.bare, bare_first) {
+            bare_colds.push(cold_start(bare, NO_EVENT, stub).await?.cold());
+        }
+        inits.push(start.init);
+        firsts.push(start.first_invoke);
+        tally = start.tally;
     }
+    let colds: Vec<Duration> = inits.iter().zip(&firsts).map(|(init, first)| *init + *first).collect();
+    let cold_vs_bare = (!bare_colds.is_empty()).then(|| median(colds).as_secs_f64() / median(bare_colds).as_secs_f64());
 
-    let (mut warm, mut ratios, mut peak_rss_kb) = (Vec::new(), Vec::new(), 0);
-    for _ in 0..WARM_PROCESSES {
-        let reference = match paired_with {
-            Some(reference) => Some(warm_process(reference, NO_EVENT, stub, options).await?.0),
-            None => None,
-        };
+    let (mut warm, mut reference_warm, mut peak_rss_kb) = (Vec::new(), Vec::new(), 0);
+    for round in 0..WARM_PROCESSES {
+        let reference_first = round % 2 == 0;
+        if let (Some(reference), true) = (paired_with.reference, reference_first) {
+            reference_warm.push(warm_process(reference, NO_EVENT, stub, options).await?.0);
+        }
         let (cpu, rss_kb) = warm_process(binary, &event, stub, options).await?;
-        if let Some(reference) = reference {
-            ratios.push(cpu.as_secs_f64() / reference.as_secs_f64().max(1e-9));
+        if let (Some(reference), false) = (paired_with.reference, reference_first) {
+            reference_warm.push(warm_process(reference, NO_EVENT, stub, options).await?.0);
         }
         warm.push(cpu);
         peak_rss_kb = peak_rss_kb.max(rss_kb);
     }
     let warm_cpu = median(warm);
-    ratios.sort_by(f64::total_cmp);
-    let warm_vs_reference = ratios.get(ratios.len() / 2).copied();
+    let warm_vs_reference =
+        (!reference_warm.is_empty()).then(|| warm_cpu.as_secs_f64() / median(reference_warm).as_secs_f64());
     Ok(Measured {
         size_bytes,
         init: median(inits),
         first_invoke: median(firsts),
+        cold_vs_bare,
         warm_cpu,
         warm_vs_reference,
         peak_rss_kb,
         tally,
     })
+}
+
+struct ColdStart {
+    /// From spawning the process until it asks for an event.
+    init: Duration,
+    first_invoke: Duration,
+    /// The AWS requests of that first event.
+    tally: stub::Tally,
+}
+
+impl ColdStart {
+    fn cold(&self) -> Duration {
+        self.init + self.first_invoke
+    }
+}
+
+/// One process started and answering one event. Fails unless the answer took the
+/// success path.
+async fn cold_start(binary: &Path, event: &[u8], stub: &stub::Stub) -> Result<ColdStart, String> {
+    let api = runtime::RuntimeApi::start().await.map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let mut child = spawn(binary, &api.address, &stub.endpoint)?;
+    let ready = tokio::time::timeout(Duration::from_secs(10), api.until_ready())
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("{} never asked for an event", binary.display()))?;
+    stub.counts.take();
+    let handed = Instant::now();
+    let answer = api.invoke(event).await?;
+    let first = handed.elapsed();
+    let tally = stub.counts.take();
+    let _ = child.kill();
+    let _ = child.wait();
+    if !succeeded(binary, &answer) {
+        return Err(format!(
+            "{} did not take the success path: {}",
+            binary.display(),
+            String::from_utf8_lossy(&answer)
+        ));
+    }
+    Ok(ColdStart { init: ready - started, first_invoke: first, tally })
 }
 
 /// One process answering `--warm` invocations after its first: CPU per invoke and peak RSS.
