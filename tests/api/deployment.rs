@@ -116,6 +116,25 @@ fn each_function_is_built_by_sam_with_only_its_own_features() {
     }
 }
 
+/// `cargo lambda build --release` (what `sam build` runs) fills in `strip`, `lto`,
+/// `codegen-units` and `panic` when the release profile leaves them out; `panic` it
+/// sets to "abort". The benchmark builds with plain cargo, so a key left to
+/// cargo-lambda would make the measured binaries differ from the deployed ones.
+#[test]
+fn the_release_profile_leaves_cargo_lambda_nothing_to_choose() {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let release: BTreeSet<&str> = manifest
+        .lines()
+        .skip_while(|line| line.trim() != "[profile.release]")
+        .skip(1)
+        .take_while(|line| !line.trim_start().starts_with('['))
+        .filter_map(|line| line.split_once('=').map(|(key, _)| key.trim()))
+        .collect();
+    for key in ["strip", "lto", "codegen-units", "panic"] {
+        assert!(release.contains(key), "[profile.release] sets {key}: {release:?}");
+    }
+}
+
 /// What a statement's resource is, from its (possibly tagged) value.
 fn resource_kind(resource: &Value) -> String {
     let text = format!("{resource:?}");

@@ -11,8 +11,9 @@
 //! refuses the command outright, a second request gives the redemption back; if it
 //! does not answer clearly, nothing is given back and the guest retries into the
 //! same command. An exited invite stays in the sweep's index until it falls due (the
-//! sweep takes it out then), so a successful redemption is one write. A QR of another intercom than the one the link names costs one
-//! read, to tell it from a forged link.
+//! sweep takes it out then), so a successful redemption is one write. A QR of
+//! another intercom than the one the link names costs one read, to tell it from a
+//! forged link.
 
 use super::rfc3339;
 use crate::domain::code::AccessCode;
