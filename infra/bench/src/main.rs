@@ -403,9 +403,9 @@ const WARM_PROCESSES: usize = 7;
 
 const NO_EVENT: &[u8] = br#"{"version":"2.0","routeKey":"GET /","rawPath":"/","rawQueryString":"","headers":{},"requestContext":{"accountId":"1","apiId":"b","domainName":"b","domainPrefix":"b","http":{"method":"GET","path":"/","protocol":"HTTP/1.1","sourceIp":"127.0.0.1","userAgent":"bench"},"requestId":"r","routeKey":"GET /","stage":"$default","time":"25/Nov/2026:18:00:00 +0000","timeEpoch":0},"isBase64Encoded":false}"#;
 
-/// How one binary is measured against the floor: `bare` starts cold right before
-/// each of this binary's cold starts, and `reference` runs warm right before each
-/// of its warm processes, so every ratio compares runs seconds apart.
+/// How one binary is measured against the floor: `bare` starts cold in turns with
+/// this binary's cold starts, and `reference` runs warm in turns with its warm
+/// processes, so each ratio compares samples taken over the same seconds.
 #[derive(Clone, Copy, Default)]
 struct PairedWith<'a> {
     bare: Option<&'a Path>,
