@@ -58,6 +58,8 @@ struct Options {
     sweep_reads: bool,
     /// `sam build`'s output folder (`make package`): report the deployed arm64 sizes.
     deployed: Option<PathBuf>,
+    /// Live invites the stub's partition read returns to create and list (default 3).
+    live_invites: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -71,6 +73,7 @@ fn options() -> Result<Options, String> {
         reuse_baseline: false,
         sweep_reads: false,
         deployed: None,
+        live_invites: 3,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -85,6 +88,7 @@ fn options() -> Result<Options, String> {
             "--no-build" => options.no_build = true,
             "--reuse-baseline" => options.reuse_baseline = true,
             "--deployed" => options.deployed = Some(PathBuf::from(value()?)),
+            "--live-invites" => options.live_invites = value()?.parse().map_err(|_| "--live-invites takes a number")?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -136,6 +140,7 @@ async fn run() -> Result<(), String> {
     sets.push(current);
 
     let stub = stub::start().await.map_err(|e| e.to_string())?;
+    stub.with_live_invites(options.live_invites);
     let events = root.join("events");
     println!("# Lambda function benchmark\n");
     println!(

@@ -10,7 +10,7 @@ use hyper::body::{Bytes, Incoming};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
@@ -130,6 +130,8 @@ pub struct Stub {
 /// sweep parses only its own), and with token hashes in hex, as before they were base64url.
 static LEGACY_KEYS: AtomicBool = AtomicBool::new(false);
 static HEX_TOKEN_HASH: AtomicBool = AtomicBool::new(false);
+/// Live invites in the intercom's partition as create and list read it (`--live-invites`).
+static LIVE_INVITES: AtomicUsize = AtomicUsize::new(3);
 
 /// What a revision's item formats are, read from its source.
 pub struct Formats {
@@ -151,6 +153,10 @@ impl Stub {
     pub fn answer_as(&self, formats: &Formats) {
         LEGACY_KEYS.store(formats.legacy_keys, Ordering::SeqCst);
         HEX_TOKEN_HASH.store(formats.hex_token_hash, Ordering::SeqCst);
+    }
+
+    pub fn with_live_invites(&self, count: usize) {
+        LIVE_INVITES.store(count, Ordering::SeqCst);
     }
 }
 
@@ -266,10 +272,14 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
         }
         "Query" => {
             // The intercom's partition as create and list read it, from the top: registry,
-            // members, three live codes.
+            // members, the live codes (three unless `--live-invites` says).
             let mut items = vec![meta(), member("user-shared", "intercom"), member("user-owner", "owner")];
-            for (i, code) in ["5902", "7313", "2841"].iter().enumerate() {
-                items.push(invite(&format!("LiveInvite{i}"), code, Redeemed::Not));
+            for i in 0..LIVE_INVITES.load(Ordering::SeqCst) {
+                items.push(invite(
+                    &format!("LiveInvite{i}"),
+                    &format!("{:04}", (2841 + 1013 * i) % 10_000),
+                    Redeemed::Not,
+                ));
             }
             let count = items.len();
             json!({ "Items": items, "Count": count, "ScannedCount": count })
