@@ -155,6 +155,8 @@ async fn run() -> Result<(), String> {
         stub.answer_as(&stub::Formats::of(|path| revision_file(&root, revision_of(name), path)));
         let bare_binary = binaries.join("bench-hello");
         let reference_binary = binaries.join("bench-reference");
+        // The floor in turns with itself: its "vs bare" must come out at 1.00x, which
+        // shows that taking samples in turns leaves no bias from their order.
         let bare =
             measure(&bare_binary, None, &stub, &options, PairedWith { bare: Some(&bare_binary), reference: None })
                 .await?;
