@@ -36,7 +36,7 @@ fn function_crates() -> BTreeSet<String> {
         .collect()
 }
 
-/// The two lines of a function's Cargo.toml these tests read, without a TOML parser.
+/// The few lines of the manifests these tests read, without a TOML parser.
 mod toml_like {
     use std::collections::BTreeSet;
 
@@ -46,11 +46,18 @@ mod toml_like {
         pub shared_features: BTreeSet<String>,
     }
 
+    /// The `key = value` lines of one `[section]`, keys and raw values trimmed.
+    pub fn section<'t>(text: &'t str, header: &'t str) -> impl Iterator<Item = (&'t str, &'t str)> {
+        text.lines()
+            .skip_while(move |line| line.trim() != header)
+            .skip(1)
+            .take_while(|line| !line.trim_start().starts_with('['))
+            .filter_map(|line| line.split_once('=').map(|(key, value)| (key.trim(), value.trim())))
+    }
+
     pub fn parse(text: &str) -> Manifest {
-        let name = text
-            .lines()
-            .skip_while(|l| l.trim() != "[package]")
-            .find_map(|l| l.trim().strip_prefix("name = ").map(|v| v.trim_matches('"').to_owned()))
+        let name = section(text, "[package]")
+            .find_map(|(key, value)| (key == "name").then(|| value.trim_matches('"').to_owned()))
             .expect("[package] name");
         let shared_features = text
             .lines()
@@ -123,13 +130,7 @@ fn each_function_is_built_by_sam_with_only_its_own_features() {
 #[test]
 fn the_release_profile_leaves_cargo_lambda_nothing_to_choose() {
     let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
-    let release: BTreeSet<&str> = manifest
-        .lines()
-        .skip_while(|line| line.trim() != "[profile.release]")
-        .skip(1)
-        .take_while(|line| !line.trim_start().starts_with('['))
-        .filter_map(|line| line.split_once('=').map(|(key, _)| key.trim()))
-        .collect();
+    let release: BTreeSet<&str> = toml_like::section(&manifest, "[profile.release]").map(|(key, _)| key).collect();
     for key in ["strip", "lto", "codegen-units", "panic"] {
         assert!(release.contains(key), "[profile.release] sets {key}: {release:?}");
     }
