@@ -6,14 +6,16 @@
 //! only its own features). Then, in the same run, each binary is started against a
 //! fake Lambda Runtime API ([`runtime`]) and a stub AWS endpoint ([`stub`]):
 //!
-//! - cold: `--cold` fresh processes; init = spawn → first `next`, first invoke =
-//!   event handed → answer; medians;
+//! - cold: `--cold` fresh processes, started in turns with the bare hello-world's;
+//!   init = spawn → first `next`, first invoke = event handed → answer; medians,
+//!   and the ratio of the median cold total to the bare one's;
 //! - warm: `--warm` invocations after the first in each of [`WARM_PROCESSES`]
-//!   processes; CPU per invoke from the kernel's per-thread run time
-//!   (`/proc/<pid>/task/*/schedstat`, ns), the median over the processes; the ratio
-//!   to the reference is the median of pairs measured one after the other;
-//! - peak RSS (`VmHWM`, the highest of the warm processes), stripped binary size, AWS requests per invoke (counted by
-//!   the stub), and whether every answer took the success path.
+//!   processes, run in turns with the reference's; CPU per invoke from the kernel's
+//!   per-thread run time (`/proc/<pid>/task/*/schedstat`, ns), the median over the
+//!   processes, and its ratio to the reference's median;
+//! - peak RSS (`VmHWM`, the highest of the warm processes), stripped binary size,
+//!   AWS requests per invoke (counted by the stub), and whether every answer took
+//!   the success path.
 //!
 //! With `--baseline <git rev>` the same is measured for the functions of that
 //! revision (built in a git worktree), so before/after come from one run.
@@ -158,16 +160,15 @@ async fn run() -> Result<(), String> {
         // The floor in turns with itself: its "vs bare" must come out at 1.00x, which
         // shows that taking samples in turns leaves no bias from their order.
         let bare =
-            measure(&bare_binary, None, &stub, &options, PairedWith { bare: Some(&bare_binary), reference: None })
-                .await?;
-        let paired_with = PairedWith { bare: Some(&bare_binary), reference: Some(&reference_binary) };
+            measure(&bare_binary, None, &stub, &options, PairedWith { bare: &bare_binary, reference: None }).await?;
+        let paired_with = PairedWith { bare: &bare_binary, reference: Some(&reference_binary) };
         let reference =
             measure(&reference_binary, None, &stub, &options, PairedWith { reference: None, ..paired_with }).await?;
         println!("## {name}\n");
         println!("| function | binary | init | first invoke | cold total | vs bare | warm CPU/invoke | vs reference × calls | peak RSS | AWS requests per invoke |");
         println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-        row("bench-hello (bare)", &bare, &bare, None);
-        row("bench-reference (1 GetItem)", &reference, &bare, None);
+        row("bench-hello (bare)", &bare, &bare);
+        row("bench-reference (1 GetItem)", &reference, &bare);
         let mut measured = BTreeMap::new();
         for function in &functions {
             let function = *function;
@@ -178,7 +179,7 @@ async fn run() -> Result<(), String> {
             }
             let event = events.join(format!("{function}.json"));
             let result = measure(&binary, Some(&event), &stub, &options, paired_with).await?;
-            row(function, &result, &bare, Some(&reference));
+            row(function, &result, &bare);
             measured.insert(function, result);
         }
         println!();
@@ -314,7 +315,7 @@ pub struct Measured {
     pub init: Duration,
     pub first_invoke: Duration,
     /// Median cold total over the bare floor's, the two started in turns.
-    pub cold_vs_bare: Option<f64>,
+    pub cold_vs_bare: f64,
     pub warm_cpu: Duration,
     /// Median warm CPU over the reference's, the two run in turns.
     pub warm_vs_reference: Option<f64>,
@@ -333,14 +334,12 @@ impl Measured {
     }
 }
 
-fn row(name: &str, m: &Measured, bare: &Measured, reference: Option<&Measured>) {
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
-    let warm_vs = match reference {
-        Some(reference) if m.aws_calls() > 0 => {
-            let vs_reference = m.warm_vs_reference.unwrap_or_else(|| ratio(m.warm_cpu, reference.warm_cpu));
-            format!("{:.2}×", vs_reference / m.aws_calls() as f64)
-        }
-        Some(_) => format!("{:.2}× bare", ratio(m.warm_cpu, bare.warm_cpu)),
+/// One table row; the floor's own rows (not run against the reference) leave the
+/// warm ratio empty.
+fn row(name: &str, m: &Measured, bare: &Measured) {
+    let warm_vs = match m.warm_vs_reference {
+        Some(vs_reference) if m.aws_calls() > 0 => format!("{:.2}×", vs_reference / m.aws_calls() as f64),
+        Some(_) => format!("{:.2}× bare", m.warm_cpu.as_secs_f64() / bare.warm_cpu.as_secs_f64().max(1e-9)),
         None => String::new(),
     };
     let requests: Vec<String> = m.tally.requests.iter().map(|(op, count)| format!("{op} {count}")).collect();
@@ -350,7 +349,7 @@ fn row(name: &str, m: &Measured, bare: &Measured, reference: Option<&Measured>) 
         m.init.as_secs_f64() * 1e3,
         m.first_invoke.as_secs_f64() * 1e3,
         m.cold().as_secs_f64() * 1e3,
-        m.cold_vs_bare.unwrap_or_else(|| ratio(m.cold(), bare.cold())),
+        m.cold_vs_bare,
         m.warm_cpu.as_secs_f64() * 1e6,
         m.peak_rss_kb as f64 / 1024.0,
         requests.join(", "),
@@ -413,9 +412,9 @@ const NO_EVENT: &[u8] = br#"{"version":"2.0","routeKey":"GET /","rawPath":"/","r
 /// How one binary is measured against the floor: `bare` starts cold in turns with
 /// this binary's cold starts, and `reference` runs warm in turns with its warm
 /// processes, so each ratio compares samples taken over the same seconds.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct PairedWith<'a> {
-    bare: Option<&'a Path>,
+    bare: &'a Path,
     reference: Option<&'a Path>,
 }
 
@@ -437,19 +436,19 @@ async fn measure(
     let mut tally = stub::Tally::default();
     for round in 0..options.cold {
         let bare_first = round % 2 == 0;
-        if let (Some(bare), true) = (paired_with.bare, bare_first) {
-            bare_colds.push(cold_start(bare, NO_EVENT, stub).await?.cold());
+        if bare_first {
+            bare_colds.push(cold_start(paired_with.bare, NO_EVENT, stub).await?.cold());
         }
         let start = cold_start(binary, &event, stub).await?;
-        if let (Some(bare), false) = (paired_with.bare, bare_first) {
-            bare_colds.push(cold_start(bare, NO_EVENT, stub).await?.cold());
+        if !bare_first {
+            bare_colds.push(cold_start(paired_with.bare, NO_EVENT, stub).await?.cold());
         }
         inits.push(start.init);
         firsts.push(start.first_invoke);
         tally = start.tally;
     }
     let colds: Vec<Duration> = inits.iter().zip(&firsts).map(|(init, first)| *init + *first).collect();
-    let cold_vs_bare = (!bare_colds.is_empty()).then(|| median(colds).as_secs_f64() / median(bare_colds).as_secs_f64());
+    let cold_vs_bare = median(colds).as_secs_f64() / median(bare_colds).as_secs_f64().max(1e-9);
 
     let (mut warm, mut reference_warm, mut peak_rss_kb) = (Vec::new(), Vec::new(), 0);
     for round in 0..WARM_PROCESSES {
