@@ -207,14 +207,28 @@ fn project(request: &Value, response: &mut Value) {
     let Some(expression) = request["ProjectionExpression"].as_str() else {
         return;
     };
-    let names: Vec<&str> = expression
+    // A path is `name` or `map.member`; either part may be a `#binding`.
+    let name = |part: &str| request["ExpressionAttributeNames"][part].as_str().unwrap_or(part).to_owned();
+    let paths: Vec<(String, Option<String>)> = expression
         .split(',')
         .map(str::trim)
-        .map(|name| request["ExpressionAttributeNames"][name].as_str().unwrap_or(name))
+        .map(|path| match path.split_once('.') {
+            Some((top, member)) => (name(top), Some(name(member))),
+            None => (name(path), None),
+        })
         .collect();
     let keep = |item: &mut Value| {
         if let Some(attributes) = item.as_object_mut() {
-            attributes.retain(|name, _| names.contains(&name.as_str()));
+            attributes.retain(|attribute, value| {
+                let wanted: Vec<&Option<String>> =
+                    paths.iter().filter(|(top, _)| top == attribute).map(|(_, member)| member).collect();
+                if wanted.iter().any(|member| member.is_none()) {
+                    return true;
+                }
+                let Some(members) = value["M"].as_object_mut() else { return false };
+                members.retain(|member, _| wanted.iter().any(|w| w.as_deref() == Some(member.as_str())));
+                !wanted.is_empty()
+            });
         }
     };
     if let Some(items) = response["Items"].as_array_mut() {
