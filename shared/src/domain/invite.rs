@@ -88,6 +88,75 @@ pub struct Invite {
     pub attempts: HashMap<AttemptKey, OffsetDateTime>,
 }
 
+/// Where an invite stands: all that decides whether it holds a place, keeps its
+/// code from others or is listed, so the owner's list (which reads no more of an
+/// invite than it shows) and a whole [`Invite`] follow the same rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub state: InviteState,
+    pub wrong_attempts: u32,
+    pub expires_at: OffsetDateTime,
+    pub exit_closes_at: OffsetDateTime,
+}
+
+impl Standing {
+    pub fn is_locked(&self) -> bool {
+        self.wrong_attempts >= MAX_WRONG_ATTEMPTS
+    }
+
+    /// Whether the invite takes one of the intercom's Max Users places now.
+    /// Locked invites keep theirs until revoked or expired: the owner sees them.
+    pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
+        matches!(self.state, InviteState::Unused | InviteState::Entered) && now < self.expires_at
+    }
+
+    /// Whether no other invite of this intercom may be given the same code now:
+    /// while it can still be used, exit grace included.
+    pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
+        match self.state {
+            InviteState::Unused => now < self.expires_at,
+            InviteState::Entered | InviteState::ExitFailed => now < self.exit_closes_at,
+            InviteState::Exited | InviteState::Revoked => false,
+        }
+    }
+
+    /// Whether the owner's list shows it: it holds a place, or its guest is inside
+    /// during the exit grace.
+    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
+        self.holds_slot(now) || self.is_inside_after_expiry(now)
+    }
+
+    fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
+        matches!(self.state, InviteState::Entered | InviteState::ExitFailed)
+            && self.expires_at <= now
+            && now < self.exit_closes_at
+    }
+
+    pub fn listed_state(&self, now: OffsetDateTime) -> ListedState {
+        match (self.is_locked(), self.state) {
+            (true, _) => ListedState::Locked,
+            (false, InviteState::Unused) => ListedState::Unused,
+            (false, _) if self.is_inside_after_expiry(now) => ListedState::Inside,
+            (false, _) => ListedState::Entered,
+        }
+    }
+}
+
+/// What the owner's list shows of one invite: no token hash, no gate things, no
+/// history.
+#[derive(Debug, Clone)]
+pub struct ListedInvite {
+    pub id: InviteId,
+    pub code: AccessCode,
+    pub guest_name: GuestName,
+    pub guest_mobile: Mobile,
+    pub created_by: UserId,
+    pub created_at: OffsetDateTime,
+    pub entry_gate_label: String,
+    pub exit_gate_label: String,
+    pub standing: Standing,
+}
+
 /// Why no new code can be made now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CannotCreate {
@@ -290,45 +359,35 @@ impl Invite {
         self.attempts.get(key).copied()
     }
 
-    pub fn is_locked(&self) -> bool {
-        self.wrong_attempts >= MAX_WRONG_ATTEMPTS
-    }
-
-    /// Whether the invite takes one of the intercom's Max Users places now.
-    /// Locked invites keep theirs until revoked or expired: the owner sees them.
-    pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state, InviteState::Unused | InviteState::Entered) && now < self.expires_at
-    }
-
-    /// Whether no other invite of this intercom may be given the same code now:
-    /// while it can still be used, exit grace included.
-    pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
-        match self.state {
-            InviteState::Unused => now < self.expires_at,
-            InviteState::Entered | InviteState::ExitFailed => now < self.exit_closes_at,
-            InviteState::Exited | InviteState::Revoked => false,
+    /// What decides, at any moment, whether it holds a place, keeps its code
+    /// or is listed.
+    pub fn standing(&self) -> Standing {
+        Standing {
+            state: self.state,
+            wrong_attempts: self.wrong_attempts,
+            expires_at: self.expires_at,
+            exit_closes_at: self.exit_closes_at,
         }
     }
 
-    /// Whether the owner's list shows it: it holds a place, or its guest is inside
-    /// during the exit grace.
-    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
-        self.holds_slot(now) || self.is_inside_after_expiry(now)
+    pub fn is_locked(&self) -> bool {
+        self.standing().is_locked()
     }
 
-    fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state, InviteState::Entered | InviteState::ExitFailed)
-            && self.expires_at <= now
-            && now < self.exit_closes_at
+    pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
+        self.standing().holds_slot(now)
+    }
+
+    pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
+        self.standing().reserves_code(now)
+    }
+
+    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
+        self.standing().is_listed(now)
     }
 
     pub fn listed_state(&self, now: OffsetDateTime) -> ListedState {
-        match (self.is_locked(), self.state) {
-            (true, _) => ListedState::Locked,
-            (false, InviteState::Unused) => ListedState::Unused,
-            (false, _) if self.is_inside_after_expiry(now) => ListedState::Inside,
-            (false, _) => ListedState::Entered,
-        }
+        self.standing().listed_state(now)
     }
 
     /// What the link holder can do now: the redemption that is open to them, or
