@@ -11,7 +11,7 @@ use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
 use crate::domain::idempotency::Sealed;
 use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
-use crate::domain::invite::{AttemptKey, GateSnapshot, Invite, InviteState, SmsStatus};
+use crate::domain::invite::{AttemptKey, GateSnapshot, Invite, InviteState, ListedInvite, SmsStatus, Standing};
 use crate::domain::phone::Mobile;
 use crate::domain::settings::Intercom;
 use crate::domain::token::{LinkToken, TokenHash};
@@ -33,6 +33,21 @@ pub struct Partition {
 }
 
 impl Partition {
+    pub fn role_of(&self, user: &UserId) -> Option<Role> {
+        self.members.get(user.as_str()).copied()
+    }
+}
+
+/// What the owner's list needs of an intercom.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Whether the intercom is registered, and its Max Users if it has settings.
+    pub registry: Option<Option<u32>>,
+    pub members: HashMap<String, Role>,
+    pub invites: Vec<ListedInvite>,
+}
+
+impl Listing {
     pub fn role_of(&self, user: &UserId) -> Option<Role> {
         self.members.get(user.as_str()).copied()
     }
@@ -121,9 +136,10 @@ pub const ACTIVE: &str = "active";
 pub const REVOKED: &str = "revoked";
 pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GATE_GIVE_BACKS, GUESSES};
 
-/// Every attribute a partition read (create, list) uses; the history, the attempt
-/// ids and the index keys stay behind.
-const PARTITION_READ: [&str; 34] = [
+/// Every attribute a create's read of the partition uses: whole registry and invites
+/// (a replayed create answers with the invite it made), without the history, the
+/// attempt ids and the index keys.
+const CREATE_READ: [&str; 34] = [
     keys::PK,
     keys::SK,
     // registry
@@ -164,16 +180,61 @@ const PARTITION_READ: [&str; 34] = [
     names::SEAL_KEY,
 ];
 
-/// The projection of a partition read and its `#name` bindings, built once per
-/// process rather than on every page.
-static PARTITION_PROJECTION: std::sync::LazyLock<(String, HashMap<String, String>)> = std::sync::LazyLock::new(|| {
-    let mut bindings: HashMap<String, String> =
-        PARTITION_READ.iter().enumerate().map(|(i, name)| (format!("#a{i}"), (*name).to_owned())).collect();
-    let expression = (0..PARTITION_READ.len()).map(|i| format!("#a{i}")).collect::<Vec<_>>().join(", ");
-    bindings.insert("#pk".into(), keys::PK.into());
-    bindings.insert("#sk".into(), keys::SK.into());
-    (expression, bindings)
-});
+/// What the owner's list uses: the registry's Max Users, the members' roles, and of
+/// each invite what the list shows and what decides its [`Standing`] (gates by label
+/// only). Far less for the SDK to parse per listed code than a whole invite.
+const LISTING_READ: [&str; 19] = [
+    keys::PK,
+    keys::SK,
+    names::MAX_USERS,
+    names::ROLE,
+    names::INVITE_ID,
+    names::CODE,
+    names::GUEST_NAME,
+    names::GUEST_MOBILE,
+    names::CREATED_BY,
+    names::CREATED_AT,
+    names::EXPIRES_AT,
+    names::EXIT_CLOSES_AT,
+    names::STATE,
+    GUESSES,
+    ENTRY_TRIES,
+    EXIT_TRIES,
+    EXIT_RELEASED,
+    // On an invite, maps; on the registry, device ids these paths find nothing in.
+    "entry_gate.label",
+    "exit_gate.label",
+];
+
+/// A projection expression and its `#name` bindings, built once per process
+/// rather than on every page. Every name is bound (reserved words such as `state`
+/// and `role` need it), each segment of a `map.member` path on its own.
+struct Projection {
+    expression: String,
+    names: HashMap<String, String>,
+}
+
+impl Projection {
+    fn of(paths: &[&str]) -> Self {
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut bound = |name: &str| {
+            let alias = format!("#{}", name.to_ascii_lowercase());
+            names.insert(alias.clone(), name.to_owned());
+            alias
+        };
+        let expression = paths
+            .iter()
+            .map(|path| path.split('.').map(&mut bound).collect::<Vec<_>>().join("."))
+            .collect::<Vec<_>>()
+            .join(", ");
+        names.insert("#pk".into(), keys::PK.into());
+        names.insert("#sk".into(), keys::SK.into());
+        Self { expression, names }
+    }
+}
+
+static CREATE_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(&CREATE_READ));
+static LISTING_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(&LISTING_READ));
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -216,10 +277,11 @@ fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
     item.get(name).and_then(|v| v.as_ss().ok()).is_some_and(|set| set.iter().any(|c| c == code.as_str()))
 }
 
-pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
-    let code = parse_attr(item, names::CODE, AccessCode::parse)?;
-    let entered = tries_include(item, ENTRY_TRIES, &code);
-    let exited = tries_include(item, EXIT_TRIES, &code);
+/// The state derived from the codes typed at the gate (only `revoked` is stored as
+/// such), and the wrong ones among them.
+fn standing_from_item(item: &Item, code: &AccessCode) -> Result<Standing, ItemError> {
+    let entered = tries_include(item, ENTRY_TRIES, code);
+    let exited = tries_include(item, EXIT_TRIES, code);
     let released = item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
     let state = match get_s(item, names::STATE)? {
         REVOKED => InviteState::Revoked,
@@ -230,6 +292,17 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         _ => return Err(bad(names::STATE)),
     };
     let guesses: u32 = get_n(item, GUESSES)?;
+    Ok(Standing {
+        state,
+        wrong_attempts: guesses.saturating_sub(u32::from(entered) + u32::from(exited)),
+        expires_at: get_time(item, names::EXPIRES_AT)?,
+        exit_closes_at: get_time(item, names::EXIT_CLOSES_AT)?,
+    })
+}
+
+pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
+    let code = parse_attr(item, names::CODE, AccessCode::parse)?;
+    let standing = standing_from_item(item, &code)?;
     // Absent from a partition read's projection, which never needs it.
     let attempts = match item.get(ATTEMPTS).and_then(|v| v.as_m().ok()) {
         Some(attempts) => attempts
@@ -242,7 +315,6 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
             .collect::<Result<_, ItemError>>()?,
         None => HashMap::new(),
     };
-    let wrong_attempts = guesses.saturating_sub(u32::from(entered) + u32::from(exited));
     Ok(Invite {
         intercom_id: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
         intercom_label: get_s(item, names::INTERCOM_LABEL)?.to_owned(),
@@ -254,18 +326,38 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
         created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
         created_at: get_time(item, names::CREATED_AT)?,
-        expires_at: get_time(item, names::EXPIRES_AT)?,
-        exit_closes_at: get_time(item, names::EXIT_CLOSES_AT)?,
+        expires_at: standing.expires_at,
+        exit_closes_at: standing.exit_closes_at,
         entry_gate: gate_snapshot_from(item, names::ENTRY_GATE)?,
         exit_gate: gate_snapshot_from(item, names::EXIT_GATE)?,
         max_users: get_n(item, names::MAX_USERS)?,
-        state,
-        wrong_attempts,
+        state: standing.state,
+        wrong_attempts: standing.wrong_attempts,
         sms_status: match get_s(item, names::SMS_STATUS)? {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
         },
         attempts,
+    })
+}
+
+/// One invite as the list reads it ([`LISTING_READ`]).
+pub fn listed_from_item(item: &Item) -> Result<ListedInvite, ItemError> {
+    let code = parse_attr(item, names::CODE, AccessCode::parse)?;
+    let gate_label = |name: &str| {
+        let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
+        get_s(gate, names::LABEL).map(str::to_owned)
+    };
+    Ok(ListedInvite {
+        standing: standing_from_item(item, &code)?,
+        id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        code,
+        guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
+        guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
+        created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
+        created_at: get_time(item, names::CREATED_AT)?,
+        entry_gate_label: gate_label(names::ENTRY_GATE)?,
+        exit_gate_label: gate_label(names::EXIT_GATE)?,
     })
 }
 
@@ -316,15 +408,63 @@ pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError
 }
 
 impl Store {
-    /// What a create or a list needs of an intercom, in one strongly consistent
-    /// Query: from the top of the partition down to what ends after `now` (see
-    /// `keys`): the registry first, the members, the invites and idempotency records
-    /// not ended yet, and nothing that ended, however long the intercom's history.
-    /// Only the attributes these reads use are returned (no history).
+    /// What a create needs of an intercom: the registry first, the members, the
+    /// invites and idempotency records not ended yet (see [`Store::read_open`]).
     pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
+        self.read_open(intercom, now, &CREATE_PROJECTION, |kind, item| {
+            match kind {
+                keys::PartitionItem::Registry => partition.intercom = Some(intercom_from_item(item)?),
+                keys::PartitionItem::Member(user) => {
+                    partition.members.insert(user.to_owned(), role_from_item(item)?);
+                }
+                keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
+                keys::PartitionItem::Idempotency(_) => {
+                    let record = idempotency_from_item(item)?;
+                    partition.idempotency.insert(record.key_hash.clone(), record);
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(partition)
+    }
+
+    /// What the owner's list needs of an intercom, in the same one read as a
+    /// create's, of fewer attributes ([`LISTING_READ`]).
+    pub async fn load_listing(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Listing, StoreError> {
+        let mut listing = Listing::default();
+        self.read_open(intercom, now, &LISTING_PROJECTION, |kind, item| {
+            match kind {
+                keys::PartitionItem::Registry => {
+                    let max_users =
+                        item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
+                    listing.registry = Some(max_users);
+                }
+                keys::PartitionItem::Member(user) => {
+                    listing.members.insert(user.to_owned(), role_from_item(item)?);
+                }
+                keys::PartitionItem::Invite(_) => listing.invites.push(listed_from_item(item)?),
+                keys::PartitionItem::Idempotency(_) => {}
+            }
+            Ok(())
+        })
+        .await
+        .map(|()| listing)
+    }
+
+    /// One strongly consistent Query, page by page: from the top of the partition
+    /// down to what ends after `now` (see `keys`): the registry first, the members,
+    /// the invites and idempotency records not ended yet, and nothing that ended,
+    /// however long the intercom's history. Only `projection` is returned.
+    async fn read_open(
+        &self,
+        intercom: &IntercomId,
+        now: OffsetDateTime,
+        projection: &Projection,
+        mut take: impl FnMut(keys::PartitionItem<'_>, &Item) -> Result<(), ItemError>,
+    ) -> Result<(), StoreError> {
         let mut start_key = None;
-        let (projection, bindings) = &*PARTITION_PROJECTION;
         loop {
             let page = self
                 .client
@@ -333,8 +473,8 @@ impl Store {
                 .consistent_read(true)
                 .scan_index_forward(false)
                 .key_condition_expression("#pk = :pk AND #sk >= :from")
-                .projection_expression(projection)
-                .set_expression_attribute_names(Some(bindings.clone()))
+                .projection_expression(&projection.expression)
+                .set_expression_attribute_names(Some(projection.names.clone()))
                 .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
                 .expression_attribute_values(":from", s(keys::still_open_from(now)))
                 .set_limit(self.page_limit)
@@ -343,22 +483,13 @@ impl Store {
                 .await
                 .map_err(request_failed)?;
             for item in page.items() {
-                match sort_key(item).and_then(keys::classify) {
-                    Some(keys::PartitionItem::Registry) => partition.intercom = Some(intercom_from_item(item)?),
-                    Some(keys::PartitionItem::Member(user)) => {
-                        partition.members.insert(user.to_owned(), role_from_item(item)?);
-                    }
-                    Some(keys::PartitionItem::Invite(_)) => partition.invites.push(invite_from_item(item)?),
-                    Some(keys::PartitionItem::Idempotency(_)) => {
-                        let record = idempotency_from_item(item)?;
-                        partition.idempotency.insert(record.key_hash.clone(), record);
-                    }
-                    None => {}
+                if let Some(kind) = sort_key(item).and_then(keys::classify) {
+                    take(kind, item)?;
                 }
             }
             start_key = page.last_evaluated_key().cloned();
             if start_key.is_none() {
-                return Ok(partition);
+                return Ok(());
             }
         }
     }
@@ -654,6 +785,61 @@ mod tests {
         assert_eq!(back.expires_at, invite.expires_at);
         assert_eq!(back.exit_gate, invite.exit_gate);
         assert_eq!(back.state, invite.state);
+    }
+
+    /// `item` as a read projecting `paths` returns it (`map.member` paths keep
+    /// only that member of the map).
+    fn projected(item: &Item, paths: &[&str]) -> Item {
+        let mut out = Item::new();
+        for path in paths {
+            match path.split_once('.') {
+                None => out.extend(item.get(*path).map(|v| ((*path).to_owned(), v.clone()))),
+                Some((map, member)) => {
+                    let Some(value) = item.get(map).and_then(|v| v.as_m().ok()).and_then(|m| m.get(member)) else {
+                        continue;
+                    };
+                    let entry = out.entry(map.to_owned()).or_insert_with(|| AttributeValue::M(HashMap::new()));
+                    if let AttributeValue::M(members) = entry {
+                        members.insert(member.to_owned(), value.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_list_reads_from_its_projection_what_a_whole_read_gives() {
+        let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
+        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
+        let unused = invite_to_item(&invite);
+        let mut entered = unused.clone();
+        entered.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
+        entered.insert(GUESSES.into(), n(3));
+        let mut exit_failed = entered.clone();
+        exit_failed.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
+        let mut exited = entered.clone();
+        exited.insert(EXIT_TRIES.into(), tries(&["4821"]));
+        exited.insert(GUESSES.into(), n(4));
+        let mut locked = unused.clone();
+        locked.insert(GUESSES.into(), n(5));
+        let mut revoked = unused.clone();
+        revoked.insert(names::STATE.into(), s(REVOKED));
+        for item in [unused, entered, exit_failed, exited, locked, revoked] {
+            let whole = invite_from_item(&item).unwrap();
+            let listed = listed_from_item(&projected(&item, &LISTING_READ)).unwrap();
+            assert_eq!(listed.standing, whole.standing());
+            assert_eq!((&listed.id, &listed.code, &listed.created_by), (&whole.id, &whole.code, &whole.created_by));
+            assert_eq!(
+                (listed.guest_name.as_str(), listed.guest_mobile.e164()),
+                (whole.guest_name.as_str(), whole.guest_mobile.e164())
+            );
+            assert_eq!(listed.created_at, whole.created_at);
+            assert_eq!(
+                (&listed.entry_gate_label, &listed.exit_gate_label),
+                (&whole.entry_gate.label, &whole.exit_gate.label)
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod redemption;
 
 pub use attributes::{Item, ItemError};
 pub use intercoms::SaveOutcome;
-pub use invites::{CreateOutcome, IdempotencyRecord, Partition, RevokeOutcome, SmsLimitScope};
+pub use invites::{CreateOutcome, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};
 pub use redemption::{GateAttempt, RedeemOutcome};
 
 use crate::error::BoxError;
