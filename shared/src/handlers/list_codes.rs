@@ -5,15 +5,63 @@
 //! deleted it yet.
 
 use super::{intercom_in_path, remaining_seconds, rfc3339};
+use crate::domain::invite::ListedInvite;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
+use serde::Serialize;
+use time::OffsetDateTime;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(list(deps, &req).await)
+}
+
+/// The answer, written straight from borrowed fields (no intermediate JSON tree:
+/// its cost grew with every listed code).
+#[derive(Serialize)]
+struct CodeList<'a> {
+    intercom_id: &'a str,
+    max_users: Option<u32>,
+    active: usize,
+    codes: Vec<ListedCode<'a>>,
+}
+
+#[derive(Serialize)]
+struct ListedCode<'a> {
+    id: &'a str,
+    code: &'a str,
+    guest_name: &'a str,
+    guest_mobile: String,
+    state: &'static str,
+    created_by: &'a str,
+    created_at: String,
+    expires_at: String,
+    remaining_seconds: i64,
+    exit_open_until: String,
+    entry_gate: &'a str,
+    exit_gate: &'a str,
+}
+
+impl<'a> ListedCode<'a> {
+    fn of(invite: &'a ListedInvite, now: OffsetDateTime) -> Self {
+        let standing = &invite.standing;
+        Self {
+            id: invite.id.as_str(),
+            code: invite.code.as_str(),
+            guest_name: invite.guest_name.as_str(),
+            guest_mobile: invite.guest_mobile.masked(),
+            state: standing.listed_state(now).as_str(),
+            created_by: invite.created_by.as_str(),
+            created_at: rfc3339(invite.created_at),
+            expires_at: rfc3339(standing.expires_at),
+            remaining_seconds: remaining_seconds(standing.expires_at, now),
+            exit_open_until: rfc3339(standing.exit_closes_at),
+            entry_gate: &invite.entry_gate_label,
+            exit_gate: &invite.exit_gate_label,
+        }
+    }
 }
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -25,33 +73,11 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let max_users = listing.registry.ok_or(ApiError::Forbidden)?;
     let mut listed: Vec<_> = listing.invites.iter().filter(|i| i.standing.is_listed(now)).collect();
     listed.sort_by_key(|i| (i.standing.expires_at, i.created_at));
-    let active = listed.iter().filter(|i| i.standing.holds_slot(now)).count();
-    let codes: Vec<Value> = listed
-        .iter()
-        .map(|i| {
-            json!({
-                "id": i.id.as_str(),
-                "code": i.code.as_str(),
-                "guest_name": i.guest_name.as_str(),
-                "guest_mobile": i.guest_mobile.masked(),
-                "state": i.standing.listed_state(now).as_str(),
-                "created_by": i.created_by.as_str(),
-                "created_at": rfc3339(i.created_at),
-                "expires_at": rfc3339(i.standing.expires_at),
-                "remaining_seconds": remaining_seconds(i.standing.expires_at, now),
-                "exit_open_until": rfc3339(i.standing.exit_closes_at),
-                "entry_gate": i.entry_gate_label,
-                "exit_gate": i.exit_gate_label,
-            })
-        })
-        .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "intercom_id": intercom_id.as_str(),
-            "max_users": max_users,
-            "active": active,
-            "codes": codes,
-        }),
-    ))
+    let answer = CodeList {
+        intercom_id: intercom_id.as_str(),
+        max_users,
+        active: listed.iter().filter(|i| i.standing.holds_slot(now)).count(),
+        codes: listed.into_iter().map(|invite| ListedCode::of(invite, now)).collect(),
+    };
+    Ok(json_response(StatusCode::OK, &answer))
 }
