@@ -69,13 +69,14 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let intercom_id = intercom_in_path(req)?;
     let now = deps.clock.now();
     let listing = deps.store.load_listing(&intercom_id, now).await?;
-    listing.role_of(&user).ok_or(ApiError::Forbidden)?;
-    let max_users = listing.registry.ok_or(ApiError::Forbidden)?;
+    if !listing.registered || listing.role_of(&user).is_none() {
+        return Err(ApiError::Forbidden);
+    }
     let mut listed: Vec<_> = listing.invites.iter().filter(|i| i.standing.is_listed(now)).collect();
     listed.sort_by_key(|i| (i.standing.expires_at, i.created_at));
     let answer = CodeList {
         intercom_id: intercom_id.as_str(),
-        max_users,
+        max_users: listing.max_users,
         active: listed.iter().filter(|i| i.standing.holds_slot(now)).count(),
         codes: listed.into_iter().map(|invite| ListedCode::of(invite, now)).collect(),
     };

@@ -41,8 +41,9 @@ impl Partition {
 /// What the owner's list needs of an intercom.
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// Whether the intercom is registered, and its Max Users if it has settings.
-    pub registry: Option<Option<u32>>,
+    pub registered: bool,
+    /// `None` until the owner's first settings.
+    pub max_users: Option<u32>,
     pub members: HashMap<String, Role>,
     pub invites: Vec<ListedInvite>,
 }
@@ -437,9 +438,9 @@ impl Store {
         self.read_open(intercom, now, &LISTING_PROJECTION, |kind, item| {
             match kind {
                 keys::PartitionItem::Registry => {
-                    let max_users =
+                    listing.registered = true;
+                    listing.max_users =
                         item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
-                    listing.registry = Some(max_users);
                 }
                 keys::PartitionItem::Member(user) => {
                     listing.members.insert(user.to_owned(), role_from_item(item)?);
