@@ -360,7 +360,7 @@ impl Invite {
     }
 
     /// What decides, at any moment, whether it holds a place, keeps its code
-    /// or is listed.
+    /// or is listed ([`Standing`] holds those rules; the methods below ask it).
     pub fn standing(&self) -> Standing {
         Standing {
             state: self.state,
@@ -380,14 +380,6 @@ impl Invite {
 
     pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
         self.standing().reserves_code(now)
-    }
-
-    pub fn is_listed(&self, now: OffsetDateTime) -> bool {
-        self.standing().is_listed(now)
-    }
-
-    pub fn listed_state(&self, now: OffsetDateTime) -> ListedState {
-        self.standing().listed_state(now)
     }
 
     /// What the link holder can do now: the redemption that is open to them, or
@@ -505,7 +497,7 @@ pub(crate) mod tests {
         let mut invite = invite_at(T0);
         invite.wrong_attempts = MAX_WRONG_ATTEMPTS;
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Locked));
-        assert_eq!(invite.listed_state(T0), ListedState::Locked);
+        assert_eq!(invite.standing().listed_state(T0), ListedState::Locked);
         invite.state = InviteState::Revoked;
         let late = invite.exit_closes_at + Duration::days(1);
         assert_eq!(invite.refusal(Redemption::Exit, &code("0000"), late), Some(Refusal::Revoked));
