@@ -108,6 +108,24 @@ fn shared_features_built_from(dir: &std::path::Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// `features` and every feature they enable in turn, as the shared crate's
+/// `[features]` declares them (`sms` brings `local-time`).
+fn with_implied_features(mut features: BTreeSet<String>) -> BTreeSet<String> {
+    let manifest = std::fs::read_to_string(repo_root().join("shared/Cargo.toml")).unwrap();
+    let declared: Vec<(&str, &str)> = toml_like::section(&manifest, "[features]").collect();
+    let mut pending: Vec<String> = features.iter().cloned().collect();
+    while let Some(feature) = pending.pop() {
+        let Some((_, enables)) = declared.iter().find(|(name, _)| *name == feature) else { continue };
+        let implied = enables.trim_matches(|c| c == '[' || c == ']').split(',').map(|f| f.trim().trim_matches('"'));
+        for implied in implied.filter(|f| !f.is_empty() && !f.starts_with("dep:")) {
+            if features.insert(implied.to_owned()) {
+                pending.push(implied.to_owned());
+            }
+        }
+    }
+    features
+}
+
 /// Each deployed binary holds only the AWS clients its role allows: built where SAM
 /// builds it, the shared crate gets that function's features and no other's (a
 /// get-settings built from the workspace root would carry SNS and IoT).
@@ -115,10 +133,8 @@ fn shared_features_built_from(dir: &std::path::Path) -> BTreeSet<String> {
 fn each_function_is_built_by_sam_with_only_its_own_features() {
     for (binary, resource) in functions_by_binary(&template()) {
         let code_uri = resource["Properties"]["CodeUri"].as_str().unwrap().to_owned();
-        let mut expected = function_manifest(&repo_root().join("functions").join(&binary)).shared_features;
-        if expected.contains("sms") {
-            expected.insert("local-time".into());
-        }
+        let asked = function_manifest(&repo_root().join("functions").join(&binary)).shared_features;
+        let expected = with_implied_features(asked);
         assert_eq!(shared_features_built_from(&repo_root().join(&code_uri)), expected, "{binary} built in {code_uri}");
     }
 }
