@@ -137,74 +137,61 @@ pub const ACTIVE: &str = "active";
 pub const REVOKED: &str = "revoked";
 pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GATE_GIVE_BACKS, GUESSES};
 
+/// Of each invite, what the owner's list shows and what decides its [`Standing`]:
+/// read by the list and by a create alike.
+const INVITE_AS_LISTED: &[&str] = &[
+    names::INVITE_ID,
+    names::CODE,
+    names::GUEST_NAME,
+    names::GUEST_MOBILE,
+    names::CREATED_BY,
+    names::CREATED_AT,
+    names::EXPIRES_AT,
+    names::EXIT_CLOSES_AT,
+    names::STATE,
+    GUESSES,
+    ENTRY_TRIES,
+    EXIT_TRIES,
+    EXIT_RELEASED,
+];
+
 /// Every attribute a create's read of the partition uses: whole registry and invites
 /// (a replayed create answers with the invite it made), without the history, the
 /// attempt ids and the index keys.
-const CREATE_READ: [&str; 34] = [
-    keys::PK,
-    keys::SK,
-    // registry
-    names::INTERCOM_ID,
-    names::LABEL,
-    names::GATES,
-    names::ENTRY_GATE,
-    names::EXIT_GATE,
-    names::MAX_USERS,
-    names::INVITE_DURATION_MINUTES,
-    names::EXIT_GRACE_MINUTES,
-    names::SETTINGS_UPDATED_AT,
-    names::SETTINGS_UPDATED_BY,
-    names::VERSION,
-    TIME_ZONE,
+const CREATE_READ: &[&[&str]] = &[
+    &[keys::PK, keys::SK],
+    // registry (its gates and Max Users an invite has too)
+    &[
+        names::INTERCOM_ID,
+        names::LABEL,
+        names::GATES,
+        names::ENTRY_GATE,
+        names::EXIT_GATE,
+        names::MAX_USERS,
+        names::INVITE_DURATION_MINUTES,
+        names::EXIT_GRACE_MINUTES,
+        names::SETTINGS_UPDATED_AT,
+        names::SETTINGS_UPDATED_BY,
+        names::VERSION,
+        TIME_ZONE,
+    ],
     // membership
-    names::ROLE,
+    &[names::ROLE],
     // invites
-    names::INTERCOM_LABEL,
-    names::INVITE_ID,
-    names::TOKEN_HASH,
-    names::CODE,
-    names::GUEST_NAME,
-    names::GUEST_MOBILE,
-    names::CREATED_BY,
-    names::CREATED_AT,
-    names::EXPIRES_AT,
-    names::EXIT_CLOSES_AT,
-    names::STATE,
-    GUESSES,
-    ENTRY_TRIES,
-    EXIT_TRIES,
-    EXIT_RELEASED,
-    names::SMS_STATUS,
+    INVITE_AS_LISTED,
+    &[names::INTERCOM_LABEL, names::TOKEN_HASH, names::SMS_STATUS],
     // idempotency records
-    names::FINGERPRINT,
-    names::SEALED_SECRET,
-    names::SEAL_KEY,
+    &[names::FINGERPRINT, names::SEALED_SECRET, names::SEAL_KEY],
 ];
 
 /// What the owner's list uses: the registry's Max Users, the members' roles, and of
-/// each invite what the list shows and what decides its [`Standing`] (gates by label
-/// only). Far less for the SDK to parse per listed code than a whole invite.
-const LISTING_READ: [&str; 19] = [
-    keys::PK,
-    keys::SK,
-    names::MAX_USERS,
-    names::ROLE,
-    names::INVITE_ID,
-    names::CODE,
-    names::GUEST_NAME,
-    names::GUEST_MOBILE,
-    names::CREATED_BY,
-    names::CREATED_AT,
-    names::EXPIRES_AT,
-    names::EXIT_CLOSES_AT,
-    names::STATE,
-    GUESSES,
-    ENTRY_TRIES,
-    EXIT_TRIES,
-    EXIT_RELEASED,
+/// each invite what the list shows (gates by label only). Far less for the SDK to
+/// parse per listed code than a whole invite.
+const LISTING_READ: &[&[&str]] = &[
+    &[keys::PK, keys::SK, names::MAX_USERS, names::ROLE],
+    INVITE_AS_LISTED,
     // On an invite, maps; on the registry, device ids these paths find nothing in.
-    "entry_gate.label",
-    "exit_gate.label",
+    &["entry_gate.label", "exit_gate.label"],
 ];
 
 /// A projection expression and its `#name` bindings, built once per process
@@ -216,26 +203,29 @@ struct Projection {
 }
 
 impl Projection {
-    fn of(paths: &[&str]) -> Self {
+    /// One expression of every path of `groups` (DynamoDB refuses a path named twice).
+    fn of(groups: &[&[&str]]) -> Self {
         let mut names: HashMap<String, String> = HashMap::new();
         let mut bound = |name: &str| {
             let alias = format!("#{}", name.to_ascii_lowercase());
             names.insert(alias.clone(), name.to_owned());
             alias
         };
-        let expression = paths
+        let expression = groups
+            .concat()
             .iter()
             .map(|path| path.split('.').map(&mut bound).collect::<Vec<_>>().join("."))
             .collect::<Vec<_>>()
             .join(", ");
+        // The key condition's names travel in the same bindings.
         names.insert("#pk".into(), keys::PK.into());
         names.insert("#sk".into(), keys::SK.into());
         Self { expression, names }
     }
 }
 
-static CREATE_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(&CREATE_READ));
-static LISTING_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(&LISTING_READ));
+static CREATE_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(CREATE_READ));
+static LISTING_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(LISTING_READ));
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -828,7 +818,7 @@ mod tests {
         revoked.insert(names::STATE.into(), s(REVOKED));
         for item in [unused, entered, exit_failed, exited, locked, revoked] {
             let whole = invite_from_item(&item).unwrap();
-            let listed = listed_from_item(&projected(&item, &LISTING_READ)).unwrap();
+            let listed = listed_from_item(&projected(&item, &LISTING_READ.concat())).unwrap();
             assert_eq!(listed.standing, whole.standing());
             assert_eq!((&listed.id, &listed.code, &listed.created_by), (&whole.id, &whole.code, &whole.created_by));
             assert_eq!(
