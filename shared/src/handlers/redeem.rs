@@ -170,8 +170,6 @@ async fn open_gate(
 ) -> Result<Response<Body>, ApiError> {
     match deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
         Ok(()) => {
-            // An exited invite stays in the sweep's index until it falls due; the sweep
-            // then takes it out, so a redemption is one write and the guest waits for no other.
             tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, repeated, "gate opened");
             Ok(opened_response(invite, redemption, &command, repeated))
         }
