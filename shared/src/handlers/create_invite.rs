@@ -93,7 +93,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         back_off(round).await;
         let now = deps.clock.now();
         let partition = deps.store.load_partition(&intercom_id, now).await?;
-        partition.role_of(&user).ok_or(ApiError::Forbidden)?;
+        partition.members.role_of(&user).ok_or(ApiError::Forbidden)?;
         let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
         if let Some((invite, token)) = unconfirmed.take() {
             if partition.invites.iter().any(|stored| stored.id == invite.id) {

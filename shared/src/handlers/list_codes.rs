@@ -69,7 +69,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let intercom_id = intercom_in_path(req)?;
     let now = deps.clock.now();
     let listing = deps.store.load_listing(&intercom_id, now).await?;
-    if !listing.registered || listing.role_of(&user).is_none() {
+    if !listing.registered || listing.members.role_of(&user).is_none() {
         return Err(ApiError::Forbidden);
     }
     let mut listed: Vec<_> = listing.invites.iter().filter(|i| i.standing.is_listed(now)).collect();

@@ -23,19 +23,28 @@ use base64::Engine;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// Everything in an intercom's partition that a create or a list needs.
+/// An intercom's members and their roles, by user sub.
+#[derive(Debug, Default)]
+pub struct Members(HashMap<String, Role>);
+
+impl Members {
+    pub fn role_of(&self, user: &UserId) -> Option<Role> {
+        self.0.get(user.as_str()).copied()
+    }
+
+    fn add(&mut self, user: &str, item: &Item) -> Result<(), ItemError> {
+        self.0.insert(user.to_owned(), role_from_item(item)?);
+        Ok(())
+    }
+}
+
+/// Everything in an intercom's partition that a create needs.
 #[derive(Debug, Default)]
 pub struct Partition {
     pub intercom: Option<Intercom>,
-    pub members: HashMap<String, Role>,
+    pub members: Members,
     pub invites: Vec<Invite>,
     pub idempotency: HashMap<String, IdempotencyRecord>,
-}
-
-impl Partition {
-    pub fn role_of(&self, user: &UserId) -> Option<Role> {
-        self.members.get(user.as_str()).copied()
-    }
 }
 
 /// What the owner's list needs of an intercom.
@@ -44,14 +53,8 @@ pub struct Listing {
     pub registered: bool,
     /// `None` until the owner's first settings.
     pub max_users: Option<u32>,
-    pub members: HashMap<String, Role>,
+    pub members: Members,
     pub invites: Vec<ListedInvite>,
-}
-
-impl Listing {
-    pub fn role_of(&self, user: &UserId) -> Option<Role> {
-        self.members.get(user.as_str()).copied()
-    }
 }
 
 pub enum CreateOutcome {
@@ -406,9 +409,7 @@ impl Store {
         self.read_open(intercom, now, &CREATE_PROJECTION, |kind, item| {
             match kind {
                 keys::PartitionItem::Registry => partition.intercom = Some(intercom_from_item(item)?),
-                keys::PartitionItem::Member(user) => {
-                    partition.members.insert(user.to_owned(), role_from_item(item)?);
-                }
+                keys::PartitionItem::Member(user) => partition.members.add(user, item)?,
                 keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
                 keys::PartitionItem::Idempotency(_) => {
                     let record = idempotency_from_item(item)?;
@@ -432,9 +433,7 @@ impl Store {
                     listing.max_users =
                         item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
                 }
-                keys::PartitionItem::Member(user) => {
-                    listing.members.insert(user.to_owned(), role_from_item(item)?);
-                }
+                keys::PartitionItem::Member(user) => listing.members.add(user, item)?,
                 keys::PartitionItem::Invite(_) => listing.invites.push(listed_from_item(item)?),
                 keys::PartitionItem::Idempotency(_) => {}
             }
