@@ -130,3 +130,51 @@ async fn create_and_list_read_the_same_whatever_the_intercoms_history() {
     let create_reads = reads(&app);
     assert!(create_reads <= list_when_new + 1, "create read {create_reads} pages");
 }
+
+/// A create or a list needs, of the intercom's partition, the registry, the caller's
+/// membership and what is still open; of that, the list needs no idempotency
+/// records. However many people the intercom is shared with and however many keyed
+/// creates it had today, nothing else comes back for the function to parse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_and_list_get_back_only_the_callers_membership_of_the_members() {
+    use ota::domain::access::Role;
+    use ota::domain::ids::UserId;
+    let app = spawn_app().await;
+    app.configure(10).await;
+    for neighbour in ["neighbour-1", "neighbour-2", "neighbour-3", "neighbour-4"] {
+        let user = UserId::parse(neighbour).unwrap();
+        app.front.deps.store.grant(&app.site.intercom, &user, Role::IntercomUser).await.unwrap();
+    }
+    for (i, name) in ["Ann", "Ben", "Cleo"].iter().enumerate() {
+        let key = reqwest::header::HeaderValue::from_str(&format!("budget-key-{i}-0123456789")).unwrap();
+        assert_eq!(app.create_with_key(key, name).await.0, 201);
+    }
+    // Each item returned, by kind: the registry, whose membership, invite or
+    // idempotency record (`ENDS#<time>#INVITE#<id>`).
+    let returned = |answers: Vec<Vec<String>>| {
+        let mut kinds: Vec<String> = answers
+            .concat()
+            .into_iter()
+            .map(|sk| match sk.strip_prefix("ENDS#").and_then(|rest| rest.split('#').nth(1)) {
+                Some(kind) => kind.to_owned(),
+                None => sk,
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let shared_member = format!("MEMBER#{}", app.site.shared_user);
+    app.query_answers.take();
+
+    let (status, list) = app.list(&app.shared).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["codes"].as_array().map(Vec::len), Some(3), "{list}");
+    // (In sort order: `MEMBER#` before `META`.)
+    let expected = ["INVITE", "INVITE", "INVITE", &shared_member, "META"];
+    assert_eq!(returned(app.query_answers.take()), expected, "the list's read");
+
+    app.invite("Dee").await;
+    let owner_member = format!("MEMBER#{}", app.site.owner);
+    let expected = ["IDEMP", "IDEMP", "IDEMP", "INVITE", "INVITE", "INVITE", &owner_member, "META"];
+    assert_eq!(returned(app.query_answers.take()), expected, "the create's read");
+}

@@ -253,21 +253,12 @@ async fn when_sns_fails_the_invite_stands_and_the_response_says_so() {
     assert_eq!(app.enter(&invite).await.0, 200, "the owner can share the code another way");
 }
 
-async fn create_with_key(app: &crate::helpers::TestApp, key: reqwest::header::HeaderValue, name: &str) -> (u16, Value) {
-    let path = format!("{}/intercoms/{}/codes", app.api, app.intercom());
-    let body = json!({ "name": name, "mobile": app.mobile }).to_string();
-    let response =
-        app.http.post(&path).bearer_auth(&app.owner).header("idempotency-key", key).body(body).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_that_is_not_visible_ascii_is_refused_not_ignored() {
     let app = spawn_app().await;
     app.configure(10).await;
     let key = reqwest::header::HeaderValue::from_bytes(b"caf\xe9-0123456789abcdef").unwrap();
-    let (status, error) = create_with_key(&app, key, "Latin One").await;
+    let (status, error) = app.create_with_key(key, "Latin One").await;
     assert_eq!((status, error["error"]["field"].as_str()), (400, Some("Idempotency-Key")), "{error}");
     assert!(app.listed_ids().await.is_empty(), "nothing created");
     assert!(app.sms().await.is_empty());
@@ -278,11 +269,11 @@ async fn a_replay_of_a_revoked_code_says_so_instead_of_handing_back_a_dead_code(
     let app = spawn_app().await;
     app.configure(10).await;
     let key = reqwest::header::HeaderValue::from_static("9a7c1f3e-5b2d-4c8e-a1f0-6d3b2e9c7a51");
-    let (status, created) = create_with_key(&app, key.clone(), "Revoked Later").await;
+    let (status, created) = app.create_with_key(key.clone(), "Revoked Later").await;
     assert_eq!(status, 201);
     assert_eq!(app.revoke(&app.owner, created["id"].as_str().unwrap()).await.0, 204);
 
-    let (status, replay) = create_with_key(&app, key, "Revoked Later").await;
+    let (status, replay) = app.create_with_key(key, "Revoked Later").await;
     assert_eq!((status, replay["error"]["code"].as_str()), (410, Some("code_ended")), "{replay}");
     assert_eq!(replay["error"]["state"], "revoked");
     assert!(replay.get("code").is_none() && replay["error"].get("code_id").is_some());
@@ -293,9 +284,9 @@ async fn a_replay_does_not_claim_an_sms_it_cannot_know_was_sent() {
     let app = spawn_app().await;
     app.configure(10).await;
     let key = reqwest::header::HeaderValue::from_static("2e8d4c6a-1f3b-4a5c-9e7d-0b1a2c3d4e5f");
-    let (_, first) = create_with_key(&app, key.clone(), "Replayed").await;
+    let (_, first) = app.create_with_key(key.clone(), "Replayed").await;
     assert_eq!(first["sms"]["status"], "sent", "SNS accepted it, this request saw that");
-    let (status, replay) = create_with_key(&app, key, "Replayed").await;
+    let (status, replay) = app.create_with_key(key, "Replayed").await;
     assert_eq!(status, 201);
     assert_eq!(replay["sms"]["status"], "unconfirmed", "a replay only knows it was handed to SNS: {replay}");
 }
@@ -335,13 +326,13 @@ async fn a_key_replays_for_24_hours_and_not_after_whether_or_not_ttl_has_run() {
     let app = spawn_app().await;
     app.put_settings(&app.owner, json!({ "entry_gate": "gate-main", "invite_duration_minutes": 4320 })).await;
     let key = reqwest::header::HeaderValue::from_static("7d3f9a1c-2b4e-4f6a-8c0d-1e2f3a4b5c6d");
-    let (_, first) = create_with_key(&app, key.clone(), "Long Stay").await;
+    let (_, first) = app.create_with_key(key.clone(), "Long Stay").await;
     app.advance(time::Duration::hours(24) - time::Duration::seconds(1));
-    let (status, replay) = create_with_key(&app, key.clone(), "Long Stay").await;
+    let (status, replay) = app.create_with_key(key.clone(), "Long Stay").await;
     assert_eq!((status, &replay["id"]), (201, &first["id"]), "still a replay just inside the window");
     app.advance(time::Duration::seconds(2));
     // moto never deletes by TTL: the record is still stored, and must not count.
-    let (status, fresh) = create_with_key(&app, key, "Long Stay").await;
+    let (status, fresh) = app.create_with_key(key, "Long Stay").await;
     assert_eq!(status, 201);
     assert_ne!(fresh["id"], first["id"], "past 24 h the key makes a new invite");
     assert_eq!(app.sms().await.len(), 2);

@@ -2,7 +2,9 @@
 //! users, gate things, guest number, clock and local API on a free port.
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -41,12 +43,24 @@ impl RequestLog {
     }
 }
 
+/// The sort keys of the items each DynamoDB Query page answered with, in order:
+/// what a function then parses.
+#[derive(Debug, Clone, Default)]
+pub struct QueryAnswers(Arc<Mutex<Vec<Vec<String>>>>);
+
+impl QueryAnswers {
+    pub fn take(&self) -> Vec<Vec<String>> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
 #[derive(Debug)]
 struct Recorder {
     service: &'static str,
     log: RequestLog,
     /// The IAM permissions each request needs, as `service:Action@resource`.
     iam: RequestLog,
+    query_answers: QueryAnswers,
 }
 
 /// What IAM checks a request against: a transaction needs each of its items' own
@@ -87,6 +101,23 @@ impl Intercept for Recorder {
         let body: Value =
             _context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
         self.iam.0.lock().unwrap().extend(iam_actions(self.service, &operation, &body));
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<Metadata>().map(Metadata::name) != Some("Query") {
+            return Ok(());
+        }
+        let body: Value =
+            context.response().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+        let sort_keys = body["Items"].as_array().into_iter().flatten();
+        let sort_keys = sort_keys.filter_map(|item| item["SK"]["S"].as_str().map(str::to_owned)).collect();
+        self.query_answers.0.lock().unwrap().push(sort_keys);
         Ok(())
     }
 }
@@ -202,6 +233,7 @@ pub struct TestApp {
     pub requests: RequestLog,
     /// The IAM permissions the functions' AWS calls needed (see `iam_actions`).
     pub iam: RequestLog,
+    pub query_answers: QueryAnswers,
     pub paused_read: PausedRead,
     pub front: Arc<Front>,
     pub emulator: &'static str,
@@ -220,7 +252,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let requests = RequestLog::default();
     let paused_read = PausedRead::default();
     let iam = RequestLog::default();
-    let recorder = |service| Recorder { service, log: requests.clone(), iam: iam.clone() };
+    let query_answers = QueryAnswers::default();
+    let recorder =
+        |service| Recorder { service, log: requests.clone(), iam: iam.clone(), query_answers: query_answers.clone() };
 
     let proxy = if options.faults { Some(FaultProxy::start(emulator).await.unwrap()) } else { None };
     let production = proxy.as_ref().map(|proxy| {
@@ -296,6 +330,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     tokio::spawn(front::serve(listener, front.clone()));
     requests.take();
     iam.take();
+    query_answers.take();
     TestApp {
         api,
         http: reqwest::Client::new(),
@@ -307,6 +342,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         mobile: format!("+2782{:07}", rand::rng().random_range(0..10_000_000)),
         requests,
         iam,
+        query_answers,
         paused_read,
         front,
         emulator,
@@ -386,6 +422,16 @@ impl TestApp {
     }
 
     /// A code for `name`, created by the owner; panics unless 201.
+    /// The owner creates a code for `name` under an `Idempotency-Key`.
+    pub async fn create_with_key(&self, key: reqwest::header::HeaderValue, name: &str) -> (u16, Value) {
+        let path = format!("{}/intercoms/{}/codes", self.api, self.intercom());
+        let body = json!({ "name": name, "mobile": self.mobile }).to_string();
+        let request = self.http.post(&path).bearer_auth(&self.owner).header("idempotency-key", key).body(body);
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn invite(&self, name: &str) -> Invite {
         let (status, body) = self.create(&self.owner, json!({ "name": name, "mobile": self.mobile })).await;
         assert_eq!(status, 201, "{body}");

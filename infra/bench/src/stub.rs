@@ -187,6 +187,7 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
         // Capacity is charged on whole items, whatever the projection returns.
         let (read, write) = units(&operation, &request, &response);
         counts.add(format!("dynamodb:{operation}"), read, write);
+        filter(&request, &mut response);
         project(&request, &mut response);
         return reply("application/x-amz-json-1.0", response.to_string());
     }
@@ -199,6 +200,37 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
         "text/xml",
         r#"<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>bench-1</MessageId></PublishResult><ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PublishResponse>"#.into(),
     )
+}
+
+/// Drops the items a Query's `FilterExpression` excludes, as DynamoDB does after
+/// reading them (capacity counts them). Understands what the functions send: `AND`
+/// of parenthesised `OR`s of `attribute_not_exists(#a)` and `#a = :v`; anything else
+/// stops the stub, so a filter it misread cannot skew a measurement.
+fn filter(request: &Value, response: &mut Value) {
+    let Some(expression) = request["FilterExpression"].as_str() else {
+        return;
+    };
+    let name = |part: &str| request["ExpressionAttributeNames"][part].as_str().unwrap_or(part).to_owned();
+    let holds = |item: &Value, clause: &str| {
+        if let Some(binding) = clause.strip_prefix("attribute_not_exists(").and_then(|c| c.strip_suffix(')')) {
+            return item.get(name(binding)).is_none();
+        }
+        match clause.split_once(" = ") {
+            Some((binding, value)) => item.get(name(binding)) == Some(&request["ExpressionAttributeValues"][value]),
+            None => panic!("the bench stub cannot evaluate the filter clause {clause:?}"),
+        }
+    };
+    let passes = |item: &Value| {
+        expression.split(" AND ").all(|conjunct| {
+            let conjunct = conjunct.trim().trim_start_matches('(').trim_end_matches(')');
+            conjunct.split(" OR ").any(|clause| holds(item, clause.trim()))
+        })
+    };
+    if let Some(items) = response["Items"].as_array_mut() {
+        items.retain(passes);
+        let count = items.len();
+        response["Count"] = json!(count);
+    }
 }
 
 /// Returns only the attributes a read's `ProjectionExpression` names, as DynamoDB

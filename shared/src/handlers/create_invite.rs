@@ -92,8 +92,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     for round in 0..CONTENDED_ROUNDS {
         back_off(round).await;
         let now = deps.clock.now();
-        let partition = deps.store.load_partition(&intercom_id, now).await?;
-        partition.members.role_of(&user).ok_or(ApiError::Forbidden)?;
+        let partition = deps.store.load_partition(&intercom_id, &user, now).await?;
+        partition.caller_role.ok_or(ApiError::Forbidden)?;
         let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
         if let Some((invite, token)) = unconfirmed.take() {
             if partition.invites.iter().any(|stored| stored.id == invite.id) {

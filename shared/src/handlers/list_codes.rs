@@ -68,8 +68,8 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
     let now = deps.clock.now();
-    let listing = deps.store.load_listing(&intercom_id, now).await?;
-    if !listing.registered || listing.members.role_of(&user).is_none() {
+    let listing = deps.store.load_listing(&intercom_id, &user, now).await?;
+    if !listing.registered || listing.caller_role.is_none() {
         return Err(ApiError::Forbidden);
     }
     let mut listed: Vec<_> = listing.invites.iter().filter(|i| i.standing.is_listed(now)).collect();

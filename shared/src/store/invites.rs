@@ -23,26 +23,12 @@ use base64::Engine;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// An intercom's members and their roles, by user sub.
-#[derive(Debug, Default)]
-pub struct Members(HashMap<String, Role>);
-
-impl Members {
-    pub fn role_of(&self, user: &UserId) -> Option<Role> {
-        self.0.get(user.as_str()).copied()
-    }
-
-    fn add(&mut self, user: &str, item: &Item) -> Result<(), ItemError> {
-        self.0.insert(user.to_owned(), role_from_item(item)?);
-        Ok(())
-    }
-}
-
 /// Everything in an intercom's partition that a create needs.
 #[derive(Debug, Default)]
 pub struct Partition {
     pub intercom: Option<Intercom>,
-    pub members: Members,
+    /// The caller's role; `None` if they are not a member.
+    pub caller_role: Option<Role>,
     pub invites: Vec<Invite>,
     pub idempotency: HashMap<String, IdempotencyRecord>,
 }
@@ -53,7 +39,8 @@ pub struct Listing {
     pub registered: bool,
     /// `None` until the owner's first settings.
     pub max_users: Option<u32>,
-    pub members: Members,
+    /// The caller's role; `None` if they are not a member.
+    pub caller_role: Option<Role>,
     pub invites: Vec<ListedInvite>,
 }
 
@@ -197,38 +184,60 @@ const LISTING_READ: &[&[&str]] = &[
     &["entry_gate.label", "exit_gate.label"],
 ];
 
-/// A projection expression and its `#name` bindings, built once per process
-/// rather than on every page. Every name is bound (reserved words such as `state`
-/// and `role` need it), each segment of a `map.member` path on its own.
-struct Projection {
-    expression: String,
+/// Of the other members, none: a create or a list needs only the caller's role,
+/// and an intercom may be shared with many. (A filter may not name the key, so a
+/// membership is told by its `user`, which only membership items have.)
+const CALLERS_MEMBERSHIP_ONLY: &str = "(attribute_not_exists(#user) OR #user = :caller)";
+
+/// How a create or a list reads the open part of an intercom's partition: which
+/// attributes come back (projection) and which items (filter), with the `#name`
+/// bindings of both, built once per process rather than on every page. Items the
+/// filter drops are still read, and paid for, but never sent or parsed.
+struct PartitionRead {
+    projection: String,
+    filter: String,
     names: HashMap<String, String>,
 }
 
-impl Projection {
-    /// One expression of every path of `groups` (DynamoDB refuses a path named twice).
-    fn of(groups: &[&[&str]]) -> Self {
+impl PartitionRead {
+    /// Every path of `groups` in one projection (DynamoDB refuses a path named twice).
+    /// Every name is bound (reserved words such as `state` and `role` need it), each
+    /// segment of a `map.member` path on its own; `filter_names` are the plain
+    /// attribute names `filter` uses, as `#<name>`.
+    fn of(groups: &[&[&str]], filter: &str, filter_names: &[&str]) -> Self {
         let mut names: HashMap<String, String> = HashMap::new();
         let mut bound = |name: &str| {
             let alias = format!("#{}", name.to_ascii_lowercase());
             names.insert(alias.clone(), name.to_owned());
             alias
         };
-        let expression = groups
+        let projection = groups
             .concat()
             .iter()
             .map(|path| path.split('.').map(&mut bound).collect::<Vec<_>>().join("."))
             .collect::<Vec<_>>()
             .join(", ");
+        for name in filter_names {
+            bound(name);
+        }
         // The key condition's names travel in the same bindings.
         names.insert("#pk".into(), keys::PK.into());
         names.insert("#sk".into(), keys::SK.into());
-        Self { expression, names }
+        Self { projection, filter: filter.to_owned(), names }
     }
 }
 
-static CREATE_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(CREATE_READ));
-static LISTING_PROJECTION: std::sync::LazyLock<Projection> = std::sync::LazyLock::new(|| Projection::of(LISTING_READ));
+static CREATE_QUERY: std::sync::LazyLock<PartitionRead> =
+    std::sync::LazyLock::new(|| PartitionRead::of(CREATE_READ, CALLERS_MEMBERSHIP_ONLY, &[names::USER]));
+/// The list also leaves out idempotency records (only they have a fingerprint):
+/// one per keyed create of the last day, and none of them listed.
+static LISTING_QUERY: std::sync::LazyLock<PartitionRead> = std::sync::LazyLock::new(|| {
+    PartitionRead::of(
+        LISTING_READ,
+        &format!("{CALLERS_MEMBERSHIP_ONLY} AND attribute_not_exists(#fingerprint)"),
+        &[names::USER, names::FINGERPRINT],
+    )
+});
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -402,14 +411,24 @@ pub fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, ItemError
 }
 
 impl Store {
-    /// What a create needs of an intercom: the registry first, the members, the
-    /// invites and idempotency records not ended yet (see [`Store::read_open`]).
-    pub async fn load_partition(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Partition, StoreError> {
+    /// What a create needs of an intercom: the registry first, the caller's
+    /// membership, the invites and idempotency records not ended yet (see
+    /// [`Store::read_open`]).
+    pub async fn load_partition(
+        &self,
+        intercom: &IntercomId,
+        caller: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
-        self.read_open(intercom, now, &CREATE_PROJECTION, |kind, item| {
+        self.read_open(intercom, caller, now, &CREATE_QUERY, |kind, item| {
             match kind {
                 keys::PartitionItem::Registry => partition.intercom = Some(intercom_from_item(item)?),
-                keys::PartitionItem::Member(user) => partition.members.add(user, item)?,
+                // Only the caller's comes back, unless a membership lacks its `user`.
+                keys::PartitionItem::Member(user) if user == caller.as_str() => {
+                    partition.caller_role = Some(role_from_item(item)?);
+                }
+                keys::PartitionItem::Member(_) => {}
                 keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
                 keys::PartitionItem::Idempotency(_) => {
                     let record = idempotency_from_item(item)?;
@@ -423,17 +442,25 @@ impl Store {
     }
 
     /// What the owner's list needs of an intercom, in the same one read as a
-    /// create's, of fewer attributes ([`LISTING_READ`]).
-    pub async fn load_listing(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<Listing, StoreError> {
+    /// create's, of fewer attributes ([`LISTING_READ`]) and no idempotency records.
+    pub async fn load_listing(
+        &self,
+        intercom: &IntercomId,
+        caller: &UserId,
+        now: OffsetDateTime,
+    ) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
-        self.read_open(intercom, now, &LISTING_PROJECTION, |kind, item| {
+        self.read_open(intercom, caller, now, &LISTING_QUERY, |kind, item| {
             match kind {
                 keys::PartitionItem::Registry => {
                     listing.registered = true;
                     listing.max_users =
                         item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
                 }
-                keys::PartitionItem::Member(user) => listing.members.add(user, item)?,
+                keys::PartitionItem::Member(user) if user == caller.as_str() => {
+                    listing.caller_role = Some(role_from_item(item)?);
+                }
+                keys::PartitionItem::Member(_) => {}
                 keys::PartitionItem::Invite(_) => listing.invites.push(listed_from_item(item)?),
                 keys::PartitionItem::Idempotency(_) => {}
             }
@@ -444,14 +471,16 @@ impl Store {
     }
 
     /// One strongly consistent Query, page by page: from the top of the partition
-    /// down to what ends after `now` (see `keys`): the registry first, the members,
-    /// the invites and idempotency records not ended yet, and nothing that ended,
-    /// however long the intercom's history. Only `projection` is returned.
+    /// down to what ends after `now` (see `keys`): the registry first, the caller's
+    /// membership, the invites and idempotency records not ended yet, and nothing
+    /// that ended, however long the intercom's history. Only what `read` projects
+    /// and lets through is returned.
     async fn read_open(
         &self,
         intercom: &IntercomId,
+        caller: &UserId,
         now: OffsetDateTime,
-        projection: &Projection,
+        read: &PartitionRead,
         mut take: impl FnMut(keys::PartitionItem<'_>, &Item) -> Result<(), ItemError>,
     ) -> Result<(), StoreError> {
         let mut start_key = None;
@@ -463,10 +492,12 @@ impl Store {
                 .consistent_read(true)
                 .scan_index_forward(false)
                 .key_condition_expression("#pk = :pk AND #sk >= :from")
-                .projection_expression(&projection.expression)
-                .set_expression_attribute_names(Some(projection.names.clone()))
+                .projection_expression(&read.projection)
+                .filter_expression(&read.filter)
+                .set_expression_attribute_names(Some(read.names.clone()))
                 .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
                 .expression_attribute_values(":from", s(keys::still_open_from(now)))
+                .expression_attribute_values(":caller", s(caller.as_str()))
                 .set_limit(self.page_limit)
                 .set_exclusive_start_key(start_key)
                 .send()
