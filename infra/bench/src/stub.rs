@@ -222,7 +222,8 @@ fn filter(request: &Value, response: &mut Value) {
     };
     let passes = |item: &Value| {
         expression.split(" AND ").all(|conjunct| {
-            let conjunct = conjunct.trim().trim_start_matches('(').trim_end_matches(')');
+            let conjunct = conjunct.trim();
+            let conjunct = conjunct.strip_prefix('(').and_then(|c| c.strip_suffix(')')).unwrap_or(conjunct);
             conjunct.split(" OR ").any(|clause| holds(item, clause.trim()))
         })
     };

@@ -128,9 +128,8 @@ pub const REVOKED: &str = "revoked";
 pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GATE_GIVE_BACKS, GUESSES};
 
 /// Of each invite, what the owner's list shows and what decides its [`Standing`]:
-/// read by the list and by a create alike.
+/// read by the list and by a create alike. (Its id the list takes from the key.)
 const INVITE_AS_LISTED: &[&str] = &[
-    names::INVITE_ID,
     names::CODE,
     names::GUEST_NAME,
     names::GUEST_MOBILE,
@@ -149,7 +148,8 @@ const INVITE_AS_LISTED: &[&str] = &[
 /// (a replayed create answers with the invite it made), without the history, the
 /// attempt ids and the index keys.
 const CREATE_READ: &[&[&str]] = &[
-    &[keys::PK, keys::SK],
+    // The sort key tells each item's kind; the partition key is the one asked for.
+    &[keys::SK],
     // registry (its gates and Max Users an invite has too)
     &[
         names::INTERCOM_ID,
@@ -169,8 +169,8 @@ const CREATE_READ: &[&[&str]] = &[
     &[names::ROLE],
     // invites
     INVITE_AS_LISTED,
-    &[names::INTERCOM_LABEL, names::TOKEN_HASH, names::SMS_STATUS],
-    // idempotency records
+    &[names::INVITE_ID, names::INTERCOM_LABEL, names::TOKEN_HASH, names::SMS_STATUS],
+    // idempotency records (and the invite id and creation time named above)
     &[names::FINGERPRINT, names::SEALED_SECRET, names::SEAL_KEY],
 ];
 
@@ -178,7 +178,7 @@ const CREATE_READ: &[&[&str]] = &[
 /// each invite what the list shows (gates by label only). Far less for the SDK to
 /// parse per listed code than a whole invite.
 const LISTING_READ: &[&[&str]] = &[
-    &[keys::PK, keys::SK, names::MAX_USERS, names::ROLE],
+    &[keys::SK, names::MAX_USERS, names::ROLE],
     INVITE_AS_LISTED,
     // On an invite, maps; on the registry, device ids these paths find nothing in.
     &["entry_gate.label", "exit_gate.label"],
@@ -344,8 +344,8 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
     })
 }
 
-/// One invite as the list reads it ([`LISTING_READ`]).
-pub fn listed_from_item(item: &Item) -> Result<ListedInvite, ItemError> {
+/// One invite as the list reads it ([`LISTING_READ`]), `id` from its key.
+pub fn listed_from_item(id: &str, item: &Item) -> Result<ListedInvite, ItemError> {
     let code = parse_attr(item, names::CODE, AccessCode::parse)?;
     let gate_label = |name: &str| {
         let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
@@ -353,7 +353,7 @@ pub fn listed_from_item(item: &Item) -> Result<ListedInvite, ItemError> {
     };
     Ok(ListedInvite {
         standing: standing_from_item(item, &code)?,
-        id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        id: InviteId::parse(id).ok_or_else(|| bad(keys::SK))?,
         code,
         guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
         guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
@@ -461,7 +461,7 @@ impl Store {
                     listing.caller_role = Some(role_from_item(item)?);
                 }
                 keys::PartitionItem::Member(_) => {}
-                keys::PartitionItem::Invite(_) => listing.invites.push(listed_from_item(item)?),
+                keys::PartitionItem::Invite(id) => listing.invites.push(listed_from_item(id, item)?),
                 keys::PartitionItem::Idempotency(_) => {}
             }
             Ok(())
@@ -848,7 +848,11 @@ mod tests {
         revoked.insert(names::STATE.into(), s(REVOKED));
         for item in [unused, entered, exit_failed, exited, locked, revoked] {
             let whole = invite_from_item(&item).unwrap();
-            let listed = listed_from_item(&projected(&item, &LISTING_READ.concat())).unwrap();
+            let id = match sort_key(&item).and_then(keys::classify) {
+                Some(keys::PartitionItem::Invite(id)) => id,
+                _ => panic!("an invite's key"),
+            };
+            let listed = listed_from_item(id, &projected(&item, &LISTING_READ.concat())).unwrap();
             assert_eq!(listed.standing, whole.standing());
             assert_eq!((&listed.id, &listed.code, &listed.created_by), (&whole.id, &whole.code, &whole.created_by));
             assert_eq!(
