@@ -62,6 +62,10 @@ struct Options {
     deployed: Option<PathBuf>,
     /// Live invites the stub's partition read returns to create and list (default 3).
     live_invites: usize,
+    /// Memberships in the intercom's partition, the caller's included (default 2).
+    members: usize,
+    /// Idempotency records of the last day in the partition (default 0).
+    keyed_creates: usize,
 }
 
 fn options() -> Result<Options, String> {
@@ -76,6 +80,8 @@ fn options() -> Result<Options, String> {
         sweep_reads: false,
         deployed: None,
         live_invites: 3,
+        members: 2,
+        keyed_creates: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -91,6 +97,8 @@ fn options() -> Result<Options, String> {
             "--reuse-baseline" => options.reuse_baseline = true,
             "--deployed" => options.deployed = Some(PathBuf::from(value()?)),
             "--live-invites" => options.live_invites = value()?.parse().map_err(|_| "--live-invites takes a number")?,
+            "--members" => options.members = value()?.parse().map_err(|_| "--members takes a number")?,
+            "--keyed-creates" => options.keyed_creates = value()?.parse().map_err(|_| "--keyed-creates takes a number")?,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -142,7 +150,7 @@ async fn run() -> Result<(), String> {
     sets.push(current);
 
     let stub = stub::start().await.map_err(|e| e.to_string())?;
-    stub.with_live_invites(options.live_invites);
+    stub.with_partition(options.live_invites, options.members, options.keyed_creates);
     let events = root.join("events");
     println!("# Lambda function benchmark\n");
     println!(

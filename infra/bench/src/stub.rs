@@ -132,6 +132,10 @@ static LEGACY_KEYS: AtomicBool = AtomicBool::new(false);
 static HEX_TOKEN_HASH: AtomicBool = AtomicBool::new(false);
 /// Live invites in the intercom's partition as create and list read it (`--live-invites`).
 static LIVE_INVITES: AtomicUsize = AtomicUsize::new(3);
+/// Its memberships, the owner's and the shared user's among them (`--members`).
+static MEMBERS: AtomicUsize = AtomicUsize::new(2);
+/// Its idempotency records of the last day (`--keyed-creates`).
+static KEYED_CREATES: AtomicUsize = AtomicUsize::new(0);
 
 /// What a revision's item formats are, read from its source.
 pub struct Formats {
@@ -155,8 +159,10 @@ impl Stub {
         HEX_TOKEN_HASH.store(formats.hex_token_hash, Ordering::SeqCst);
     }
 
-    pub fn with_live_invites(&self, count: usize) {
-        LIVE_INVITES.store(count, Ordering::SeqCst);
+    pub fn with_partition(&self, live_invites: usize, members: usize, keyed_creates: usize) {
+        LIVE_INVITES.store(live_invites, Ordering::SeqCst);
+        MEMBERS.store(members, Ordering::SeqCst);
+        KEYED_CREATES.store(keyed_creates, Ordering::SeqCst);
     }
 }
 
@@ -319,8 +325,12 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
         }
         "Query" => {
             // The intercom's partition as create and list read it, from the top: registry,
-            // members, the live codes (three unless `--live-invites` says).
-            let mut items = vec![meta(), member("user-shared", "intercom"), member("user-owner", "owner")];
+            // members, the live codes (three unless `--live-invites` says) and the
+            // idempotency records (none unless `--keyed-creates` says).
+            let mut items = vec![meta()];
+            let others = MEMBERS.load(Ordering::SeqCst).saturating_sub(2);
+            items.extend((0..others).map(|i| member(&format!("user-neighbour-{i}"), "intercom")));
+            items.extend([member("user-shared", "intercom"), member("user-owner", "owner")]);
             for i in 0..LIVE_INVITES.load(Ordering::SeqCst) {
                 items.push(invite(
                     &format!("LiveInvite{i}"),
@@ -328,6 +338,7 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                     Redeemed::Not,
                 ));
             }
+            items.extend((0..KEYED_CREATES.load(Ordering::SeqCst)).map(idempotency_record));
             let count = items.len();
             json!({ "Items": items, "Count": count, "ScannedCount": count })
         }
@@ -400,6 +411,18 @@ fn meta() -> Value {
 
 fn member(user: &str, role: &str) -> Value {
     json!({ "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("MEMBER#{user}")), "role": s(role), "user": s(user) })
+}
+
+/// The record of the `i`th keyed create of the last day (another key than any
+/// sample event sends, so no create is a replay of it).
+fn idempotency_record(i: usize) -> Value {
+    let expires = now() + 86_400 - 600 * i as i64;
+    json!({
+        "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("ENDS#{expires:012}#IDEMP#bench-key-{i:04}")),
+        "fingerprint": s("bench-fingerprint"), "invite_id": s(&format!("KeyedInv{i:02}A")),
+        "sealed_secret": s("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), "seal_key": s("bench"),
+        "created_at": n(expires - 86_400), "purge_at": n(expires),
+    })
 }
 
 /// An invite as the table holds it; its token hash matches the sample events' token
