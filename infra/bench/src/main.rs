@@ -98,7 +98,9 @@ fn options() -> Result<Options, String> {
             "--deployed" => options.deployed = Some(PathBuf::from(value()?)),
             "--live-invites" => options.live_invites = value()?.parse().map_err(|_| "--live-invites takes a number")?,
             "--members" => options.members = value()?.parse().map_err(|_| "--members takes a number")?,
-            "--keyed-creates" => options.keyed_creates = value()?.parse().map_err(|_| "--keyed-creates takes a number")?,
+            "--keyed-creates" => {
+                options.keyed_creates = value()?.parse().map_err(|_| "--keyed-creates takes a number")?
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }
