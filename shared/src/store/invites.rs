@@ -174,7 +174,7 @@ const CREATE_READ: &[&[&str]] = &[
     &[names::FINGERPRINT, names::SEALED_SECRET, names::SEAL_KEY],
 ];
 
-/// What the owner's list uses: the registry's Max Users, the members' roles, and of
+/// What the owner's list uses: the registry's Max Users, the caller's role, and of
 /// each invite what the list shows (gates by label only). Far less for the SDK to
 /// parse per listed code than a whole invite.
 const LISTING_READ: &[&[&str]] = &[
@@ -202,9 +202,10 @@ struct PartitionRead {
 impl PartitionRead {
     /// Every path of `groups` in one projection (DynamoDB refuses a path named twice).
     /// Every name is bound (reserved words such as `state` and `role` need it), each
-    /// segment of a `map.member` path on its own; `filter_names` are the plain
-    /// attribute names `filter` uses, as `#<name>`.
-    fn of(groups: &[&[&str]], filter: &str, filter_names: &[&str]) -> Self {
+    /// segment of a `map.member` path on its own. The filter keeps the caller's
+    /// membership only, and leaves out the items that have any of `left_out` (each
+    /// one kind's own attribute).
+    fn of(groups: &[&[&str]], left_out: &[&str]) -> Self {
         let mut names: HashMap<String, String> = HashMap::new();
         let mut bound = |name: &str| {
             let alias = format!("#{}", name.to_ascii_lowercase());
@@ -217,27 +218,24 @@ impl PartitionRead {
             .map(|path| path.split('.').map(&mut bound).collect::<Vec<_>>().join("."))
             .collect::<Vec<_>>()
             .join(", ");
-        for name in filter_names {
-            bound(name);
-        }
+        bound(names::USER); // `#user` in CALLERS_MEMBERSHIP_ONLY
+        let filter = std::iter::once(CALLERS_MEMBERSHIP_ONLY.to_owned())
+            .chain(left_out.iter().map(|name| format!("attribute_not_exists({})", bound(name))))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         // The key condition's names travel in the same bindings.
         names.insert("#pk".into(), keys::PK.into());
         names.insert("#sk".into(), keys::SK.into());
-        Self { projection, filter: filter.to_owned(), names }
+        Self { projection, filter, names }
     }
 }
 
 static CREATE_QUERY: std::sync::LazyLock<PartitionRead> =
-    std::sync::LazyLock::new(|| PartitionRead::of(CREATE_READ, CALLERS_MEMBERSHIP_ONLY, &[names::USER]));
+    std::sync::LazyLock::new(|| PartitionRead::of(CREATE_READ, &[]));
 /// The list also leaves out idempotency records (only they have a fingerprint):
 /// one per keyed create of the last day, and none of them listed.
-static LISTING_QUERY: std::sync::LazyLock<PartitionRead> = std::sync::LazyLock::new(|| {
-    PartitionRead::of(
-        LISTING_READ,
-        &format!("{CALLERS_MEMBERSHIP_ONLY} AND attribute_not_exists(#fingerprint)"),
-        &[names::USER, names::FINGERPRINT],
-    )
-});
+static LISTING_QUERY: std::sync::LazyLock<PartitionRead> =
+    std::sync::LazyLock::new(|| PartitionRead::of(LISTING_READ, &[names::FINGERPRINT]));
 
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
@@ -421,23 +419,22 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
-        self.read_open(intercom, caller, now, &CREATE_QUERY, |kind, item| {
-            match kind {
-                keys::PartitionItem::Registry => partition.intercom = Some(intercom_from_item(item)?),
-                // Only the caller's comes back, unless a membership lacks its `user`.
-                keys::PartitionItem::Member(user) if user == caller.as_str() => {
-                    partition.caller_role = Some(role_from_item(item)?);
+        let caller_role = self
+            .read_open(intercom, caller, now, &CREATE_QUERY, |kind, item| {
+                match kind {
+                    keys::PartitionItem::Registry => partition.intercom = Some(intercom_from_item(item)?),
+                    // `read_open` took the caller's.
+                    keys::PartitionItem::Member(_) => {}
+                    keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
+                    keys::PartitionItem::Idempotency(_) => {
+                        let record = idempotency_from_item(item)?;
+                        partition.idempotency.insert(record.key_hash.clone(), record);
+                    }
                 }
-                keys::PartitionItem::Member(_) => {}
-                keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
-                keys::PartitionItem::Idempotency(_) => {
-                    let record = idempotency_from_item(item)?;
-                    partition.idempotency.insert(record.key_hash.clone(), record);
-                }
-            }
-            Ok(())
-        })
-        .await?;
+                Ok(())
+            })
+            .await?;
+        partition.caller_role = caller_role;
         Ok(partition)
     }
 
@@ -450,31 +447,31 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
-        self.read_open(intercom, caller, now, &LISTING_QUERY, |kind, item| {
-            match kind {
-                keys::PartitionItem::Registry => {
-                    listing.registered = true;
-                    listing.max_users =
-                        item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
+        let caller_role = self
+            .read_open(intercom, caller, now, &LISTING_QUERY, |kind, item| {
+                match kind {
+                    keys::PartitionItem::Registry => {
+                        listing.registered = true;
+                        listing.max_users =
+                            item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
+                    }
+                    keys::PartitionItem::Invite(id) => listing.invites.push(listed_from_item(id, item)?),
+                    // `read_open` took the caller's membership; no idempotency record comes.
+                    keys::PartitionItem::Member(_) | keys::PartitionItem::Idempotency(_) => {}
                 }
-                keys::PartitionItem::Member(user) if user == caller.as_str() => {
-                    listing.caller_role = Some(role_from_item(item)?);
-                }
-                keys::PartitionItem::Member(_) => {}
-                keys::PartitionItem::Invite(id) => listing.invites.push(listed_from_item(id, item)?),
-                keys::PartitionItem::Idempotency(_) => {}
-            }
-            Ok(())
-        })
-        .await
-        .map(|()| listing)
+                Ok(())
+            })
+            .await?;
+        listing.caller_role = caller_role;
+        Ok(listing)
     }
 
     /// One strongly consistent Query, page by page: from the top of the partition
     /// down to what ends after `now` (see `keys`): the registry first, the caller's
     /// membership, the invites and idempotency records not ended yet, and nothing
     /// that ended, however long the intercom's history. Only what `read` projects
-    /// and lets through is returned.
+    /// and lets through is returned; `take` gets each item but the membership, whose
+    /// role this answers (`None`: the caller is no member).
     async fn read_open(
         &self,
         intercom: &IntercomId,
@@ -482,7 +479,8 @@ impl Store {
         now: OffsetDateTime,
         read: &PartitionRead,
         mut take: impl FnMut(keys::PartitionItem<'_>, &Item) -> Result<(), ItemError>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Role>, StoreError> {
+        let mut caller_role = None;
         let mut start_key = None;
         loop {
             let page = self
@@ -504,13 +502,18 @@ impl Store {
                 .await
                 .map_err(request_failed)?;
             for item in page.items() {
-                if let Some(kind) = sort_key(item).and_then(keys::classify) {
-                    take(kind, item)?;
+                match sort_key(item).and_then(keys::classify) {
+                    Some(keys::PartitionItem::Member(user)) if user == caller.as_str() => {
+                        caller_role = Some(role_from_item(item)?);
+                    }
+                    // The filter returns only the caller's, unless a membership lacks its `user`.
+                    Some(keys::PartitionItem::Member(_)) | None => {}
+                    Some(kind) => take(kind, item)?,
                 }
             }
             start_key = page.last_evaluated_key().cloned();
             if start_key.is_none() {
-                return Ok(());
+                return Ok(caller_role);
             }
         }
     }
