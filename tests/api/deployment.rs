@@ -55,6 +55,12 @@ mod toml_like {
             .filter_map(|line| line.split_once('=').map(|(key, value)| (key.trim(), value.trim())))
     }
 
+    /// The strings of a one-line array such as `["sms", "dep:jiff"]`.
+    pub fn strings(list: &str) -> impl Iterator<Item = &str> {
+        let list = list.trim_start().strip_prefix('[').and_then(|rest| rest.split(']').next()).unwrap_or_default();
+        list.split(',').map(|s| s.trim().trim_matches('"')).filter(|s| !s.is_empty())
+    }
+
     pub fn parse(text: &str) -> Manifest {
         let name = section(text, "[package]")
             .find_map(|(key, value)| (key == "name").then(|| value.trim_matches('"').to_owned()))
@@ -62,10 +68,7 @@ mod toml_like {
         let shared_features = text
             .lines()
             .find(|l| l.starts_with("ota = "))
-            .and_then(|l| l.split_once("features = [").and_then(|(_, rest)| rest.split(']').next()))
-            .map(|list| {
-                list.split(',').map(|f| f.trim().trim_matches('"').to_owned()).filter(|f| !f.is_empty()).collect()
-            })
+            .and_then(|l| l.split_once("features = ").map(|(_, list)| strings(list).map(str::to_owned).collect()))
             .unwrap_or_default();
         Manifest { package_name: name, shared_features }
     }
@@ -116,8 +119,7 @@ fn with_implied_features(mut features: BTreeSet<String>) -> BTreeSet<String> {
     let mut pending: Vec<String> = features.iter().cloned().collect();
     while let Some(feature) = pending.pop() {
         let Some((_, enables)) = declared.iter().find(|(name, _)| *name == feature) else { continue };
-        let implied = enables.trim_matches(|c| c == '[' || c == ']').split(',').map(|f| f.trim().trim_matches('"'));
-        for implied in implied.filter(|f| !f.is_empty() && !f.starts_with("dep:")) {
+        for implied in toml_like::strings(enables).filter(|f| !f.starts_with("dep:")) {
             if features.insert(implied.to_owned()) {
                 pending.push(implied.to_owned());
             }

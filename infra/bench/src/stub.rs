@@ -208,6 +208,11 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
     )
 }
 
+/// The attribute an expression's `part` names: through its `#binding`, or as written.
+fn attribute_name(request: &Value, part: &str) -> String {
+    request["ExpressionAttributeNames"][part].as_str().unwrap_or(part).to_owned()
+}
+
 /// Drops the items a Query's `FilterExpression` excludes, as DynamoDB does after
 /// reading them (capacity counts them). Understands what the functions send: `AND`
 /// of parenthesised `OR`s of `attribute_not_exists(#a)` and `#a = :v`; anything else
@@ -216,7 +221,7 @@ fn filter(request: &Value, response: &mut Value) {
     let Some(expression) = request["FilterExpression"].as_str() else {
         return;
     };
-    let name = |part: &str| request["ExpressionAttributeNames"][part].as_str().unwrap_or(part).to_owned();
+    let name = |part: &str| attribute_name(request, part);
     let holds = |item: &Value, clause: &str| {
         if let Some(binding) = clause.strip_prefix("attribute_not_exists(").and_then(|c| c.strip_suffix(')')) {
             return item.get(name(binding)).is_none();
@@ -247,7 +252,7 @@ fn project(request: &Value, response: &mut Value) {
         return;
     };
     // A path is `name` or `map.member`; either part may be a `#binding`.
-    let name = |part: &str| request["ExpressionAttributeNames"][part].as_str().unwrap_or(part).to_owned();
+    let name = |part: &str| attribute_name(request, part);
     let paths: Vec<(String, Option<String>)> = expression
         .split(',')
         .map(str::trim)
