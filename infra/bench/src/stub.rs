@@ -166,6 +166,11 @@ impl Stub {
     }
 }
 
+/// The live invites the partition read returns (`--live-invites`).
+pub fn live_invites() -> usize {
+    LIVE_INVITES.load(Ordering::SeqCst)
+}
+
 pub async fn start() -> std::io::Result<Stub> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
@@ -337,11 +342,7 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
             items.extend((0..others).map(|i| member(&format!("user-neighbour-{i}"), "intercom")));
             items.extend([member("user-shared", "intercom"), member("user-owner", "owner")]);
             for i in 0..LIVE_INVITES.load(Ordering::SeqCst) {
-                items.push(invite(
-                    &format!("LiveInvite{i}"),
-                    &format!("{:04}", (2841 + 1013 * i) % 10_000),
-                    Redeemed::Not,
-                ));
+                items.push(invite(&live_invite_id(), &format!("{:04}", (2841 + 1013 * i) % 10_000), Redeemed::Not));
             }
             items.extend((0..KEYED_CREATES.load(Ordering::SeqCst)).map(idempotency_record));
             let count = items.len();
@@ -428,6 +429,14 @@ fn idempotency_record(i: usize) -> Value {
         "sealed_secret": s("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), "seal_key": s("bench"),
         "created_at": n(expires - 86_400), "purge_at": n(expires),
     })
+}
+
+/// A live invite's id as a create makes it: one the functions can read, since its
+/// key holds the time its exit window closes (created an hour ago, as [`invite`]).
+fn live_invite_id() -> String {
+    let window_closes =
+        time::OffsetDateTime::from_unix_timestamp(now() - 3600 + 13 * 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    ota::domain::ids::InviteId::generate(window_closes).as_str().to_owned()
 }
 
 /// An invite as the table holds it; its token hash matches the sample events' token
