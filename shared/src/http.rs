@@ -107,9 +107,21 @@ where
 {
     lambda_http::run(lambda_http::service_fn(|req: Request| {
         let response = handler(deps, req);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
+        async move { Ok::<_, std::convert::Infallible>(Finished(response.await)) }
     }))
     .await
+}
+
+/// A response whose body is already what API Gateway should send. Handed a plain
+/// `Response`, lambda_http works the body out again on every request: it clones the
+/// headers, parses the content type, and decodes and copies the text. Our bodies are
+/// JSON text or empty from the start, so it is handed over as it is.
+struct Finished(Response<Body>);
+
+impl lambda_http::IntoResponse for Finished {
+    fn into_response(self) -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// A JSON number that is a whole number, written `217` or `217.0` (JSON Schema's
@@ -154,5 +166,53 @@ mod whole_number_tests {
         for bad in [r#"{"n": 2.5}"#, r#"{"n": -1}"#, r#"{"n": 1e20}"#, r#"{"n": "7"}"#] {
             assert!(n(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod finished_tests {
+    use super::*;
+    use lambda_http::tower::{Service, ServiceExt};
+
+    /// What the Lambda runtime posts for API Gateway when a handler answers `response`
+    /// to the list's sample event: the same conversion `serve` hands it to.
+    async fn as_posted(response: Response<Body>) -> serde_json::Value {
+        let event: lambda_http::request::LambdaRequest =
+            serde_json::from_str(include_str!("../../events/list-codes.json")).unwrap();
+        let mut answer = Some(response);
+        let handler = lambda_http::service_fn(move |_: Request| {
+            let response = answer.take().unwrap();
+            async move { Ok::<_, std::convert::Infallible>(Finished(response)) }
+        });
+        let mut adapter = lambda_http::Adapter::from(handler);
+        let posted = adapter
+            .ready()
+            .await
+            .unwrap()
+            .call(lambda_http::LambdaEvent::new(event, lambda_http::Context::default()))
+            .await
+            .unwrap();
+        serde_json::to_value(&posted).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_json_answer_reaches_api_gateway_as_text_with_its_headers() {
+        let error = ApiError::SmsRateLimited { scope: "intercom", retry_after_seconds: 600 };
+        let posted = as_posted(error_response(&error)).await;
+        assert_eq!(posted["statusCode"], 429);
+        assert_eq!(posted["isBase64Encoded"], false);
+        assert_eq!(posted["headers"]["content-type"], "application/json");
+        assert_eq!(posted["headers"]["cache-control"], "no-store");
+        assert_eq!(posted["headers"]["retry-after"], "600");
+        let body: serde_json::Value = serde_json::from_str(posted["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "sms_rate_limited", "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_answer_reaches_api_gateway_without_a_body() {
+        let posted = as_posted(empty_response(StatusCode::NO_CONTENT)).await;
+        assert_eq!(posted["statusCode"], 204);
+        assert_eq!(posted["isBase64Encoded"], false);
+        assert!(posted["body"].is_null(), "{posted}");
     }
 }
