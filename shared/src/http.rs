@@ -105,11 +105,27 @@ where
     F: Fn(&'static Deps, Request) -> Fut,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    lambda_http::run(lambda_http::service_fn(|req: Request| {
-        let response = handler(deps, req);
-        async move { Ok::<_, std::convert::Infallible>(Finished(response.await)) }
-    }))
-    .await
+    lambda_http::run(answering(move |req| handler(deps, req))).await
+}
+
+/// The service the runtime calls: each request answered by `handler`, and the answer
+/// handed over [`Finished`].
+fn answering<F, Fut>(
+    handler: F,
+) -> impl lambda_http::Service<
+    Request,
+    Response = Finished,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<Finished, std::convert::Infallible>> + Send,
+>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response<Body>> + Send,
+{
+    lambda_http::service_fn(move |req: Request| {
+        let response = handler(req);
+        async move { Ok(Finished(response.await)) }
+    })
 }
 
 /// A response whose body is already what API Gateway should send. Handed a plain
@@ -174,17 +190,12 @@ mod finished_tests {
     use super::*;
     use lambda_http::tower::{Service, ServiceExt};
 
-    /// What the Lambda runtime posts for API Gateway when a handler answers `response`
-    /// to the list's sample event: the same conversion `serve` hands it to.
-    async fn as_posted(response: Response<Body>) -> serde_json::Value {
+    /// What the Lambda runtime posts for API Gateway when a handler answers with
+    /// `respond()` to the list's sample event, through the service `serve` runs.
+    async fn as_posted(respond: impl Fn() -> Response<Body>) -> serde_json::Value {
         let event: lambda_http::request::LambdaRequest =
             serde_json::from_str(include_str!("../../events/list-codes.json")).unwrap();
-        let mut answer = Some(response);
-        let handler = lambda_http::service_fn(move |_: Request| {
-            let response = answer.take().unwrap();
-            async move { Ok::<_, std::convert::Infallible>(Finished(response)) }
-        });
-        let mut adapter = lambda_http::Adapter::from(handler);
+        let mut adapter = lambda_http::Adapter::from(answering(|_| std::future::ready(respond())));
         let posted = adapter
             .ready()
             .await
@@ -198,7 +209,7 @@ mod finished_tests {
     #[tokio::test]
     async fn a_json_answer_reaches_api_gateway_as_text_with_its_headers() {
         let error = ApiError::SmsRateLimited { scope: "intercom", retry_after_seconds: 600 };
-        let posted = as_posted(error_response(&error)).await;
+        let posted = as_posted(|| error_response(&error)).await;
         assert_eq!(posted["statusCode"], 429);
         assert_eq!(posted["isBase64Encoded"], false);
         assert_eq!(posted["headers"]["content-type"], "application/json");
@@ -210,7 +221,7 @@ mod finished_tests {
 
     #[tokio::test]
     async fn an_empty_answer_reaches_api_gateway_without_a_body() {
-        let posted = as_posted(empty_response(StatusCode::NO_CONTENT)).await;
+        let posted = as_posted(|| empty_response(StatusCode::NO_CONTENT)).await;
         assert_eq!(posted["statusCode"], 204);
         assert_eq!(posted["isBase64Encoded"], false);
         assert!(posted["body"].is_null(), "{posted}");
