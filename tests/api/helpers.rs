@@ -32,27 +32,23 @@ fn emulator() -> &'static str {
     }
 }
 
-/// Every request the SDK clients send (one entry per HTTP attempt), as
-/// `service:Operation`.
+/// What the SDK clients' interceptor records, shared with the test that reads it.
 #[derive(Debug, Clone, Default)]
-pub struct RequestLog(Arc<Mutex<Vec<String>>>);
+pub struct Log<T>(Arc<Mutex<Vec<T>>>);
 
-impl RequestLog {
-    pub fn take(&self) -> Vec<String> {
+impl<T> Log<T> {
+    pub fn take(&self) -> Vec<T> {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
+
+/// Every request the SDK clients send (one entry per HTTP attempt), as
+/// `service:Operation`.
+pub type RequestLog = Log<String>;
 
 /// The sort keys of the items each DynamoDB Query page answered with, in order:
 /// what a function then parses.
-#[derive(Debug, Clone, Default)]
-pub struct QueryAnswers(Arc<Mutex<Vec<Vec<String>>>>);
-
-impl QueryAnswers {
-    pub fn take(&self) -> Vec<Vec<String>> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
+pub type QueryAnswers = Log<Vec<String>>;
 
 #[derive(Debug)]
 struct Recorder {

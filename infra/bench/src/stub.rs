@@ -431,11 +431,19 @@ fn idempotency_record(i: usize) -> Value {
     })
 }
 
+/// When each of the stub's invites was created, expires and its exit window closes (epoch
+/// seconds): an hour ago, and 12 and 13 hours after that.
+fn invite_times() -> (i64, i64, i64) {
+    let created = now() - 3600;
+    (created, created + 12 * 3600, created + 13 * 3600)
+}
+
 /// A live invite's id as a create makes it: one the functions can read, since its
-/// key holds the time its exit window closes (created an hour ago, as [`invite`]).
+/// key holds the time its exit window closes.
 fn live_invite_id() -> String {
+    let (_, _, exit_closes) = invite_times();
     let window_closes =
-        time::OffsetDateTime::from_unix_timestamp(now() - 3600 + 13 * 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        time::OffsetDateTime::from_unix_timestamp(exit_closes).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     ota::domain::ids::InviteId::generate(window_closes).as_str().to_owned()
 }
 
@@ -450,13 +458,13 @@ fn invite(id: &str, code: &str, redeemed: Redeemed) -> Value {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
     };
     let gate = |device: &str, label: &str, thing: &str| json!({ "M": { "device": s(device), "label": s(label), "thing": s(thing) } });
-    let created = now() - 3600;
+    let (created, expires, exit_closes) = invite_times();
     let mut item = json!({
         "PK": s("INTERCOM#ic-demo"), "SK": s(&invite_sk(id)), "intercom_id": s("ic-demo"),
         "intercom_label": s("Demo Estate"), "time_zone": s("Africa/Johannesburg"), "invite_id": s(id),
         "token_hash": s(&hash), "code": s(code), "guest_name": s("Thandi Mokoena"), "guest_mobile": s("+27825550199"),
-        "created_by": s("user-owner"), "created_at": n(created), "expires_at": n(created + 12 * 3600),
-        "exit_closes_at": n(created + 13 * 3600),
+        "created_by": s("user-owner"), "created_at": n(created), "expires_at": n(expires),
+        "exit_closes_at": n(exit_closes),
         "entry_gate": gate("gate-main", "Main gate", "demo-gate-main"),
         "exit_gate": gate("gate-exit", "Exit gate", "demo-gate-exit"),
         "max_users": n(10), "state": s("active"), "guesses": n(0), "attempts": { "M": {} },
