@@ -333,7 +333,7 @@ pub struct Measured {
     /// handed the same event (the bare event for a function that takes no HTTP event).
     pub warm_vs_reference: Option<f64>,
     /// The same over the reference handed the floor's bare event, as runs before
-    /// 2026-11-26 measured it.
+    /// 2026-11-26 measured it (none where that is the reference's only event).
     pub warm_vs_reference_on_bare_event: Option<f64>,
     pub peak_rss_kb: u64,
     /// AWS requests and DynamoDB capacity of one invocation.
@@ -355,7 +355,7 @@ impl Measured {
 fn row(name: &str, m: &Measured, bare: &Measured) {
     let per_call = |ratio: f64| ratio / m.aws_calls() as f64;
     let warm_vs = match (m.warm_vs_reference, m.warm_vs_reference_on_bare_event) {
-        (Some(vs_reference), Some(vs_bare_event)) if m.aws_calls() > 0 && vs_reference != vs_bare_event => {
+        (Some(vs_reference), Some(vs_bare_event)) if m.aws_calls() > 0 => {
             format!("{:.2}× ({:.2}×)", per_call(vs_reference), per_call(vs_bare_event))
         }
         (Some(vs_reference), _) if m.aws_calls() > 0 => format!("{:.2}×", per_call(vs_reference)),
@@ -519,8 +519,9 @@ async fn measure(
     let vs = |samples: Vec<Duration>| {
         (!samples.is_empty()).then(|| warm_cpu.as_secs_f64() / median(samples).as_secs_f64().max(1e-9))
     };
-    let warm_vs_reference_on_bare_event = vs(reference_bare_warm);
-    let warm_vs_reference = vs(reference_warm).or(warm_vs_reference_on_bare_event);
+    let (on_own_event, on_bare_event) = (vs(reference_warm), vs(reference_bare_warm));
+    let warm_vs_reference = on_own_event.or(on_bare_event);
+    let warm_vs_reference_on_bare_event = on_own_event.and(on_bare_event);
     Ok(Measured {
         size_bytes,
         init: median(inits),
