@@ -351,6 +351,14 @@ pub enum Redeem {
     Exit,
 }
 
+/// The status of `request`'s answer, and its body as JSON (`Null` if it is none).
+async fn answer_of(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 impl TestApp {
     /// The fault-injecting proxy between the functions and moto.
     pub fn faults(&self) -> &FaultProxy {
@@ -390,10 +398,7 @@ impl TestApp {
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        answer_of(request).await
     }
 
     pub async fn put_settings(&self, bearer: &str, body: Value) -> (u16, Value) {
@@ -417,17 +422,14 @@ impl TestApp {
         self.call(reqwest::Method::POST, &path, Some(bearer), Some(body)).await
     }
 
-    /// A code for `name`, created by the owner; panics unless 201.
     /// The owner creates a code for `name` under an `Idempotency-Key`.
     pub async fn create_with_key(&self, key: reqwest::header::HeaderValue, name: &str) -> (u16, Value) {
         let path = format!("{}/intercoms/{}/codes", self.api, self.intercom());
         let body = json!({ "name": name, "mobile": self.mobile }).to_string();
-        let request = self.http.post(&path).bearer_auth(&self.owner).header("idempotency-key", key).body(body);
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        answer_of(self.http.post(&path).bearer_auth(&self.owner).header("idempotency-key", key).body(body)).await
     }
 
+    /// A code for `name`, created by the owner; panics unless 201.
     pub async fn invite(&self, name: &str) -> Invite {
         let (status, body) = self.create(&self.owner, json!({ "name": name, "mobile": self.mobile })).await;
         assert_eq!(status, 201, "{body}");

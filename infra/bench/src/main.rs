@@ -490,7 +490,7 @@ async fn measure(
     // sample API Gateway event), so the ratio counts what the function does with a
     // request, not the parsing of headers and claims API Gateway sends any function.
     // It also runs on the floor's bare event, for the figure of earlier runs.
-    let reference_event = paired_with.reference.filter(|_| is_http_event(&event)).map(|_| event.as_slice());
+    let reference_event = is_http_event(&event).then_some(event.as_slice());
     let (mut warm, mut peak_rss_kb) = (Vec::new(), 0);
     let (mut reference_warm, mut reference_bare_warm) = (Vec::new(), Vec::new());
     for round in 0..WARM_PROCESSES {
