@@ -1,7 +1,9 @@
 //! The guest's name as the owner typed it.
 
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::props::{GeneralCategory, GeneralCategoryGroup as Group};
+use icu_properties::CodePointMapData;
 use std::fmt;
-use unicode_normalization::UnicodeNormalization;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct GuestName(String);
@@ -24,7 +26,7 @@ impl GuestName {
         if raw.chars().any(is_invisible) {
             return Err(GuestNameError::InvisibleCharacters);
         }
-        let composed: String = raw.nfc().collect();
+        let composed = ComposingNormalizerBorrowed::new_nfc().normalize(raw);
         let collapsed = composed.split_whitespace().collect::<Vec<_>>().join(" ");
         match collapsed.chars().count() {
             0 => Err(GuestNameError::Empty),
@@ -47,20 +49,19 @@ impl GuestName {
     }
 }
 
-/// By the Unicode character database, not a hand list: the general categories
-/// that do not render as themselves, and every break but space, tab and NBSP.
+/// The general categories that do not render as themselves.
+const HIDDEN: Group = Group::Control
+    .union(Group::Format)
+    .union(Group::PrivateUse)
+    .union(Group::Unassigned)
+    .union(Group::Surrogate)
+    .union(Group::LineSeparator)
+    .union(Group::ParagraphSeparator);
+
+/// By the Unicode character database, not a hand list: the [`HIDDEN`] categories,
+/// and every break but space, tab and NBSP.
 fn is_invisible(c: char) -> bool {
-    use unicode_general_category::{get_general_category, GeneralCategory as G};
-    let hidden = matches!(
-        get_general_category(c),
-        G::Control
-            | G::Format
-            | G::PrivateUse
-            | G::Unassigned
-            | G::Surrogate
-            | G::LineSeparator
-            | G::ParagraphSeparator
-    );
+    let hidden = HIDDEN.contains(CodePointMapData::<GeneralCategory>::new().get(c));
     (hidden && !matches!(c, ' ' | '\t')) || (c.is_whitespace() && !matches!(c, ' ' | '\t' | '\u{00A0}'))
 }
 
@@ -107,5 +108,11 @@ mod tests {
         }
         assert!(GuestName::parse("Nomvula Dlamini-Zuma").is_ok());
         assert!(GuestName::parse("李小龍").is_ok());
+    }
+
+    #[test]
+    fn characters_of_recent_unicode_versions_are_not_taken_for_unassigned_ones() {
+        // An emoji of Unicode 17 (2025), which today's phones render.
+        assert!(GuestName::parse("Sipho \u{1FAEA}").is_ok());
     }
 }
