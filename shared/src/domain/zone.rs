@@ -19,8 +19,8 @@ use std::fmt;
 /// Where Fluss's intercoms are unless provisioning says otherwise.
 pub const DEFAULT_TIME_ZONE: &str = "Africa/Johannesburg";
 
-/// From when `zone_rules.txt` is exact (2025-01-01T00:00Z); earlier instants get
-/// the zone's state at that moment.
+/// From when `zone_rules.txt` is exact (2025-01-01T00:00Z); earlier instants are
+/// read as if the rules in force then had always been.
 #[cfg(feature = "local-time")]
 pub const RULES_SINCE: i64 = 1_735_689_600;
 
