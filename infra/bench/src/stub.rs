@@ -220,19 +220,35 @@ fn attribute_name(request: &Value, part: &str) -> String {
 
 /// Drops the items a Query's `FilterExpression` excludes, as DynamoDB does after
 /// reading them (capacity counts them). Understands what the functions send: `AND`
-/// of parenthesised `OR`s of `attribute_not_exists(#a)` and `#a = :v`; anything else
+/// of parenthesised `OR`s of `attribute_not_exists(#a)` and `#a = :v`, and what
+/// revisions before the live/ended split send (measured as baselines):
+/// `attribute_exists(#a)`, `NOT begins_with(#a, :v)` and `#a > :n`. Anything else
 /// stops the stub, so a filter it misread cannot skew a measurement.
 fn filter(request: &Value, response: &mut Value) {
     let Some(expression) = request["FilterExpression"].as_str() else {
         return;
     };
     let name = |part: &str| attribute_name(request, part);
+    let value = |placeholder: &str| &request["ExpressionAttributeValues"][placeholder];
+    let number = |v: &Value| v["N"].as_str().and_then(|n| n.parse::<i64>().ok());
     let holds = |item: &Value, clause: &str| {
-        if let Some(binding) = clause.strip_prefix("attribute_not_exists(").and_then(|c| c.strip_suffix(')')) {
+        let argument = |function: &str| clause.strip_prefix(function).and_then(|c| c.strip_suffix(')'));
+        if let Some(binding) = argument("attribute_not_exists(") {
             return item.get(name(binding)).is_none();
         }
+        if let Some(binding) = argument("attribute_exists(") {
+            return item.get(name(binding)).is_some();
+        }
+        if let Some((binding, placeholder)) = argument("NOT begins_with(").and_then(|a| a.split_once(", ")) {
+            let prefix = value(placeholder)["S"].as_str().unwrap_or_default();
+            return !item.get(name(binding)).and_then(|v| v["S"].as_str()).is_some_and(|v| v.starts_with(prefix));
+        }
+        if let Some((binding, placeholder)) = clause.split_once(" > ") {
+            let stored = item.get(name(binding)).and_then(number);
+            return stored.zip(number(value(placeholder))).is_some_and(|(stored, bound)| stored > bound);
+        }
         match clause.split_once(" = ") {
-            Some((binding, value)) => item.get(name(binding)) == Some(&request["ExpressionAttributeValues"][value]),
+            Some((binding, placeholder)) => item.get(name(binding)) == Some(value(placeholder)),
             None => panic!("the bench stub cannot evaluate the filter clause {clause:?}"),
         }
     };
