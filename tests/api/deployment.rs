@@ -94,12 +94,18 @@ fn every_function_crate_is_deployed_by_its_own_resource_as_cargo_lambda_builds_i
     assert_eq!(globals["Architectures"][0], "arm64");
 }
 
+/// The target `sam build` compiles for (`Architectures: arm64` on `provided.al2023`).
+const DEPLOY_TARGET: &str = "aarch64-unknown-linux-gnu";
+
 /// The features of the shared crate a binary is built with when cargo runs in `dir`,
 /// as `sam build` runs `cargo lambda build --release --arm64 --bin <name>` in the
 /// resource's CodeUri: from the workspace root, features unify across every member.
+/// Resolved for the deploy target only and allowed to fetch what it lacks: `--target
+/// all` needs the manifests of wasm- and Windows-only crates, which a build for this
+/// machine never downloads, so with `--offline` it passed only on a warm cargo cache.
 fn shared_features_built_from(dir: &std::path::Path) -> BTreeSet<String> {
     let out = std::process::Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "features", "-i", "ota-shared", "--prefix", "none", "--target", "all"])
+        .args(["tree", "-e", "features", "-i", "ota-shared", "--prefix", "none", "--target", DEPLOY_TARGET])
         .current_dir(dir)
         .output()
         .unwrap();
