@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test lint build package publish-page bench bench-page
+.PHONY: setup run test fresh-check lint build package publish-page bench bench-page
 
 setup:
 	@bash infra/bootstrap.sh
@@ -9,6 +9,10 @@ run: setup
 
 test:
 	@bash infra/test.sh
+
+# `make test` as CI runs it on a machine that never built the project (see README).
+fresh-check:
+	@bash infra/fresh-check.sh
 
 # Both template linters (also part of `make test`).
 lint: setup
