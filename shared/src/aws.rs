@@ -113,7 +113,8 @@ impl AwsSetup {
 
     #[cfg(feature = "gate")]
     pub fn iot_config(&self, iot_endpoint: Option<&str>) -> aws_sdk_iotdataplane::config::Builder {
-        config!(aws_sdk_iotdataplane, self, 2, iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()))
+        // One attempt: `gate::GateOpener` retries itself, knowing what each failure meant.
+        config!(aws_sdk_iotdataplane, self, 1, iot_endpoint.map(str::to_owned).or_else(|| self.endpoint.clone()))
     }
 }
 

@@ -40,9 +40,14 @@ pub enum ApiError {
     SmsRateLimited { scope: &'static str, retry_after_seconds: u64 },
     #[error("gate device {0:?} is not registered to this intercom")]
     UnknownGate(String),
+    /// A guest's redemption or status refused. `attempts_left`: wrong codes left
+    /// before the entry locks (or the exit's pause starts); `retry_after_seconds`:
+    /// the exit's pause after wrong codes.
     #[error("{}", refusal_message(*.refusal))]
-    Refused { refusal: Refusal, attempts_left: Option<u32> },
-    #[error("the gate could not be reached; nothing was used up, please try again")]
+    Refused { refusal: Refusal, attempts_left: Option<u32>, retry_after_seconds: Option<u64> },
+    /// IoT Core refused the door command outright, or an earlier command of this
+    /// attempt ended without opening: the passage was given back.
+    #[error("the gate did not open and your code was not used; please try again")]
     GateUnavailable,
     #[error("the intercom is busy with other changes; please retry")]
     Busy,
@@ -66,12 +71,21 @@ fn refusal_message(refusal: Refusal) -> &'static str {
         Refusal::NotEntered => "this code has not been used to enter yet",
         Refusal::Expired => "this code has expired; ask the person who invited you for a new one",
         Refusal::WrongCode => "that code is not right; check the 4 digits in your message",
+        Refusal::GateOffline => {
+            "the gate is offline right now; your code was not used. Try again in a few minutes, or call the person who invited you"
+        }
+        Refusal::SlowDown => "too many wrong codes at the exit; wait a moment before the next try",
+        Refusal::Opening => "the gate is opening for this code; wait for it to answer",
     }
 }
 
 impl ApiError {
     pub fn unexpected(source: impl Into<BoxError>) -> Self {
         Self::Unexpected(source.into())
+    }
+
+    pub fn refused(refusal: Refusal) -> Self {
+        Self::Refused { refusal, attempts_left: None, retry_after_seconds: None }
     }
 
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
@@ -95,7 +109,11 @@ impl ApiError {
                 Refusal::WrongCode => StatusCode::FORBIDDEN,
                 Refusal::Locked => StatusCode::LOCKED,
                 Refusal::Revoked | Refusal::Expired => StatusCode::GONE,
-                Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered => StatusCode::CONFLICT,
+                Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered | Refusal::Opening => {
+                    StatusCode::CONFLICT
+                }
+                Refusal::GateOffline => StatusCode::SERVICE_UNAVAILABLE,
+                Refusal::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             },
             Self::GateUnavailable | Self::Busy | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -127,6 +145,9 @@ impl ApiError {
                 Refusal::NotEntered => "not_entered",
                 Refusal::Expired => "expired",
                 Refusal::WrongCode => "wrong_code",
+                Refusal::GateOffline => "gate_offline",
+                Refusal::SlowDown => "slow_down",
+                Refusal::Opening => "opening",
             },
             Self::GateUnavailable => "gate_unavailable",
             Self::Busy => "busy",
@@ -149,7 +170,14 @@ impl ApiError {
                 error["scope"] = json!(scope);
                 error["retry_after_seconds"] = json!(retry_after_seconds);
             }
-            Self::Refused { attempts_left: Some(left), .. } => error["attempts_left"] = json!(left),
+            Self::Refused { attempts_left, retry_after_seconds, .. } => {
+                if let Some(left) = attempts_left {
+                    error["attempts_left"] = json!(left);
+                }
+                if let Some(wait) = retry_after_seconds {
+                    error["retry_after_seconds"] = json!(wait);
+                }
+            }
             _ => {}
         }
         json!({ "error": error })
@@ -199,9 +227,12 @@ mod tests {
             Refusal::NotEntered,
             Refusal::Expired,
             Refusal::WrongCode,
+            Refusal::GateOffline,
+            Refusal::SlowDown,
+            Refusal::Opening,
         ];
         let codes: std::collections::HashSet<_> =
-            refusals.iter().map(|r| ApiError::Refused { refusal: *r, attempts_left: None }.code()).collect();
+            refusals.iter().map(|r| ApiError::refused(*r).code()).collect();
         assert_eq!(codes.len(), refusals.len());
     }
 

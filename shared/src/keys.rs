@@ -8,6 +8,7 @@
 //! | invite | `INTERCOM#<intercom>` | `ENDS#<exit window closes, 12 digits>#INVITE#<invite id>` |
 //! | idempotency record | `INTERCOM#<intercom>` | `ENDS#<record expires, 12 digits>#IDEMP#<sha256(user, key)>` |
 //! | settings audit entry | `AUDIT#<intercom>` | `<epoch>#<random>` |
+//! | a gate's presence | `GATE#<thing name>` | `PRESENCE` |
 //!
 //! Everything of an intercom that a create or a list needs sorts last in its
 //! partition: `META`, then `MEMBER#…`, then what has not ended yet, newest end
@@ -22,7 +23,7 @@
 //! Invites that still hold a place carry `GSI1PK`/`GSI1SK` (a sparse index sorted
 //! by expiry), so the sweep reads only invites that are due.
 
-use crate::domain::ids::{IntercomId, InviteId, UserId};
+use crate::domain::ids::{IntercomId, InviteId, ThingName, UserId};
 use time::OffsetDateTime;
 
 pub const PK: &str = "PK";
@@ -60,6 +61,12 @@ pub fn sms_by_user_pk(user: &UserId) -> String {
 /// The clock hour (`unix time / 3600`) an SMS counter counts.
 pub fn sms_hour_sk(hour: i64) -> String {
     format!("HOUR#{hour:08}")
+}
+
+/// A gate's presence lives under its thing name: lifecycle events name the MQTT
+/// client (the thing), and an invite knows the things of its gates.
+pub fn gate_presence_key(thing: &ThingName) -> (String, &'static str) {
+    (format!("GATE#{}", thing.as_str()), "PRESENCE")
 }
 
 pub fn intercom_pk(intercom: &IntercomId) -> String {

@@ -10,9 +10,10 @@ use std::str::FromStr;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// The crates whose logs `OTA_LOG_LEVEL` governs: the library and the functions.
-const OWN_TARGETS: [&str; 10] = [
+const OWN_TARGETS: [&str; 11] = [
     "ota",
     "create_invite",
+    "gate_events",
     "get_settings",
     "guest_status",
     "list_codes",

@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use fault_proxy::FaultProxy;
 use local_stack::front::{self, Front};
+use local_stack::gates::{GateSimulator, Mode};
 use local_stack::jwt::Authorizer;
 use local_stack::moto::Moto;
 use local_stack::seed::Site;
@@ -309,6 +310,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         site.provision(&deps.store, emulator).await.unwrap();
     }
 
+    // The gates talk to IoT Core themselves, not through the functions' proxy. They
+    // act when a test settles them (every redemption helper does), not on a timer.
+    let gates = GateSimulator::new(deps.clone(), aws_sdk_iotdataplane::Client::new(&sdk));
+    for gate in site.gates.values() {
+        gates.add(gate.thing.as_str()).await;
+    }
     let authorizer = Authorizer::new_random();
     let token = |user: &ota::domain::ids::UserId| authorizer.mint(user.as_str(), time::Duration::hours(1));
     let (owner, shared, stranger) = (token(&site.owner), token(&site.shared_user), token(&site.stranger));
@@ -320,6 +327,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         openapi: String::new(),
         page: None,
         clock: None,
+        gates,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
@@ -373,9 +381,10 @@ impl TestApp {
             .iter()
             .filter(|e| e.took_effect())
             .map(|e| {
-                let command = &e.json()["state"]["desired"]["ota_command"];
+                let command = &e.json()["state"]["desired"]["command"];
                 let field = |name: &str| command[name].as_str().unwrap_or_default().to_owned();
-                (field("invite_id"), field("reason"), field("id"))
+                let invite = field("id").split('.').nth(1).unwrap_or_default().to_owned();
+                (invite, field("reason"), field("id"))
             })
             .collect()
     }
@@ -453,13 +462,32 @@ impl TestApp {
         self.call(reqwest::Method::DELETE, &path, Some(bearer), None).await
     }
 
+    /// A guest's redemption, and then the gates' turn: each reads its shadow and,
+    /// online, answers at once (its report handled before this returns).
     pub async fn redeem(&self, which: Redeem, token: &str, intercom: &str, code: &str) -> (u16, Value) {
         let path = match which {
             Redeem::Entry => "/guest/entry",
             Redeem::Exit => "/guest/exit",
         };
         let body = json!({ "token": token, "intercom_id": intercom, "code": code });
-        self.call(reqwest::Method::POST, path, None, Some(body)).await
+        let answer = self.call(reqwest::Method::POST, path, None, Some(body)).await;
+        self.settle_gates().await;
+        answer
+    }
+
+    /// Lets every simulated gate read its shadow and act, as IoT Core's push would.
+    pub async fn settle_gates(&self) {
+        self.front.gates.settle().await;
+    }
+
+    /// Sets a gate (by device id: `gate-main`, `gate-exit`) to behave as `mode`.
+    pub async fn set_gate(&self, device: &str, mode: Mode) {
+        assert!(self.front.gates.set_mode(self.site.thing(device).as_str(), mode).await);
+    }
+
+    /// How often the gate of `device` opened.
+    pub fn openings(&self, device: &str) -> usize {
+        self.front.gates.openings(self.site.thing(device).as_str()).len()
     }
 
     pub async fn guest_status(&self, token: &str) -> (u16, Value) {
@@ -479,12 +507,17 @@ impl TestApp {
         sent.as_array().cloned().unwrap_or_default()
     }
 
-    /// The `ota_command` in a gate's shadow, if any was written.
+    /// The door command in a gate's `ota` shadow, if any was written.
     pub async fn gate_command(&self, device: &str) -> Option<Value> {
+        Some(self.gate_shadow(device).await?["state"]["desired"]["command"].clone())
+    }
+
+    /// A gate's whole `ota` shadow document.
+    pub async fn gate_shadow(&self, device: &str) -> Option<Value> {
         let thing = self.site.thing(device).as_str().to_owned();
-        let out = self.front.iot.get_thing_shadow().thing_name(thing).send().await.ok()?;
-        let doc: Value = serde_json::from_slice(out.payload()?.as_ref()).ok()?;
-        Some(doc["state"]["desired"]["ota_command"].clone())
+        let shadow = ota::domain::command::SHADOW_NAME;
+        let out = self.front.iot.get_thing_shadow().thing_name(thing).shadow_name(shadow).send().await.ok()?;
+        serde_json::from_slice(out.payload()?.as_ref()).ok()
     }
 
     /// An invite's item as stored, read straight from the emulator.

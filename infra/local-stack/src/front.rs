@@ -4,6 +4,7 @@
 //! and handed to the same handler. Routes mirror `template.yaml`.
 
 use crate::clock::ShiftedClock;
+use crate::gates::{GateSimulator, Mode};
 use crate::jwt::Authorizer;
 use crate::page::GuestPage;
 use base64::engine::general_purpose::STANDARD;
@@ -37,6 +38,9 @@ pub struct Front {
     pub page: Option<GuestPage>,
     /// Moved by `/_local/clock`; `None` where the clock is the tests' own.
     pub clock: Option<Arc<ShiftedClock>>,
+    /// The simulated gates (`/_local/gates`), woken after each guest redemption
+    /// where IoT Core would push the shadow's delta to the gate.
+    pub gates: Arc<GateSimulator>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +205,9 @@ async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperRes
         Route::RedeemEntry => handlers::redeem::handle_entry(deps, request).await,
         Route::RedeemExit => handlers::redeem::handle_exit(deps, request).await,
     };
+    if matches!(route, Route::RedeemEntry | Route::RedeemExit) {
+        front.gates.nudge();
+    }
     let (parts, body) = response.into_parts();
     let bytes: Bytes = match body {
         Body::Text(text) => text.into(),
@@ -297,7 +304,29 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
                 Err(e) => reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })),
             }
         }
-        ("GET", ["_local", "shadows", thing]) => match front.iot.get_thing_shadow().thing_name(*thing).send().await {
+        ("GET", ["_local", "gates"]) => reply_json(StatusCode::OK, &front.gates.describe()),
+        ("POST", ["_local", "gates", thing]) => {
+            let param = |name: &str| query.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
+            let seconds = param("seconds").and_then(|s| s.parse().ok());
+            match param("mode").and_then(|mode| Mode::parse(mode, seconds)) {
+                Some(mode) if front.gates.set_mode(thing, mode).await => {
+                    reply_json(StatusCode::OK, &json!({ "thing": thing, "gate": mode }))
+                }
+                Some(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no simulated gate {thing}") })),
+                None => reply_json(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "message": "give ?mode=online|offline|mute, or ?mode=slow|skewed&seconds=N" }),
+                ),
+            }
+        }
+        ("GET", ["_local", "shadows", thing]) => match front
+            .iot
+            .get_thing_shadow()
+            .thing_name(*thing)
+            .shadow_name(ota::domain::command::SHADOW_NAME)
+            .send()
+            .await
+        {
             Ok(out) => {
                 let doc = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
                 reply(StatusCode::OK, "application/json", doc)

@@ -14,12 +14,15 @@
 //!   into an API Gateway HTTP API (v2) event and handed to the same handler the
 //!   Lambda function runs; the guest page on the same origin (as CloudFront serves
 //!   it); plus `/_local/...` endpoints to look at SMS, shadows and QR codes.
+//! - [`gates`]: the gate simulator (the firmware contract against moto's shadows)
+//!   and the routing of its reports and lifecycle events, as IoT rules would do.
 //! - [`page`]: the built guest page and its headers (`infra/guest-page`).
 //! - [`clock`]: real time plus an offset the developer can move forward.
 
 pub mod aws;
 pub mod clock;
 pub mod front;
+pub mod gates;
 pub mod jwt;
 pub mod moto;
 pub mod page;

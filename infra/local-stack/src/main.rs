@@ -1,6 +1,7 @@
 //! `local-stack`: moto, the table, the demo intercom and the local API, until Ctrl-C.
 
 use local_stack::clock::ShiftedClock;
+use local_stack::gates::GateSimulator;
 use local_stack::page::GuestPage;
 use local_stack::{aws, front, jwt, moto::Moto, repo_root, seed::Site, table};
 use ota::config::Config;
@@ -49,6 +50,11 @@ async fn run() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let site = Site::demo();
     site.provision(&deps.store, &moto.endpoint).await?;
+    let gates = GateSimulator::new(deps.clone(), aws_sdk_iotdataplane::Client::new(&sdk));
+    for gate in site.gates.values() {
+        gates.add(gate.thing.as_str()).await;
+    }
+    gates.spawn();
 
     let front = Arc::new(front::Front {
         deps,
@@ -59,6 +65,7 @@ async fn run() -> Result<(), String> {
             .map_err(|e| format!("infra/openapi.yaml: {e}"))?,
         page: Some(page),
         clock: Some(clock),
+        gates,
     });
     let server = tokio::spawn(front::serve(listener, front.clone()));
     let guest_link =
@@ -127,7 +134,12 @@ Demo users (JWT bearer tokens, valid 12 h; more from {base}/_local/token/<sub>):
 
 Look around:
   curl -s {base}/_local/sms                          # SMS "sent" through SNS
-  curl -s {base}/_local/shadows/{main}        # the entry gate's shadow
+  curl -s {base}/_local/shadows/{main}        # the entry gate's `ota` shadow
+
+The gates are simulated (the firmware contract against moto's shadows); all start online:
+  curl -s {base}/_local/gates                        # each gate's mode and openings
+  curl -s -X POST '{base}/_local/gates/{main}?mode=offline'   # or online, mute,
+  curl -s -X POST '{base}/_local/gates/{main}?mode=slow&seconds=8'   # slow or skewed (+ seconds)
   curl -s -X POST {base}/_local/sweep                # run the expiry sweep now
   curl -s -X POST '{base}/_local/clock?advance_minutes=720'   # move this stack's clock on 12 h
 

@@ -1,13 +1,16 @@
 //! An invite (one guest's one-time access) and the rules of its life.
 //!
-//! Nothing here stores a "slot": whether an invite takes one of the intercom's
-//! Max Users places is derived from its state and the clock ([`Invite::holds_slot`]),
-//! so revoke, exit and expiry free the place in the same step that ends the invite,
-//! and an expired invite that TTL has not deleted yet never counts.
+//! Nothing here stores a "slot" or a state: whether an invite takes one of the
+//! intercom's Max Users places is derived from what its item records and the clock
+//! ([`Standing::holds_slot`]), so revoke, exit and expiry free the place in the same
+//! step that ends the invite, an expired invite that TTL has not deleted yet never
+//! counts, and an entry or exit whose gate never answered is available again the
+//! moment its command lapses (see [`super::passage`]).
 
 use super::code::AccessCode;
 use super::guest::GuestName;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
+use super::passage::{Passage, Progress};
 use super::phone::Mobile;
 use super::settings::{Intercom, Settings};
 use super::token::{LinkToken, TokenHash};
@@ -18,18 +21,22 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// Wrong codes an invite survives; the next one locks it.
+/// Wrong codes at the entry an invite survives; the next one locks it. (The exit has
+/// an allowance of its own and is never locked: `passage::FREE_EXIT_GUESSES`.)
 pub const MAX_WRONG_ATTEMPTS: u32 = 5;
 
-/// Where an invite is in its life. Only `Revoked` is stored as such; the rest is
-/// derived from the codes typed at the gate (see `store::invites::invite_from_item`).
+/// Where an invite is in its life at a moment ([`Standing::state`]). Only `Revoked`
+/// is stored as such; the rest is derived from its two passages and the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InviteState {
     Unused,
+    /// The entry gate has a command and has not answered yet.
+    Entering,
     Entered,
+    /// The exit gate opened, or has a command it may still act on.
     Exited,
-    /// The exit was accepted but the gate command could not be delivered: the guest
-    /// may try exit again. The place was already freed by the exit.
+    /// An exit was accepted once but its gate did not open: the guest may try the exit
+    /// again. The place it freed stays freed (someone else may have taken it).
     ExitFailed,
     Revoked,
 }
@@ -79,8 +86,18 @@ pub struct Invite {
     pub exit_gate: GateSnapshot,
     /// The Max Users in force when the code was made (shown, not enforced per code).
     pub max_users: u32,
-    pub state: InviteState,
-    pub wrong_attempts: u32,
+    pub revoked: bool,
+    pub entry: Passage,
+    pub exit: Passage,
+    /// Set once an exit was accepted: the place it freed is not taken back.
+    pub exit_released: bool,
+    /// Before this, no further exit attempt is accepted (the growing pause after the
+    /// free wrong exit codes).
+    pub exit_not_before: Option<OffsetDateTime>,
+    /// The last attempt recorded for each passage (the consuming one, if consumed):
+    /// what a give-back names.
+    pub last_entry_attempt: Option<AttemptKey>,
+    pub last_exit_attempt: Option<AttemptKey>,
     pub sms_status: SmsStatus,
     /// When each attempt at the gate was recorded, by [`AttemptKey`]: a repeat of
     /// an attempt (an SDK retry after a lost answer, the page's retry, a Lambda
@@ -91,31 +108,54 @@ pub struct Invite {
 /// Where an invite stands: all that decides whether it holds a place, keeps its
 /// code from others or is listed, so the owner's list (which reads no more of an
 /// invite than it shows) and a whole [`Invite`] follow the same rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
-    pub state: InviteState,
-    pub wrong_attempts: u32,
+    pub revoked: bool,
+    pub entry: Passage,
+    pub exit: Passage,
+    pub exit_released: bool,
     pub expires_at: OffsetDateTime,
     pub exit_closes_at: OffsetDateTime,
 }
 
 impl Standing {
-    pub fn is_locked(&self) -> bool {
-        self.wrong_attempts >= MAX_WRONG_ATTEMPTS
+    /// The state at `now`: a command that lapsed unanswered no longer counts.
+    pub fn state(&self, now: OffsetDateTime) -> InviteState {
+        if self.revoked {
+            return InviteState::Revoked;
+        }
+        match self.exit.progress(now) {
+            Progress::Opened { .. } | Progress::Opening { .. } => return InviteState::Exited,
+            Progress::Lapsed => return InviteState::ExitFailed,
+            Progress::Available if self.exit_released => return InviteState::ExitFailed,
+            Progress::Available => {}
+        }
+        match self.entry.progress(now) {
+            Progress::Opened { .. } => InviteState::Entered,
+            Progress::Opening { .. } => InviteState::Entering,
+            Progress::Available | Progress::Lapsed => InviteState::Unused,
+        }
+    }
+
+    /// Locked: five wrong codes at the entry, and the guest has not entered. Wrong
+    /// codes at the exit never lock (a guest inside must be able to leave).
+    pub fn is_locked(&self, now: OffsetDateTime) -> bool {
+        self.entry.wrong() >= MAX_WRONG_ATTEMPTS && self.state(now) == InviteState::Unused
     }
 
     /// Whether the invite takes one of the intercom's Max Users places now.
     /// Locked invites keep theirs until revoked or expired: the owner sees them.
     pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state, InviteState::Unused | InviteState::Entered) && now < self.expires_at
+        matches!(self.state(now), InviteState::Unused | InviteState::Entering | InviteState::Entered)
+            && now < self.expires_at
     }
 
     /// Whether no other invite of this intercom may be given the same code now:
     /// while it can still be used, exit grace included.
     pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
-        match self.state {
+        match self.state(now) {
             InviteState::Unused => now < self.expires_at,
-            InviteState::Entered | InviteState::ExitFailed => now < self.exit_closes_at,
+            InviteState::Entering | InviteState::Entered | InviteState::ExitFailed => now < self.exit_closes_at,
             InviteState::Exited | InviteState::Revoked => false,
         }
     }
@@ -127,17 +167,20 @@ impl Standing {
     }
 
     fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state, InviteState::Entered | InviteState::ExitFailed)
+        matches!(self.state(now), InviteState::Entered | InviteState::ExitFailed)
             && self.expires_at <= now
             && now < self.exit_closes_at
     }
 
     pub fn listed_state(&self, now: OffsetDateTime) -> ListedState {
-        match (self.is_locked(), self.state) {
-            (true, _) => ListedState::Locked,
-            (false, InviteState::Unused) => ListedState::Unused,
-            (false, _) if self.is_inside_after_expiry(now) => ListedState::Inside,
-            (false, _) => ListedState::Entered,
+        if self.is_locked(now) {
+            return ListedState::Locked;
+        }
+        match self.state(now) {
+            InviteState::Unused => ListedState::Unused,
+            InviteState::Entering => ListedState::Entering,
+            _ if self.is_inside_after_expiry(now) => ListedState::Inside,
+            _ => ListedState::Entered,
         }
     }
 }
@@ -227,8 +270,13 @@ impl Invite {
             entry_gate: snapshot(&settings.entry_gate)?,
             exit_gate: snapshot(&settings.exit_gate)?,
             max_users: settings.max_users,
-            state: InviteState::Unused,
-            wrong_attempts: 0,
+            revoked: false,
+            entry: Passage::default(),
+            exit: Passage::default(),
+            exit_released: false,
+            exit_not_before: None,
+            last_entry_attempt: None,
+            last_exit_attempt: None,
             sms_status: SmsStatus::Requested,
             attempts: HashMap::new(),
         };
@@ -240,6 +288,8 @@ impl Invite {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListedState {
     Unused,
+    /// The entry gate has the command and has not reported opening yet.
+    Entering,
     Entered,
     Locked,
     /// Entered, and the code has expired: the guest may still leave until the
@@ -251,6 +301,7 @@ impl ListedState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unused => "unused",
+            Self::Entering => "entering",
             Self::Entered => "entered",
             Self::Locked => "locked",
             Self::Inside => "inside",
@@ -258,7 +309,7 @@ impl ListedState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Redemption {
     Entry,
     Exit,
@@ -285,12 +336,13 @@ pub enum Refusal {
     NotEntered,
     Expired,
     WrongCode,
+    /// The gate is known to be offline: nothing was spent, nothing was sent.
+    GateOffline,
+    /// Wrong exit codes past the free allowance: the next try must wait.
+    SlowDown,
+    /// A command for this passage is out and its gate has not answered yet.
+    Opening,
 }
-
-/// Give-backs after a gate refused a command, per invite. Each costs a history
-/// entry and lets the guest try again; past this the redemption stays used and a
-/// retry re-sends its command, so a broken gate cannot grow the item without end.
-pub const MAX_GATE_GIVE_BACKS: u32 = 3;
 
 /// One press of the gate page's button, repeated on retries: chosen by the page,
 /// or by the function for a client that sends none (then only the SDK's own
@@ -336,8 +388,27 @@ impl AttemptId {
 pub struct AttemptKey(String);
 
 impl AttemptKey {
+    const LEN: usize = 12;
+
     pub fn from_stored(raw: String) -> Self {
         Self(raw)
+    }
+
+    /// A key as [`AttemptId::key`] makes them, read back from a command id.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let valid = raw.len() == Self::LEN
+            && matches!(raw.as_bytes()[0], b'e' | b'x')
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        valid.then(|| Self(raw.to_owned()))
+    }
+
+    /// Which passage the attempt was for (its first letter).
+    pub fn redemption(&self) -> Redemption {
+        if self.0.starts_with('x') {
+            Redemption::Exit
+        } else {
+            Redemption::Entry
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -363,15 +434,21 @@ impl Invite {
     /// or is listed ([`Standing`] holds those rules; the methods below ask it).
     pub fn standing(&self) -> Standing {
         Standing {
-            state: self.state,
-            wrong_attempts: self.wrong_attempts,
+            revoked: self.revoked,
+            entry: self.entry.clone(),
+            exit: self.exit.clone(),
+            exit_released: self.exit_released,
             expires_at: self.expires_at,
             exit_closes_at: self.exit_closes_at,
         }
     }
 
-    pub fn is_locked(&self) -> bool {
-        self.standing().is_locked()
+    pub fn state(&self, now: OffsetDateTime) -> InviteState {
+        self.standing().state(now)
+    }
+
+    pub fn is_locked(&self, now: OffsetDateTime) -> bool {
+        self.standing().is_locked(now)
     }
 
     pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
@@ -382,39 +459,90 @@ impl Invite {
         self.standing().reserves_code(now)
     }
 
+    pub fn passage(&self, redemption: Redemption) -> &Passage {
+        match redemption {
+            Redemption::Entry => &self.entry,
+            Redemption::Exit => &self.exit,
+        }
+    }
+
+    pub fn last_attempt(&self, redemption: Redemption) -> Option<&AttemptKey> {
+        match redemption {
+            Redemption::Entry => self.last_entry_attempt.as_ref(),
+            Redemption::Exit => self.last_exit_attempt.as_ref(),
+        }
+    }
+
+    /// The passage whose command lapsed unanswered, if one did: a write must record
+    /// that it was given back before that passage is attempted again.
+    pub fn lapsed(&self, now: OffsetDateTime) -> Option<Redemption> {
+        [Redemption::Entry, Redemption::Exit].into_iter().find(|r| self.passage(*r).progress(now) == Progress::Lapsed)
+    }
+
     /// What the link holder can do now: the redemption that is open to them, or
-    /// why none is. What the guest's page shows before any code is typed.
+    /// why none is. What the guest's page shows before any code is typed. A pause
+    /// after wrong exit codes does not hide the exit (the page shows the wait).
     pub fn next_step(&self, now: OffsetDateTime) -> Result<Redemption, Refusal> {
-        let next = if self.state == InviteState::Unused { Redemption::Entry } else { Redemption::Exit };
+        let next = match self.state(now) {
+            InviteState::Unused => Redemption::Entry,
+            _ => Redemption::Exit,
+        };
         match self.refusal(next, &self.code, now) {
-            None => Ok(next),
+            None | Some(Refusal::SlowDown) => Ok(next),
             Some(refusal) => Err(refusal),
         }
     }
 
-    pub fn attempts_left(&self) -> u32 {
-        MAX_WRONG_ATTEMPTS.saturating_sub(self.wrong_attempts)
+    /// Wrong codes the guest may still type for `redemption` before the entry locks
+    /// (or, at the exit, before each try must wait).
+    pub fn attempts_left(&self, redemption: Redemption) -> u32 {
+        match redemption {
+            Redemption::Entry => MAX_WRONG_ATTEMPTS.saturating_sub(self.entry.wrong()),
+            Redemption::Exit => super::passage::FREE_EXIT_GUESSES.saturating_sub(self.exit.wrong()),
+        }
+    }
+
+    /// How long the guest must still wait before the next exit attempt.
+    pub fn exit_wait(&self, now: OffsetDateTime) -> time::Duration {
+        match self.exit_not_before {
+            Some(not_before) if self.exit.wrong() >= super::passage::FREE_EXIT_GUESSES && now < not_before => {
+                not_before - now
+            }
+            _ => time::Duration::ZERO,
+        }
     }
 
     /// Why `redemption` with `code` at `now` is refused, or `None` if it may go ahead.
     /// The conditional writes in `store` encode the same rules; this explains a
     /// failed condition from the item it returns.
     pub fn refusal(&self, redemption: Redemption, code: &AccessCode, now: OffsetDateTime) -> Option<Refusal> {
-        if self.state == InviteState::Revoked {
+        let state = self.state(now);
+        if state == InviteState::Revoked {
             return Some(Refusal::Revoked);
         }
-        if self.is_locked() {
-            return Some(Refusal::Locked);
-        }
-        let window_closes = match (redemption, self.state) {
+        let window_closes = match (redemption, state) {
+            (Redemption::Entry, _) if self.is_locked(now) => return Some(Refusal::Locked),
             (Redemption::Entry, InviteState::Unused) => self.expires_at,
-            (Redemption::Entry, _) | (Redemption::Exit, InviteState::Exited) => return Some(Refusal::AlreadyUsed),
-            (Redemption::Exit, InviteState::Unused) if now < self.expires_at => return Some(Refusal::NotEntered),
-            (Redemption::Exit, InviteState::Unused) => self.expires_at,
-            (Redemption::Exit, _) => self.exit_closes_at,
+            (Redemption::Entry, InviteState::Entering) => return Some(Refusal::Opening),
+            (Redemption::Entry, _) => return Some(Refusal::AlreadyUsed),
+            (Redemption::Exit, InviteState::Exited) => {
+                let opening = matches!(self.exit.progress(now), Progress::Opening { .. });
+                return Some(if opening { Refusal::Opening } else { Refusal::AlreadyUsed });
+            }
+            (Redemption::Exit, InviteState::Entered | InviteState::ExitFailed) => self.exit_closes_at,
+            // An entry command that went out and was given back: the gate may have
+            // opened without saying so, and nobody may be locked inside.
+            (Redemption::Exit, InviteState::Unused) if self.entry.given_back > 0 => self.exit_closes_at,
+            (Redemption::Exit, InviteState::Unused | InviteState::Entering) if now < self.expires_at => {
+                return Some(Refusal::NotEntered)
+            }
+            (Redemption::Exit, _) => self.expires_at,
         };
         if now >= window_closes {
             return Some(Refusal::Expired);
+        }
+        if redemption == Redemption::Exit && self.exit_wait(now) > time::Duration::ZERO {
+            return Some(Refusal::SlowDown);
         }
         (&self.code != code).then_some(Refusal::WrongCode)
     }
@@ -450,11 +578,33 @@ pub(crate) mod tests {
             entry_gate: gate.clone(),
             exit_gate: gate,
             max_users: 10,
-            state: InviteState::Unused,
-            wrong_attempts: 0,
+            revoked: false,
+            entry: Passage::default(),
+            exit: Passage::default(),
+            exit_released: false,
+            exit_not_before: None,
+            last_entry_attempt: None,
+            last_exit_attempt: None,
             sms_status: SmsStatus::Requested,
             attempts: HashMap::new(),
         }
+    }
+
+    /// `invite` with its passages recorded as `state` has them, commands issued and
+    /// answered at its creation.
+    pub fn in_state(mut invite: Invite, state: InviteState) -> Invite {
+        let at = invite.created_at;
+        let opened = Passage { consumed: true, opened_at: Some(at), last_attempt_at: Some(at), guesses: 1, given_back: 0 };
+        (invite.entry, invite.exit, invite.exit_released, invite.revoked) = Default::default();
+        match state {
+            InviteState::Unused => {}
+            InviteState::Entering => invite.entry = Passage { opened_at: None, ..opened },
+            InviteState::Entered => invite.entry = opened,
+            InviteState::Exited => (invite.entry, invite.exit) = (opened.clone(), opened),
+            InviteState::ExitFailed => (invite.entry, invite.exit_released) = (opened, true),
+            InviteState::Revoked => invite.revoked = true,
+        }
+        invite
     }
 
     fn code(c: &str) -> AccessCode {
@@ -476,7 +626,7 @@ pub(crate) mod tests {
         let mut invite = invite_at(T0);
         let just_expired = invite.expires_at;
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), just_expired), Some(Refusal::Expired));
-        invite.state = InviteState::Entered;
+        invite = in_state(invite, InviteState::Entered);
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), just_expired), None);
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), invite.exit_closes_at), Some(Refusal::Expired));
     }
@@ -484,23 +634,57 @@ pub(crate) mod tests {
     #[test]
     fn each_redemption_happens_once() {
         let mut invite = invite_at(T0);
-        invite.state = InviteState::Entered;
+        invite = in_state(invite, InviteState::Entered);
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::AlreadyUsed));
-        invite.state = InviteState::Exited;
+        invite = in_state(invite, InviteState::Exited);
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::AlreadyUsed));
-        invite.state = InviteState::ExitFailed;
+        invite = in_state(invite, InviteState::ExitFailed);
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
     }
 
     #[test]
     fn revoked_and_locked_win_over_everything_else() {
         let mut invite = invite_at(T0);
-        invite.wrong_attempts = MAX_WRONG_ATTEMPTS;
+        invite.entry.guesses = MAX_WRONG_ATTEMPTS;
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Locked));
         assert_eq!(invite.standing().listed_state(T0), ListedState::Locked);
-        invite.state = InviteState::Revoked;
+        invite = in_state(invite, InviteState::Revoked);
         let late = invite.exit_closes_at + Duration::days(1);
         assert_eq!(invite.refusal(Redemption::Exit, &code("0000"), late), Some(Refusal::Revoked));
+    }
+
+    #[test]
+    fn wrong_codes_at_the_exit_never_lock_the_guest_inside_but_slow_them_down() {
+        let mut invite = in_state(invite_at(T0), InviteState::Entered);
+        invite.entry.guesses = MAX_WRONG_ATTEMPTS; // four wrong codes at the entry, then the right one
+        invite.exit.guesses = 12;
+        assert!(!invite.is_locked(T0), "the entry's wrong codes do not count at the exit");
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
+        invite.exit_not_before = Some(T0 + Duration::seconds(90));
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::SlowDown));
+        assert_eq!(invite.exit_wait(T0), Duration::seconds(90));
+        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit), "the exit stays offered during the pause");
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0 + Duration::seconds(90)), None);
+    }
+
+    #[test]
+    fn an_unanswered_command_gives_the_passage_back_when_it_lapses() {
+        let invite = in_state(invite_at(T0), InviteState::Entering);
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Opening));
+        assert!(invite.holds_slot(T0));
+        let lapsed = crate::domain::passage::confirm_by(T0);
+        assert_eq!(invite.state(lapsed), InviteState::Unused);
+        assert_eq!(invite.lapsed(lapsed), Some(Redemption::Entry));
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), lapsed), None, "the code works again");
+    }
+
+    #[test]
+    fn a_guest_whose_entry_gate_never_answered_may_still_leave() {
+        let mut invite = invite_at(T0);
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::NotEntered));
+        invite.entry.given_back = 1; // the gate may have opened without saying so
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None, "or try the entry again");
     }
 
     #[test]
@@ -508,11 +692,11 @@ pub(crate) mod tests {
         let mut invite = invite_at(T0);
         assert!(invite.holds_slot(T0));
         assert!(!invite.holds_slot(invite.expires_at));
-        invite.state = InviteState::Entered;
+        invite = in_state(invite, InviteState::Entered);
         assert!(invite.holds_slot(T0));
         assert!(invite.reserves_code(invite.expires_at), "entered guest still uses the code in grace");
         for ended in [InviteState::Exited, InviteState::ExitFailed, InviteState::Revoked] {
-            invite.state = ended;
+            invite = in_state(invite, ended);
             assert!(!invite.holds_slot(T0), "{ended:?}");
         }
     }
@@ -522,14 +706,14 @@ pub(crate) mod tests {
         let mut invite = invite_at(T0);
         assert_eq!(invite.next_step(T0), Ok(Redemption::Entry));
         assert_eq!(invite.next_step(invite.expires_at), Err(Refusal::Expired));
-        invite.state = InviteState::Entered;
+        invite = in_state(invite, InviteState::Entered);
         assert_eq!(invite.next_step(invite.expires_at), Ok(Redemption::Exit), "exit grace");
         assert_eq!(invite.next_step(invite.exit_closes_at), Err(Refusal::Expired));
-        invite.state = InviteState::ExitFailed;
+        invite = in_state(invite, InviteState::ExitFailed);
         assert_eq!(invite.next_step(T0), Ok(Redemption::Exit));
-        invite.state = InviteState::Exited;
+        invite = in_state(invite, InviteState::Exited);
         assert_eq!(invite.next_step(T0), Err(Refusal::AlreadyUsed));
-        invite.state = InviteState::Revoked;
+        invite = in_state(invite, InviteState::Revoked);
         assert_eq!(invite.next_step(T0), Err(Refusal::Revoked));
     }
 
@@ -540,9 +724,9 @@ pub(crate) mod tests {
         let mut settings = crate::domain::settings::tests::change().apply(&intercom, owner, T0).unwrap();
         settings.max_users = 2;
         let mut inside = invite_at(T0);
-        inside.state = InviteState::Entered;
+        inside = in_state(inside, InviteState::Entered);
         let mut gone = invite_at(T0);
-        gone.state = InviteState::Exited;
+        gone = in_state(gone, InviteState::Exited);
         let later = inside.expires_at; // the guest inside is in the exit grace: holds no place, keeps the code
         let code = next_code(&[inside.clone(), gone.clone()], &settings, later).unwrap();
         assert_ne!(code, inside.code, "the code of a guest still inside is not reissued");

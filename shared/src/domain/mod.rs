@@ -2,10 +2,12 @@
 
 pub mod access;
 pub mod code;
+pub mod command;
 pub mod guest;
 pub mod idempotency;
 pub mod ids;
 pub mod invite;
+pub mod passage;
 pub mod phone;
 // The plans are read only with `sms`; the region names are needed everywhere.
 #[cfg_attr(not(feature = "sms"), allow(dead_code))]

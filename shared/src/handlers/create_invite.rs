@@ -171,10 +171,10 @@ fn replay(
     let ended = |state| ApiError::CodeEnded { code_id: record.invite_id.to_string(), state };
     let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ended("ended"))?;
     let now = deps.clock.now();
-    match invite.state {
+    match invite.state(now) {
         InviteState::Revoked => return Err(ended("revoked")),
         InviteState::Exited => return Err(ended("used")),
-        _ if invite.is_locked() => return Err(ended("locked")),
+        _ if invite.is_locked(now) => return Err(ended("locked")),
         InviteState::Unused if now >= invite.expires_at => return Err(ended("expired")),
         _ => {}
     }

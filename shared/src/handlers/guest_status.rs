@@ -1,18 +1,24 @@
 //! `POST /guest/status` — public: what the holder of a link may know about it.
 //!
-//! The guest's page asks this first, and again after each step: the guest's first
-//! name, the intercom's label and time zone, which gate opens next (entry or exit)
-//! or why none does, until when, and how many wrong codes are left. One strongly
-//! consistent GetItem: the token names the intercom and the invite. A token that
-//! is malformed, unknown or whose secret does not match gets `invalid_link` and
-//! nothing else, so a stranger learns nothing. The token travels in the body, never
-//! in the URL, so it reaches no access log.
+//! The guest's page asks this first, and again while a gate is opening: the guest's
+//! first name, the intercom's label and time zone, which gate opens next (entry or
+//! exit) or why none does, until when, how many wrong codes are left, where each
+//! passage stands (`available`, `opening` — the gate has the command and has not
+//! answered —, `used`) and whether each gate is online. A strongly consistent
+//! GetItem (the token names the intercom and the invite) and one BatchGetItem of the
+//! gates' presence. A command that lapsed unanswered is given back here too (one
+//! more write, only then). A token that is malformed, unknown or whose secret does
+//! not match gets `invalid_link` and nothing else, so a stranger learns nothing. The
+//! token travels in the body, never in the URL, so it reaches no access log.
 
+use super::lapse::give_back_lapsed;
 use super::rfc3339;
 use crate::domain::invite::{Redemption, Refusal};
+use crate::domain::passage::Progress;
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{json_body, json_response, respond};
+use crate::store::GateReachability;
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -30,15 +36,45 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
-    let invalid_link = || ApiError::Refused { refusal: Refusal::InvalidLink, attempts_left: None };
+    let invalid_link = || ApiError::refused(Refusal::InvalidLink);
     let body: StatusBody = json_body(req)?;
     let token = LinkToken::parse(body.token.trim()).ok_or_else(invalid_link)?;
     let invite = deps.store.invite_for_link(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
+    if let Err(error) = give_back_lapsed(deps, &invite, now).await {
+        // The answer below reads the lapse from the clock either way.
+        tracing::warn!(invite = %invite.id, %error, "could not record a lapsed command");
+    }
     let (next, refusal) = match invite.next_step(now) {
         Ok(redemption) => (Some(redemption), Value::Null),
-        Err(refusal) => (None, ApiError::Refused { refusal, attempts_left: None }.body()["error"].take()),
+        Err(refusal) => (None, ApiError::refused(refusal).body()["error"].take()),
     };
+    let things = [&invite.entry_gate.thing, &invite.exit_gate.thing];
+    let presence = match deps.store.presence_of(&things).await {
+        Ok(presence) => presence,
+        Err(error) => {
+            tracing::warn!(%error, "gate presence unreadable");
+            Default::default()
+        }
+    };
+    let gate = |redemption: Redemption| {
+        let gate = invite.gate_for(redemption);
+        json!({
+            "label": gate.label,
+            "status": GateReachability::of(presence.get(&gate.thing), now).as_str(),
+        })
+    };
+    let passage = |redemption: Redemption| {
+        let progress = invite.passage(redemption).progress(now);
+        let mut out = json!({ "state": progress.as_str() });
+        match progress {
+            Progress::Opening { confirm_by } => out["confirm_by"] = json!(rfc3339(confirm_by)),
+            Progress::Opened { at } => out["opened_at"] = json!(rfc3339(at)),
+            Progress::Available | Progress::Lapsed => {}
+        }
+        out
+    };
+    let wait = invite.exit_wait(now).whole_seconds();
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -48,10 +84,14 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             "gate": next.map(|redemption| invite.gate_for(redemption).label.as_str()),
             "entry_gate": invite.entry_gate.label,
             "exit_gate": invite.exit_gate.label,
+            "gates": { "entry": gate(Redemption::Entry), "exit": gate(Redemption::Exit) },
+            "entry": passage(Redemption::Entry),
+            "exit": passage(Redemption::Exit),
             "valid_until": rfc3339(invite.expires_at),
             "exit_open_until": rfc3339(invite.exit_closes_at),
             "server_time": rfc3339(now),
-            "attempts_left": invite.attempts_left(),
+            "attempts_left": invite.attempts_left(next.unwrap_or(Redemption::Entry)),
+            "retry_after_seconds": (wait > 0).then_some(wait),
             "refusal": refusal,
         }),
     ))

@@ -4,8 +4,10 @@
 
 #[cfg(feature = "sms")]
 pub mod create_invite;
+pub mod gate_events;
 pub mod get_settings;
 pub mod guest_status;
+mod lapse;
 pub mod list_codes;
 #[cfg(feature = "gate")]
 pub mod redeem;

@@ -1,34 +1,47 @@
 //! `POST /guest/entry` and `POST /guest/exit` — public: the link token, the
 //! intercom the guest scanned, and the 4-digit code.
 //!
-//! One DynamoDB request when it works: a conditional update that counts the attempt,
-//! records it (press, code typed, time) and returns the invite (see
-//! `Store::record_attempt`); if the code is the invite's, that update was the entry
-//! (exit) and fixed its door command, and one shadow update opens the gate. A
-//! repeat of the same attempt (lost answer, retry) is recognised from the item and
-//! answered as that attempt: a wrong code is not counted twice, a consuming attempt
-//! re-sends its own command while the gate would still act on it. If IoT Core
-//! refuses the command outright, a second request gives the redemption back; if it
-//! does not answer clearly, nothing is given back and the guest retries into the
-//! same command. An exited invite stays in the sweep's index until it falls due (the
-//! sweep takes it out then), so a successful redemption is one write. A QR of
-//! another intercom than the one the link names costs one read, to tell it from a
-//! forged link.
+//! The gate's word decides, and this call does not wait for it: a right code spends
+//! the entry (exit) provisionally, its door command goes to the gate's `ota` shadow,
+//! and the answer is `202 opening` with the command's id and the time by which the
+//! gate must have answered. The page then asks `POST /guest/status` until the
+//! passage is `used` (the gate reported opening) or `available` again (it did not
+//! open: the guest keeps the code). See the README's firmware contract.
+//!
+//! Two DynamoDB requests when it works: the conditional update that counts the
+//! attempt, records it (press, code typed, time) and returns the invite (see
+//! `Store::record_attempt`), and a read of the gate's presence; then one shadow
+//! update. A gate known to be offline is refused before its command is sent, and
+//! the passage given back in the same request (a third, only then). A clear refusal
+//! by IoT Core gives it back at once; an unclear failure does not (the command may
+//! be in the shadow): it lapses if the gate never acts. A repeat of the same attempt
+//! (lost answer, retry) is recognised from the item and answered as that attempt,
+//! with the same command. A QR of another intercom than the one the link names costs
+//! one read, to tell it from a forged link.
 
+use super::lapse::give_back_lapsed;
 use super::rfc3339;
 use crate::domain::code::AccessCode;
+use crate::domain::command::DoorCommand;
 use crate::domain::ids::IntercomId;
-use crate::domain::invite::{AttemptId, AttemptKey, Invite, InviteState, Redemption, Refusal, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{AttemptId, AttemptKey, Invite, Redemption, Refusal};
+use crate::domain::passage::{confirm_by, Progress};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
-use crate::gate::{DoorCommand, GateError};
+use crate::gate::GateError;
 use crate::http::{json_body, json_response, respond};
-use crate::store::{GateAttempt, RedeemOutcome};
+use crate::store::{GateAttempt, GateReachability, GiveBack, RedeemOutcome};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
+use time::OffsetDateTime;
+
+/// The most AWS calls one redemption makes (the presence read, two attempt writes
+/// around a lapsed command's give-back, another give-back, and the shadow update):
+/// what the function's timeout must exceed (see `tests/api/deployment.rs`).
+pub const MOST_STORE_CALLS: u32 = 5;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,43 +62,57 @@ pub async fn handle_exit(deps: &Deps, req: Request) -> Response<Body> {
     respond(redeem(deps, &req, Redemption::Exit).await)
 }
 
-fn opened_response(invite: &Invite, redemption: Redemption, command: &DoorCommand, repeated: bool) -> Response<Body> {
+/// `202 opening`: the command is out; `200 opened`: the gate has said it opened
+/// (a repeat of an attempt whose report came in).
+fn command_response(invite: &Invite, command: &DoorCommand, opened: bool, repeated: bool) -> Response<Body> {
+    let redemption = command.redemption;
     json_response(
-        StatusCode::OK,
+        if opened { StatusCode::OK } else { StatusCode::ACCEPTED },
         &json!({
-            "result": "opened",
+            "result": if opened { "opened" } else { "opening" },
             "redemption": redemption.as_str(),
             "gate": invite.gate_for(redemption).label,
-            "command_id": command.id,
+            "command_id": command.id.to_string(),
+            "confirm_by": rfc3339(confirm_by(command.issued_at)),
             "repeated": repeated,
             "exit_open_until": rfc3339(invite.exit_closes_at),
         }),
     )
 }
 
-fn wrong_code(wrong_attempts: u32) -> ApiError {
-    ApiError::Refused {
-        refusal: Refusal::WrongCode,
-        attempts_left: Some(MAX_WRONG_ATTEMPTS.saturating_sub(wrong_attempts)),
-    }
-}
-
-fn refused(refusal: Refusal) -> ApiError {
-    ApiError::Refused { refusal, attempts_left: None }
-}
-
 /// The answer to a code that is not the invite's, counted (now or by the attempt
 /// this request repeats).
-fn judge_wrong_code(invite: &Invite) -> ApiError {
-    if invite.is_locked() {
-        return refused(Refusal::Locked);
+fn judge_wrong_code(invite: &Invite, redemption: Redemption, now: OffsetDateTime) -> ApiError {
+    if redemption == Redemption::Entry && invite.is_locked(now) {
+        return ApiError::refused(Refusal::Locked);
     }
-    wrong_code(invite.wrong_attempts)
+    let wait = invite.exit_wait(now).whole_seconds();
+    ApiError::Refused {
+        refusal: Refusal::WrongCode,
+        attempts_left: Some(invite.attempts_left(redemption)),
+        retry_after_seconds: (redemption == Redemption::Exit && wait > 0).then_some(wait.unsigned_abs()),
+    }
+}
+
+/// Why a recorded invite refuses this passage now, as the guest is told.
+fn explain(invite: &Invite, redemption: Redemption, code: &AccessCode, now: OffsetDateTime) -> ApiError {
+    match invite.refusal(redemption, code, now) {
+        Some(Refusal::WrongCode) => judge_wrong_code(invite, redemption, now),
+        Some(Refusal::SlowDown) => ApiError::Refused {
+            refusal: Refusal::SlowDown,
+            attempts_left: Some(0),
+            retry_after_seconds: Some(invite.exit_wait(now).whole_seconds().unsigned_abs()),
+        },
+        Some(refusal) => ApiError::refused(refusal),
+        // The condition failed on a state the rules accept: the clock moved across
+        // a boundary between the two reads. A retry decides cleanly.
+        None => ApiError::Busy,
+    }
 }
 
 async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
     let body: RedeemBody = json_body(req)?;
-    let token = LinkToken::parse(body.token.trim()).ok_or(refused(Refusal::InvalidLink))?;
+    let token = LinkToken::parse(body.token.trim()).ok_or(ApiError::refused(Refusal::InvalidLink))?;
     let scanned = IntercomId::parse(body.intercom_id.trim()).ok_or_else(|| {
         ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code")
     })?;
@@ -102,8 +129,8 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         // Only a real link learns that it was scanned at the wrong intercom;
         // nothing is counted against the invite.
         return match deps.store.invite_for_link(&token).await? {
-            Some(_) => Err(refused(Refusal::WrongIntercom)),
-            None => Err(refused(Refusal::InvalidLink)),
+            Some(_) => Err(ApiError::refused(Refusal::WrongIntercom)),
+            None => Err(ApiError::refused(Refusal::InvalidLink)),
         };
     }
 
@@ -115,80 +142,118 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
         attempt: &attempt,
         redemption,
     };
-
-    match deps.store.record_attempt(&at_gate, now).await? {
-        RedeemOutcome::Recorded(invite) if invite.code != code => {
-            if invite.is_locked() {
-                tracing::info!(invite = %invite.id, "invite locked after wrong codes");
-            }
-            Err(judge_wrong_code(&invite))
-        }
-        RedeemOutcome::Recorded(invite) => {
-            let command = DoorCommand::for_attempt(redemption, invite.id.clone(), &attempt, now);
-            open_gate(deps, &invite, redemption, &attempt, command, false).await
-        }
-        RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token_hash => {
-            match invite.recorded_attempt(&attempt) {
-                // This very attempt was recorded before: its answer was lost.
-                Some(_) if invite.code != code => Err(judge_wrong_code(&invite)),
-                Some(issued_at) => {
-                    let command = DoorCommand::for_attempt(redemption, invite.id.clone(), &attempt, issued_at);
-                    if invite.state == InviteState::Revoked {
-                        return Err(refused(Refusal::Revoked));
-                    }
-                    if !command.still_valid(now) {
-                        // The gate would ignore it now; whether it acted on it
-                        // earlier cannot be known, so nothing is sent again.
-                        return Err(refused(Refusal::AlreadyUsed));
-                    }
-                    open_gate(deps, &invite, redemption, &attempt, command, true).await
+    // A second round only after giving back a command that lapsed unanswered,
+    // which the first round's condition could not see past.
+    for round in 0..2 {
+        match deps.store.record_attempt(&at_gate, now).await? {
+            RedeemOutcome::Recorded(invite) if invite.code != code => {
+                if invite.is_locked(now) {
+                    tracing::info!(invite = %invite.id, "invite locked after wrong codes at the entry");
                 }
-                None => match invite.refusal(redemption, &code, now) {
-                    Some(Refusal::WrongCode) => Err(wrong_code(invite.wrong_attempts)),
-                    Some(refusal) => Err(refused(refusal)),
-                    // The condition failed on a state the rules accept: the clock moved
-                    // across a boundary between the two reads. A retry decides cleanly.
-                    None => Err(ApiError::Busy),
-                },
+                return Err(judge_wrong_code(&invite, redemption, now));
             }
+            RedeemOutcome::Recorded(invite) => return send(deps, &invite, redemption, &attempt, now).await,
+            RedeemOutcome::Refused(Some(invite)) if invite.token_hash == token_hash => {
+                if let Some(issued_at) = invite.recorded_attempt(&attempt) {
+                    // This very attempt was recorded before: its answer was lost.
+                    if invite.code != code {
+                        return Err(judge_wrong_code(&invite, redemption, now));
+                    }
+                    return repeat(deps, &invite, redemption, &attempt, issued_at, now).await;
+                }
+                if round == 0 && give_back_lapsed(deps, &invite, now).await? {
+                    continue;
+                }
+                return Err(explain(&invite, redemption, &code, now));
+            }
+            RedeemOutcome::Refused(_) => return Err(ApiError::refused(Refusal::InvalidLink)),
         }
-        RedeemOutcome::Refused(_) => Err(refused(Refusal::InvalidLink)),
     }
+    Err(ApiError::Busy)
 }
 
-/// Sends the attempt's door command. A clear refusal by IoT Core (nothing written)
-/// gives the redemption back; an unclear failure (timeout, 5xx: the command may
-/// be in the shadow) does not: the guest's retry sends the same command again,
-/// which a gate acts on once.
-async fn open_gate(
+/// Sends the command of the attempt that just spent the passage, unless its gate is
+/// known to be offline. Whatever stops it before IoT Core may have written anything
+/// gives the passage back at once.
+async fn send(
     deps: &Deps,
     invite: &Invite,
     redemption: Redemption,
     attempt: &AttemptKey,
-    command: DoorCommand,
-    repeated: bool,
+    now: OffsetDateTime,
 ) -> Result<Response<Body>, ApiError> {
-    match deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
+    let gate = invite.gate_for(redemption);
+    let command = DoorCommand::for_attempt(&invite.intercom_id, &invite.id, attempt, now);
+    // A presence read that fails must not keep a guest out: the gate is tried.
+    let presence = match deps.store.presence_of(&[&gate.thing]).await {
+        Ok(found) => found.get(&gate.thing).copied(),
+        Err(error) => {
+            tracing::warn!(%error, "gate presence unreadable; trying the gate");
+            None
+        }
+    };
+    if let GateReachability::Offline { .. } = GateReachability::of(presence.as_ref(), now) {
+        deps.store.give_back(invite, redemption, attempt, GiveBack::NotSent, deps.clock.now()).await?;
+        tracing::info!(invite = %invite.id, redemption = redemption.as_str(), "gate offline; nothing sent");
+        return Err(ApiError::refused(Refusal::GateOffline));
+    }
+    match deps.gate.open(&gate.thing, &command).await {
         Ok(()) => {
-            tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, repeated, "gate opened");
-            Ok(opened_response(invite, redemption, &command, repeated))
+            tracing::info!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, "door command sent");
+            Ok(command_response(invite, &command, false, false))
         }
         Err(error @ GateError::Refused { .. }) => {
-            // If giving back fails, the redemption stays used with its command: the
-            // page's retry of this attempt re-sends it.
-            let given_back = match deps.store.give_back(invite, redemption, attempt, deps.clock.now()).await {
-                Ok(given_back) => given_back,
-                Err(store_error) => {
-                    tracing::error!(invite = %invite.id, error = %store_error, "could not give the redemption back");
-                    false
-                }
-            };
-            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), %error, given_back, "gate refused the command");
+            // If giving back fails here, the command lapses and gives it back later.
+            if let Err(store_error) =
+                deps.store.give_back(invite, redemption, attempt, GiveBack::NotSent, deps.clock.now()).await
+            {
+                tracing::error!(invite = %invite.id, error = %store_error, "could not give the passage back");
+            }
+            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), %error, "IoT Core refused the command");
             Err(ApiError::GateUnavailable)
         }
         Err(error @ GateError::Ambiguous) => {
-            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, %error, "gate command unconfirmed; kept for a retry");
+            // The command may be in the shadow: the gate's report, or its lapse, decides.
+            tracing::warn!(invite = %invite.id, redemption = redemption.as_str(), command = %command.id, %error, "door command unconfirmed");
+            Ok(command_response(invite, &command, false, false))
+        }
+    }
+}
+
+/// A repeat of an attempt recorded earlier: answered as that attempt, from where
+/// its passage stands, with the very same command.
+async fn repeat(
+    deps: &Deps,
+    invite: &Invite,
+    redemption: Redemption,
+    attempt: &AttemptKey,
+    issued_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Response<Body>, ApiError> {
+    if invite.revoked {
+        return Err(ApiError::refused(Refusal::Revoked));
+    }
+    let command = DoorCommand::for_attempt(&invite.intercom_id, &invite.id, attempt, issued_at);
+    if invite.last_attempt(redemption) != Some(attempt) {
+        // A later attempt took over this passage; this one's command has ended.
+        return Err(ApiError::GateUnavailable);
+    }
+    match invite.passage(redemption).progress(now) {
+        Progress::Opened { .. } => Ok(command_response(invite, &command, true, true)),
+        Progress::Opening { .. } => {
+            if command.still_valid(now) {
+                // The first request may have died before the shadow update; the gate
+                // acts on this id once however often it is sent.
+                if let Err(error) = deps.gate.open(&invite.gate_for(redemption).thing, &command).await {
+                    tracing::warn!(invite = %invite.id, command = %command.id, %error, "repeated door command unconfirmed");
+                }
+            }
+            Ok(command_response(invite, &command, false, true))
+        }
+        Progress::Lapsed => {
+            give_back_lapsed(deps, invite, now).await?;
             Err(ApiError::GateUnavailable)
         }
+        Progress::Available => Err(ApiError::GateUnavailable),
     }
 }

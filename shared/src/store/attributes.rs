@@ -12,19 +12,73 @@ use time::OffsetDateTime;
 /// Every attribute name the service writes, in one place. Expressions use
 /// `#placeholders` bound to these.
 pub mod names {
-    /// Every code a guest typed at entry / at exit (string sets), and how many times
-    /// anyone typed one. See `Store::record_attempt` for why.
+    /// Every code a guest typed at entry / at exit (string sets), and how many
+    /// attempts each counted. See `Store::record_attempt` for why.
     pub const ENTRY_TRIES: &str = "entry_tries";
     pub const EXIT_TRIES: &str = "exit_tries";
-    pub const GUESSES: &str = "guesses";
-    /// Set when an exit's gate command failed: the guest may exit again, but the
-    /// invite no longer holds a place (someone else may have taken it meanwhile).
+    pub const ENTRY_GUESSES: &str = "entry_guesses";
+    pub const EXIT_GUESSES: &str = "exit_guesses";
+    /// When the gate reported opening for the entry / the exit (its word decides).
+    pub const ENTRY_OPENED: &str = "entry_opened";
+    pub const EXIT_OPENED: &str = "exit_opened";
+    /// The last attempt recorded for each passage, and when: the consuming one's
+    /// command id and issue time while it is provisional.
+    pub const ENTRY_ATTEMPT: &str = "entry_attempt";
+    pub const EXIT_ATTEMPT: &str = "exit_attempt";
+    pub const ENTRY_AT: &str = "entry_at";
+    pub const EXIT_AT: &str = "exit_at";
+    /// How many of each passage's commands were given back (no opening).
+    pub const ENTRY_GIVEN_BACK: &str = "entry_given_back";
+    pub const EXIT_GIVEN_BACK: &str = "exit_given_back";
+    /// The exit's growing pause after its free wrong codes: the pause the next
+    /// attempt will set, and the time before which no attempt is accepted.
+    pub const EXIT_PAUSE: &str = "exit_pause";
+    pub const EXIT_NOT_BEFORE: &str = "exit_not_before";
+    /// Set once an exit was accepted and then given back: the guest may exit again,
+    /// but the invite no longer holds a place (someone else may have taken it).
     pub const EXIT_RELEASED: &str = "exit_released";
     /// Map from each attempt's key (`AttemptKey`: press, redemption, code typed) to
-    /// when it was recorded; the consuming attempt's entry decides its door command.
+    /// when it was recorded; an attempt's entry decides its door command.
     pub const ATTEMPTS: &str = "attempts";
-    /// How often a refused gate command gave a redemption back (bounded).
-    pub const GATE_GIVE_BACKS: &str = "gate_give_backs";
+    /// A gate's presence item: whether its last lifecycle event was a connect, that
+    /// event's version and time.
+    pub const CONNECTED: &str = "connected";
+    pub const EVENT_VERSION: &str = "event_version";
+    pub const EVENT_AT: &str = "event_at";
+
+    /// The attributes of one passage.
+    pub struct Passage {
+        pub tries: &'static str,
+        pub guesses: &'static str,
+        pub opened: &'static str,
+        pub attempt: &'static str,
+        pub at: &'static str,
+        pub given_back: &'static str,
+    }
+
+    pub const ENTRY: Passage = Passage {
+        tries: ENTRY_TRIES,
+        guesses: ENTRY_GUESSES,
+        opened: ENTRY_OPENED,
+        attempt: ENTRY_ATTEMPT,
+        at: ENTRY_AT,
+        given_back: ENTRY_GIVEN_BACK,
+    };
+    pub const EXIT: Passage = Passage {
+        tries: EXIT_TRIES,
+        guesses: EXIT_GUESSES,
+        opened: EXIT_OPENED,
+        attempt: EXIT_ATTEMPT,
+        at: EXIT_AT,
+        given_back: EXIT_GIVEN_BACK,
+    };
+
+    pub fn passage(redemption: crate::domain::invite::Redemption) -> &'static Passage {
+        match redemption {
+            crate::domain::invite::Redemption::Entry => &ENTRY,
+            crate::domain::invite::Redemption::Exit => &EXIT,
+        }
+    }
     /// The IANA time zone, on the registry item and on each invite.
     pub const TIME_ZONE: &str = "time_zone";
     pub const ACTOR: &str = "actor";
@@ -105,6 +159,15 @@ pub(crate) fn get_n<T: FromStr>(item: &Item, name: &str) -> Result<T, ItemError>
 
 pub(crate) fn get_time(item: &Item, name: &str) -> Result<OffsetDateTime, ItemError> {
     OffsetDateTime::from_unix_timestamp(get_n(item, name)?).map_err(|_| bad(name))
+}
+
+/// An attribute that may be absent (`None`), but is well-formed where present.
+pub(crate) fn get_optional<T>(
+    item: &Item,
+    name: &str,
+    read: impl Fn(&Item, &str) -> Result<T, ItemError>,
+) -> Result<Option<T>, ItemError> {
+    item.contains_key(name).then(|| read(item, name)).transpose()
 }
 
 pub(crate) fn parse_attr<T>(item: &Item, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ItemError> {

@@ -12,6 +12,7 @@ use crate::domain::guest::GuestName;
 use crate::domain::idempotency::Sealed;
 use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use crate::domain::invite::{AttemptKey, GateSnapshot, Invite, InviteState, ListedInvite, SmsStatus, Standing};
+use crate::domain::passage::Passage;
 use crate::domain::phone::Mobile;
 use crate::domain::settings::Intercom;
 use crate::domain::token::{LinkToken, TokenHash};
@@ -125,7 +126,8 @@ fn gate_snapshot_from(item: &Item, name: &str) -> Result<GateSnapshot, ItemError
 /// stored as states but derived from the guesses made (see [`invite_from_item`]).
 pub const ACTIVE: &str = "active";
 pub const REVOKED: &str = "revoked";
-pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES, GATE_GIVE_BACKS, GUESSES};
+pub use super::attributes::names::{ATTEMPTS, ENTRY_TRIES, EXIT_RELEASED, EXIT_TRIES};
+use super::attributes::names::{ENTRY, EXIT, EXIT_NOT_BEFORE, EXIT_PAUSE};
 
 /// Of each invite, what the owner's list shows and what decides its [`Standing`]:
 /// read by the list and by a create alike. (Its id the list takes from the key.)
@@ -138,9 +140,16 @@ const INVITE_AS_LISTED: &[&str] = &[
     names::EXPIRES_AT,
     names::EXIT_CLOSES_AT,
     names::STATE,
-    GUESSES,
     ENTRY_TRIES,
     EXIT_TRIES,
+    names::ENTRY_GUESSES,
+    names::EXIT_GUESSES,
+    names::ENTRY_OPENED,
+    names::EXIT_OPENED,
+    names::ENTRY_AT,
+    names::EXIT_AT,
+    names::ENTRY_GIVEN_BACK,
+    names::EXIT_GIVEN_BACK,
     EXIT_RELEASED,
 ];
 
@@ -257,8 +266,11 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::ENTRY_GATE.to_owned(), gate_snapshot(&invite.entry_gate)),
         (names::EXIT_GATE.to_owned(), gate_snapshot(&invite.exit_gate)),
         (names::MAX_USERS.to_owned(), n(invite.max_users)),
-        (names::STATE.to_owned(), s(if invite.state == InviteState::Revoked { REVOKED } else { ACTIVE })),
-        (GUESSES.to_owned(), n(invite.wrong_attempts)),
+        (names::STATE.to_owned(), s(if invite.revoked { REVOKED } else { ACTIVE })),
+        // The counters conditions compare and expressions add to exist from the start.
+        (names::ENTRY_GUESSES.to_owned(), n(invite.entry.guesses)),
+        (names::EXIT_GUESSES.to_owned(), n(invite.exit.guesses)),
+        (EXIT_PAUSE.to_owned(), n(0)),
         (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
         (names::SMS_STATUS.to_owned(), s(invite.sms_status.as_str())),
         (names::HISTORY.to_owned(), history_append("created", invite.created_at)),
@@ -278,27 +290,37 @@ fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
     item.get(name).and_then(|v| v.as_ss().ok()).is_some_and(|set| set.iter().any(|c| c == code.as_str()))
 }
 
-/// The state derived from the codes typed at the gate (only `revoked` is stored as
-/// such), and the wrong ones among them.
+/// One passage as the item records it (see `domain::passage`).
+fn passage_from_item(item: &Item, names: &names::Passage, code: &AccessCode) -> Result<Passage, ItemError> {
+    Ok(Passage {
+        consumed: tries_include(item, names.tries, code),
+        opened_at: get_optional(item, names.opened, get_time)?,
+        last_attempt_at: get_optional(item, names.at, get_time)?,
+        guesses: get_optional(item, names.guesses, get_n)?.unwrap_or(0),
+        given_back: get_optional(item, names.given_back, get_n)?.unwrap_or(0),
+    })
+}
+
+/// What decides the invite's state at any moment (only `revoked` is stored as
+/// such): its two passages, as the codes typed and the gates' reports left them.
 fn standing_from_item(item: &Item, code: &AccessCode) -> Result<Standing, ItemError> {
-    let entered = tries_include(item, ENTRY_TRIES, code);
-    let exited = tries_include(item, EXIT_TRIES, code);
-    let released = item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-    let state = match get_s(item, names::STATE)? {
-        REVOKED => InviteState::Revoked,
-        ACTIVE if exited => InviteState::Exited,
-        ACTIVE if entered && released => InviteState::ExitFailed,
-        ACTIVE if entered => InviteState::Entered,
-        ACTIVE => InviteState::Unused,
+    let revoked = match get_s(item, names::STATE)? {
+        REVOKED => true,
+        ACTIVE => false,
         _ => return Err(bad(names::STATE)),
     };
-    let guesses: u32 = get_n(item, GUESSES)?;
     Ok(Standing {
-        state,
-        wrong_attempts: guesses.saturating_sub(u32::from(entered) + u32::from(exited)),
+        revoked,
+        entry: passage_from_item(item, &ENTRY, code)?,
+        exit: passage_from_item(item, &EXIT, code)?,
+        exit_released: item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
         expires_at: get_time(item, names::EXPIRES_AT)?,
         exit_closes_at: get_time(item, names::EXIT_CLOSES_AT)?,
     })
+}
+
+fn last_attempt(item: &Item, name: &str) -> Result<Option<AttemptKey>, ItemError> {
+    get_optional(item, name, |item, name| get_s(item, name).map(|key| AttemptKey::from_stored(key.to_owned())))
 }
 
 pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
@@ -332,8 +354,13 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         entry_gate: gate_snapshot_from(item, names::ENTRY_GATE)?,
         exit_gate: gate_snapshot_from(item, names::EXIT_GATE)?,
         max_users: get_n(item, names::MAX_USERS)?,
-        state: standing.state,
-        wrong_attempts: standing.wrong_attempts,
+        revoked: standing.revoked,
+        entry: standing.entry,
+        exit: standing.exit,
+        exit_released: standing.exit_released,
+        exit_not_before: get_optional(item, EXIT_NOT_BEFORE, get_time)?,
+        last_entry_attempt: last_attempt(item, ENTRY.attempt)?,
+        last_exit_attempt: last_attempt(item, EXIT.attempt)?,
         sms_status: match get_s(item, names::SMS_STATUS)? {
             "failed" => SmsStatus::Failed,
             _ => SmsStatus::Requested,
@@ -661,8 +688,8 @@ impl Store {
                         None => RevokeOutcome::NotFound,
                         // Revoking a revoked code is done, not missing: this is how the
                         // SDK's retry of a revoke whose answer was lost ends.
-                        Some(invite) if invite.state == InviteState::Revoked => RevokeOutcome::Revoked,
-                        Some(invite) if invite.state == InviteState::Exited => RevokeOutcome::Ended("used"),
+                        Some(invite) if invite.revoked => RevokeOutcome::Revoked,
+                        Some(invite) if invite.state(now) == InviteState::Exited => RevokeOutcome::Ended("used"),
                         Some(_) => RevokeOutcome::Ended("expired"),
                     })
                 }
@@ -676,17 +703,22 @@ impl Store {
     /// GetItem), whatever its state; `None` unless the link's secret is this
     /// invite's, so a forged link learns nothing.
     pub async fn invite_for_link(&self, link: &LinkToken) -> Result<Option<Invite>, StoreError> {
+        let invite = self.invite(link.intercom_id(), link.invite_id()).await?;
+        Ok(invite.filter(|invite| invite.token_hash == link.hash()))
+    }
+
+    /// An invite by its key, as it is now (a strongly consistent GetItem).
+    pub async fn invite(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Invite>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(link.intercom_id()), keys::invite_sk(link.invite_id()))))
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
             .consistent_read(true)
             .send()
             .await
             .map_err(request_failed)?;
-        let invite = output.item().map(invite_from_item).transpose()?;
-        Ok(invite.filter(|invite| invite.token_hash == link.hash()))
+        Ok(output.item().map(invite_from_item).transpose()?)
     }
 
     /// Invites that hold a place and whose expiry has passed, oldest first, at most
@@ -767,7 +799,7 @@ impl Store {
                 Some(failed) => {
                     let old = failed.item().map(invite_from_item).transpose()?;
                     let still_indexed = failed.item().is_some_and(|item| item.contains_key(keys::SLOT_INDEX_PK));
-                    if old.is_some_and(|i| i.state == InviteState::Exited) && still_indexed {
+                    if old.is_some_and(|i| i.state(now) == InviteState::Exited) && still_indexed {
                         self.leave_index(intercom, invite).await?;
                     }
                     Ok(false)
@@ -832,24 +864,37 @@ mod tests {
         out
     }
 
+    /// The items of one invite in each state: unused, entering, entered, exit
+    /// given back, exited, locked, revoked.
+    fn items_in_every_state(invite: &Invite) -> Vec<Item> {
+        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
+        let at = epoch(invite.created_at);
+        let unused = invite_to_item(invite);
+        let mut entering = unused.clone();
+        entering.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
+        entering.insert(ENTRY.guesses.into(), n(2));
+        entering.insert(ENTRY.at.into(), at.clone());
+        let mut entered = entering.clone();
+        entered.insert(ENTRY.opened.into(), at.clone());
+        let mut exit_failed = entered.clone();
+        exit_failed.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
+        exit_failed.insert(EXIT.given_back.into(), n(1));
+        let mut exited = entered.clone();
+        exited.insert(EXIT_TRIES.into(), tries(&["4821"]));
+        exited.insert(EXIT.guesses.into(), n(1));
+        exited.insert(EXIT.at.into(), at.clone());
+        exited.insert(EXIT.opened.into(), at);
+        let mut locked = unused.clone();
+        locked.insert(ENTRY.guesses.into(), n(5));
+        let mut revoked = unused.clone();
+        revoked.insert(names::STATE.into(), s(REVOKED));
+        vec![unused, entering, entered, exit_failed, exited, locked, revoked]
+    }
+
     #[test]
     fn the_list_reads_from_its_projection_what_a_whole_read_gives() {
         let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
-        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
-        let unused = invite_to_item(&invite);
-        let mut entered = unused.clone();
-        entered.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
-        entered.insert(GUESSES.into(), n(3));
-        let mut exit_failed = entered.clone();
-        exit_failed.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
-        let mut exited = entered.clone();
-        exited.insert(EXIT_TRIES.into(), tries(&["4821"]));
-        exited.insert(GUESSES.into(), n(4));
-        let mut locked = unused.clone();
-        locked.insert(GUESSES.into(), n(5));
-        let mut revoked = unused.clone();
-        revoked.insert(names::STATE.into(), s(REVOKED));
-        for item in [unused, entered, exit_failed, exited, locked, revoked] {
+        for item in items_in_every_state(&invite) {
             let whole = invite_from_item(&item).unwrap();
             let id = match sort_key(&item).and_then(keys::classify) {
                 Some(keys::PartitionItem::Invite(id)) => id,
@@ -871,22 +916,23 @@ mod tests {
     }
 
     #[test]
-    fn entry_and_exit_are_read_from_the_guesses() {
+    fn entry_and_exit_are_read_from_the_codes_typed_and_the_gates_reports() {
         let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
-        let mut item = invite_to_item(&invite);
-        let tries = |codes: &[&str]| AttributeValue::Ss(codes.iter().map(|c| c.to_string()).collect());
-        item.insert(ENTRY_TRIES.into(), tries(&["1111", "4821"]));
-        item.insert(GUESSES.into(), n(3));
-        let entered = invite_from_item(&item).unwrap();
-        assert_eq!((entered.state, entered.wrong_attempts), (InviteState::Entered, 2));
-        item.insert(EXIT_RELEASED.into(), AttributeValue::Bool(true));
-        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::ExitFailed);
-        item.insert(EXIT_TRIES.into(), tries(&["4821"]));
-        item.insert(GUESSES.into(), n(4));
-        let exited = invite_from_item(&item).unwrap();
-        assert_eq!((exited.state, exited.wrong_attempts), (InviteState::Exited, 2));
-        item.insert("state".into(), s(REVOKED));
-        assert_eq!(invite_from_item(&item).unwrap().state, InviteState::Revoked);
+        let now = invite.created_at;
+        let states: Vec<_> = items_in_every_state(&invite)
+            .iter()
+            .map(|item| invite_from_item(item).unwrap())
+            .map(|invite| (invite.state(now), invite.is_locked(now)))
+            .collect();
+        use InviteState::*;
+        let expected = [Unused, Entering, Entered, ExitFailed, Exited, Unused, Revoked].map(|state| (state, false));
+        let mut expected = expected.to_vec();
+        expected[5].1 = true;
+        assert_eq!(states, expected);
+        let entering = invite_from_item(&items_in_every_state(&invite)[1]).unwrap();
+        assert_eq!(entering.entry.wrong(), 1, "one wrong code before the right one");
+        let lapsed = crate::domain::passage::confirm_by(now);
+        assert_eq!(entering.state(lapsed), Unused, "a command never answered gives the entry back");
     }
 
     #[test]
@@ -894,7 +940,7 @@ mod tests {
         let invite = invite_at(OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000));
         let mut item = invite_to_item(&invite);
         assert!(item.contains_key(keys::SLOT_INDEX_PK));
-        item.insert(GUESSES.into(), s("five"));
-        assert_eq!(invite_from_item(&item).unwrap_err().attribute, GUESSES);
+        item.insert(ENTRY.guesses.into(), s("five"));
+        assert_eq!(invite_from_item(&item).unwrap_err().attribute, ENTRY.guesses);
     }
 }

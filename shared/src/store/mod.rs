@@ -6,7 +6,9 @@
 //!   provisioning (what Fluss's device management writes in production).
 //! - [`invites`]: an invite's life: the partition read of create and list, create,
 //!   revoke, the SMS outcome, expiry and the sweep's index; idempotency records.
-//! - [`redemption`]: the guest's write path at the gate, and giving a redemption back.
+//! - [`redemption`]: the guest's write path at the gate, and what settles a passage
+//!   afterwards (given back, or confirmed by the gate's report).
+//! - [`gates`]: each gate's presence, from its lifecycle events.
 //!
 //! Each public method is one request (the budgets in the README count them), except
 //! the paginated reads, which are one request per page. Every write that guards an
@@ -14,6 +16,7 @@
 //! leaves this module: callers see domain values, outcomes and [`StoreError`].
 
 pub mod attributes;
+pub mod gates;
 pub mod intercoms;
 pub mod invites;
 pub mod redemption;
@@ -21,7 +24,8 @@ pub mod redemption;
 pub use attributes::{Item, ItemError};
 pub use intercoms::SaveOutcome;
 pub use invites::{CreateOutcome, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};
-pub use redemption::{GateAttempt, RedeemOutcome};
+pub use gates::{GateReachability, Presence};
+pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 
 use crate::error::BoxError;
 use crate::keys;

@@ -1,13 +1,16 @@
-//! The guest's write path at the gate: one conditional update per code typed,
-//! and giving a redemption back when the gate refused its command.
+//! The guest's write path at the gate — one conditional update per code typed —
+//! and what settles a passage afterwards: giving it back when its command did not
+//! open the gate, and confirming it when the gate reports that it opened.
 
+use super::attributes::names::{self, ENTRY};
 use super::attributes::*;
 use super::condition_failed;
 use super::invites::*;
 use super::{request_failed, Store, StoreError};
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId};
-use crate::domain::invite::{AttemptKey, Invite, Redemption, MAX_GATE_GIVE_BACKS, MAX_WRONG_ATTEMPTS};
+use crate::domain::invite::{AttemptKey, Invite, Redemption, MAX_WRONG_ATTEMPTS};
+use crate::domain::passage::{EXIT_PAUSE_STEP, FREE_EXIT_GUESSES};
 use crate::domain::token::TokenHash;
 use crate::keys;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -27,79 +30,119 @@ pub struct GateAttempt<'a> {
 
 pub enum RedeemOutcome {
     /// The attempt was counted; the invite as it is now. If the typed code was the
-    /// invite's, this attempt consumed the entry (exit) and the gate may be opened.
+    /// invite's, this attempt spent the entry (exit) provisionally and its command
+    /// may be sent.
     Recorded(Invite),
     /// The conditions did not hold; the invite as it was, if it exists at this key.
     /// If it holds this very attempt, the request is a repeat of it.
     Refused(Option<Invite>),
 }
 
+/// Whether a give-back follows a command that may have reached the gate (the
+/// guest may be through it) or one that was never sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveBack {
+    /// Sent, and the gate did not open (it said so, or it never answered).
+    NotOpened,
+    /// Never sent: the gate is offline, or IoT Core refused the update outright.
+    NotSent,
+}
+
+fn invite_key(intercom: &IntercomId, invite: &InviteId) -> Item {
+    key(keys::intercom_pk(intercom), keys::invite_sk(invite))
+}
+
 impl Store {
-    /// Records one code typed at the gate, and thereby consumes the entry (or exit)
-    /// if it is the invite's code: one conditional update that returns the invite.
+    /// Records one code typed at the gate, and thereby spends the entry (or exit)
+    /// provisionally if it is the invite's code: one conditional update that
+    /// returns the invite.
     ///
     /// The typed code is not compared in the condition but added to a set, and
     /// every attempt is counted in the same write. Only then does the caller compare
     /// it with the code. So attempts are counted before they are judged: however many
-    /// run in parallel, at most [`MAX_WRONG_ATTEMPTS`] wrong codes are ever tried, and
-    /// the invite's code enters the entry (exit) set once, which makes each happen once.
-    /// The condition refuses revoked, expired, locked and already-used invites, and
-    /// an attempt already recorded: a repeat (an SDK retry after a lost answer, the
-    /// page's retry) is never counted twice; the caller finds it in the returned item.
-    /// The attempt's key and time are stored in the same write, which fixes the door
-    /// command of a consuming attempt (`gate::DoorCommand::for_attempt`).
+    /// run in parallel, at most [`MAX_WRONG_ATTEMPTS`] wrong codes are ever tried at
+    /// the entry, and the invite's code enters a passage's set once, which makes each
+    /// passage happen once. The condition refuses revoked, expired, locked and spent
+    /// passages, and an attempt already recorded: a repeat (an SDK retry after a lost
+    /// answer, the page's retry) is never counted twice; the caller finds it in the
+    /// returned item. The attempt's key and time are stored in the same write: they
+    /// are its door command (`domain::command::DoorCommand::for_attempt`), and, as the
+    /// passage's last attempt, what decides when that command lapses.
+    ///
+    /// The exit is never locked: past [`FREE_EXIT_GUESSES`] wrong codes each attempt
+    /// must come after a pause that every attempt makes [`EXIT_PAUSE_STEP`] longer
+    /// (set in this same write, so parallel guesses cannot skip it). The exit opens to
+    /// a guest the entry gate let in, or whose entry command went out and was given
+    /// back (the gate may have opened without saying so).
     pub async fn record_attempt(
         &self,
         at_gate: &GateAttempt<'_>,
         now: OffsetDateTime,
     ) -> Result<RedeemOutcome, StoreError> {
         let GateAttempt { intercom, invite, token_hash, typed, attempt, redemption } = *at_gate;
-        let (tries, condition, allowed_guesses) = match redemption {
-            // Before entry every guess so far was wrong.
+        let passage = names::passage(redemption);
+        let (condition, mut update) = match redemption {
             Redemption::Entry => (
-                ENTRY_TRIES,
                 "token_hash = :hash AND #state = :active AND expires_at > :now AND #guesses < :allowed \
-                 AND NOT contains(#entry_tries, #code) AND attribute_not_exists(#attempts.#attempt)",
-                MAX_WRONG_ATTEMPTS,
-            ),
-            // After entry one guess (the entry) was right.
-            Redemption::Exit => (
-                EXIT_TRIES,
-                "token_hash = :hash AND #state = :active AND exit_closes_at > :now AND #guesses < :allowed \
-                 AND contains(#entry_tries, #code) AND NOT contains(#exit_tries, #code) \
+                 AND NOT contains(#tries, #code) AND attribute_not_exists(#opened) \
+                 AND NOT contains(#exit_tries, #code) AND attribute_not_exists(#released) \
                  AND attribute_not_exists(#attempts.#attempt)",
-                MAX_WRONG_ATTEMPTS + 1,
+                String::new(),
+            ),
+            Redemption::Exit => (
+                "token_hash = :hash AND #state = :active AND exit_closes_at > :now \
+                 AND (attribute_exists(#entry_opened) OR #entry_given_back > :zero) \
+                 AND NOT contains(#tries, #code) AND attribute_not_exists(#opened) \
+                 AND (#guesses < :allowed OR #not_before <= :now) \
+                 AND attribute_not_exists(#attempts.#attempt)",
+                ", #not_before = :now + #pause, #pause = #pause + :step".to_owned(),
             ),
         };
+        update.insert_str(
+            0,
+            "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event), \
+             #attempts.#attempt = :now, #last = :attempt, #last_at = :now",
+        );
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .update_expression(
-                "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event), #attempts.#attempt = :now",
-            )
+            .set_key(Some(invite_key(intercom, invite)))
+            .update_expression(update)
             .condition_expression(condition)
             .expression_attribute_names("#state", names::STATE)
             .expression_attribute_names("#code", names::CODE)
             .expression_attribute_names("#history", names::HISTORY)
-            .expression_attribute_names("#guesses", GUESSES)
-            .expression_attribute_names("#tries", tries)
-            .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            .expression_attribute_names("#guesses", passage.guesses)
+            .expression_attribute_names("#tries", passage.tries)
+            .expression_attribute_names("#opened", passage.opened)
+            .expression_attribute_names("#last", passage.attempt)
+            .expression_attribute_names("#last_at", passage.at)
             .expression_attribute_names("#attempts", ATTEMPTS)
             .expression_attribute_names("#attempt", attempt.as_str())
             .expression_attribute_values(":hash", s(&token_hash.0))
             .expression_attribute_values(":active", s(ACTIVE))
             .expression_attribute_values(":now", epoch(now))
-            .expression_attribute_values(":allowed", n(allowed_guesses))
             .expression_attribute_values(":typed", AttributeValue::Ss(vec![typed.as_str().to_owned()]))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":event", attempt_entry(redemption.as_str(), typed, now))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        if redemption == Redemption::Exit {
-            request = request.expression_attribute_names("#exit_tries", EXIT_TRIES);
-        }
+        request = match redemption {
+            Redemption::Entry => request
+                .expression_attribute_names("#exit_tries", EXIT_TRIES)
+                .expression_attribute_names("#released", EXIT_RELEASED)
+                .expression_attribute_values(":allowed", n(MAX_WRONG_ATTEMPTS)),
+            Redemption::Exit => request
+                .expression_attribute_names("#entry_opened", ENTRY.opened)
+                .expression_attribute_names("#entry_given_back", ENTRY.given_back)
+                .expression_attribute_names("#not_before", names::EXIT_NOT_BEFORE)
+                .expression_attribute_names("#pause", names::EXIT_PAUSE)
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":allowed", n(FREE_EXIT_GUESSES))
+                .expression_attribute_values(":step", n(EXIT_PAUSE_STEP.whole_seconds())),
+        };
         match request.send().await {
             Ok(output) => {
                 let item = output.attributes().ok_or_else(|| ItemError { attribute: "ALL_NEW".into() })?;
@@ -112,60 +155,117 @@ impl Store {
         }
     }
 
-    /// Gives the guest their entry or exit back after the gate refused its command
-    /// outright (nothing was written to the shadow): takes the code out of the set
-    /// again, uncounts the attempt and forgets it, so the guest can try again.
-    /// Only the attempt that consumed the redemption can give it back, and only
-    /// [`MAX_GATE_GIVE_BACKS`] times per invite; returns whether it did. An exit
-    /// given back no longer holds a place ([`EXIT_RELEASED`]): the place it freed may
-    /// already be someone else's.
+    /// Gives the guest their entry or exit back when its command did not open the
+    /// gate: takes the code out of the passage's set again and uncounts the attempt,
+    /// so the same code works again. Only while `attempt` is still the passage's
+    /// spending attempt and no gate has reported opening for it, so a give-back
+    /// repeated, raced by a late `opened` report, or overtaken by a newer attempt
+    /// changes nothing. Returns whether it gave back. An exit given back keeps its
+    /// place freed ([`EXIT_RELEASED`]): the place may already be someone else's.
+    ///
+    /// The attempt stays in the invite's record of attempts, so a late report on its
+    /// command still finds it, and a repeat of it is told that its command ended.
     pub async fn give_back(
         &self,
         invite: &Invite,
         redemption: Redemption,
         attempt: &AttemptKey,
+        why: GiveBack,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (tries, update) = match redemption {
-            Redemption::Entry => (
-                ENTRY_TRIES,
-                "DELETE #tries :code ADD #guesses :minus_one, #give_backs :one \
-                 SET #history = list_append(#history, :event) REMOVE #attempts.#attempt",
-            ),
-            Redemption::Exit => (
-                EXIT_TRIES,
-                "DELETE #tries :code ADD #guesses :minus_one, #give_backs :one \
-                 SET #history = list_append(#history, :event), #released = :true REMOVE #attempts.#attempt",
-            ),
+        let passage = names::passage(redemption);
+        let mut update = "DELETE #tries :code ADD #guesses :minus_one".to_owned();
+        if why == GiveBack::NotOpened {
+            update.push_str(", #given_back :one");
+        }
+        update.push_str(" SET #history = list_append(#history, :event)");
+        if redemption == Redemption::Exit {
+            update.push_str(", #released = :true");
+        }
+        let event = match why {
+            GiveBack::NotOpened => format!("{}_not_opened", redemption.as_str()),
+            GiveBack::NotSent => format!("{}_not_sent", redemption.as_str()),
         };
-        let event = format!("{}_gate_failed", redemption.as_str());
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
+            .set_key(Some(invite_key(&invite.intercom_id, &invite.id)))
             .update_expression(update)
-            .condition_expression(
-                "contains(#tries, :code_value) AND attribute_exists(#attempts.#attempt) \
-                 AND (attribute_not_exists(#give_backs) OR #give_backs < :max_give_backs)",
-            )
-            .expression_attribute_names("#tries", tries)
-            .expression_attribute_names("#guesses", GUESSES)
-            .expression_attribute_names("#give_backs", GATE_GIVE_BACKS)
+            .condition_expression("#last = :attempt AND contains(#tries, #code) AND attribute_not_exists(#opened)")
+            .expression_attribute_names("#tries", passage.tries)
+            .expression_attribute_names("#guesses", passage.guesses)
+            .expression_attribute_names("#opened", passage.opened)
+            .expression_attribute_names("#last", passage.attempt)
+            .expression_attribute_names("#code", names::CODE)
             .expression_attribute_names("#history", names::HISTORY)
-            .expression_attribute_names("#attempts", ATTEMPTS)
-            .expression_attribute_names("#attempt", attempt.as_str())
             .expression_attribute_values(":code", AttributeValue::Ss(vec![invite.code.as_str().to_owned()]))
-            .expression_attribute_values(":code_value", s(invite.code.as_str()))
+            .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max_give_backs", n(MAX_GATE_GIVE_BACKS))
             .expression_attribute_values(":event", history_append(&event, now));
+        if why == GiveBack::NotOpened {
+            request = request
+                .expression_attribute_names("#given_back", passage.given_back)
+                .expression_attribute_values(":one", n(1));
+        }
         if redemption == Redemption::Exit {
             request = request
                 .expression_attribute_names("#released", EXIT_RELEASED)
                 .expression_attribute_values(":true", AttributeValue::Bool(true));
         }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error).is_some() => Ok(false),
+            Err(error) => Err(request_failed(error)),
+        }
+    }
+
+    /// Records the gate's word that it opened for `attempt`'s command: the passage is
+    /// spent for good. If the command had been given back meanwhile (the report came
+    /// after its lapse), the passage is spent again — the gate's word wins — unless
+    /// it was confirmed already. Once per passage: duplicate and out-of-order reports
+    /// change nothing. Returns whether it wrote; `false` if the passage was confirmed
+    /// before or changed since `invite` was read (the caller reads again to tell).
+    pub async fn confirm_opened(
+        &self,
+        invite: &Invite,
+        attempt: &AttemptKey,
+        issued_at: OffsetDateTime,
+        opened_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let redemption = attempt.redemption();
+        let passage = names::passage(redemption);
+        let consumed = invite.passage(redemption).consumed;
+        let event = history_append(&format!("{}_opened", redemption.as_str()), opened_at);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(invite_key(&invite.intercom_id, &invite.id)))
+            .expression_attribute_names("#tries", passage.tries)
+            .expression_attribute_names("#opened", passage.opened)
+            .expression_attribute_names("#last", passage.attempt)
+            .expression_attribute_names("#last_at", passage.at)
+            .expression_attribute_names("#code", names::CODE)
+            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_values(":opened", epoch(opened_at))
+            .expression_attribute_values(":attempt", s(attempt.as_str()))
+            .expression_attribute_values(":issued", epoch(issued_at))
+            .expression_attribute_values(":event", event);
+        let set = "SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)";
+        let request = if consumed {
+            request
+                .update_expression(set)
+                .condition_expression("contains(#tries, #code) AND attribute_not_exists(#opened)")
+        } else {
+            // Spent again, and counted again, as the attempt was when it was recorded.
+            request
+                .update_expression(format!("{set} ADD #tries :code, #guesses :one"))
+                .condition_expression("NOT contains(#tries, #code) AND attribute_not_exists(#opened)")
+                .expression_attribute_names("#guesses", passage.guesses)
+                .expression_attribute_values(":code", AttributeValue::Ss(vec![invite.code.as_str().to_owned()]))
+                .expression_attribute_values(":one", n(1))
+        };
         match request.send().await {
             Ok(_) => Ok(true),
             Err(error) if condition_failed(&error).is_some() => Ok(false),

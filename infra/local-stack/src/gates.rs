@@ -1,0 +1,315 @@
+//! The gates of the local stack: a simulator that follows the firmware contract
+//! (README, "Gate firmware contract") against moto's shadows, and the routing an
+//! IoT topic rule would do.
+//!
+//! moto has no devices and no MQTT: nothing is pushed to a gate and its topic rules
+//! never fire. So each simulated gate reads its `ota` shadow when the local API has
+//! answered a guest at the gate (where IoT Core would push the delta) and once a
+//! second anyway, acts on each command id once, writes its report to the shadow's
+//! `reported` section, and hands the backend what the report rule would deliver —
+//! in the shape that rule's SQL makes of the shadow's `update/accepted` message —
+//! by calling the `gate-events` handler in process, as the rule's Lambda action
+//! would invoke the function. Connecting and disconnecting deliver lifecycle events
+//! in the shape AWS publishes them, with a growing version per gate.
+//!
+//! Each gate can be online, offline (reads nothing, reports nothing until it is
+//! back), slow (acts N seconds after it first reads a command), mute (acts, never
+//! reports) or skewed (its clock N seconds off). Every opening is recorded, so the
+//! tests can count openings per entry and per exit.
+
+use ota::domain::command::SHADOW_NAME;
+use ota::Deps;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Mode {
+    Online,
+    Offline,
+    /// Acts this many seconds after it first reads a command.
+    Slow { seconds: i64 },
+    /// Opens, but never reports.
+    Mute,
+    /// Its clock is this many seconds ahead (negative: behind).
+    Skewed { seconds: i64 },
+}
+
+impl Mode {
+    /// `online`, `offline`, `mute`, `slow` or `skewed`, with `seconds` for the last two.
+    pub fn parse(name: &str, seconds: Option<i64>) -> Option<Self> {
+        Some(match (name, seconds) {
+            ("online", _) => Self::Online,
+            ("offline", _) => Self::Offline,
+            ("mute", _) => Self::Mute,
+            ("slow", Some(seconds)) if seconds >= 0 => Self::Slow { seconds },
+            ("skewed", Some(seconds)) => Self::Skewed { seconds },
+            _ => return None,
+        })
+    }
+}
+
+/// One time a gate opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Opening {
+    pub command_id: String,
+    /// `<intercom>.<invite>` of the command, and its reason: one passage.
+    pub passage: String,
+    pub at: i64,
+}
+
+#[derive(Debug)]
+struct Gate {
+    mode: Mode,
+    /// The version of its last lifecycle event.
+    version: i64,
+    /// Command ids acted on, with the report made (re-sent on reconnect).
+    handled: HashMap<String, Value>,
+    /// When each command was first read (a slow gate acts some time later).
+    first_read: HashMap<String, OffsetDateTime>,
+    /// The passages it opened for, and when: a second command for one of them is
+    /// answered with the first opening, not a second one.
+    opened_for: HashMap<String, i64>,
+    openings: Vec<Opening>,
+    last_report: Option<Value>,
+}
+
+pub struct GateSimulator {
+    deps: Deps,
+    iot: aws_sdk_iotdataplane::Client,
+    gates: Mutex<BTreeMap<String, Gate>>,
+    /// One scan at a time, so a command is acted on once.
+    scanning: tokio::sync::Mutex<()>,
+    wake: tokio::sync::Notify,
+}
+
+/// How often every online gate reads its shadow when nothing woke it.
+const POLL: Duration = Duration::from_secs(1);
+
+impl GateSimulator {
+    pub fn new(deps: Deps, iot: aws_sdk_iotdataplane::Client) -> Arc<Self> {
+        Arc::new(Self {
+            deps,
+            iot,
+            gates: Mutex::new(BTreeMap::new()),
+            scanning: tokio::sync::Mutex::new(()),
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.deps.clock.now()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Gate>> {
+        self.gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds a gate, online: it connects (a lifecycle event) and reads its shadow.
+    pub async fn add(&self, thing: &str) {
+        self.lock().insert(
+            thing.to_owned(),
+            Gate {
+                mode: Mode::Offline,
+                version: 0,
+                handled: HashMap::new(),
+                first_read: HashMap::new(),
+                opened_for: HashMap::new(),
+                openings: Vec::new(),
+                last_report: None,
+            },
+        );
+        self.set_mode(thing, Mode::Online).await;
+    }
+
+    /// Runs the gates until the process ends: a scan when woken, and once a second.
+    pub fn spawn(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let _ = tokio::time::timeout(POLL, me.wake.notified()).await;
+                me.scan().await;
+            }
+        });
+    }
+
+    /// Where IoT Core would push a shadow delta: the gates read their shadows soon.
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Reads every online gate's shadow now and acts on what it finds; returns when
+    /// every report it made has been handled by the backend.
+    pub async fn settle(&self) {
+        self.scan().await;
+    }
+
+    pub fn mode(&self, thing: &str) -> Option<Mode> {
+        self.lock().get(thing).map(|gate| gate.mode)
+    }
+
+    /// Every gate with its mode and openings.
+    pub fn describe(&self) -> Value {
+        let gates = self.lock();
+        Value::Object(
+            gates
+                .iter()
+                .map(|(thing, gate)| (thing.clone(), json!({ "mode": gate.mode, "openings": gate.openings })))
+                .collect(),
+        )
+    }
+
+    pub fn openings(&self, thing: &str) -> Vec<Opening> {
+        self.lock().get(thing).map(|gate| gate.openings.clone()).unwrap_or_default()
+    }
+
+    /// Changes a gate's behaviour. Going offline disconnects it; coming back connects
+    /// it, re-sends its last report (the contract's "re-send on reconnect") and reads
+    /// its shadow. Returns `false` for an unknown gate.
+    pub async fn set_mode(&self, thing: &str, mode: Mode) -> bool {
+        let (event, resend) = {
+            let mut gates = self.lock();
+            let Some(gate) = gates.get_mut(thing) else { return false };
+            let was_online = gate.mode != Mode::Offline;
+            let online = mode != Mode::Offline;
+            gate.mode = mode;
+            if was_online == online {
+                (None, None)
+            } else {
+                gate.version += 1;
+                let event = lifecycle_event(thing, online, gate.version, self.now());
+                (Some(event), if online { gate.last_report.clone() } else { None })
+            }
+        };
+        for delivery in event.into_iter().chain(resend) {
+            self.deliver(&delivery).await;
+        }
+        self.scan().await;
+        true
+    }
+
+    async fn deliver(&self, event: &Value) {
+        if let Err(error) = ota::handlers::gate_events::handle(&self.deps, event).await {
+            tracing::warn!(error = %error, "gate-events failed on a simulated delivery");
+        }
+    }
+
+    async fn scan(&self) {
+        let _one_at_a_time = self.scanning.lock().await;
+        let things: Vec<(String, Mode)> = self
+            .lock()
+            .iter()
+            .filter(|(_, gate)| gate.mode != Mode::Offline)
+            .map(|(thing, gate)| (thing.clone(), gate.mode))
+            .collect();
+        for (thing, mode) in things {
+            let Some(command) = self.desired_command(&thing).await else { continue };
+            if let Some(report) = self.act(&thing, mode, &command) {
+                self.report(&thing, report).await;
+            }
+        }
+    }
+
+    async fn desired_command(&self, thing: &str) -> Option<Value> {
+        let shadow = self.iot.get_thing_shadow().thing_name(thing).shadow_name(SHADOW_NAME).send().await.ok()?;
+        let doc: Value = serde_json::from_slice(shadow.payload()?.as_ref()).ok()?;
+        let command = doc["state"]["desired"]["command"].clone();
+        command["id"].is_string().then_some(command)
+    }
+
+    /// What the gate does with `command`, by the contract: the report to make, if any.
+    fn act(&self, thing: &str, mode: Mode, command: &Value) -> Option<Value> {
+        let id = command["id"].as_str()?.to_owned();
+        let mut gates = self.lock();
+        let gate = gates.get_mut(thing)?;
+        if gate.handled.contains_key(&id) {
+            return None;
+        }
+        let real_now = self.now();
+        let skew = match mode {
+            Mode::Skewed { seconds } => time::Duration::seconds(seconds),
+            _ => time::Duration::ZERO,
+        };
+        let first_read = *gate.first_read.entry(id.clone()).or_insert(real_now);
+        if let Mode::Slow { seconds } = mode {
+            if real_now < first_read + time::Duration::seconds(seconds) {
+                return None;
+            }
+        }
+        let gate_now = (real_now + skew).unix_timestamp();
+        let passage = format!(
+            "{}.{}",
+            id.rsplit_once('.').map(|(invite, _)| invite).unwrap_or_default(),
+            command["reason"].as_str().unwrap_or_default()
+        );
+        let outcome = match gate.opened_for.get(&passage) {
+            Some(&at) => ("opened", at),
+            None if command["not_after"].as_i64().is_some_and(|not_after| gate_now < not_after) => {
+                gate.opened_for.insert(passage.clone(), gate_now);
+                gate.openings.push(Opening { command_id: id.clone(), passage, at: gate_now });
+                ("opened", gate_now)
+            }
+            None => ("too_late", gate_now),
+        };
+        let report = json!({ "command_id": id, "outcome": outcome.0, "at": outcome.1 });
+        gate.handled.insert(id, report.clone());
+        if mode == Mode::Mute {
+            return None;
+        }
+        gate.last_report = Some(report_event(thing, &report, real_now));
+        Some(report)
+    }
+
+    /// Writes the report to the shadow's `reported` section (the shadow keeps it),
+    /// and delivers what the report rule would.
+    async fn report(&self, thing: &str, report: Value) {
+        let document = json!({ "state": { "reported": { "result": report } } });
+        let written = self
+            .iot
+            .update_thing_shadow()
+            .thing_name(thing)
+            .shadow_name(SHADOW_NAME)
+            .payload(aws_sdk_iotdataplane::primitives::Blob::new(document.to_string()))
+            .send()
+            .await;
+        if let Err(error) = written {
+            tracing::warn!(thing, error = %error, "simulated gate could not write its report");
+            return;
+        }
+        self.deliver(&report_event(thing, &report, self.now())).await;
+    }
+}
+
+/// What the rule on `$aws/things/+/shadow/name/ota/update/accepted` delivers:
+/// `SELECT topic(3) AS thing, state.reported.result AS result, timestamp() AS received_at`.
+pub fn report_event(thing: &str, result: &Value, now: OffsetDateTime) -> Value {
+    json!({ "thing": thing, "result": result, "received_at": millis(now) })
+}
+
+/// A lifecycle event as AWS IoT publishes it on `$aws/events/presence/...`
+/// (the rule delivers it whole: `SELECT *`).
+pub fn lifecycle_event(thing: &str, connected: bool, version: i64, now: OffsetDateTime) -> Value {
+    let mut event = json!({
+        "clientId": thing,
+        "timestamp": millis(now),
+        "eventType": if connected { "connected" } else { "disconnected" },
+        "sessionIdentifier": format!("00000000-0000-0000-0000-{version:012}"),
+        "principalIdentifier": "12345678901234567890123456789012",
+        "versionNumber": version,
+    });
+    if connected {
+        event["ipAddress"] = json!("192.0.2.10");
+    } else {
+        event["clientInitiatedDisconnect"] = json!(false);
+        event["disconnectReason"] = json!("MQTT_KEEP_ALIVE_TIMEOUT");
+    }
+    event
+}
+
+fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

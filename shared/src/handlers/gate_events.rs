@@ -1,0 +1,83 @@
+//! What the gates tell the backend, delivered by IoT Core topic rules (not HTTP):
+//! a gate's report on a door command, and its lifecycle events.
+//!
+//! - `opened`: the passage is spent for good (`Store::confirm_opened`), also when
+//!   the report comes after the command lapsed and the passage was given back.
+//! - `too_late` / `failed`: the gate did not open; the passage is given back at once.
+//! - connected / disconnected: the gate's presence, ordered by the events' versions.
+//!
+//! Every write is conditional, so duplicate and out-of-order deliveries change
+//! nothing. A report is believed only from the gate the invite's passage names (the
+//! rule gives the thing from the topic, which IoT policies tie to the device's
+//! certificate). A message this service cannot read is logged and dropped (a retry
+//! would not help); a store failure fails the invocation, so the rule's Lambda
+//! action retries it and, past that, its error action keeps it in the dead-letter queue.
+
+use crate::domain::command::{GateEvent, Outcome};
+use crate::error::ApiError;
+use crate::store::{GiveBack, Presence};
+use crate::Deps;
+use serde::Serialize;
+
+/// What one delivery changed, for the logs and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Handled {
+    Confirmed,
+    GivenBack,
+    PresenceRecorded,
+    /// A duplicate, an older event than the one recorded, or a report on a passage
+    /// that moved on: nothing to change.
+    Unchanged,
+    /// Not readable, or not believable (another gate, an unknown invite or attempt).
+    Ignored,
+}
+
+/// Rounds of a confirmation that raced another write to the same invite.
+const CONFIRM_ROUNDS: u32 = 3;
+
+pub async fn handle(deps: &Deps, event: &serde_json::Value) -> Result<Handled, ApiError> {
+    let event = match GateEvent::parse(event) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(%error, "gate event dropped");
+            return Ok(Handled::Ignored);
+        }
+    };
+    match event {
+        GateEvent::Presence { thing, connected, version, at } => {
+            let changed = deps.store.record_presence(&thing, Presence { connected, version, at }).await?;
+            tracing::info!(thing = thing.as_str(), connected, version, changed, "gate presence");
+            Ok(if changed { Handled::PresenceRecorded } else { Handled::Unchanged })
+        }
+        GateEvent::Report { thing, command, outcome, at } => {
+            let redemption = command.redemption();
+            for _ in 0..CONFIRM_ROUNDS {
+                let Some(invite) = deps.store.invite(&command.intercom, &command.invite).await? else {
+                    tracing::warn!(command = %command, "report on an unknown invite");
+                    return Ok(Handled::Ignored);
+                };
+                let issued_at = match invite.recorded_attempt(&command.attempt) {
+                    Some(issued_at) if invite.gate_for(redemption).thing == thing => issued_at,
+                    _ => {
+                        tracing::warn!(command = %command, thing = thing.as_str(), "report from another gate, or on no recorded attempt");
+                        return Ok(Handled::Ignored);
+                    }
+                };
+                tracing::info!(invite = %invite.id, command = %command, outcome = outcome.as_str(), "gate report");
+                if outcome != Outcome::Opened {
+                    let why = GiveBack::NotOpened;
+                    let given_back = deps.store.give_back(&invite, redemption, &command.attempt, why, at).await?;
+                    return Ok(if given_back { Handled::GivenBack } else { Handled::Unchanged });
+                }
+                if invite.passage(redemption).opened_at.is_some() {
+                    return Ok(Handled::Unchanged);
+                }
+                if deps.store.confirm_opened(&invite, &command.attempt, issued_at, at).await? {
+                    return Ok(Handled::Confirmed);
+                }
+            }
+            Err(ApiError::Busy)
+        }
+    }
+}
