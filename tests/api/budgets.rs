@@ -1,7 +1,9 @@
 //! DynamoDB requests per endpoint call, counted at the SDK (one per HTTP attempt).
-//! Budgets: redeem 1 on success, on a wrong code and at a wrong intercom (2 on other refusals),
-//! guest status 1, create ≤ 2, list ≤ 2,
-//! revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where needed; no Scan ever.
+//! Budgets: redeem 2 on success (the attempt's write and the gate's presence), 1 on a
+//! wrong code and at a wrong intercom (2 on other refusals), guest status 2 (the invite
+//! and its gates' presence), a gate's report 2 (gate-events: read, conditional write),
+//! create ≤ 2, list ≤ 2, revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where
+//! needed; no Scan ever.
 //! `cargo test -p ota-tests budgets -- --nocapture` prints the measured table.
 
 use crate::helpers::{other_code, spawn_app, spawn_app_with, Options, Redeem};
@@ -38,13 +40,15 @@ async fn every_endpoint_stays_within_its_request_budget() {
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
     measure("redeem-entry wrong intercom", 1, ("iot", 0), app.take_sdk_requests());
     app.guest_status(&invite.token).await;
-    measure("guest-status", 1, ("iot", 0), app.take_sdk_requests());
-    assert_eq!(app.enter(&invite).await.0, 200);
-    measure("redeem-entry success", 1, ("iot", 1), app.take_sdk_requests());
+    measure("guest-status", 2, ("iot", 0), app.take_sdk_requests());
+    app.gate_requests.take();
+    assert_eq!(app.enter(&invite).await.0, 202);
+    measure("redeem-entry success", 2, ("iot", 1), app.take_sdk_requests());
+    measure("gate-events opened report", 2, ("iot", 0), app.gate_requests.take());
     app.enter(&invite).await;
     measure("redeem-entry used", 2, ("iot", 0), app.take_sdk_requests());
-    assert_eq!(app.exit(&invite).await.0, 200);
-    measure("redeem-exit success", 1, ("iot", 1), app.take_sdk_requests());
+    assert_eq!(app.exit(&invite).await.0, 202);
+    measure("redeem-exit success", 2, ("iot", 1), app.take_sdk_requests());
 
     let revoked = app.invite("Revoked Guest").await;
     app.take_sdk_requests();

@@ -240,7 +240,7 @@ async fn a_retried_create_with_the_same_idempotency_key_returns_the_same_invite_
 
     // The retried link works like the first one.
     let invite = crate::helpers::Invite::from(&again);
-    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,7 +250,7 @@ async fn when_sns_fails_the_invite_stands_and_the_response_says_so() {
     let invite = app.invite("No Signal").await;
     assert_eq!(invite.body["sms"]["status"], "failed");
     assert_eq!(app.listed_ids().await, vec![invite.id.clone()]);
-    assert_eq!(app.enter(&invite).await.0, 200, "the owner can share the code another way");
+    assert_eq!(app.enter(&invite).await.0, 202, "the owner can share the code another way");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

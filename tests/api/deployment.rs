@@ -160,6 +160,39 @@ fn the_release_profile_leaves_cargo_lambda_nothing_to_choose() {
     }
 }
 
+/// A function must outlive every call it can make, or a timeout between a write and
+/// the call after it leaves the work half done: the guest functions' worst case is
+/// `handlers::redeem::MOST_STORE_CALLS` store calls and one door command.
+#[test]
+fn every_function_outlives_the_calls_it_can_make() {
+    let template = template();
+    let deployed = functions_by_binary(&template);
+    let timeout = |binary: &str| {
+        let own = &deployed[binary]["Properties"]["Timeout"];
+        own.as_u64().or_else(|| template["Globals"]["Function"]["Timeout"].as_u64()).unwrap()
+    };
+    let call = ota::aws::OPERATION_TIMEOUT.as_secs_f64();
+    let redeem = f64::from(ota::handlers::redeem::MOST_STORE_CALLS) * call + ota::gate::OPEN_TIMEOUT.as_secs_f64();
+    let worst: &[(&str, f64)] = &[
+        ("redeem-entry", redeem),
+        ("redeem-exit", redeem),
+        // the invite, the gates' presence, a lapsed command's give-back
+        ("guest-status", 3.0 * call),
+        // three rounds of read and write
+        ("gate-events", 6.0 * call),
+        // the app's functions: a read and a write at most
+        ("get-settings", 2.0 * call),
+        ("update-settings", 2.0 * call),
+        // the partition read, the commit, the SMS, recording a failed SMS
+        ("create-invite", 4.0 * call),
+        ("list-codes", 2.0 * call),
+        ("revoke-code", 2.0 * call),
+    ];
+    for (binary, seconds) in worst {
+        assert!(timeout(binary) as f64 > *seconds, "{binary}: Timeout {} s, its calls up to {seconds} s", timeout(binary));
+    }
+}
+
 /// What a statement's resource is, from its (possibly tagged) value.
 fn resource_kind(resource: &Value) -> String {
     let text = format!("{resource:?}");
@@ -232,6 +265,10 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_role() {
     record("redeem-exit", needs(&app, app.exit(&invite)).await);
     app.faults().heal();
     record("redeem-exit", needs(&app, app.exit(&invite)).await);
+    // What the gates' deliveries made gate-events do: reports on both commands, and a
+    // gate going offline (a presence write).
+    app.set_gate("gate-main", local_stack::gates::Mode::Offline).await;
+    record("gate-events", app.gate_iam.take().into_iter().collect());
     let revoked = app.invite("Revoked").await;
     record("revoke-code", needs(&app, app.revoke(&app.owner, &revoked.id)).await);
     app.advance(time::Duration::hours(13));

@@ -33,8 +33,8 @@ async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
     .await;
     let stays_late = app.invite("Stays Late").await;
     let stays_too_long = app.invite("Stays Too Long").await;
-    assert_eq!(app.enter(&stays_late).await.0, 200);
-    assert_eq!(app.enter(&stays_too_long).await.0, 200);
+    assert_eq!(app.enter(&stays_late).await.0, 202);
+    assert_eq!(app.enter(&stays_too_long).await.0, 202);
 
     app.advance(Duration::minutes(75));
     let (_, list) = app.list(&app.owner).await;
@@ -42,7 +42,7 @@ async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
     assert_eq!(states, ["inside", "inside"], "guests inside stay listed through the grace: {list}");
     assert_eq!(list["active"], 0, "but hold no place");
     let (status, body) = app.exit(&stays_late).await;
-    assert_eq!(status, 200, "{body}");
+    assert_eq!(status, 202, "{body}");
 
     app.advance(Duration::minutes(15));
     let (status, error) = app.exit(&stays_too_long).await;
@@ -82,8 +82,8 @@ async fn an_invite_that_ended_by_exit_is_never_swept_as_expired() {
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("Left Early").await;
-    assert_eq!(app.enter(&invite).await.0, 200);
-    assert_eq!(app.exit(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
+    assert_eq!(app.exit(&invite).await.0, 202);
     app.advance(Duration::hours(13));
     // The exit wrote once; the sweep takes the invite out of its index when it falls due.
     let report = app.sweep().await;

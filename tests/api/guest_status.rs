@@ -25,7 +25,7 @@ async fn the_link_holder_is_led_from_entry_to_exit_to_done() {
     app.redeem(Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
     assert_eq!(app.guest_status(&invite.token).await.1["attempts_left"], 4);
 
-    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
     let (_, body) = app.guest_status(&invite.token).await;
     assert_eq!((body["next"].as_str(), body["gate"].as_str()), (Some("exit"), Some("Exit gate")));
 
@@ -33,7 +33,7 @@ async fn the_link_holder_is_led_from_entry_to_exit_to_done() {
     app.advance(Duration::hours(12));
     assert_eq!(app.guest_status(&invite.token).await.1["next"], "exit");
 
-    assert_eq!(app.exit(&invite).await.0, 200);
+    assert_eq!(app.exit(&invite).await.0, 202);
     let (status, body) = app.guest_status(&invite.token).await;
     assert_eq!(status, 200);
     assert!(body["next"].is_null());

@@ -232,6 +232,10 @@ pub struct TestApp {
     pub iam: RequestLog,
     pub query_answers: QueryAnswers,
     pub paused_read: PausedRead,
+    /// What gate-events (run by the simulated gates' deliveries) asked of DynamoDB,
+    /// and the IAM permissions that needed.
+    pub gate_requests: RequestLog,
+    pub gate_iam: RequestLog,
     pub front: Arc<Front>,
     pub emulator: &'static str,
     proxy: Option<FaultProxy>,
@@ -296,6 +300,22 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     })
     .unwrap();
     let clock = Arc::new(ManualClock::starting_at(OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()));
+    // gate-events, as the IoT rules invoke it: its own clients, its requests logged apart.
+    let (gate_requests, gate_iam) = (RequestLog::default(), RequestLog::default());
+    let gate_recorder = Recorder {
+        service: "dynamodb",
+        log: gate_requests.clone(),
+        iam: gate_iam.clone(),
+        query_answers: QueryAnswers::default(),
+    };
+    let gate_events = ota::Deps::from_clients(
+        config.clone(),
+        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(gate_recorder).build()),
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_iotdataplane::Client::new(&sdk),
+        clock.clone(),
+    )
+    .unwrap();
     let mut deps =
         ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())
             .unwrap();
@@ -312,7 +332,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
     // The gates talk to IoT Core themselves, not through the functions' proxy. They
     // act when a test settles them (every redemption helper does), not on a timer.
-    let gates = GateSimulator::new(deps.clone(), aws_sdk_iotdataplane::Client::new(&sdk));
+    let gates = GateSimulator::new(gate_events, aws_sdk_iotdataplane::Client::new(&sdk));
     for gate in site.gates.values() {
         gates.add(gate.thing.as_str()).await;
     }
@@ -335,6 +355,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     requests.take();
     iam.take();
     query_answers.take();
+    gate_requests.take();
+    gate_iam.take();
     TestApp {
         api,
         http: reqwest::Client::new(),
@@ -348,6 +370,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         iam,
         query_answers,
         paused_read,
+        gate_requests,
+        gate_iam,
         front,
         emulator,
         proxy,

@@ -16,6 +16,7 @@ mod deployment;
 mod events;
 mod expiry;
 mod faults;
+mod gates;
 mod guest_status;
 mod redeem;
 mod revoke;

@@ -8,7 +8,7 @@ async fn a_guest_enters_and_exits_once_through_the_right_gates() {
     let invite = app.invite("Thandi").await;
 
     let (status, opened) = app.enter(&invite).await;
-    assert_eq!(status, 200, "{opened}");
+    assert_eq!((status, opened["result"].as_str()), (202, Some("opening")), "{opened}");
     assert_eq!(opened["gate"], "Main gate");
     let command = app.gate_command("gate-main").await.expect("entry gate got a command");
     assert_eq!(command["action"], "open");
@@ -25,13 +25,14 @@ async fn a_guest_enters_and_exits_once_through_the_right_gates() {
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_used")));
 
     let (status, opened) = app.exit(&invite).await;
-    assert_eq!(status, 200, "{opened}");
+    assert_eq!(status, 202, "{opened}");
     assert_eq!(opened["gate"], "Exit gate");
     assert_eq!(app.gate_command("gate-exit").await.unwrap()["reason"], "exit");
     let (status, again) = app.exit(&invite).await;
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_used")));
 
     assert!(app.listed_ids().await.is_empty(), "exit frees the slot and ends the code");
+    assert_eq!((app.openings("gate-main"), app.openings("gate-exit")), (1, 1), "each gate opened once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +42,7 @@ async fn exit_before_entry_is_refused() {
     let invite = app.invite("Early Exit").await;
     let (status, error) = app.exit(&invite).await;
     assert_eq!((status, error["error"]["code"].as_str()), (409, Some("not_entered")));
-    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +89,7 @@ async fn a_wrong_intercom_and_a_bad_link_are_told_apart_without_opening_anything
     let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), "12a4").await;
     assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_field")));
     assert!(app.gate_command("gate-main").await.is_none());
-    assert_eq!(app.enter(&invite).await.0, 200, "none of that used up or locked the invite");
+    assert_eq!(app.enter(&invite).await.0, 202, "none of that used up or locked the invite");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +98,7 @@ async fn revoke_stops_entry_and_exit_at_once() {
     app.configure(10).await;
     let unused = app.invite("Never Enters").await;
     let inside = app.invite("Already Inside").await;
-    assert_eq!(app.enter(&inside).await.0, 200);
+    assert_eq!(app.enter(&inside).await.0, 202);
 
     assert_eq!(app.revoke(&app.owner, &unused.id).await.0, 204);
     assert_eq!(app.revoke(&app.owner, &inside.id).await.0, 204);
@@ -132,13 +133,15 @@ async fn parallel_redemptions_open_the_gate_exactly_once_each_way() {
         for task in tasks {
             let (status, body) = task.await.unwrap();
             match status {
-                200 => opened += 1,
-                409 => assert_eq!(body["error"]["code"], "already_used"),
+                202 => opened += 1,
+                // Refused while the gate had the command, or after it reported.
+                409 => assert!(["already_used", "opening"].contains(&body["error"]["code"].as_str().unwrap()), "{body}"),
                 other => panic!("unexpected {other}: {body}"),
             }
         }
-        assert_eq!(opened, 1, "exactly one {} opened", if exit { "exit" } else { "entry" });
+        assert_eq!(opened, 1, "exactly one {} command", if exit { "exit" } else { "entry" });
     }
+    assert_eq!((app.openings("gate-main"), app.openings("gate-exit")), (1, 1), "each gate opened once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,12 +156,12 @@ async fn when_the_gate_cannot_be_reached_nothing_is_used_up_and_a_retry_works() 
     assert_eq!(list["codes"][0]["state"], "unused");
 
     local_stack::seed::create_thing(app.emulator, app.site.thing("gate-main").as_str()).await.unwrap();
-    assert_eq!(app.enter(&invite).await.0, 200, "the same code works once the gate is back");
+    assert_eq!(app.enter(&invite).await.0, 202, "the same code works once the gate is back");
 
     let (status, _) = app.exit(&invite).await;
     assert_eq!(status, 503, "exit gate still unreachable");
     local_stack::seed::create_thing(app.emulator, app.site.thing("gate-exit").as_str()).await.unwrap();
-    assert_eq!(app.exit(&invite).await.0, 200, "exit can be retried");
+    assert_eq!(app.exit(&invite).await.0, 202, "exit can be retried");
     assert_eq!(app.exit(&invite).await.0, 409);
 }
 
@@ -199,14 +202,19 @@ async fn a_retry_after_a_lost_answer_re_sends_the_same_command_not_a_second_one(
     let invite = app.invite("One Bar Of Signal").await;
     let press = |attempt: &str| serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code, "attempt_id": attempt });
     let (status, first) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
-    assert_eq!(status, 200, "{first}");
+    assert_eq!(status, 202, "{first}");
     let command = app.gate_command("gate-main").await.unwrap();
 
+    // Retried before the gate answered: the same command again.
     let (status, retry) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
-    assert_eq!(status, 200, "{retry}");
+    assert_eq!(status, 202, "{retry}");
     assert_eq!(retry["repeated"], true);
     assert_eq!(retry["command_id"], first["command_id"]);
     assert_eq!(app.gate_command("gate-main").await.unwrap()["id"], command["id"], "no second command");
+    app.settle_gates().await;
+    let (status, after_report) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
+    assert_eq!((status, after_report["result"].as_str()), (200, Some("opened")), "retried after the gate's report");
+    assert_eq!(after_report["command_id"], first["command_id"]);
 
     let (status, other) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0002"))).await;
     assert_eq!((status, other["error"]["code"].as_str()), (409, Some("already_used")), "a new press is a new entry");
@@ -219,9 +227,9 @@ async fn leaving_frees_the_place_for_the_next_guest() {
     let app = spawn_app().await;
     app.configure(1).await;
     let invite = app.invite("Only Guest").await;
-    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
     let next = serde_json::json!({ "name": "Next Guest", "mobile": app.mobile });
     assert_eq!(app.create(&app.owner, next.clone()).await.0, 409, "still inside: still holds the place");
-    assert_eq!(app.exit(&invite).await.0, 200);
+    assert_eq!(app.exit(&invite).await.0, 202);
     assert_eq!(app.create(&app.owner, next).await.0, 201);
 }

@@ -28,8 +28,8 @@ async fn unknown_or_dead_codes_are_not_found_and_a_revoked_one_stays_revoked() {
     }
 
     let done = app.invite("Done").await;
-    assert_eq!(app.enter(&done).await.0, 200);
-    assert_eq!(app.exit(&done).await.0, 200);
+    assert_eq!(app.enter(&done).await.0, 202);
+    assert_eq!(app.exit(&done).await.0, 202);
     let (status, error) = app.revoke(&app.owner, &done.id).await;
     assert_eq!((status, error["error"]["code"].as_str()), (410, Some("code_ended")), "a used-up code is dead");
     assert_eq!(error["error"]["state"], "used");
@@ -40,7 +40,7 @@ async fn a_guest_inside_during_the_exit_grace_is_listed_and_can_be_revoked() {
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("Stays Late").await;
-    assert_eq!(app.enter(&invite).await.0, 200);
+    assert_eq!(app.enter(&invite).await.0, 202);
     let expires: time::OffsetDateTime = time::OffsetDateTime::parse(
         invite.body["expires_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,

@@ -97,9 +97,9 @@ async fn settings_apply_to_new_codes_only() {
     assert_eq!(status, 200);
 
     // The old code keeps its gates and its one-hour life.
-    assert_eq!(app.enter(&old).await.0, 200);
+    assert_eq!(app.enter(&old).await.0, 202);
     assert_eq!(app.gate_command("gate-main").await.unwrap()["reason"], "entry");
-    assert_eq!(app.exit(&old).await.0, 200);
+    assert_eq!(app.exit(&old).await.0, 202);
     assert_eq!(app.gate_command("gate-exit").await.unwrap()["reason"], "exit");
     assert_eq!(old.body["exit_gate"], "Exit gate");
 

@@ -27,9 +27,12 @@ pub mod names {
     pub const EXIT_ATTEMPT: &str = "exit_attempt";
     pub const ENTRY_AT: &str = "entry_at";
     pub const EXIT_AT: &str = "exit_at";
-    /// How many of each passage's commands were given back (no opening).
+    /// How many of each passage's commands were given back: sent and not opened
+    /// (the gate said so, or never answered), and never sent (offline, refused).
     pub const ENTRY_GIVEN_BACK: &str = "entry_given_back";
     pub const EXIT_GIVEN_BACK: &str = "exit_given_back";
+    pub const ENTRY_NOT_SENT: &str = "entry_not_sent";
+    pub const EXIT_NOT_SENT: &str = "exit_not_sent";
     /// The exit's growing pause after its free wrong codes: the pause the next
     /// attempt will set, and the time before which no attempt is accepted.
     pub const EXIT_PAUSE: &str = "exit_pause";
@@ -54,6 +57,7 @@ pub mod names {
         pub attempt: &'static str,
         pub at: &'static str,
         pub given_back: &'static str,
+        pub not_sent: &'static str,
     }
 
     pub const ENTRY: Passage = Passage {
@@ -63,6 +67,7 @@ pub mod names {
         attempt: ENTRY_ATTEMPT,
         at: ENTRY_AT,
         given_back: ENTRY_GIVEN_BACK,
+        not_sent: ENTRY_NOT_SENT,
     };
     pub const EXIT: Passage = Passage {
         tries: EXIT_TRIES,
@@ -71,6 +76,7 @@ pub mod names {
         attempt: EXIT_ATTEMPT,
         at: EXIT_AT,
         given_back: EXIT_GIVEN_BACK,
+        not_sent: EXIT_NOT_SENT,
     };
 
     pub fn passage(redemption: crate::domain::invite::Redemption) -> &'static Passage {

@@ -174,18 +174,24 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let passage = names::passage(redemption);
-        let mut update = "DELETE #tries :code ADD #guesses :minus_one".to_owned();
-        if why == GiveBack::NotOpened {
-            update.push_str(", #given_back :one");
-        }
-        update.push_str(" SET #history = list_append(#history, :event)");
-        if redemption == Redemption::Exit {
-            update.push_str(", #released = :true");
-        }
-        let event = match why {
-            GiveBack::NotOpened => format!("{}_not_opened", redemption.as_str()),
-            GiveBack::NotSent => format!("{}_not_sent", redemption.as_str()),
+        // Sent: the gate may yet report on it, so the attempt stays, and the owner's
+        // history says the gate did not open. Never sent: nothing can report on it, so
+        // the attempt is forgotten (a retry of it is a new attempt) and only counted,
+        // which keeps an invite small however often a broken gate is tried.
+        let (counter, mut update) = match why {
+            GiveBack::NotOpened => (
+                passage.given_back,
+                "DELETE #tries :code ADD #guesses :minus_one, #counter :one SET #history = list_append(#history, :event)"
+                    .to_owned(),
+            ),
+            GiveBack::NotSent => (
+                passage.not_sent,
+                "DELETE #tries :code ADD #guesses :minus_one, #counter :one REMOVE #attempts.#attempt".to_owned(),
+            ),
         };
+        if redemption == Redemption::Exit {
+            update.push_str(if why == GiveBack::NotOpened { ", #released = :true" } else { " SET #released = :true" });
+        }
         let mut request = self
             .client
             .update_item()
@@ -197,17 +203,21 @@ impl Store {
             .expression_attribute_names("#guesses", passage.guesses)
             .expression_attribute_names("#opened", passage.opened)
             .expression_attribute_names("#last", passage.attempt)
+            .expression_attribute_names("#counter", counter)
             .expression_attribute_names("#code", names::CODE)
-            .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_values(":code", AttributeValue::Ss(vec![invite.code.as_str().to_owned()]))
             .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":event", history_append(&event, now));
-        if why == GiveBack::NotOpened {
-            request = request
-                .expression_attribute_names("#given_back", passage.given_back)
-                .expression_attribute_values(":one", n(1));
-        }
+            .expression_attribute_values(":one", n(1));
+        request = match why {
+            GiveBack::NotOpened => request.expression_attribute_names("#history", names::HISTORY).expression_attribute_values(
+                ":event",
+                history_append(&format!("{}_not_opened", redemption.as_str()), now),
+            ),
+            GiveBack::NotSent => request
+                .expression_attribute_names("#attempts", ATTEMPTS)
+                .expression_attribute_names("#attempt", attempt.as_str()),
+        };
         if redemption == Redemption::Exit {
             request = request
                 .expression_attribute_names("#released", EXIT_RELEASED)
