@@ -19,7 +19,7 @@ node infra/guest-page/cloudfront-headers.mjs --check
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The workspace build unifies features; each function must also build with only its own.
-for function in get-settings create-invite redeem-entry; do cargo check --quiet -p "$function"; done
+for function in get-settings create-invite redeem-entry gate-events; do cargo check --quiet -p "$function"; done
 log="$(mktemp)"
 tap="$(mktemp)"
 trap 'rm -f "$log" "$tap"' EXIT

@@ -231,8 +231,7 @@ mod tests {
             Refusal::SlowDown,
             Refusal::Opening,
         ];
-        let codes: std::collections::HashSet<_> =
-            refusals.iter().map(|r| ApiError::refused(*r).code()).collect();
+        let codes: std::collections::HashSet<_> = refusals.iter().map(|r| ApiError::refused(*r).code()).collect();
         assert_eq!(codes.len(), refusals.len());
     }
 

@@ -189,7 +189,11 @@ fn every_function_outlives_the_calls_it_can_make() {
         ("revoke-code", 2.0 * call),
     ];
     for (binary, seconds) in worst {
-        assert!(timeout(binary) as f64 > *seconds, "{binary}: Timeout {} s, its calls up to {seconds} s", timeout(binary));
+        assert!(
+            timeout(binary) as f64 > *seconds,
+            "{binary}: Timeout {} s, its calls up to {seconds} s",
+            timeout(binary)
+        );
     }
 }
 

@@ -30,8 +30,14 @@ async fn the_gate_reports_opening_and_only_then_the_entry_is_used() {
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("Confirmed").await;
-    let (status, opening) =
-        app.call(reqwest::Method::POST, "/guest/entry", None, Some(json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code }))).await;
+    let (status, opening) = app
+        .call(
+            reqwest::Method::POST,
+            "/guest/entry",
+            None,
+            Some(json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code })),
+        )
+        .await;
     assert_eq!((status, opening["result"].as_str()), (202, Some("opening")), "{opening}");
     let before = status_of(&app, &invite).await;
     assert_eq!(before["entry"]["state"], "opening", "spent only provisionally until the gate answers");
@@ -108,7 +114,11 @@ async fn a_mute_gate_s_entry_comes_back_after_the_not_after_and_a_late_report_re
     // Its report arrives after all: the gate's word wins.
     let command = opening["command_id"].as_str().unwrap();
     let at = now(&app).unix_timestamp() - 20;
-    let report = report_event(app.site.thing("gate-main").as_str(), &json!({ "command_id": command, "outcome": "opened", "at": at }), now(&app));
+    let report = report_event(
+        app.site.thing("gate-main").as_str(),
+        &json!({ "command_id": command, "outcome": "opened", "at": at }),
+        now(&app),
+    );
     assert_eq!(deliver(&app, report.clone()).await, Handled::Confirmed);
     assert_eq!(status(&app, &invite).await["entry"]["state"], "used");
     assert_eq!(deliver(&app, report).await, Handled::Unchanged, "a duplicate changes nothing");
@@ -240,4 +250,24 @@ async fn reports_from_another_gate_or_on_unknown_commands_are_not_believed() {
     let entry_gate = app.site.thing("gate-main").as_str();
     assert_eq!(deliver(&app, report_event(entry_gate, &unknown, now(&app))).await, Handled::Ignored);
     assert_eq!(status(&app, &invite).await["entry"]["state"], "opening");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_gives_back_a_command_that_lapsed_and_leaves_nothing_behind() {
+    let app = spawn_app().await;
+    app.put_settings(
+        &app.owner,
+        json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "invite_duration_minutes": 15 }),
+    )
+    .await;
+    let invite = app.invite("Nobody Asked Again").await;
+    assert_eq!(app.enter(&invite).await.0, 202);
+    app.set_gate("gate-exit", Mode::Offline).await;
+    assert_eq!(app.exit(&invite).await.0, 202, "sent: the disconnect is too recent to count");
+    app.advance(Duration::minutes(80));
+    let report = app.sweep().await;
+    assert_eq!((report.due, report.expired), (1, 1), "{report:?}");
+    let history = app.invite_item(&invite.id).await["history"].as_l().unwrap().len();
+    assert!(history >= 5, "created, entry try, opened, exit try, exit not opened, expired: {history}");
+    assert_eq!(app.sweep().await.due, 0, "nothing is left in the index");
 }

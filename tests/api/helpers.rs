@@ -310,7 +310,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     };
     let gate_events = ota::Deps::from_clients(
         config.clone(),
-        aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(gate_recorder).build()),
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(gate_recorder).build(),
+        ),
         aws_sdk_sns::Client::new(&sdk),
         aws_sdk_iotdataplane::Client::new(&sdk),
         clock.clone(),

@@ -135,7 +135,9 @@ async fn parallel_redemptions_open_the_gate_exactly_once_each_way() {
             match status {
                 202 => opened += 1,
                 // Refused while the gate had the command, or after it reported.
-                409 => assert!(["already_used", "opening"].contains(&body["error"]["code"].as_str().unwrap()), "{body}"),
+                409 => {
+                    assert!(["already_used", "opening"].contains(&body["error"]["code"].as_str().unwrap()), "{body}")
+                }
                 other => panic!("unexpected {other}: {body}"),
             }
         }

@@ -312,7 +312,9 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
                 Some(mode) if front.gates.set_mode(thing, mode).await => {
                     reply_json(StatusCode::OK, &json!({ "thing": thing, "gate": mode }))
                 }
-                Some(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no simulated gate {thing}") })),
+                Some(_) => {
+                    reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no simulated gate {thing}") }))
+                }
                 None => reply_json(
                     StatusCode::BAD_REQUEST,
                     &json!({ "message": "give ?mode=online|offline|mute, or ?mode=slow|skewed&seconds=N" }),

@@ -32,11 +32,15 @@ pub enum Mode {
     Online,
     Offline,
     /// Acts this many seconds after it first reads a command.
-    Slow { seconds: i64 },
+    Slow {
+        seconds: i64,
+    },
     /// Opens, but never reports.
     Mute,
     /// Its clock is this many seconds ahead (negative: behind).
-    Skewed { seconds: i64 },
+    Skewed {
+        seconds: i64,
+    },
 }
 
 impl Mode {

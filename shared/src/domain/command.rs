@@ -65,7 +65,12 @@ pub struct DoorCommand {
 
 impl DoorCommand {
     /// The command of the attempt stored under `attempt`, recorded at `issued_at`.
-    pub fn for_attempt(intercom: &IntercomId, invite: &InviteId, attempt: &AttemptKey, issued_at: OffsetDateTime) -> Self {
+    pub fn for_attempt(
+        intercom: &IntercomId,
+        invite: &InviteId,
+        attempt: &AttemptKey,
+        issued_at: OffsetDateTime,
+    ) -> Self {
         Self {
             id: CommandId { intercom: intercom.clone(), invite: invite.clone(), attempt: attempt.clone() },
             redemption: attempt.redemption(),
@@ -163,7 +168,8 @@ impl GateEvent {
         let thing = ThingName::parse(text(&event["thing"], "thing")?).ok_or(UnreadableEvent("thing"))?;
         let command = CommandId::parse(text(&result["command_id"], "result.command_id")?)
             .ok_or(UnreadableEvent("result.command_id"))?;
-        let outcome = Outcome::parse(text(&result["outcome"], "result.outcome")?).ok_or(UnreadableEvent("result.outcome"))?;
+        let outcome =
+            Outcome::parse(text(&result["outcome"], "result.outcome")?).ok_or(UnreadableEvent("result.outcome"))?;
         let at = result["at"]
             .as_i64()
             .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
@@ -212,10 +218,13 @@ mod tests {
             "clientInitiatedDisconnect": false, "sessionIdentifier": "00000000-0000-0000-0000-000000000000",
             "principalIdentifier": "12345678901234567890123456789012", "disconnectReason": "MQTT_KEEP_ALIVE_TIMEOUT", "versionNumber": 7});
         match GateEvent::parse(&presence) {
-            Ok(GateEvent::Presence { connected: false, version: 7, at, .. }) => assert_eq!(at.unix_timestamp(), 1_800_000_000),
+            Ok(GateEvent::Presence { connected: false, version: 7, at, .. }) => {
+                assert_eq!(at.unix_timestamp(), 1_800_000_000)
+            }
             other => panic!("{other:?}"),
         }
-        assert!(GateEvent::parse(&json!({"thing": "t", "result": {"command_id": "x", "outcome": "opened", "at": 1}})).is_err());
+        assert!(GateEvent::parse(&json!({"thing": "t", "result": {"command_id": "x", "outcome": "opened", "at": 1}}))
+            .is_err());
         assert!(GateEvent::parse(&json!({"eventType": "subscribed", "clientId": "t"})).is_err());
     }
 }

@@ -83,7 +83,9 @@ impl Passage {
         match (self.opened_at, self.consumed, self.last_attempt_at) {
             (Some(at), _, _) => Progress::Opened { at },
             (None, false, _) => Progress::Available,
-            (None, true, Some(issued)) if now < confirm_by(issued) => Progress::Opening { confirm_by: confirm_by(issued) },
+            (None, true, Some(issued)) if now < confirm_by(issued) => {
+                Progress::Opening { confirm_by: confirm_by(issued) }
+            }
             (None, true, _) => Progress::Lapsed,
         }
     }
@@ -124,7 +126,10 @@ mod tests {
         assert_eq!(passage.progress(lapse), Progress::Lapsed);
         assert!(passage.progress(lapse).is_available(), "a lapsed command gives the passage back");
         passage.opened_at = Some(lapse + Duration::minutes(5));
-        assert!(matches!(passage.progress(lapse + Duration::hours(1)), Progress::Opened { .. }), "a late report counts");
+        assert!(
+            matches!(passage.progress(lapse + Duration::hours(1)), Progress::Opened { .. }),
+            "a late report counts"
+        );
     }
 
     #[test]

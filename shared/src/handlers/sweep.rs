@@ -6,7 +6,7 @@
 //! The sweep keeps the history truthful and the index small, and its work grows
 //! with the number of invites that expired, never with the table.
 
-use crate::store::StoreError;
+use crate::store::{Expiry, StoreError};
 use crate::Deps;
 use serde::Serialize;
 
@@ -30,7 +30,7 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
     let due = deps.store.due_invites(now, BATCH).await?;
     let mut report = SweepReport { due: due.len(), ..SweepReport::default() };
     for (intercom, invite) in &due {
-        match deps.store.expire(intercom, invite, now).await {
+        match expire(deps, intercom, invite, now).await {
             Ok(true) => report.expired += 1,
             Ok(false) => {}
             Err(error) => {
@@ -41,4 +41,23 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
     }
     tracing::info!(due = report.due, expired = report.expired, failed = report.failed, "sweep done");
     Ok(report)
+}
+
+/// Expires one due invite; whether this run recorded the expiry. A door command of it
+/// that lapsed unanswered is given back first (the sweep is one of the writes that
+/// find lapses lazily), so its guest's code and place are accounted truly.
+async fn expire(
+    deps: &Deps,
+    intercom: &crate::domain::ids::IntercomId,
+    invite: &crate::domain::ids::InviteId,
+    now: time::OffsetDateTime,
+) -> Result<bool, StoreError> {
+    match deps.store.expire(intercom, invite, now).await? {
+        Expiry::Recorded => Ok(true),
+        Expiry::Skipped => Ok(false),
+        Expiry::Lapsed(lapsed) => {
+            super::lapse::give_back_lapsed(deps, &lapsed, now).await?;
+            Ok(matches!(deps.store.expire(intercom, invite, now).await?, Expiry::Recorded))
+        }
+    }
 }

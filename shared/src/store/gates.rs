@@ -31,7 +31,9 @@ pub struct Presence {
 pub enum GateReachability {
     Online,
     /// Disconnected for longer than [`DISCONNECT_DEBOUNCE`].
-    Offline { since: OffsetDateTime },
+    Offline {
+        since: OffsetDateTime,
+    },
     /// No lifecycle event recorded (a gate provisioned before any connect): tried.
     Unknown,
 }
@@ -133,7 +135,10 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let gone = Presence { connected: false, version: 3, at };
         assert_eq!(GateReachability::of(Some(&gone), at + Duration::seconds(5)), GateReachability::Online);
-        assert_eq!(GateReachability::of(Some(&gone), at + DISCONNECT_DEBOUNCE), GateReachability::Offline { since: at });
+        assert_eq!(
+            GateReachability::of(Some(&gone), at + DISCONNECT_DEBOUNCE),
+            GateReachability::Offline { since: at }
+        );
         assert_eq!(GateReachability::of(None, at), GateReachability::Unknown);
         let item = HashMap::from([
             (CONNECTED.to_owned(), AttributeValue::Bool(false)),

@@ -71,6 +71,16 @@ impl SmsLimitScope {
     }
 }
 
+/// What the sweep's write did with a due invite.
+#[derive(Debug)]
+pub enum Expiry {
+    Recorded,
+    /// Expired by an overlapping sweep, or ended by its guest's exit.
+    Skipped,
+    /// A door command of it lapsed unanswered: give that back first, then expire it.
+    Lapsed(Box<Invite>),
+}
+
 pub enum RevokeOutcome {
     Revoked,
     NotFound,
@@ -764,14 +774,15 @@ impl Store {
     /// Records an invite's expiry and takes it out of the slot index. The condition
     /// makes overlapping sweeps record each expiry once, and never calls an invite
     /// whose guest has left "expired": an exit leaves its invite in the index (the
-    /// redemption stays one write), and this takes it out without a word. Returns
-    /// whether it recorded an expiry.
+    /// redemption stays one write), and this takes it out without a word. An invite
+    /// whose exit command lapsed unanswered is handed back to the caller, which gives
+    /// it back and asks again.
     pub async fn expire(
         &self,
         intercom: &IntercomId,
         invite: &InviteId,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Expiry, StoreError> {
         let result = self
             .client
             .update_item()
@@ -794,15 +805,19 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(Expiry::Recorded),
             Err(error) => match condition_failed(&error) {
                 Some(failed) => {
                     let old = failed.item().map(invite_from_item).transpose()?;
                     let still_indexed = failed.item().is_some_and(|item| item.contains_key(keys::SLOT_INDEX_PK));
-                    if old.is_some_and(|i| i.state(now) == InviteState::Exited) && still_indexed {
-                        self.leave_index(intercom, invite).await?;
+                    match old {
+                        Some(old) if still_indexed && old.lapsed(now).is_some() => Ok(Expiry::Lapsed(Box::new(old))),
+                        Some(old) if still_indexed && old.state(now) == InviteState::Exited => {
+                            self.leave_index(intercom, invite).await?;
+                            Ok(Expiry::Skipped)
+                        }
+                        _ => Ok(Expiry::Skipped),
                     }
-                    Ok(false)
                 }
                 None => Err(request_failed(error)),
             },
@@ -840,7 +855,7 @@ mod tests {
         assert_eq!(back.code, invite.code);
         assert_eq!(back.expires_at, invite.expires_at);
         assert_eq!(back.exit_gate, invite.exit_gate);
-        assert_eq!(back.state, invite.state);
+        assert_eq!(back.standing(), invite.standing());
     }
 
     /// `item` as a read projecting `paths` returns it (`map.member` paths keep

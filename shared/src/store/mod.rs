@@ -22,9 +22,9 @@ pub mod invites;
 pub mod redemption;
 
 pub use attributes::{Item, ItemError};
-pub use intercoms::SaveOutcome;
-pub use invites::{CreateOutcome, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};
 pub use gates::{GateReachability, Presence};
+pub use intercoms::SaveOutcome;
+pub use invites::{CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};
 pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 
 use crate::error::BoxError;

@@ -210,10 +210,12 @@ impl Store {
             .expression_attribute_values(":minus_one", n(-1))
             .expression_attribute_values(":one", n(1));
         request = match why {
-            GiveBack::NotOpened => request.expression_attribute_names("#history", names::HISTORY).expression_attribute_values(
-                ":event",
-                history_append(&format!("{}_not_opened", redemption.as_str()), now),
-            ),
+            GiveBack::NotOpened => {
+                request.expression_attribute_names("#history", names::HISTORY).expression_attribute_values(
+                    ":event",
+                    history_append(&format!("{}_not_opened", redemption.as_str()), now),
+                )
+            }
             GiveBack::NotSent => request
                 .expression_attribute_names("#attempts", ATTEMPTS)
                 .expression_attribute_names("#attempt", attempt.as_str()),
@@ -262,7 +264,8 @@ impl Store {
             .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":issued", epoch(issued_at))
             .expression_attribute_values(":event", event);
-        let set = "SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)";
+        let set =
+            "SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)";
         let request = if consumed {
             request
                 .update_expression(set)
