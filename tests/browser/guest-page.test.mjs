@@ -57,7 +57,7 @@ const gateOpen = (page) => page.getByRole('heading', { name: 'Gate open' }).wait
 describe('the guest page', { concurrency: false }, () => {
   test('entry by camera, exit by camera on the same link: one command each, no token anywhere', async () => {
     const invite = await stack.invite('Ana Dlamini');
-    const [entryBefore, exitBefore] = [await stack.shadowVersion('demo-gate-main'), await stack.shadowVersion('demo-gate-exit')];
+    const [entryBefore, exitBefore] = [await stack.openings('demo-gate-main'), await stack.openings('demo-gate-exit')];
     const { context, page, record } = await openLink(camera, invite, { width: 414 });
 
     assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
@@ -77,7 +77,7 @@ describe('the guest page', { concurrency: false }, () => {
     await typeCode(page, invite.code);
     await gateOpen(page);
     await checkState(page, '414-entry-open', assert);
-    assert.equal(await stack.shadowVersion('demo-gate-main'), entryBefore + 1, 'one open command to the entry gate');
+    assert.equal(await stack.openings('demo-gate-main'), entryBefore + 1, 'the entry gate opened once');
 
     // Later: the same link (kept on the phone) leads out through the exit gate.
     await page.goto(new URL('/', invite.link).href);
@@ -87,7 +87,7 @@ describe('the guest page', { concurrency: false }, () => {
     await typeCode(page, invite.code);
     await gateOpen(page);
     await page.getByText('Goodbye! Your code is now used up.').waitFor();
-    assert.equal(await stack.shadowVersion('demo-gate-exit'), exitBefore + 1, 'one open command to the exit gate');
+    assert.equal(await stack.openings('demo-gate-exit'), exitBefore + 1, 'the exit gate opened once');
 
     await page.reload();
     await page.getByRole('heading', { name: 'This code is used up' }).waitFor();
@@ -165,17 +165,17 @@ describe('the guest page', { concurrency: false }, () => {
     const { context, page } = await openLink(noCamera, invite, { camera: false });
     await typeIntercom(page, 'ic-demo');
     assert.equal(await stack.revoke(invite.id), 204);
-    const before = await stack.shadowVersion('demo-gate-main');
+    const before = await stack.openings('demo-gate-main');
     await typeCode(page, invite.code);
     await page.getByRole('heading', { name: 'This access was cancelled' }).waitFor();
     await checkState(page, '414-revoked', assert);
-    assert.equal(await stack.shadowVersion('demo-gate-main'), before, 'nothing opened');
+    assert.equal(await stack.openings('demo-gate-main'), before, 'nothing opened');
     await context.close();
   });
 
   test("another intercom's QR is named as such and nothing opens", async () => {
     const invite = await stack.invite('Naledi Khumalo');
-    const before = await stack.shadowVersion('demo-gate-main');
+    const before = await stack.openings('demo-gate-main');
     const { context, page } = await openLink(otherCamera, invite);
     await page.getByRole('button', { name: 'Open camera and scan' }).click();
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
@@ -183,7 +183,7 @@ describe('the guest page', { concurrency: false }, () => {
     await typeCode(page, invite.code);
     await page.getByRole('alert').filter({ hasText: 'This QR code belongs to another intercom' }).waitFor();
     await checkState(page, '414-wrong-intercom', assert);
-    assert.equal(await stack.shadowVersion('demo-gate-main'), before);
+    assert.equal(await stack.openings('demo-gate-main'), before);
     await context.close();
   });
 
@@ -219,30 +219,52 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('a gate that does not answer: the guest types the code again and the same attempt is retried', async () => {
+  test('a mute gate: "Opening" until its command ends, then the code was not used and works again', async () => {
     const invite = await stack.invite('Musa Ngcobo');
+    await stack.setGate('demo-gate-main', 'mute');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    const attempts = [];
-    // The service's own answer when the gate did not confirm the command.
-    await page.route('**/guest/entry', async (route) => {
-      attempts.push(JSON.parse(route.request().postData()).attempt_id);
-      if (attempts.length === 1) {
-        return route.fulfill({
-          status: 503,
-          contentType: 'application/json',
-          body: JSON.stringify({ error: { code: 'gate_unavailable', message: 'the gate could not be reached' } }),
-        });
-      }
-      return route.continue();
-    });
     await typeIntercom(page, 'ic-demo');
     await typeCode(page, invite.code);
-    await page.getByRole('alert').filter({ hasText: 'The gate did not answer. Please enter the code again' }).waitFor();
-    await checkState(page, '414-gate-unavailable', assert);
+    await page.getByRole('status').filter({ hasText: 'Opening Main gate' }).waitFor();
+    await checkState(page, '414-opening', assert);
+    // The command's confirm time passes with no report (the stack's clock moves on).
+    await stack.advanceClock(1);
+    await page.getByRole('alert').filter({ hasText: 'Main gate did not say it opened, so your code was not used' }).waitFor();
+    await checkState(page, '414-gate-not-opened', assert);
+    await stack.setGate('demo-gate-main', 'online');
     await typeCode(page, invite.code);
     await gateOpen(page);
-    assert.equal(attempts.length, 2);
-    assert.equal(attempts[0], attempts[1], 'the same attempt, which the service answers with the same command');
+    await context.close();
+  });
+
+  test('a slow gate: the page waits for its word, then says Gate open', async () => {
+    const invite = await stack.invite('Lerato Dube');
+    await stack.setGate('demo-gate-main', 'slow', 6);
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, invite.code);
+    await page.getByRole('status').filter({ hasText: 'Opening Main gate' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Still waiting for Main gate to answer' }).waitFor();
+    await gateOpen(page);
+    await stack.setGate('demo-gate-main', 'online');
+    await context.close();
+  });
+
+  test('an offline gate: said before the code is typed, and the code is kept', async () => {
+    const invite = await stack.invite('Pieter Botha');
+    await stack.setGate('demo-gate-main', 'offline');
+    await stack.advanceClock(1); // a disconnect counts once it has lasted 30 s
+    const before = await stack.openings('demo-gate-main');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    await page.getByRole('status').filter({ hasText: 'Main gate is offline right now. Your code will work once it is back' }).waitFor();
+    await typeIntercom(page, 'ic-demo');
+    await typeCode(page, invite.code);
+    await page.getByRole('alert').filter({ hasText: 'Main gate is offline right now, and your code was not used' }).waitFor();
+    await checkState(page, '414-gate-offline', assert);
+    await stack.setGate('demo-gate-main', 'online');
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    assert.equal(await stack.openings('demo-gate-main'), before + 1);
     await context.close();
   });
 

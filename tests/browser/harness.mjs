@@ -97,18 +97,24 @@ class Stack {
     return (await this.api('DELETE', `/intercoms/ic-demo/codes/${id}`)).status;
   }
 
-  /** The gate's shadow version: each open command bumps it by one. */
-  async shadowVersion(thing) {
-    const response = await fetch(`${this.base}/_local/shadows/${thing}`);
-    if (response.status === 404) return 0;
-    return (await response.json()).version;
+  /** How often the simulated gate `thing` has opened. */
+  async openings(thing) {
+    const gates = await (await fetch(`${this.base}/_local/gates`)).json();
+    return gates[thing].openings.length;
   }
 
-  /** The id of the door command in a gate's shadow, or null. */
+  /** Makes the simulated gate `thing` behave as `mode` (online, offline, mute, slow). */
+  async setGate(thing, mode, seconds) {
+    const query = `mode=${mode}${seconds === undefined ? '' : `&seconds=${seconds}`}`;
+    const response = await fetch(`${this.base}/_local/gates/${thing}?${query}`, { method: 'POST' });
+    if (!response.ok) throw new Error(`gate ${thing}: ${response.status}`);
+  }
+
+  /** The id of the door command in a gate's `ota` shadow, or null. */
   async shadowCommandId(thing) {
     const response = await fetch(`${this.base}/_local/shadows/${thing}`);
     if (response.status === 404) return null;
-    return (await response.json()).state?.desired?.ota_command?.id ?? null;
+    return (await response.json()).state?.desired?.command?.id ?? null;
   }
 
   async advanceClock(minutes) {

@@ -1,5 +1,7 @@
 // The guest's page: link token from the URL fragment → status → scan the
-// intercom's QR (or type its number) → type the code → the gate opens.
+// intercom's QR (or type its number) → type the code → the gate's command is sent
+// → the page asks the status until the gate has said it opened ("Gate open") or the
+// command ended without opening (the code was not used: try again).
 //
 // The token never leaves the device except in the body of a POST to /guest/* on
 // this origin: it is read from the fragment (which browsers never send), kept in
@@ -16,6 +18,10 @@
   // Lost answers are retried with the same attempt id, so retrying is always safe;
   // after this long the guest is told, and the page keeps trying.
   const QUIET_RETRY_MS = 20000;
+  // While the gate has the command: how often to ask whether it answered, and after
+  // how long to say it is taking a while.
+  const GATE_POLL_MS = 500;
+  const GATE_SLOW_MS = 4000;
 
   const $ = (id) => document.getElementById(id);
   const lang = pickLanguage();
@@ -175,7 +181,8 @@
   function worthRetrying(answer) {
     if (!answer) return true;
     const code = errorCode(answer);
-    return code === 'busy' || code === 'internal' || (answer.status >= 500 && code !== 'gate_unavailable') || answer.status === 429;
+    const decided = ['gate_unavailable', 'gate_offline', 'slow_down'].includes(code);
+    return code === 'busy' || code === 'internal' || (!decided && (answer.status >= 500 || answer.status === 429));
   }
 
   function randomId() {
@@ -211,6 +218,9 @@
     $('valid-until').textContent = next.next ? t('valid_until', { time: localTime(until), zone: zoneName() }) : '';
     $('time-left').parentElement.hidden = !next.next;
     $('valid-until').hidden = !next.next;
+    // Told before a code is typed: the gate the guest is about to use is offline.
+    const gateNow = next.next && next.gates && next.gates[next.next];
+    problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: next.gate }) : '');
     startCountdown(next.next ? until : null);
   }
 
@@ -390,17 +400,12 @@
     }
   }
 
-  // After `gate_unavailable` the gate may already have the command: typing the
-  // same code again repeats that attempt (the service re-sends the same command,
-  // which a gate acts on once) instead of starting a new one it would refuse.
-  let unconfirmed = null;
-
+  // Each press is a new attempt; only the page's own retries of a lost answer
+  // repeat its id (the service then answers as that attempt, with its command).
   async function redeem(code) {
     const redemption = status.next;
     const gate = status.gate;
-    const repeat = unconfirmed && unconfirmed.code === code && unconfirmed.redemption === redemption;
-    const attemptId = repeat ? unconfirmed.attemptId : randomId();
-    unconfirmed = null;
+    const attemptId = randomId();
     const started = Date.now();
     showStep('step-progress');
     $('retry-now').hidden = true;
@@ -414,10 +419,7 @@
       } catch (_) {
         answer = null; // no answer: lost on the way, or no signal
       }
-      if (!worthRetrying(answer)) {
-        if (errorCode(answer) === 'gate_unavailable') unconfirmed = { code, redemption, attemptId };
-        return answered(answer, redemption);
-      }
+      if (!worthRetrying(answer)) return answered(answer, redemption, gate);
       const quiet = Date.now() - started < QUIET_RETRY_MS;
       $('progress-text').textContent = quiet ? t('retrying', { gate }) : t('offline');
       $('retry-now').hidden = quiet;
@@ -428,27 +430,58 @@
     }
   }
 
-  function answered(answer, redemption) {
-    const body = answer.body || {};
-    if (answer.status === 200 && body.result === 'opened') {
-      forgetScan();
-      showStep('step-opened');
-      $('opened-title').textContent = t('opened_title');
-      $('opened-body').textContent = t(redemption === 'entry' ? 'opened_entry' : 'opened_exit');
-      $('opened-title').focus();
-      // What the link allows next (exit, or nothing), for when the guest comes back.
-      loadStatus().then((next) => { if (next.first_name) renderStatus(next); });
-      return;
+  function opened(redemption, next) {
+    forgetScan();
+    showStep('step-opened');
+    $('opened-title').textContent = t('opened_title');
+    $('opened-body').textContent = t(redemption === 'entry' ? 'opened_entry' : 'opened_exit');
+    $('opened-title').focus();
+    // What the link allows next (exit, or nothing), for when the guest comes back.
+    if (next && next.first_name) renderStatus(next);
+    else loadStatus().then((later) => { if (later.first_name) renderStatus(later); });
+  }
+
+  /** The command is with the gate: asks the status until the gate has answered. Only
+   * the gate's report makes it "Gate open"; a command that ends without one leaves
+   * the code unused, and the guest is told to try again. */
+  async function awaitGate(redemption, gate) {
+    const started = Date.now();
+    $('progress-text').textContent = t('opening', { gate });
+    for (;;) {
+      const next = await loadStatus();
+      if (next.refusal && !next.first_name) return refuse(next.refusal.code);
+      const passage = next[redemption] && next[redemption].state;
+      if (passage === 'used') return opened(redemption, next);
+      if (passage !== 'opening') {
+        renderStatus(next);
+        if (!next.next) return refuse(next.refusal && next.refusal.code);
+        return showCodeStep(t('gate_not_opened', { gate }));
+      }
+      if (Date.now() - started > GATE_SLOW_MS) $('progress-text').textContent = t('opening_slow', { gate });
+      await sleep(GATE_POLL_MS);
     }
+  }
+
+  function answered(answer, redemption, gate) {
+    const body = answer.body || {};
+    if (answer.status === 200 && body.result === 'opened') return opened(redemption);
+    if (answer.status === 202 && body.result === 'opening') return awaitGate(redemption, gate);
     const error = body.error || {};
     switch (error.code) {
+      case 'opening':
+        return awaitGate(redemption, gate);
       case 'wrong_code':
         status.attempts_left = error.attempts_left;
+        if (error.retry_after_seconds) return showCodeStep(t('slow_down', { seconds: error.retry_after_seconds }));
         return showCodeStep(t('wrong_code', { left: error.attempts_left }));
+      case 'slow_down':
+        return showCodeStep(t('slow_down', { seconds: error.retry_after_seconds }));
       case 'wrong_intercom':
         return showScanStep(t('wrong_intercom', { label: status.intercom.label }));
+      case 'gate_offline':
+        return showCodeStep(t('gate_offline', { gate }));
       case 'gate_unavailable':
-        return showCodeStep(t('gate_unavailable'));
+        return showCodeStep(t('gate_unavailable', { gate }));
       case 'invalid_field':
         if (error.field === 'intercom_id') return showScanStep(t('manual_invalid'));
         return showCodeStep(t('code_incomplete'));
