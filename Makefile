@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test fresh-check lint build package publish-page bench bench-page
+.PHONY: setup run test fresh-check lint build package publish-page bench bench-page bench-gate
 
 setup:
 	@bash infra/bootstrap.sh
@@ -38,6 +38,13 @@ publish-page: setup
 bench-page: setup
 	cargo build -p local-stack
 	node tests/browser/page-weight.mjs
+
+# A guest's tap to a confirmed "Gate open" in Chromium on a 400 ms link, and the
+# simulated fleet of guests; results in infra/bench/GATE.md.
+bench-gate: setup
+	cargo build -p local-stack
+	node tests/browser/gate-latency.mjs
+	cargo run --release -q -p local-stack --bin fleet
 
 # Cold start, warm CPU, memory, size, AWS requests and cost of every function (release
 # builds, fake Runtime API, stub AWS endpoint), and the size of each deployed arm64

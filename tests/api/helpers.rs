@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use fault_proxy::FaultProxy;
 use local_stack::front::{self, Front};
-use local_stack::gates::{GateSimulator, Mode};
+use local_stack::gates::{GateSimulator, Mode, ShadowDeltas};
 use local_stack::jwt::Authorizer;
 use local_stack::moto::Moto;
 use local_stack::seed::Site;
@@ -287,7 +287,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         Some(setup) => setup.iot_config(None),
         None => aws_sdk_iotdataplane::config::Builder::from(&sdk),
     };
-    let iot = aws_sdk_iotdataplane::Client::from_conf(iot_config.interceptor(recorder("iot")).build());
+    let deltas = ShadowDeltas::default();
+    let iot = aws_sdk_iotdataplane::Client::from_conf(
+        iot_config.interceptor(recorder("iot")).interceptor(deltas.clone()).build(),
+    );
     table::create_from_template(&dynamo, &repo_root().join("template.yaml"), &table_name).await.unwrap();
 
     let seal_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
@@ -334,7 +337,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 
     // The gates talk to IoT Core themselves, not through the functions' proxy. They
     // act when a test settles them (every redemption helper does), not on a timer.
-    let gates = GateSimulator::new(gate_events, aws_sdk_iotdataplane::Client::new(&sdk));
+    let gates = GateSimulator::new(gate_events, aws_sdk_iotdataplane::Client::new(&sdk), deltas);
     for gate in site.gates.values() {
         gates.add(gate.thing.as_str()).await;
     }

@@ -3,9 +3,13 @@
 //! IoT topic rule would do.
 //!
 //! moto has no devices and no MQTT: nothing is pushed to a gate and its topic rules
-//! never fire. So each simulated gate reads its `ota` shadow when the local API has
-//! answered a guest at the gate (where IoT Core would push the delta) and once a
-//! second anyway, acts on each command id once, writes its report to the shadow's
+//! never fire. So the functions' IoT client carries a tap ([`ShadowDeltas`]) that
+//! hands each shadow update moto accepted to the gate, as IoT Core publishes it on
+//! `update/delta` (every command, even two guests' within a second); a gate that
+//! was offline reads its shadow when it comes back, as a device does on reconnect,
+//! and every gate also reads it once a second (an update whose answer was lost on
+//! the way back to the function never reaches the tap). Each gate acts on each
+//! command id once, writes its report to the shadow's
 //! `reported` section, and hands the backend what the report rule would deliver —
 //! in the shape that rule's SQL makes of the shadow's `update/accepted` message —
 //! by calling the `gate-events` handler in process, as the rule's Lambda action
@@ -82,9 +86,71 @@ struct Gate {
     last_report: Option<Value>,
 }
 
+/// The shadow updates IoT Core accepted, as the delta messages it would push: put
+/// on the functions' IoT client as an interceptor, read by the simulator.
+#[derive(Debug, Clone, Default)]
+pub struct ShadowDeltas(Arc<Mutex<Vec<(String, Value)>>>);
+
+impl ShadowDeltas {
+    fn take(&self) -> Vec<(String, Value)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
+/// The command of an update on its way out, kept until its answer says whether
+/// IoT Core accepted it.
+#[derive(Debug, Clone)]
+struct Outgoing(String, Value);
+
+impl aws_smithy_types::config_bag::Storable for Outgoing {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ShadowDeltas {
+    fn name(&self) -> &'static str {
+        "ShadowDeltas"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        // POST /things/<thing>/shadow?name=ota
+        let request = context.request();
+        let uri = request.uri().to_owned();
+        let named = uri.contains(&format!("name={SHADOW_NAME}")) && request.method() == "POST";
+        let thing = uri.split("/things/").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_owned);
+        let document = request.body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok());
+        if let (true, Some(thing), Some(document)) = (named, thing, document) {
+            let command = document["state"]["desired"]["command"].clone();
+            if command["id"].is_string() {
+                cfg.interceptor_state().store_put(Outgoing(thing, command));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let (true, Some(Outgoing(thing, command))) =
+            (context.response().status().is_success(), cfg.load::<Outgoing>().cloned())
+        {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((thing, command));
+        }
+        Ok(())
+    }
+}
+
 pub struct GateSimulator {
     deps: Deps,
     iot: aws_sdk_iotdataplane::Client,
+    deltas: ShadowDeltas,
     gates: Mutex<BTreeMap<String, Gate>>,
     /// One scan at a time, so a command is acted on once.
     scanning: tokio::sync::Mutex<()>,
@@ -95,10 +161,13 @@ pub struct GateSimulator {
 const POLL: Duration = Duration::from_secs(1);
 
 impl GateSimulator {
-    pub fn new(deps: Deps, iot: aws_sdk_iotdataplane::Client) -> Arc<Self> {
+    /// `iot` is the gates' own client (straight to the emulator); `deltas` the tap on
+    /// the functions' IoT client.
+    pub fn new(deps: Deps, iot: aws_sdk_iotdataplane::Client, deltas: ShadowDeltas) -> Arc<Self> {
         Arc::new(Self {
             deps,
             iot,
+            deltas,
             gates: Mutex::new(BTreeMap::new()),
             scanning: tokio::sync::Mutex::new(()),
             wake: tokio::sync::Notify::new(),
@@ -204,6 +273,18 @@ impl GateSimulator {
 
     async fn scan(&self) {
         let _one_at_a_time = self.scanning.lock().await;
+        // First every delta pushed since the last scan, to the gates that are online.
+        let mut later = Vec::new();
+        for (thing, command) in self.deltas.take() {
+            let Some(mode) = self.mode(&thing).filter(|mode| *mode != Mode::Offline) else { continue };
+            match self.act(&thing, mode, &command) {
+                Some(report) => self.report(&thing, report).await,
+                // A slow gate acts on it later.
+                None if matches!(mode, Mode::Slow { .. }) => later.push((thing, command)),
+                None => {}
+            }
+        }
+        self.deltas.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(later);
         let things: Vec<(String, Mode)> = self
             .lock()
             .iter()

@@ -1,0 +1,306 @@
+//! `fleet`: a benchmark, not a test. Guests in their hundreds go through the local
+//! stack's API as the guest page would (status, press, the page's retries of a lost
+//! answer, polling for the gate's word), in and out, while gates go offline, answer
+//! slowly or not at all, and guests mistype. It counts what matters to a guest and an
+//! owner: who got in and out with nobody's help, who is locked inside (must be 0), how
+//! often each entry and exit opened its gate (must be at most once), and codes spent
+//! with no opening (must be 0). Bounded: every guest gives up after `GIVE_UP`.
+//!
+//! `cargo run --release -p local-stack --bin fleet [guests]` (default 500).
+
+use local_stack::clock::ShiftedClock;
+use local_stack::front::{self, Front};
+use local_stack::gates::{GateSimulator, Mode, ShadowDeltas};
+use local_stack::{aws, jwt, moto::Moto, repo_root, seed::Site, table};
+use ota::config::Config;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const INTERCOMS: usize = 10;
+/// A guest who has not got in and out by then stops and is counted as stuck.
+const GIVE_UP: Duration = Duration::from_secs(150);
+/// Over how long the guests arrive.
+const ARRIVALS: Duration = Duration::from_secs(120);
+/// Lost answers: the share of guest requests whose answer never reaches the phone.
+const LOST_ANSWERS: f64 = 0.08;
+
+#[derive(Debug, Default, Clone)]
+struct Outcome {
+    entered: bool,
+    exited: bool,
+    /// Presses that ended without opening (gate offline, silent, refused).
+    unopened_presses: u32,
+    /// The passages (`<intercom>.<invite>.<entry|exit>`) the service confirmed.
+    confirmed: Vec<String>,
+    /// Why a guest stopped, if a refusal stopped them.
+    stopped_by: Option<String>,
+}
+
+struct Guest {
+    api: String,
+    http: reqwest::Client,
+    token: String,
+    intercom: String,
+    code: String,
+}
+
+impl Guest {
+    /// One request; `None` when its answer was lost on the way back (the request
+    /// itself reached the service).
+    async fn post(&self, path: &str, body: &Value) -> Option<(u16, Value)> {
+        let response = self.http.post(format!("{}{path}", self.api)).json(body).send().await.ok()?;
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        if rand::rng().random_bool(LOST_ANSWERS) {
+            return None;
+        }
+        Some((status, body))
+    }
+
+    async fn status(&self) -> Value {
+        loop {
+            if let Some((200, body)) = self.post("/guest/status", &json!({ "token": self.token })).await {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// Types `code` at the `which` gate as one press, with the page's retries of a
+    /// lost answer, and waits for the gate's word. `Ok(true)`: opened; `Ok(false)`:
+    /// not opened, try again; `Err(code)`: refused for good.
+    async fn press(&self, which: &str, code: &str, outcome: &mut Outcome) -> Result<bool, String> {
+        let attempt: String = (0..16).map(|_| char::from(b'a' + rand::rng().random_range(0..26))).collect();
+        let body = json!({ "token": self.token, "intercom_id": self.intercom, "code": code, "attempt_id": attempt });
+        let (status, answer) = loop {
+            match self.post(&format!("/guest/{which}"), &body).await {
+                Some((status, answer)) if status < 500 || answer["error"]["code"].as_str().is_some_and(|c| c.starts_with("gate")) => {
+                    break (status, answer)
+                }
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let error = answer["error"]["code"].as_str().unwrap_or_default().to_owned();
+        match (status, error.as_str()) {
+            (200, _) => return Ok(true),
+            (202, _) | (409, "opening") => {}
+            (403, "wrong_code") => return Ok(false),
+            (429, "slow_down") => {
+                let wait = answer["error"]["retry_after_seconds"].as_u64().unwrap_or(60);
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                return Ok(false);
+            }
+            (503, _) => {
+                outcome.unopened_presses += 1;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                return Ok(false);
+            }
+            _ => return Err(format!("{status} {error}")),
+        }
+        loop {
+            let now = self.status().await;
+            match now[which]["state"].as_str() {
+                Some("used") => return Ok(true),
+                Some("opening") => tokio::time::sleep(Duration::from_millis(700)).await,
+                _ => {
+                    outcome.unopened_presses += 1;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// Gets through `which`: `typos` wrong codes first, then the code until it opens.
+    async fn pass(&self, which: &str, typos: u32, deadline: Instant, outcome: &mut Outcome) -> Result<bool, String> {
+        let wrong = format!("{:04}", (self.code.parse::<u32>().unwrap_or(0) + 1) % 10_000);
+        for _ in 0..typos {
+            self.press(which, &wrong, outcome).await?;
+        }
+        while Instant::now() < deadline {
+            if self.press(which, &self.code, outcome).await? {
+                let invite = self.token.split('.').nth(1).unwrap_or_default();
+                outcome.confirmed.push(format!("{}.{invite}.{which}", self.intercom));
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let guests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(500);
+    let root = repo_root();
+    let moto = Moto::start(&root)?;
+    let sdk = aws::sdk_config(&moto.endpoint).await;
+    let config = Config::from_lookup(|name| match name {
+        "OTA_TABLE_NAME" => Some("ota-fleet".into()),
+        "OTA_SEAL_KEYS" => Some(format!("fleet:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())),
+        "OTA_SMS_PER_USER_PER_HOUR" | "OTA_SMS_PER_INTERCOM_PER_HOUR" => Some("100000".into()),
+        _ => None,
+    })
+    .map_err(|e| e.to_string())?;
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
+    let clock = Arc::new(ShiftedClock::default());
+    let iot = || aws_sdk_iotdataplane::Client::new(&sdk);
+    let deltas = ShadowDeltas::default();
+    let functions_iot = aws_sdk_iotdataplane::config::Builder::from(&sdk).interceptor(deltas.clone()).build();
+    let deps = ota::Deps::from_clients(
+        config,
+        dynamo,
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_iotdataplane::Client::from_conf(functions_iot),
+        clock.clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    let gates = GateSimulator::new(deps.clone(), iot(), deltas);
+    let sites: Vec<Site> = (0..INTERCOMS).map(|i| Site::unique(&format!("fleet{i:02}"))).collect();
+    for site in &sites {
+        site.provision(&deps.store, &moto.endpoint).await?;
+        for gate in site.gates.values() {
+            gates.add(gate.thing.as_str()).await;
+        }
+    }
+    gates.spawn();
+    let authorizer = jwt::Authorizer::new_random();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let owners: Vec<String> = sites.iter().map(|s| authorizer.mint(s.owner.as_str(), time::Duration::hours(2))).collect();
+    let front = Arc::new(Front {
+        deps,
+        authorizer,
+        emulator: moto.endpoint.clone(),
+        iot: iot(),
+        openapi: String::new(),
+        page: None,
+        clock: Some(clock),
+        gates: gates.clone(),
+    });
+    tokio::spawn(front::serve(listener, front));
+    let http = reqwest::Client::new();
+
+    // Codes for everyone, Max Users at its top, an intercom per tenth of the guests.
+    let mut invites = Vec::new();
+    for (i, site) in sites.iter().enumerate() {
+        let settings = json!({ "entry_gate": "gate-main", "exit_gate": "gate-exit", "max_users": 100 });
+        let path = format!("{api}/intercoms/{}/settings", site.intercom);
+        http.put(&path).bearer_auth(&owners[i]).json(&settings).send().await.map_err(|e| e.to_string())?;
+        for n in 0..guests.div_ceil(INTERCOMS).min(100) {
+            let body = json!({ "name": format!("Fleet Guest {n}"), "mobile": format!("082{:07}", i * 1000 + n) });
+            let path = format!("{api}/intercoms/{}/codes", site.intercom);
+            let created: Value = http.post(&path).bearer_auth(&owners[i]).json(&body).send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+            let token = created["link"].as_str().and_then(|l| l.split_once('#')).map(|(_, t)| t.to_owned());
+            let (Some(token), Some(code)) = (token, created["code"].as_str()) else {
+                return Err(format!("create failed: {created}"));
+            };
+            invites.push((site.intercom.to_string(), token, code.to_owned()));
+        }
+    }
+    invites.truncate(guests);
+
+    // The gates' troubles, on a timeline: two offline for a while, two slow, one mute for a while.
+    let things: Vec<String> = sites.iter().flat_map(|s| s.gates.values().map(|g| g.thing.as_str().to_owned())).collect();
+    let trouble = gates.clone();
+    let (offline, slow, mute) = ([things[0].clone(), things[3].clone()], [things[4].clone(), things[7].clone()], things[9].clone());
+    tokio::spawn(async move {
+        for thing in &slow {
+            trouble.set_mode(thing, Mode::Slow { seconds: 4 }).await;
+        }
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        for thing in &offline {
+            trouble.set_mode(thing, Mode::Offline).await;
+        }
+        trouble.set_mode(&mute, Mode::Mute).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        for thing in offline.iter().chain([&mute]) {
+            trouble.set_mode(thing, Mode::Online).await;
+        }
+    });
+
+    let started = Instant::now();
+    let tasks: Vec<_> = invites
+        .into_iter()
+        .enumerate()
+        .map(|(n, (intercom, token, code))| {
+            let guest = Guest { api: api.clone(), http: http.clone(), token, intercom, code };
+            tokio::spawn(async move {
+                // Arrivals spread over ARRIVALS (moto is single-threaded: a few dozen
+                // guests at a time keep it within its pace); a stay of a few seconds.
+                tokio::time::sleep(ARRIVALS.mul_f64(n as f64 / guests as f64)).await;
+                let deadline = Instant::now() + GIVE_UP;
+                let mut outcome = Outcome::default();
+                let (entry_typos, exit_typos) = match n % 10 {
+                    0 | 1 => (1, 0),
+                    2 => (0, 1),
+                    3 => (2, 2),
+                    _ => (0, 0),
+                };
+                match guest.pass("entry", entry_typos, deadline, &mut outcome).await {
+                    Ok(entered) => outcome.entered = entered,
+                    Err(why) => outcome.stopped_by = Some(format!("entry: {why}")),
+                }
+                if outcome.entered {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    match guest.pass("exit", exit_typos, deadline, &mut outcome).await {
+                        Ok(exited) => outcome.exited = exited,
+                        Err(why) => outcome.stopped_by = Some(format!("exit: {why}")),
+                    }
+                }
+                outcome
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.map_err(|e| e.to_string())?);
+    }
+    let took = started.elapsed();
+
+    let mut openings: BTreeMap<String, usize> = BTreeMap::new();
+    for thing in &things {
+        for opening in gates.openings(thing) {
+            *openings.entry(opening.passage).or_default() += 1;
+        }
+    }
+    let through = outcomes.iter().filter(|o| o.entered && o.exited).count();
+    let locked_inside = outcomes.iter().filter(|o| o.entered && !o.exited).count();
+    let never_in = outcomes.iter().filter(|o| !o.entered).count();
+    let retried = outcomes.iter().filter(|o| o.unopened_presses > 0).count();
+    let most_openings = openings.values().copied().max().unwrap_or(0);
+    let passages_opened = openings.len();
+    // A passage the service confirmed ("used") that its gate never opened for.
+    let confirmed: Vec<&String> = outcomes.iter().flat_map(|o| &o.confirmed).collect();
+    let spent_without_opening = confirmed.iter().filter(|p| !openings.contains_key(p.as_str())).count();
+    let confirmed = confirmed.len();
+    println!(
+        "fleet: {} guests at {INTERCOMS} intercoms in {:.0} s; fault mix: {:.0} % of guest answers lost, arrivals over {} s, 2 of {} gates offline and 1 mute from 20 s to 80 s, 2 slow (4 s) throughout, typos on 40 % of guests (1-2 at entry and/or exit)",
+        outcomes.len(),
+        took.as_secs_f64(),
+        LOST_ANSWERS * 100.0,
+        ARRIVALS.as_secs(),
+        things.len()
+    );
+    println!(
+        "  in and out with nobody's help: {through} ({:.1} %); locked inside: {locked_inside}; never got in: {never_in}; guests who pressed again after a gate did not open: {retried}",
+        100.0 * through as f64 / outcomes.len().max(1) as f64
+    );
+    println!(
+        "  openings per entry/exit: at most {most_openings}; passages opened: {passages_opened}; confirmed to guests: {confirmed}; spent with no opening: {spent_without_opening}"
+    );
+    let mut stopped: BTreeMap<&str, usize> = BTreeMap::new();
+    for why in outcomes.iter().filter_map(|o| o.stopped_by.as_deref()) {
+        *stopped.entry(why).or_default() += 1;
+    }
+    let gave_up = outcomes.iter().filter(|o| o.stopped_by.is_none() && !(o.entered && o.exited)).count();
+    println!("  stopped by a refusal: {stopped:?}; gave up after {} s: {gave_up}", GIVE_UP.as_secs());
+    drop(moto);
+    if locked_inside > 0 || most_openings > 1 || spent_without_opening > 0 {
+        return Err("an invariant failed".into());
+    }
+    Ok(())
+}
