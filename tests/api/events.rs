@@ -51,3 +51,23 @@ fn the_sweep_event_is_what_its_schedule_sends() {
         .unwrap();
     assert_eq!(sample, serde_json::from_str::<serde_json::Value>(input).unwrap());
 }
+
+/// gate-events gets what its two topic rules deliver: the report rule's projection of
+/// a shadow update, and a lifecycle event whole, in the shapes the simulated gates
+/// (which stand in for IoT Core locally) produce too.
+#[test]
+fn the_gate_events_samples_are_what_the_rules_deliver() {
+    use ota::domain::command::GateEvent;
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()).unwrap()
+    };
+    let report = read("gate-events-report.json");
+    assert!(matches!(GateEvent::parse(&report), Ok(GateEvent::Report { .. })));
+    let at = time::OffsetDateTime::from_unix_timestamp(1_796_162_458).unwrap();
+    let simulated = local_stack::gates::report_event("demo-gate-main", &report["result"], at);
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&simulated), keys(&report));
+    let presence = read("gate-events-disconnected.json");
+    assert!(matches!(GateEvent::parse(&presence), Ok(GateEvent::Presence { connected: false, version: 2, .. })));
+    assert_eq!(keys(&local_stack::gates::lifecycle_event("demo-gate-main", false, 2, at)), keys(&presence));
+}

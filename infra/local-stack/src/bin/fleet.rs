@@ -6,7 +6,7 @@
 //! often each entry and exit opened its gate (must be at most once), and codes spent
 //! with no opening (must be 0). Bounded: every guest gives up after `GIVE_UP`.
 //!
-//! `cargo run --release -p local-stack --bin fleet [guests]` (default 500).
+//! `cargo run --release -p local-stack --bin fleet [guests]` (default 100: moto is single-threaded, and 500 guests outran it here).
 
 use local_stack::clock::ShiftedClock;
 use local_stack::front::{self, Front};
@@ -77,7 +77,9 @@ impl Guest {
         let body = json!({ "token": self.token, "intercom_id": self.intercom, "code": code, "attempt_id": attempt });
         let (status, answer) = loop {
             match self.post(&format!("/guest/{which}"), &body).await {
-                Some((status, answer)) if status < 500 || answer["error"]["code"].as_str().is_some_and(|c| c.starts_with("gate")) => {
+                Some((status, answer))
+                    if status < 500 || answer["error"]["code"].as_str().is_some_and(|c| c.starts_with("gate")) =>
+                {
                     break (status, answer)
                 }
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
@@ -133,7 +135,7 @@ impl Guest {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
-    let guests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(500);
+    let guests: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(100);
     let root = repo_root();
     let moto = Moto::start(&root)?;
     let sdk = aws::sdk_config(&moto.endpoint).await;
@@ -170,7 +172,8 @@ async fn main() -> Result<(), String> {
     let authorizer = jwt::Authorizer::new_random();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let owners: Vec<String> = sites.iter().map(|s| authorizer.mint(s.owner.as_str(), time::Duration::hours(2))).collect();
+    let owners: Vec<String> =
+        sites.iter().map(|s| authorizer.mint(s.owner.as_str(), time::Duration::hours(2))).collect();
     let front = Arc::new(Front {
         deps,
         authorizer,
@@ -193,7 +196,16 @@ async fn main() -> Result<(), String> {
         for n in 0..guests.div_ceil(INTERCOMS).min(100) {
             let body = json!({ "name": format!("Fleet Guest {n}"), "mobile": format!("082{:07}", i * 1000 + n) });
             let path = format!("{api}/intercoms/{}/codes", site.intercom);
-            let created: Value = http.post(&path).bearer_auth(&owners[i]).json(&body).send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+            let created: Value = http
+                .post(&path)
+                .bearer_auth(&owners[i])
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
             let token = created["link"].as_str().and_then(|l| l.split_once('#')).map(|(_, t)| t.to_owned());
             let (Some(token), Some(code)) = (token, created["code"].as_str()) else {
                 return Err(format!("create failed: {created}"));
@@ -204,9 +216,11 @@ async fn main() -> Result<(), String> {
     invites.truncate(guests);
 
     // The gates' troubles, on a timeline: two offline for a while, two slow, one mute for a while.
-    let things: Vec<String> = sites.iter().flat_map(|s| s.gates.values().map(|g| g.thing.as_str().to_owned())).collect();
+    let things: Vec<String> =
+        sites.iter().flat_map(|s| s.gates.values().map(|g| g.thing.as_str().to_owned())).collect();
     let trouble = gates.clone();
-    let (offline, slow, mute) = ([things[0].clone(), things[3].clone()], [things[4].clone(), things[7].clone()], things[9].clone());
+    let (offline, slow, mute) =
+        ([things[0].clone(), things[3].clone()], [things[4].clone(), things[7].clone()], things[9].clone());
     tokio::spawn(async move {
         for thing in &slow {
             trouble.set_mode(thing, Mode::Slow { seconds: 4 }).await;
