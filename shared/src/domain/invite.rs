@@ -160,10 +160,11 @@ impl Standing {
         }
     }
 
-    /// Whether the owner's list shows it: it holds a place, or its guest is inside
-    /// during the exit grace.
+    /// Whether the owner's list shows it: it holds a place, or its guest may be inside
+    /// (entered, or an exit that did not open) until the exit window closes.
     pub fn is_listed(&self, now: OffsetDateTime) -> bool {
-        self.holds_slot(now) || self.is_inside_after_expiry(now)
+        self.holds_slot(now)
+            || (matches!(self.state(now), InviteState::Entered | InviteState::ExitFailed) && now < self.exit_closes_at)
     }
 
     fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
