@@ -30,7 +30,7 @@ async fn the_gate_reports_opening_and_only_then_the_entry_is_used() {
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("Confirmed").await;
-    let (status, opening) = app
+    let (status_code, opening) = app
         .call(
             reqwest::Method::POST,
             "/guest/entry",
@@ -38,14 +38,14 @@ async fn the_gate_reports_opening_and_only_then_the_entry_is_used() {
             Some(json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code })),
         )
         .await;
-    assert_eq!((status, opening["result"].as_str()), (202, Some("opening")), "{opening}");
-    let before = status_of(&app, &invite).await;
+    assert_eq!((status_code, opening["result"].as_str()), (202, Some("opening")), "{opening}");
+    let before = status(&app, &invite).await;
     assert_eq!(before["entry"]["state"], "opening", "spent only provisionally until the gate answers");
     let (_, list) = app.list(&app.owner).await;
     assert_eq!(list["codes"][0]["state"], "entering", "the owner does not see `entered` yet");
 
     app.settle_gates().await;
-    let after = status_of(&app, &invite).await;
+    let after = status(&app, &invite).await;
     assert_eq!(after["entry"]["state"], "used");
     assert_eq!(after["next"], "exit");
     let shadow = app.gate_shadow("gate-main").await.unwrap();
@@ -53,10 +53,6 @@ async fn the_gate_reports_opening_and_only_then_the_entry_is_used() {
     assert_eq!(shadow["state"]["reported"]["result"]["outcome"], "opened");
     let (_, list) = app.list(&app.owner).await;
     assert_eq!(list["codes"][0]["state"], "entered");
-}
-
-async fn status_of(app: &TestApp, invite: &Invite) -> Value {
-    status(app, invite).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -174,6 +174,29 @@ impl GateSimulator {
         })
     }
 
+    /// The functions' dependencies as the local stack runs them — their IoT client
+    /// tapped for shadow deltas — and the gates those deltas reach, started.
+    pub fn with_functions(
+        config: ota::config::Config,
+        dynamo: aws_sdk_dynamodb::Client,
+        sdk: &aws_config::SdkConfig,
+        clock: Arc<dyn ota::clock::Clock>,
+    ) -> Result<(Deps, Arc<Self>), String> {
+        let deltas = ShadowDeltas::default();
+        let functions_iot = aws_sdk_iotdataplane::config::Builder::from(sdk).interceptor(deltas.clone()).build();
+        let deps = Deps::from_clients(
+            config,
+            dynamo,
+            aws_sdk_sns::Client::new(sdk),
+            aws_sdk_iotdataplane::Client::from_conf(functions_iot),
+            clock,
+        )
+        .map_err(|e| e.to_string())?;
+        let gates = Self::new(deps.clone(), aws_sdk_iotdataplane::Client::new(sdk), deltas);
+        gates.spawn();
+        Ok((deps, gates))
+    }
+
     fn now(&self) -> OffsetDateTime {
         self.deps.clock.now()
     }

@@ -1,7 +1,7 @@
 //! `local-stack`: moto, the table, the demo intercom and the local API, until Ctrl-C.
 
 use local_stack::clock::ShiftedClock;
-use local_stack::gates::{GateSimulator, ShadowDeltas};
+use local_stack::gates::GateSimulator;
 use local_stack::page::GuestPage;
 use local_stack::{aws, front, jwt, moto::Moto, repo_root, seed::Site, table};
 use ota::config::Config;
@@ -40,23 +40,12 @@ async fn run() -> Result<(), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
     let clock = Arc::new(ShiftedClock::default());
-    let deltas = ShadowDeltas::default();
-    let functions_iot = aws_sdk_iotdataplane::config::Builder::from(&sdk).interceptor(deltas.clone()).build();
-    let deps = ota::Deps::from_clients(
-        config,
-        dynamo,
-        aws_sdk_sns::Client::new(&sdk),
-        aws_sdk_iotdataplane::Client::from_conf(functions_iot),
-        clock.clone(),
-    )
-    .map_err(|e| e.to_string())?;
+    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone())?;
     let site = Site::demo();
     site.provision(&deps.store, &moto.endpoint).await?;
-    let gates = GateSimulator::new(deps.clone(), aws_sdk_iotdataplane::Client::new(&sdk), deltas);
     for gate in site.gates.values() {
         gates.add(gate.thing.as_str()).await;
     }
-    gates.spawn();
 
     let front = Arc::new(front::Front {
         deps,

@@ -10,7 +10,7 @@
 
 use local_stack::clock::ShiftedClock;
 use local_stack::front::{self, Front};
-use local_stack::gates::{GateSimulator, Mode, ShadowDeltas};
+use local_stack::gates::{GateSimulator, Mode};
 use local_stack::{aws, jwt, moto::Moto, repo_root, seed::Site, table};
 use ota::config::Config;
 use rand::Rng;
@@ -150,17 +150,7 @@ async fn main() -> Result<(), String> {
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
     let clock = Arc::new(ShiftedClock::default());
     let iot = || aws_sdk_iotdataplane::Client::new(&sdk);
-    let deltas = ShadowDeltas::default();
-    let functions_iot = aws_sdk_iotdataplane::config::Builder::from(&sdk).interceptor(deltas.clone()).build();
-    let deps = ota::Deps::from_clients(
-        config,
-        dynamo,
-        aws_sdk_sns::Client::new(&sdk),
-        aws_sdk_iotdataplane::Client::from_conf(functions_iot),
-        clock.clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    let gates = GateSimulator::new(deps.clone(), iot(), deltas);
+    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone())?;
     let sites: Vec<Site> = (0..INTERCOMS).map(|i| Site::unique(&format!("fleet{i:02}"))).collect();
     for site in &sites {
         site.provision(&deps.store, &moto.endpoint).await?;
@@ -168,7 +158,6 @@ async fn main() -> Result<(), String> {
             gates.add(gate.thing.as_str()).await;
         }
     }
-    gates.spawn();
     let authorizer = jwt::Authorizer::new_random();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let api = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
