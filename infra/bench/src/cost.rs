@@ -18,29 +18,87 @@ const READ_UNIT_PER_MILLION: f64 = 0.125;
 const WRITE_UNIT_PER_MILLION: f64 = 0.625;
 /// IoT Core device shadow operation (1 KB).
 const SHADOW_PER_MILLION: f64 = 1.25;
+/// IoT Core rules engine: the rule triggered, and its one (Lambda) action.
+const RULE_PER_MILLION: f64 = 0.15;
+const RULE_ACTION_PER_MILLION: f64 = 0.15;
+/// Functions not behind the HTTP API: the sweep (a schedule) and gate-events (a topic rule).
+const NOT_HTTP: [&str; 2] = ["sweep", "gate-events"];
+/// Status polls per confirmed redemption: the page polls every 500 ms while the gate
+/// acts, and the measured tap-to-open took one (infra/bench/GATE.md).
+const POLLS_PER_REDEMPTION: f64 = 1.0;
 /// SNS SMS to a South African mobile (transactional): an assumption, check the SNS SMS price list.
 const SMS_EACH: f64 = 0.02;
 
-pub fn print(measured: &BTreeMap<&str, Measured>) {
-    println!("### Cost per million calls (USD, on-demand)\n");
-    println!("Assumed: {MEMORY_GB} GB arm64 Lambda billed for warm CPU + {MS_PER_AWS_CALL} ms per AWS call; HTTP API ${HTTP_API_PER_MILLION}/M; DynamoDB ${READ_UNIT_PER_MILLION}/M read units, ${WRITE_UNIT_PER_MILLION}/M write units (capacity from the sizes of the items involved); shadow update ${SHADOW_PER_MILLION}/M; SMS ${SMS_EACH} each.\n");
-    println!("| function | read units | write units | Lambda | HTTP API | DynamoDB | IoT | SMS | total |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, m) in measured {
+/// One call of a function: Lambda, its trigger (HTTP API or IoT rule), DynamoDB, IoT, SMS.
+struct CallCost {
+    lambda: f64,
+    trigger: f64,
+    dynamo: f64,
+    iot: f64,
+    sms: f64,
+}
+
+impl CallCost {
+    /// Per million calls.
+    fn of(name: &str, m: &Measured) -> Self {
         let calls = m.aws_calls() as f64;
         let billed_ms = (m.warm_cpu.as_secs_f64() * 1e3 + calls * MS_PER_AWS_CALL).ceil();
         let lambda = LAMBDA_PER_MILLION + 1e6 * billed_ms / 1e3 * MEMORY_GB * LAMBDA_ARM_GB_SECOND;
-        let api = if *name == "sweep" { 0.0 } else { HTTP_API_PER_MILLION };
+        let trigger = match name {
+            "gate-events" => RULE_PER_MILLION + RULE_ACTION_PER_MILLION,
+            _ if NOT_HTTP.contains(&name) => 0.0,
+            _ => HTTP_API_PER_MILLION,
+        };
         let dynamo = m.tally.read_units * READ_UNIT_PER_MILLION + m.tally.write_units * WRITE_UNIT_PER_MILLION;
         let count = |op: &str| m.tally.requests.get(op).copied().unwrap_or(0) as f64;
         let iot = count("iot:UpdateThingShadow") * SHADOW_PER_MILLION;
         let sms = count("sns:Publish") * SMS_EACH * 1e6;
+        Self { lambda, trigger, dynamo, iot, sms }
+    }
+
+    fn total(&self) -> f64 {
+        self.lambda + self.trigger + self.dynamo + self.iot + self.sms
+    }
+}
+
+pub fn print(measured: &BTreeMap<&str, Measured>) {
+    println!("### Cost per million calls (USD, on-demand)\n");
+    println!("Assumed: {MEMORY_GB} GB arm64 Lambda billed for warm CPU + {MS_PER_AWS_CALL} ms per AWS call; HTTP API ${HTTP_API_PER_MILLION}/M; DynamoDB ${READ_UNIT_PER_MILLION}/M read units, ${WRITE_UNIT_PER_MILLION}/M write units (capacity from the sizes of the items involved); shadow update ${SHADOW_PER_MILLION}/M; SMS ${SMS_EACH} each.\n");
+    println!("| function | read units | write units | Lambda | trigger (HTTP API / IoT rule) | DynamoDB | IoT | SMS | total |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, m) in measured {
+        let cost = CallCost::of(name, m);
         println!(
-            "| {name} | {:.1} | {:.1} | {lambda:.2} | {api:.2} | {dynamo:.2} | {iot:.2} | {sms:.0} | {:.2} |",
+            "| {name} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.0} | {:.2} |",
             m.tally.read_units,
             m.tally.write_units,
-            lambda + api + dynamo + iot + sms,
+            cost.lambda,
+            cost.trigger,
+            cost.dynamo,
+            cost.iot,
+            cost.sms,
+            cost.total(),
         );
     }
     println!();
+    print_confirmed_redemption(measured);
+    println!();
+}
+
+/// A redemption the gate confirms: the guest's redeem, the page's status polls, the
+/// gate writing its report to its shadow, and gate-events recording it.
+fn print_confirmed_redemption(measured: &BTreeMap<&str, Measured>) {
+    let (Some(redeem), Some(status), Some(report)) =
+        (measured.get("redeem-entry"), measured.get("guest-status"), measured.get("gate-events"))
+    else {
+        return;
+    };
+    let redeem = CallCost::of("redeem-entry", redeem).total();
+    let polls = POLLS_PER_REDEMPTION * CallCost::of("guest-status", status).total();
+    let gate_side = SHADOW_PER_MILLION + CallCost::of("gate-events", report).total();
+    println!(
+        "**Per million confirmed redemptions**: redeem ${redeem:.2} + {POLLS_PER_REDEMPTION} status poll ${polls:.2} + the gate's report (its shadow update ${SHADOW_PER_MILLION}, the rule and gate-events ${:.2}) = **${:.2}**.\n",
+        gate_side - SHADOW_PER_MILLION,
+        redeem + polls + gate_side,
+    );
 }

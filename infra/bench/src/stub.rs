@@ -19,6 +19,10 @@ use tokio::net::TcpListener;
 pub const TOKEN: &str = "ic-demo.BSNNREM1Eyk.zLxd4S92rT_vRIBWFkyZ3Q";
 const INVITE_ID: &str = "BSNNREM1Eyk";
 const CODE: &str = "4346";
+/// The invite and attempt of `events/gate-events-report.json`: an entry whose
+/// command the gate is reporting on (sent two seconds ago, not yet confirmed).
+const OPENING_INVITE_ID: &str = "BrD-bJBK1hc";
+const OPENING_ATTEMPT: &str = "eFyQOnXhbykA";
 
 /// What the functions asked since the last `take`: requests by `service:Operation`,
 /// and the DynamoDB capacity those requests would consume (read and write request
@@ -98,6 +102,18 @@ fn units(operation: &str, request: &Value, response: &Value) -> (f64, f64) {
                 .as_array()
                 .map_or(0.0, |r| r.iter().map(|i| 2.0 * read_units(item_size(&i["Item"]), true)).sum());
             (items, 0.0)
+        }
+        // A key with no item still costs the minimum read.
+        "BatchGetItem" => {
+            let mut units = 0.0;
+            for (table, wanted) in request["RequestItems"].as_object().into_iter().flatten() {
+                let consistent = wanted["ConsistentRead"] == true;
+                let found = response["Responses"][table].as_array().cloned().unwrap_or_default();
+                let keys = wanted["Keys"].as_array().map_or(0, Vec::len);
+                units += found.iter().map(|item| read_units(item_size(item), consistent)).sum::<f64>();
+                units += keys.saturating_sub(found.len()) as f64 * read_units(0, consistent);
+            }
+            (units, 0.0)
         }
         "UpdateItem" | "DeleteItem" => (0.0, write_units(target(request))),
         "PutItem" => (0.0, write_units(item_size(&request["Item"]))),
@@ -342,6 +358,23 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                 .unwrap_or_default();
             json!({ "Responses": responses })
         }
+        // The gates' presence: each connected, by its first lifecycle event a day ago.
+        "BatchGetItem" => {
+            let mut responses = serde_json::Map::new();
+            for (table, wanted) in request["RequestItems"].as_object().into_iter().flatten() {
+                let items: Vec<Value> = wanted["Keys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|key| {
+                        json!({ "PK": key["PK"], "SK": key["SK"], "connected": { "BOOL": true },
+                                "event_version": n(1), "event_at": n((now() - 86_400) * 1000) })
+                    })
+                    .collect();
+                responses.insert(table.clone(), Value::Array(items));
+            }
+            json!({ "Responses": responses, "UnprocessedKeys": {} })
+        }
         "Query" if request.get("IndexName").is_some() => {
             // The sweep's index: one invite due.
             json!({ "Items": [{
@@ -386,8 +419,11 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
 #[derive(Clone, Copy, PartialEq)]
 enum Redeemed {
     Not,
+    /// Entered: a redeem's or a status read's view after the entry was spent.
     Entry,
     Exit,
+    /// The entry's command sent, the gate's report awaited.
+    EntryOpening,
 }
 
 fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
@@ -400,6 +436,7 @@ fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
         // Today's keys (`ENDS#<time>#INVITE#<id>`) and a baseline's (`INVITE#<id>`).
         _ if pk.starts_with("INTERCOM#") && sk.contains("INVITE#") => {
             let id = sk.rsplit("INVITE#").next().unwrap_or_default();
+            let redeemed = if id == OPENING_INVITE_ID { Redeemed::EntryOpening } else { redeemed };
             invite(id, CODE, redeemed)
         }
         _ => Value::Null,
@@ -495,6 +532,14 @@ fn invite(id: &str, code: &str, redeemed: Redeemed) -> Value {
     if redeemed == Redeemed::Exit {
         item["exit_tries"] = json!({ "SS": [code] });
         item["guesses"] = n(2);
+    }
+    if redeemed == Redeemed::EntryOpening {
+        let sent = now() - 2;
+        item["entry_tries"] = json!({ "SS": [code] });
+        item["entry_guesses"] = n(1);
+        item["entry_attempt"] = s(OPENING_ATTEMPT);
+        item["entry_at"] = n(sent);
+        item["attempts"] = json!({ "M": { OPENING_ATTEMPT: n(sent) } });
     }
     item
 }

@@ -6,7 +6,10 @@
 //! often each entry and exit opened its gate (must be at most once), and codes spent
 //! with no opening (must be 0). Bounded: every guest gives up after `GIVE_UP`.
 //!
-//! `cargo run --release -p local-stack --bin fleet [guests]` (default 100: moto is single-threaded, and 500 guests outran it here).
+//! `cargo run --release -p local-stack --bin fleet [guests]` (default 100). Guests
+//! arrive at a steady pace whatever their number (moto is single-threaded: 500
+//! guests within two minutes outran it here), so 500 take about ten minutes; the
+//! gates' troubles repeat every [`TROUBLE_PERIOD`].
 
 use local_stack::clock::ShiftedClock;
 use local_stack::front::{self, Front};
@@ -22,8 +25,11 @@ use std::time::{Duration, Instant};
 const INTERCOMS: usize = 10;
 /// A guest who has not got in and out by then stops and is counted as stuck.
 const GIVE_UP: Duration = Duration::from_secs(150);
-/// Over how long the guests arrive.
-const ARRIVALS: Duration = Duration::from_secs(120);
+/// The time between two guests' arrivals: 100 guests arrive over two minutes.
+const ARRIVAL_GAP: Duration = Duration::from_millis(1200);
+/// The gates' troubles, once per period: some offline and one mute from 20 s to
+/// 80 s of it, two slow throughout.
+const TROUBLE_PERIOD: Duration = Duration::from_secs(120);
 /// Lost answers: the share of guest requests whose answer never reaches the phone.
 const LOST_ANSWERS: f64 = 0.08;
 
@@ -214,14 +220,17 @@ async fn main() -> Result<(), String> {
         for thing in &slow {
             trouble.set_mode(thing, Mode::Slow { seconds: 4 }).await;
         }
-        tokio::time::sleep(Duration::from_secs(20)).await;
-        for thing in &offline {
-            trouble.set_mode(thing, Mode::Offline).await;
-        }
-        trouble.set_mode(&mute, Mode::Mute).await;
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        for thing in offline.iter().chain([&mute]) {
-            trouble.set_mode(thing, Mode::Online).await;
+        loop {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            for thing in &offline {
+                trouble.set_mode(thing, Mode::Offline).await;
+            }
+            trouble.set_mode(&mute, Mode::Mute).await;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            for thing in offline.iter().chain([&mute]) {
+                trouble.set_mode(thing, Mode::Online).await;
+            }
+            tokio::time::sleep(TROUBLE_PERIOD - Duration::from_secs(80)).await;
         }
     });
 
@@ -232,9 +241,9 @@ async fn main() -> Result<(), String> {
         .map(|(n, (intercom, token, code))| {
             let guest = Guest { api: api.clone(), http: http.clone(), token, intercom, code };
             tokio::spawn(async move {
-                // Arrivals spread over ARRIVALS (moto is single-threaded: a few dozen
-                // guests at a time keep it within its pace); a stay of a few seconds.
-                tokio::time::sleep(ARRIVALS.mul_f64(n as f64 / guests as f64)).await;
+                // A steady pace (moto is single-threaded: a few dozen guests at a
+                // time keep it within its pace); a stay of a few seconds.
+                tokio::time::sleep(ARRIVAL_GAP * n as u32).await;
                 let deadline = Instant::now() + GIVE_UP;
                 let mut outcome = Outcome::default();
                 let (entry_typos, exit_typos) = match n % 10 {
@@ -281,12 +290,13 @@ async fn main() -> Result<(), String> {
     let spent_without_opening = confirmed.iter().filter(|p| !openings.contains_key(p.as_str())).count();
     let confirmed = confirmed.len();
     println!(
-        "fleet: {} guests at {INTERCOMS} intercoms in {:.0} s; fault mix: {:.0} % of guest answers lost, arrivals over {} s, 2 of {} gates offline and 1 mute from 20 s to 80 s, 2 slow (4 s) throughout, typos on 40 % of guests (1-2 at entry and/or exit)",
+        "fleet: {} guests at {INTERCOMS} intercoms in {:.0} s; fault mix: {:.0} % of guest answers lost, a guest arriving every {:.1} s, 2 of {} gates offline and 1 mute from 20 s to 80 s of every {} s, 2 slow (4 s) throughout, typos on 40 % of guests (1-2 at entry and/or exit)",
         outcomes.len(),
         took.as_secs_f64(),
         LOST_ANSWERS * 100.0,
-        ARRIVALS.as_secs(),
-        things.len()
+        ARRIVAL_GAP.as_secs_f64(),
+        things.len(),
+        TROUBLE_PERIOD.as_secs()
     );
     println!(
         "  in and out with nobody's help: {through} ({:.1} %); locked inside: {locked_inside}; never got in: {never_in}; guests who pressed again after a gate did not open: {retried}",
