@@ -44,7 +44,7 @@ bench-page: setup
 bench-gate: setup
 	cargo build -p local-stack
 	node tests/browser/gate-latency.mjs
-	cargo run --release -q -p local-stack --bin fleet
+	cargo run --release -q -p local-stack --bin fleet $(or $(GUESTS),500)
 
 # Cold start, warm CPU, memory, size, AWS requests and cost of every function (release
 # builds, fake Runtime API, stub AWS endpoint), and the size of each deployed arm64
