@@ -18,6 +18,7 @@ fresh-check:
 lint: setup
 	bash infra/bootstrap-deploy.sh
 	.venv-deploy/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
+	.venv-deploy/bin/cfn-lint infra/guest-waf.yaml
 	SAM_CLI_TELEMETRY=0 .venv-deploy/bin/sam validate --lint
 
 build:

@@ -14,6 +14,7 @@ fi
 # CloudFront headers policy still what headers.json says.
 bash infra/bootstrap-deploy.sh
 .venv-deploy/bin/cfn-lint template.yaml -a cfn_lint_serverless.rules
+.venv-deploy/bin/cfn-lint infra/guest-waf.yaml
 SAM_CLI_TELEMETRY=0 .venv-deploy/bin/sam validate --lint
 node infra/guest-page/cloudfront-headers.mjs --check
 cargo fmt --all -- --check

@@ -24,8 +24,10 @@ pub struct Config {
     /// Unset: `AWS_ENDPOINT_URL` or the SDK's default endpoint is used.
     pub iot_data_endpoint: Option<String>,
     /// `OTA_SEAL_KEYS`: the server-held secrets that seal link secrets for
-    /// idempotent replays (see `domain::idempotency::SealKeys`). Required by
-    /// create-invite; in production from Secrets Manager through the template.
+    /// idempotent replays and tag link tokens (see `domain::idempotency::SealKeys`).
+    /// Required by create-invite; the guest functions check tags with them, and
+    /// without them take no token as genuine. In production from Secrets Manager
+    /// through the template.
     pub seal_keys: Option<SealKeys>,
     /// `OTA_SMS_PER_USER_PER_HOUR` (default 30) and `OTA_SMS_PER_INTERCOM_PER_HOUR`
     /// (default 100): guest SMS one user, and one intercom, may cause per clock

@@ -76,6 +76,7 @@ fn refusal_message(refusal: Refusal) -> &'static str {
         }
         Refusal::SlowDown => "too many wrong codes at the exit; wait a moment before the next try",
         Refusal::Opening => "the gate is opening for this code; wait for it to answer",
+        Refusal::ScanAtGate => "scan the QR code at the gate, or type the number printed under it",
     }
 }
 
@@ -106,7 +107,7 @@ impl ApiError {
             }
             Self::Refused { refusal, .. } => match refusal {
                 Refusal::InvalidLink => StatusCode::NOT_FOUND,
-                Refusal::WrongCode => StatusCode::FORBIDDEN,
+                Refusal::WrongCode | Refusal::ScanAtGate => StatusCode::FORBIDDEN,
                 Refusal::Locked => StatusCode::LOCKED,
                 Refusal::Revoked | Refusal::Expired => StatusCode::GONE,
                 Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered | Refusal::Opening => {
@@ -148,6 +149,7 @@ impl ApiError {
                 Refusal::GateOffline => "gate_offline",
                 Refusal::SlowDown => "slow_down",
                 Refusal::Opening => "opening",
+                Refusal::ScanAtGate => "scan_at_gate",
             },
             Self::GateUnavailable => "gate_unavailable",
             Self::Busy => "busy",
@@ -230,6 +232,7 @@ mod tests {
             Refusal::GateOffline,
             Refusal::SlowDown,
             Refusal::Opening,
+            Refusal::ScanAtGate,
         ];
         let codes: std::collections::HashSet<_> = refusals.iter().map(|r| ApiError::refused(*r).code()).collect();
         assert_eq!(codes.len(), refusals.len());

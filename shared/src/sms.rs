@@ -138,7 +138,12 @@ mod tests {
     /// the SMS keeps one segment with a greeting up to 16.
     fn sms_for(name: &str, minutes: u32) -> String {
         let intercom = IntercomId::parse("ic-0123456789abc").unwrap();
-        let token = LinkToken::generate(intercom, InviteId::generate(time::OffsetDateTime::UNIX_EPOCH)).expose();
+        let token = LinkToken::generate(
+            intercom,
+            InviteId::generate(time::OffsetDateTime::UNIX_EPOCH),
+            &crate::domain::idempotency::SealKeys::random(),
+        )
+        .expose();
         let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token);
         guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes)
     }

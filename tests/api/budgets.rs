@@ -1,6 +1,7 @@
 //! DynamoDB requests per endpoint call, counted at the SDK (one per HTTP attempt).
-//! Budgets: redeem 2 on success (the attempt's write and the gate's presence), 1 on a
-//! wrong code and at a wrong intercom (2 on other refusals), guest status 2 (the invite
+//! Budgets: redeem 3 on success (the gate numbers, the attempt's write and the gate's
+//! presence), 2 on a wrong code (3 on other refusals), 1 at a wrong intercom, 0 on a
+//! request whose form shows it is no guest's (`tests/api/edge.rs`), guest status 2 (the invite
 //! and its gates' presence), a gate's report 2 (gate-events: read, conditional write),
 //! create ≤ 2, list ≤ 2, revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where
 //! needed; no Scan ever.
@@ -36,19 +37,19 @@ async fn every_endpoint_stays_within_its_request_budget() {
     measure("list-codes", 2, ("sns", 0), app.take_sdk_requests());
 
     app.redeem(Redeem::Entry, &invite.token, app.intercom(), &other_code(&invite.code)).await;
-    measure("redeem-entry wrong code", 1, ("iot", 0), app.take_sdk_requests());
+    measure("redeem-entry wrong code", 2, ("iot", 0), app.take_sdk_requests());
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
     measure("redeem-entry wrong intercom", 1, ("iot", 0), app.take_sdk_requests());
     app.guest_status(&invite.token).await;
     measure("guest-status", 2, ("iot", 0), app.take_sdk_requests());
     app.gate_requests.take();
     assert_eq!(app.enter(&invite).await.0, 202);
-    measure("redeem-entry success", 2, ("iot", 1), app.take_sdk_requests());
+    measure("redeem-entry success", 3, ("iot", 1), app.take_sdk_requests());
     measure("gate-events opened report", 2, ("iot", 0), app.gate_requests.take());
     app.enter(&invite).await;
-    measure("redeem-entry used", 2, ("iot", 0), app.take_sdk_requests());
+    measure("redeem-entry used", 3, ("iot", 0), app.take_sdk_requests());
     assert_eq!(app.exit(&invite).await.0, 202);
-    measure("redeem-exit success", 2, ("iot", 1), app.take_sdk_requests());
+    measure("redeem-exit success", 3, ("iot", 1), app.take_sdk_requests());
 
     let revoked = app.invite("Revoked Guest").await;
     app.take_sdk_requests();

@@ -9,6 +9,8 @@ fn yaml(path: &str) -> Value {
     serde_yaml::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
 }
 
+/// The app's routes on the HTTP API, and the guest's: the distribution's paths that
+/// go to a function's URL (each takes a POST).
 fn template_routes() -> BTreeSet<(String, String)> {
     let template = yaml("template.yaml");
     let mut routes = BTreeSet::new();
@@ -20,7 +22,89 @@ fn template_routes() -> BTreeSet<(String, String)> {
                 .insert((props["Method"].as_str().unwrap().to_lowercase(), props["Path"].as_str().unwrap().to_owned()));
         }
     }
+    routes.extend(guest_edge(&template).into_keys().map(|path| ("post".to_owned(), path)));
     routes
+}
+
+/// The distribution's paths that go to a function's URL, with that function's logical id.
+fn guest_edge(template: &Value) -> std::collections::BTreeMap<String, String> {
+    let config = &template["Resources"]["GuestPageDistribution"]["Properties"]["DistributionConfig"];
+    let origin_function = |id: &str| -> Option<String> {
+        let origin = config["Origins"].as_sequence()?.iter().find(|o| o["Id"] == id)?;
+        // `!Select [2, !Split ["/", !GetAtt <Function>Url.FunctionUrl]]`
+        let text = serde_yaml::to_string(&origin["DomainName"]).ok()?;
+        let at = text.find("Url.FunctionUrl")?;
+        let start = text[..at].rfind(|c: char| !c.is_ascii_alphanumeric())? + 1;
+        Some(text[start..at].to_owned())
+    };
+    config["CacheBehaviors"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|b| {
+            let function = origin_function(b["TargetOriginId"].as_str()?)?;
+            Some((b["PathPattern"].as_str()?.to_owned(), function))
+        })
+        .collect()
+}
+
+/// Whether `value` (a template fragment) mentions the resource `name` anywhere.
+fn mentions(value: &Value, name: &str) -> bool {
+    serde_yaml::to_string(value).unwrap().contains(name)
+}
+
+/// The guest functions have one way in: CloudFront, through its WAF. No HTTP API
+/// route, a function URL that takes only signed requests, the distribution's origin
+/// access control signing every one, and no principal but this distribution allowed
+/// to invoke them.
+#[test]
+fn no_guest_function_is_reachable_but_through_the_cloudfront_origin() {
+    let template = yaml("template.yaml");
+    let resources = template["Resources"].as_mapping().unwrap();
+    let edge = guest_edge(&template);
+    let paths: BTreeSet<&str> = edge.keys().map(String::as_str).collect();
+    assert_eq!(paths, BTreeSet::from(["/guest/status", "/guest/entry", "/guest/exit"]));
+    let config = &template["Resources"]["GuestPageDistribution"]["Properties"]["DistributionConfig"];
+    for (path, function) in &edge {
+        let properties = &template["Resources"][function.as_str()]["Properties"];
+        assert!(properties.get("Events").is_none(), "{function} ({path}) has an event source besides its URL");
+        assert_eq!(properties["FunctionUrlConfig"]["AuthType"], "AWS_IAM", "{function}'s URL takes unsigned requests");
+        let origin = config["Origins"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|o| mentions(&o["DomainName"], &format!("{function}Url")))
+            .unwrap();
+        let access = resources
+            .keys()
+            .filter_map(|k| k.as_str())
+            .find(|k| mentions(&origin["OriginAccessControlId"], &format!("{k}.Id")));
+        let access = &template["Resources"][access.expect("the origin has an origin access control")];
+        let oac = &access["Properties"]["OriginAccessControlConfig"];
+        assert_eq!(oac["OriginAccessControlOriginType"], "lambda");
+        assert_eq!(oac["SigningBehavior"], "always", "{path}: CloudFront must sign every request");
+        // Every permission on the function: CloudFront, for this distribution only.
+        let permissions: Vec<&Value> = resources
+            .values()
+            .filter(|r| r["Type"] == "AWS::Lambda::Permission" && mentions(&r["Properties"]["FunctionName"], function))
+            .collect();
+        let actions: BTreeSet<&str> = permissions.iter().filter_map(|p| p["Properties"]["Action"].as_str()).collect();
+        assert_eq!(actions, BTreeSet::from(["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]), "{function}");
+        for permission in permissions {
+            let properties = &permission["Properties"];
+            assert_eq!(properties["Principal"], "cloudfront.amazonaws.com", "{function}");
+            assert!(mentions(&properties["SourceArn"], "distribution/${GuestPageDistribution}"), "{function}");
+            if properties["Action"] == "lambda:InvokeFunction" {
+                assert_eq!(properties["InvokedViaFunctionUrl"], true, "{function} may be invoked directly");
+            }
+        }
+    }
+    let routes = template_routes();
+    let api_routes = routes.iter().filter(|(_, path)| !paths.contains(path.as_str()));
+    assert!(api_routes.clone().all(|(_, path)| !path.starts_with("/guest/")), "a guest route on the HTTP API");
+    // The distribution is behind the web ACL unless a test stack turns it off.
+    assert!(mentions(&config["WebACLId"], "WebAclArn"));
+    assert_eq!(template["Parameters"]["EnableWaf"]["Default"], "true");
 }
 
 fn openapi_routes() -> BTreeSet<(String, String)> {

@@ -195,6 +195,27 @@ fn every_function_outlives_the_calls_it_can_make() {
             timeout(binary)
         );
     }
+    // CloudFront waits for each guest function's URL longer than the function may run
+    // (30 s unless the origin says otherwise), so the guest gets the function's answer.
+    let origins = template["Resources"]["GuestPageDistribution"]["Properties"]["DistributionConfig"]["Origins"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    for binary in ["guest-status", "redeem-entry", "redeem-exit"] {
+        let function = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"] == binary)
+            .map(|(id, _)| id.as_str().unwrap().to_owned())
+            .unwrap();
+        let origin = origins
+            .iter()
+            .find(|o| serde_yaml::to_string(&o["DomainName"]).unwrap().contains(&format!("{function}Url")))
+            .unwrap_or_else(|| panic!("{binary} has no CloudFront origin"));
+        let read_timeout = origin["CustomOriginConfig"]["OriginReadTimeout"].as_u64().unwrap_or(30);
+        assert!(read_timeout > timeout(binary), "{binary}: CloudFront gives up after {read_timeout} s");
+    }
 }
 
 /// What a statement's resource is, from its (possibly tagged) value.

@@ -26,15 +26,25 @@ fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
     }
 }
 
+const BENCH_SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+
 #[test]
 fn guest_events_are_public_and_carry_a_well_formed_body() {
     for name in ["guest-status.json", "redeem-entry.json", "redeem-exit.json"] {
         let request = event(name);
         assert!(ota::http::caller(&request).is_err(), "{name} has no user");
         let body: serde_json::Value = ota::http::json_body(&request).unwrap();
-        assert!(ota::domain::token::LinkToken::parse(body["token"].as_str().unwrap()).is_some(), "{name}");
+        let token = ota::domain::token::LinkToken::parse(body["token"].as_str().unwrap()).unwrap();
+        // Tagged by the benchmark's seal key (infra/bench, `SEAL_KEYS`), which measures these events.
+        let bench_keys = ota::domain::idempotency::SealKeys::parse(BENCH_SEAL_KEYS).unwrap();
+        assert!(token.is_genuine(Some(&bench_keys)), "{name}");
+        // As CloudFront sends them to a function URL: with the hash of the body it signed.
+        let hash = request.headers()["x-amz-content-sha256"].to_str().unwrap().to_owned();
+        assert_eq!(hash, local_stack::front::content_sha256(request.body().as_ref()), "{name}");
         if name != "guest-status.json" {
             assert!(ota::domain::code::AccessCode::parse(body["code"].as_str().unwrap()).is_some(), "{name}");
+            let number = body["gate_number"].as_str().unwrap();
+            assert_eq!(number, local_stack::seed::DEMO_GATE_NUMBER, "{name}: the demo intercom's gate number");
         }
     }
 }

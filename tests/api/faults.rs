@@ -29,7 +29,7 @@ fn commands_delivered(app: &TestApp) -> Vec<(String, String)> {
 }
 
 async fn press(app: &TestApp, path: &str, token: &str, code: &str, attempt: &str) -> (u16, Value) {
-    let body = json!({ "token": token, "intercom_id": app.intercom(), "code": code, "attempt_id": attempt });
+    let body = json!({ "token": token, "intercom_id": app.intercom(), "gate_number": app.gate_number(), "code": code, "attempt_id": attempt });
     app.call(reqwest::Method::POST, path, None, Some(body)).await
 }
 

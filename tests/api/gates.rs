@@ -35,7 +35,7 @@ async fn the_gate_reports_opening_and_only_then_the_entry_is_used() {
             reqwest::Method::POST,
             "/guest/entry",
             None,
-            Some(json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code })),
+            Some(json!({ "token": invite.token, "intercom_id": app.intercom(), "gate_number": app.gate_number(), "code": invite.code })),
         )
         .await;
     assert_eq!((status_code, opening["result"].as_str()), (202, Some("opening")), "{opening}");

@@ -331,6 +331,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     if options.gates_missing {
         deps.store.register_intercom(&site.intercom, &site.label, &site.gates, &site.time_zone).await.unwrap();
         deps.store.grant(&site.intercom, &site.owner, ota::domain::access::Role::Owner).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        deps.store.rotate_gate_number(&site.intercom, &site.gate_number, now).await.unwrap();
     } else {
         site.provision(&deps.store, emulator).await.unwrap();
     }
@@ -353,7 +355,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         page: None,
         clock: None,
         gates,
+        gate_numbers: Default::default(),
     });
+    front.remember_gate_number(&site.intercom, &site.gate_number);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(front::serve(listener, front.clone()));
@@ -422,6 +426,11 @@ impl TestApp {
         self.site.intercom.as_str()
     }
 
+    /// The number the intercom's QR codes carry (and is printed under them).
+    pub fn gate_number(&self) -> &str {
+        self.site.gate_number.as_digits()
+    }
+
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -434,7 +443,12 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
+            let body = body.to_string();
+            if path.starts_with("/guest/") {
+                // As the guest page does: CloudFront signs this hash for the function URL.
+                request = request.header("x-amz-content-sha256", local_stack::front::content_sha256(body.as_bytes()));
+            }
+            request = request.header("content-type", "application/json").body(body);
         }
         answer_of(request).await
     }
@@ -498,7 +512,7 @@ impl TestApp {
             Redeem::Entry => "/guest/entry",
             Redeem::Exit => "/guest/exit",
         };
-        let body = json!({ "token": token, "intercom_id": intercom, "code": code });
+        let body = json!({ "token": token, "intercom_id": intercom, "gate_number": self.gate_number(), "code": code });
         let answer = self.call(reqwest::Method::POST, path, None, Some(body)).await;
         self.settle_gates().await;
         answer

@@ -13,6 +13,7 @@ mod budgets;
 mod contract;
 mod create_invite;
 mod deployment;
+mod edge;
 mod events;
 mod expiry;
 mod faults;

@@ -386,7 +386,7 @@ impl Run<'_> {
         };
         let token = self.model.invites[i].token.clone().unwrap_or_default();
         let body = json!({
-            "token": token, "intercom_id": self.app.intercom(), "code": code,
+            "token": token, "intercom_id": self.app.intercom(), "gate_number": self.app.gate_number(), "code": code,
             "attempt_id": format!("model-press-{:06}", self.presses),
         });
         let answer = self.app.call(reqwest::Method::POST, path, None, Some(body.clone())).await;

@@ -82,10 +82,13 @@ async fn a_wrong_intercom_and_a_bad_link_are_told_apart_without_opening_anything
         let (status, error) = app.redeem(Redeem::Entry, &forged, intercom, &invite.code).await;
         assert_eq!((status, error["error"]["code"].as_str()), (404, Some("invalid_link")), "{intercom}");
     }
-    for garbage in ["", "nonsense", "a.b.c", &"x".repeat(5000)] {
+    for garbage in ["", "nonsense", "a.b.c"] {
         let (status, error) = app.redeem(Redeem::Entry, garbage, app.intercom(), &invite.code).await;
-        assert!(status == 404 || status == 413, "{garbage:.20}: {status} {error}");
+        assert_eq!((status, error["error"]["code"].as_str()), (404, Some("invalid_link")), "{garbage}");
     }
+    // A body no guest's page sends: the WAF's size rule blocks it before any function.
+    let (status, _) = app.redeem(Redeem::Entry, &"x".repeat(5000), app.intercom(), &invite.code).await;
+    assert_eq!(status, 403);
     let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), "12a4").await;
     assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_field")));
     assert!(app.gate_command("gate-main").await.is_none());
@@ -202,7 +205,7 @@ async fn a_retry_after_a_lost_answer_re_sends_the_same_command_not_a_second_one(
     let app = spawn_app().await;
     app.configure(10).await;
     let invite = app.invite("One Bar Of Signal").await;
-    let press = |attempt: &str| serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "code": invite.code, "attempt_id": attempt });
+    let press = |attempt: &str| serde_json::json!({ "token": invite.token, "intercom_id": app.intercom(), "gate_number": app.gate_number(), "code": invite.code, "attempt_id": attempt });
     let (status, first) = app.call(reqwest::Method::POST, "/guest/entry", None, Some(press("press-0001"))).await;
     assert_eq!(status, 202, "{first}");
     let command = app.gate_command("gate-main").await.unwrap();

@@ -1,4 +1,4 @@
-//! No secret (link token, code, JWT, full phone number, Idempotency-Key) ever
+//! No secret (link token, code, gate number, JWT, full phone number, Idempotency-Key) ever
 //! reaches a log line: through the functions' own log set-up at its most verbose
 //! level, on the happy path and on every failure path a bad network causes.
 
@@ -43,7 +43,10 @@ fn assert_no_secret(text: &str, app: &TestApp, invites: &[&crate::helpers::Invit
         assert!(!words.contains(&invite.code.as_str()), "a code leaked into the logs");
     }
     let national = &app.mobile[3..];
+    let gate_number = [("gate number", app.gate_number())];
     for (what, needle) in [("JWT", app.owner.as_str()), ("mobile", app.mobile.as_str()), ("mobile digits", national)]
+        .into_iter()
+        .chain(gate_number)
         .into_iter()
         .chain(extra.iter().copied())
     {

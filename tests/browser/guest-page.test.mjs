@@ -7,18 +7,21 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { assertTokenNeverLeaked, checkState, launch, phone, qrVideo, root, startStack } from './harness.mjs';
 
 let stack;
 let camera; // Chromium filming the demo intercom's QR
 let otherCamera; // Chromium filming another intercom's QR
 let noCamera; // Chromium without a camera
+let gateNumber; // printed under the demo intercom's QR code
 
 before(async () => {
   stack = await startStack();
+  gateNumber = await stack.gateNumber();
   const plain = await launch(null);
   const demoQr = await qrVideo(plain, stack, 'ic-demo', join(tmpdir(), `qr-ic-demo-${process.pid}.y4m`));
-  const otherQr = await qrVideo(plain, stack, 'ic-elsewhere', join(tmpdir(), `qr-ic-elsewhere-${process.pid}.y4m`));
+  const otherQr = await qrVideo(plain, stack, 'ic-demo-north', join(tmpdir(), `qr-ic-north-${process.pid}.y4m`));
   noCamera = plain;
   camera = await launch(demoQr);
   otherCamera = await launch(otherQr);
@@ -41,8 +44,8 @@ async function scanWithCamera(page) {
   await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
 }
 
-async function typeIntercom(page, id) {
-  await page.getByRole('textbox', { name: /type the intercom number/ }).fill(id);
+async function typeGateNumber(page, number) {
+  await page.getByRole('textbox', { name: /type the gate number/ }).fill(number);
   await page.getByRole('button', { name: 'Continue' }).click();
   await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
 }
@@ -69,12 +72,15 @@ describe('the guest page', { concurrency: false }, () => {
     await checkState(page, '414-welcome-scan', assert);
 
     await scanWithCamera(page);
-    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'Demo Estate, Main Gate');
     assert.equal(await page.getByRole('textbox', { name: 'Code from your SMS' }).getAttribute('autocomplete'), 'one-time-code');
     assert.equal(await page.getByRole('textbox', { name: 'Code from your SMS' }).getAttribute('inputmode'), 'numeric');
     await checkState(page, '414-code', assert);
 
+    const entry = page.waitForRequest('**/guest/entry');
     await typeCode(page, invite.code);
+    const sent = JSON.parse((await entry).postData());
+    assert.deepEqual([sent.intercom_id, sent.gate_number], ['ic-demo', gateNumber.replace(' ', '')], 'the scan carried the gate number');
     await gateOpen(page);
     await checkState(page, '414-entry-open', assert);
     assert.equal(await stack.openings('demo-gate-main'), entryBefore + 1, 'the entry gate opened once');
@@ -96,11 +102,11 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('typed intercom number at 320 px when the camera is not used', async () => {
+  test('typed gate number at 320 px when the camera is not used', async () => {
     const invite = await stack.invite('Sipho Nkosi');
     const { context, page, record } = await openLink(noCamera, invite, { width: 320, camera: false });
     await checkState(page, '320-welcome-scan', assert);
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await checkState(page, '320-code', assert);
     await typeCode(page, invite.code);
     await gateOpen(page);
@@ -115,11 +121,11 @@ describe('the guest page', { concurrency: false }, () => {
     const invite = await stack.invite('Keyboard Guest');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
     const focused = () => page.evaluate(() => document.activeElement && document.activeElement.id);
-    for (let presses = 0; presses < 12 && (await focused()) !== 'manual-intercom'; presses++) {
+    for (let presses = 0; presses < 12 && (await focused()) !== 'manual-number'; presses++) {
       await page.keyboard.press('Tab');
     }
-    assert.equal(await focused(), 'manual-intercom', 'the intercom number is reachable with Tab');
-    await page.keyboard.type('ic-demo');
+    assert.equal(await focused(), 'manual-number', 'the gate number is reachable with Tab');
+    await page.keyboard.type(gateNumber);
     await page.keyboard.press('Enter');
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
     assert.equal(await focused(), 'code', 'focus moves to the code');
@@ -129,13 +135,13 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('camera refused: a clear fallback to typing the intercom number', async () => {
+  test('camera refused: a clear fallback to typing the gate number', async () => {
     const invite = await stack.invite('Lerato Mokoena');
     const { context, page } = await openLink(camera, invite, { camera: false });
     await page.getByRole('button', { name: 'Open camera and scan' }).click();
     await page.getByRole('alert').filter({ hasText: 'The camera is blocked for this page' }).waitFor();
     await checkState(page, '414-camera-denied', assert);
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, invite.code);
     await gateOpen(page);
     await context.close();
@@ -145,7 +151,7 @@ describe('the guest page', { concurrency: false }, () => {
     const invite = await stack.invite('Pieter van Wyk');
     const wrong = invite.code === '5555' ? '5556' : '5555';
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, wrong);
     await page.getByRole('alert').filter({ hasText: 'That code is not right' }).waitFor();
     assert.match(await page.getByRole('alert').filter({ hasText: 'not right' }).textContent(), /Attempts left: 4\./);
@@ -163,7 +169,7 @@ describe('the guest page', { concurrency: false }, () => {
   test('a code revoked while the guest is at the gate stops working', async () => {
     const invite = await stack.invite('Thabo Molefe');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     assert.equal(await stack.revoke(invite.id), 204);
     const before = await stack.openings('demo-gate-main');
     await typeCode(page, invite.code);
@@ -179,7 +185,6 @@ describe('the guest page', { concurrency: false }, () => {
     const { context, page } = await openLink(otherCamera, invite);
     await page.getByRole('button', { name: 'Open camera and scan' }).click();
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-elsewhere');
     await typeCode(page, invite.code);
     await page.getByRole('alert').filter({ hasText: 'This QR code belongs to another intercom' }).waitFor();
     await checkState(page, '414-wrong-intercom', assert);
@@ -204,7 +209,7 @@ describe('the guest page', { concurrency: false }, () => {
       await held; // the retry waits until the "no signal" state has been checked
       return route.continue();
     });
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, invite.code);
     await page.getByRole('status').filter({ hasText: 'No signal. Still trying to open Main gate' }).waitFor();
     while (attempts.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -223,7 +228,7 @@ describe('the guest page', { concurrency: false }, () => {
     const invite = await stack.invite('Musa Ngcobo');
     await stack.setGate('demo-gate-main', 'mute');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, invite.code);
     await page.getByRole('status').filter({ hasText: 'Opening Main gate' }).waitFor();
     await checkState(page, '414-opening', assert);
@@ -241,7 +246,7 @@ describe('the guest page', { concurrency: false }, () => {
     const invite = await stack.invite('Lerato Dube');
     await stack.setGate('demo-gate-main', 'slow', 6);
     const { context, page } = await openLink(noCamera, invite, { camera: false });
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, invite.code);
     await page.getByRole('status').filter({ hasText: 'Opening Main gate' }).waitFor();
     await page.getByRole('status').filter({ hasText: 'Still waiting for Main gate to answer' }).waitFor();
@@ -257,7 +262,7 @@ describe('the guest page', { concurrency: false }, () => {
     const before = await stack.openings('demo-gate-main');
     const { context, page } = await openLink(noCamera, invite, { camera: false });
     await page.getByRole('status').filter({ hasText: 'Main gate is offline right now. Your code will work once it is back' }).waitFor();
-    await typeIntercom(page, 'ic-demo');
+    await typeGateNumber(page, gateNumber);
     await typeCode(page, invite.code);
     await page.getByRole('alert').filter({ hasText: 'Main gate is offline right now, and your code was not used' }).waitFor();
     await checkState(page, '414-gate-offline', assert);
@@ -274,7 +279,7 @@ describe('the guest page', { concurrency: false }, () => {
     await scanWithCamera(page);
     await page.reload();
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    assert.equal(await page.locator('#scanned-intercom').textContent(), 'Demo Estate, Main Gate');
     await typeCode(page, invite.code);
     await gateOpen(page);
     await context.close();
@@ -283,16 +288,16 @@ describe('the guest page', { concurrency: false }, () => {
   test("the intercom's QR opened by the phone's camera app continues with the kept link", async () => {
     const invite = await stack.invite('Bongani Zulu');
     const { context, page, record } = await openLink(noCamera, invite, { camera: false });
-    await page.goto(`${stack.base}/s/ic-demo`);
+    await page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-    assert.equal(await page.locator('#scanned-intercom').textContent(), 'ic-demo');
+    assert.equal(new URL(page.url()).hash, '', 'the gate number left the address bar');
     await typeCode(page, invite.code);
     await gateOpen(page);
     assertTokenNeverLeaked(assert, record, invite.token);
     await context.close();
 
     const stranger = await phone(noCamera, { camera: false });
-    await stranger.page.goto(`${stack.base}/s/ic-demo`);
+    await stranger.page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
     await stranger.page.getByRole('heading', { name: 'Open the link from your SMS first' }).waitFor();
     await checkState(stranger.page, '414-no-link', assert);
     await stranger.context.close();
@@ -305,6 +310,55 @@ describe('the guest page', { concurrency: false }, () => {
     await page.goto(invite.link);
     await page.getByRole('heading', { name: 'This code has expired' }).waitFor();
     await checkState(page, '414-expired', assert);
+    await context.close();
+  });
+
+  test('two links on one phone, at two estates: neither replaces the other, and an ended one is forgotten', async () => {
+    const demo = await stack.invite('Two Links Demo');
+    const north = await stack.invite('Two Links North', 'ic-demo-north');
+    const northNumber = await stack.gateNumber('ic-demo-north');
+    const { context, page } = await openLink(noCamera, demo, { camera: false });
+    await page.goto(north.link);
+    await page.getByText('North Estate').waitFor();
+    // At the demo estate's gate (its QR opened by the camera app): the demo link, not the later one.
+    await page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
+    await page.getByText('Demo Estate, Main Gate').first().waitFor();
+    await typeCode(page, demo.code);
+    await gateOpen(page);
+    await page.goto(`${stack.base}/s/ic-demo-north#${northNumber.replace(' ', '')}`);
+    await page.getByText('North Estate').first().waitFor();
+    await typeCode(page, north.code);
+    await gateOpen(page);
+    const kept = () => page.evaluate(() => Object.keys(JSON.parse(localStorage.getItem('fluss-ota.links') || '{}')).sort());
+    assert.deepEqual(await kept(), ['ic-demo', 'ic-demo-north']);
+    // The north code is revoked: opening its gate's QR says so, and its link is forgotten.
+    assert.equal(await stack.revoke(north.id, 'ic-demo-north'), 204);
+    await page.goto(`${stack.base}/s/ic-demo-north#${northNumber.replace(' ', '')}`);
+    await page.getByRole('heading', { name: 'This access was cancelled' }).waitFor();
+    assert.deepEqual(await kept(), ['ic-demo'], 'the ended link is forgotten, the live one kept');
+    await checkState(page, '414-two-links', assert);
+    await context.close();
+  });
+
+  test('a rotated gate number: the old sticker works during its grace, then is refused with the reason', async () => {
+    const oldNumber = gateNumber;
+    gateNumber = await stack.rotateGateNumber();
+    const during = await stack.invite('Grace Guest');
+    const first = await openLink(noCamera, during, { camera: false });
+    await typeGateNumber(first.page, oldNumber);
+    await typeCode(first.page, during.code);
+    await gateOpen(first.page);
+    await first.context.close();
+    await stack.advanceClock(14 * 24 * 60 + 1);
+    const after = await stack.invite('After Grace');
+    const { context, page } = await openLink(noCamera, after, { camera: false });
+    await typeGateNumber(page, oldNumber);
+    await typeCode(page, after.code);
+    await page.getByRole('alert').filter({ hasText: 'Scan the QR code at the gate of Demo Estate, Main Gate' }).waitFor();
+    await checkState(page, '414-old-gate-number', assert);
+    await typeGateNumber(page, gateNumber);
+    await typeCode(page, after.code);
+    await gateOpen(page);
     await context.close();
   });
 
@@ -348,7 +402,9 @@ describe('what the page is served with', { concurrency: false }, () => {
     }
     assert.match((await fetch(`${stack.base}${manifest.js}`)).headers.get('cache-control'), /immutable/);
     assert.equal((await fetch(`${stack.base}/`)).headers.get('cache-control'), 'no-cache');
-    const status = await fetch(`${stack.base}/guest/status`, { method: 'POST', body: '{"token":"x"}' });
+    const body = '{"token":"x"}';
+    const hash = createHash('sha256').update(body).digest('hex');
+    const status = await fetch(`${stack.base}/guest/status`, { method: 'POST', body, headers: { 'x-amz-content-sha256': hash } });
     assert.equal(status.headers.get('cache-control'), 'no-store');
     assert.equal(status.headers.get('content-security-policy'), csp);
     assert.equal(status.headers.get('access-control-allow-origin'), null, 'same origin: no CORS');

@@ -55,7 +55,8 @@ export async function startStack() {
   const base = `http://127.0.0.1:${port}`;
   const owner = await (await fetch(`${base}/_local/token/user-owner`)).text();
   const stack = new Stack(base, owner, child);
-  await stack.settings({ entry_gate: 'gate-main', exit_gate: 'gate-exit', max_users: 100, invite_duration_minutes: 720 });
+  const settings = { entry_gate: 'gate-main', exit_gate: 'gate-exit', max_users: 100, invite_duration_minutes: 720 };
+  for (const intercom of ['ic-demo', 'ic-demo-north']) await stack.settings(settings, intercom);
   return stack;
 }
 
@@ -80,21 +81,21 @@ class Stack {
     return { status: response.status, body: text ? JSON.parse(text) : null };
   }
 
-  async settings(body) {
-    const { status, body: answer } = await this.api('PUT', '/intercoms/ic-demo/settings', body);
+  async settings(body, intercom = 'ic-demo') {
+    const { status, body: answer } = await this.api('PUT', `/intercoms/${intercom}/settings`, body);
     if (status !== 200) throw new Error(`settings: ${status} ${JSON.stringify(answer)}`);
   }
 
   /** A code for a guest, as the owner's app creates it: `{ id, code, link, token }`. */
-  async invite(name) {
+  async invite(name, intercom = 'ic-demo') {
     const mobile = `082${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-    const { status, body } = await this.api('POST', '/intercoms/ic-demo/codes', { name, mobile });
+    const { status, body } = await this.api('POST', `/intercoms/${intercom}/codes`, { name, mobile });
     if (status !== 201) throw new Error(`create: ${status} ${JSON.stringify(body)}`);
     return { ...body, token: body.link.split('#')[1] };
   }
 
-  async revoke(id) {
-    return (await this.api('DELETE', `/intercoms/ic-demo/codes/${id}`)).status;
+  async revoke(id, intercom = 'ic-demo') {
+    return (await this.api('DELETE', `/intercoms/${intercom}/codes/${id}`)).status;
   }
 
   /** How often the simulated gate `thing` has opened. */
@@ -122,8 +123,25 @@ class Stack {
     if (!response.ok) throw new Error(`clock: ${response.status}`);
   }
 
-  async qrSvg(intercom) {
-    return (await fetch(`${this.base}/_local/qr/${intercom}`)).text();
+  /** The QR code at the intercom's gates (or one carrying `number`). */
+  async qrSvg(intercom, number) {
+    const response = await fetch(`${this.base}/_local/qr/${intercom}${number ? `?number=${number}` : ''}`);
+    if (!response.ok) throw new Error(`qr ${intercom}: ${response.status}`);
+    return response.text();
+  }
+
+  /** The gate number printed under the intercom's QR code, read off it as a guest would. */
+  async gateNumber(intercom = 'ic-demo') {
+    const printed = (await this.qrSvg(intercom)).match(/>(\d{4} \d{4})<\/text>/);
+    if (!printed) throw new Error(`no gate number under ${intercom}'s QR code`);
+    return printed[1];
+  }
+
+  /** A new gate number for the intercom, as `ota-admin gate-number` gives it. */
+  async rotateGateNumber(intercom = 'ic-demo') {
+    const response = await fetch(`${this.base}/_local/gate-number/${intercom}`, { method: 'POST' });
+    if (!response.ok) throw new Error(`gate number ${intercom}: ${response.status}`);
+    return (await response.json()).printed;
   }
 }
 
@@ -146,10 +164,11 @@ export async function launch(y4m) {
 
 /**
  * Writes a one-frame Y4M (640×480, 4:2:0) showing the QR the local stack renders
- * for `intercom`; Chromium's fake camera plays it in a loop.
+ * for `intercom` (with `number`, if given: another intercom's, an old sticker);
+ * Chromium's fake camera plays it in a loop.
  */
-export async function qrVideo(browser, stack, intercom, file) {
-  const svg = await stack.qrSvg(intercom);
+export async function qrVideo(browser, stack, intercom, file, number) {
+  const svg = await stack.qrSvg(intercom, number);
   const page = await browser.newPage();
   const luma = await page.evaluate(async (svgText) => {
     const [width, height] = [640, 480];

@@ -446,7 +446,8 @@ fn listed_codes(answer: &serde_json::Value) -> Option<usize> {
     body["codes"].as_array().map(Vec::len)
 }
 
-/// A seal key for create-invite (`OTA_SEAL_KEYS`), the same in every process.
+/// The seal key (`OTA_SEAL_KEYS`) of create-invite and of the guest functions' tag check, the
+/// same in every process: the sample events' tokens carry its tag (tests/api/events.rs).
 const SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
 
 /// Warm CPU is the median over this many processes, run in turns with the

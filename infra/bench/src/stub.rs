@@ -16,9 +16,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 
 /// The sample events' invite (see `events/redeem-entry.json`).
-pub const TOKEN: &str = "ic-demo.BSNNREM1Eyk.zLxd4S92rT_vRIBWFkyZ3Q";
+pub const TOKEN: &str = "ic-demo.BSNNREM1Eyk.zLxd4S92rT_vRIDcoTv0Mw";
 const INVITE_ID: &str = "BSNNREM1Eyk";
 const CODE: &str = "4346";
+/// The gate number in `events/redeem-*.json` (`local_stack::seed::DEMO_GATE_NUMBER`).
+const DEMO_GATE_NUMBER: &str = "48210937";
 /// The invite and attempt of `events/gate-events-report.json`: an entry whose
 /// command the gate is reporting on (sent two seconds ago, not yet confirmed).
 const OPENING_INVITE_ID: &str = "BrD-bJBK1hc";
@@ -465,7 +467,15 @@ fn meta() -> Value {
         "entry_gate": s("gate-main"), "exit_gate": s("gate-exit"), "max_users": n(10),
         "invite_duration_minutes": n(720), "exit_grace_minutes": n(60),
         "settings_updated_at": n(now() - 86_400), "settings_updated_by": s("user-owner"), "version": n(7),
+        "gate_number": s(&demo_gate_number_check()),
     })
+}
+
+/// The check of the gate number the sample redemptions carry (the local stack's demo one).
+fn demo_gate_number_check() -> String {
+    let intercom = ota::domain::ids::IntercomId::parse("ic-demo");
+    let number = ota::domain::gate_number::GateNumber::parse(DEMO_GATE_NUMBER);
+    intercom.zip(number).map(|(intercom, number)| number.check(&intercom).0).unwrap_or_default()
 }
 
 fn member(user: &str, role: &str) -> Value {

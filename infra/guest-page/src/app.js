@@ -1,16 +1,24 @@
 // The guest's page: link token from the URL fragment → status → scan the
-// intercom's QR (or type its number) → type the code → the gate's command is sent
+// intercom's QR (or type the gate number under it) → type the code → the gate's command is sent
 // → the page asks the status until the gate has said it opened ("Gate open") or the
 // command ended without opening (the code was not used: try again).
 //
 // The token never leaves the device except in the body of a POST to /guest/* on
 // this origin: it is read from the fragment (which browsers never send), kept in
-// localStorage for the exit visit, and removed from the address bar at once.
+// localStorage for the exit visit, and removed from the address bar at once. A phone
+// keeps one link per intercom (two invites at two estates both work) and forgets a
+// link once its invite has ended. The QR code carries the gate number in its
+// fragment too (`/s/<intercom>#<number>`): the proof that the guest is at the gate.
 (function () {
   'use strict';
 
+  // { <intercom id>: { token, opened } }; before it, one token under TOKEN_KEY.
+  const LINKS_KEY = 'fluss-ota.links';
   const TOKEN_KEY = 'fluss-ota.token';
   const SCANNED_KEY = 'fluss-ota.scanned';
+  const GATE_NUMBER = /^[0-9]{8}$/;
+  // What ends a link for good: the page forgets it.
+  const ENDED = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link'];
   // A scan proves the guest stood at the intercom; a reload soon after may reuse it.
   const SCANNED_FOR_MS = 10 * 60 * 1000;
   const INTERCOM_ID = /^[A-Za-z0-9_-]{1,40}$/;
@@ -75,14 +83,56 @@
   const local = store('localStorage');
   const session = store('sessionStorage');
 
-  function takeTokenFromUrl() {
+  const intercomOfToken = (value) => {
+    const parts = String(value || '').split('.');
+    return parts.length === 3 && INTERCOM_ID.test(parts[0]) ? parts[0] : null;
+  };
+
+  function loadLinks() {
+    let links = {};
+    try { links = JSON.parse(local.getItem(LINKS_KEY) || '{}') || {}; } catch (_) { links = {}; }
+    const old = local.getItem(TOKEN_KEY);
+    if (old && intercomOfToken(old) && !links[intercomOfToken(old)]) links[intercomOfToken(old)] = { token: old, opened: 0 };
+    local.removeItem(TOKEN_KEY);
+    return links;
+  }
+
+  function saveLinks(links) {
+    local.setItem(LINKS_KEY, JSON.stringify(links));
+  }
+
+  function keepLink(value) {
+    const links = loadLinks();
+    links[intercomOfToken(value)] = { token: value, opened: Date.now() };
+    saveLinks(links);
+  }
+
+  function forgetLink(value) {
+    const links = loadLinks();
+    for (const intercom of Object.keys(links)) if (links[intercom].token === value) delete links[intercom];
+    saveLinks(links);
+  }
+
+  /** The link for the intercom the guest stands at, else the one opened last. */
+  function chooseLink(intercom) {
+    const links = loadLinks();
+    if (intercom && links[intercom]) return links[intercom].token;
+    const latest = Object.values(links).sort((a, b) => b.opened - a.opened)[0];
+    return latest ? latest.token : null;
+  }
+
+  /** A link's token from the fragment is kept (for its intercom only) and removed
+   * from the address bar; a QR code's gate number is returned. */
+  function takeFragment() {
     const fragment = location.hash.replace(/^#/, '');
-    if (fragment) {
-      local.setItem(TOKEN_KEY, fragment);
-      // The token must not linger in the address bar, history or a screenshot.
-      history.replaceState(null, '', location.pathname + location.search);
+    if (!fragment) return null;
+    // The token or the number must not linger in the address bar, history or a screenshot.
+    history.replaceState(null, '', location.pathname + location.search);
+    if (intercomOfToken(fragment)) {
+      keepLink(fragment);
+      return null;
     }
-    return local.getItem(TOKEN_KEY);
+    return GATE_NUMBER.test(fragment) ? fragment : null;
   }
 
   function intercomFromPath() {
@@ -93,32 +143,35 @@
     return INTERCOM_ID.test(id) ? id : null;
   }
 
-  /** What a QR code says: `<page origin>/s/<intercom>` (any origin: printed QR codes
-   * outlive domains) or a bare intercom id. */
-  function intercomFromQr(text) {
+  /** What a QR code says: `<page origin>/s/<intercom>#<gate number>` (any origin:
+   * printed QR codes outlive domains), or the gate number as typed. */
+  function scanFromQr(text) {
     const value = String(text || '').trim();
-    if (INTERCOM_ID.test(value)) return value;
+    const digits = value.replace(/[\s-]/g, '');
+    if (GATE_NUMBER.test(digits)) return { intercom: null, number: digits };
     try {
       const url = new URL(value);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
       const match = url.pathname.match(/^\/s\/([^/]+)\/?$/);
       if (!match) return null;
       const id = decodeURIComponent(match[1]);
-      return INTERCOM_ID.test(id) ? id : null;
+      const number = url.hash.replace(/^#/, '');
+      return INTERCOM_ID.test(id) ? { intercom: id, number: GATE_NUMBER.test(number) ? number : null } : null;
     } catch (_) {
       return null;
     }
   }
 
-  function rememberScan(id) {
-    scanned = id;
-    session.setItem(SCANNED_KEY, JSON.stringify({ id, at: Date.now() }));
+  function rememberScan(scan) {
+    scanned = scan;
+    session.setItem(SCANNED_KEY, JSON.stringify({ intercom: scan.intercom, number: scan.number, at: Date.now() }));
   }
 
   function recentScan() {
     try {
       const saved = JSON.parse(session.getItem(SCANNED_KEY) || 'null');
-      if (saved && INTERCOM_ID.test(saved.id) && Date.now() - saved.at < SCANNED_FOR_MS) return saved.id;
+      const fresh = saved && Date.now() - saved.at < SCANNED_FOR_MS && GATE_NUMBER.test(saved.number);
+      if (fresh) return { intercom: INTERCOM_ID.test(saved.intercom) ? saved.intercom : null, number: saved.number };
     } catch (_) { /* a damaged entry is as good as none */ }
     return null;
   }
@@ -153,14 +206,22 @@
 
   // ---- API -----------------------------------------------------------------------------
 
+  /** The hex SHA-256 of a body: CloudFront signs it for the guest functions' URLs,
+   * which refuse a POST without it. */
+  async function bodyHash(text) {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
   async function post(path, body) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     try {
+      const text = JSON.stringify(body);
       const response = await fetch(path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-amz-content-sha256': await bodyHash(text) },
+        body: text,
         cache: 'no-store',
         credentials: 'omit',
         referrerPolicy: 'no-referrer',
@@ -345,10 +406,10 @@
       try { text = video.readyState >= 2 ? await decode(video) : null; } catch (_) { text = null; }
       if (scan.stopped) return;
       if (text) {
-        const id = intercomFromQr(text);
-        if (id) {
+        const scan = scanFromQr(text);
+        if (scan) {
           stopCamera();
-          rememberScan(id);
+          rememberScan(scan);
           return showCodeStep();
         }
         $('camera-status').textContent = t('camera_not_fluss');
@@ -360,7 +421,7 @@
   function cameraFailed(key) {
     stopCamera();
     problem($('scan-problem'), t(key));
-    $('manual-intercom').focus();
+    $('manual-number').focus();
   }
 
   function stopCamera() {
@@ -377,7 +438,7 @@
   // ---- the code ----------------------------------------------------------------------------------
 
   function showCodeStep(message) {
-    $('scanned-intercom').textContent = scanned;
+    $('scanned-intercom').textContent = (status && status.intercom && status.intercom.label) || '';
     const input = $('code');
     input.value = '';
     input.disabled = false;
@@ -415,7 +476,9 @@
     for (let attempt = 0; ; attempt++) {
       let answer = null;
       try {
-        answer = await post('/guest/' + redemption, { token, intercom_id: scanned, code, attempt_id: attemptId });
+        const body = { token, gate_number: scanned.number, code, attempt_id: attemptId };
+        if (scanned.intercom) body.intercom_id = scanned.intercom;
+        answer = await post('/guest/' + redemption, body);
       } catch (_) {
         answer = null; // no answer: lost on the way, or no signal
       }
@@ -478,12 +541,14 @@
         return showCodeStep(t('slow_down', { seconds: error.retry_after_seconds }));
       case 'wrong_intercom':
         return showScanStep(t('wrong_intercom', { label: status.intercom.label }));
+      case 'scan_at_gate':
+        return showScanStep(t('scan_at_gate', { label: status.intercom.label }));
       case 'gate_offline':
         return showCodeStep(t('gate_offline', { gate }));
       case 'gate_unavailable':
         return showCodeStep(t('gate_unavailable', { gate }));
       case 'invalid_field':
-        if (error.field === 'intercom_id') return showScanStep(t('manual_invalid'));
+        if (error.field === 'intercom_id' || error.field === 'gate_number') return showScanStep(t('manual_invalid'));
         return showCodeStep(t('code_incomplete'));
       case 'locked':
       case 'expired':
@@ -502,6 +567,8 @@
     const key = known.includes(code) ? code : 'invalid_link';
     stopCamera();
     forgetScan();
+    // An ended invite's link is no use any more; another intercom's links stay.
+    if (ENDED.includes(key)) forgetLink(token);
     clearInterval(countdownTimer);
     $('time-left').parentElement.hidden = true;
     $('valid-until').hidden = true;
@@ -515,20 +582,22 @@
   // ---- start -----------------------------------------------------------------------------------------
 
   function wire() {
+    // Another link (or QR) opened in this tab while the page is open: start again with it.
+    window.addEventListener('hashchange', () => { if (location.hash) location.reload(); });
     $('scan-start').addEventListener('click', startCamera);
     $('scan-stop').addEventListener('click', () => stopCamera());
     $('rescan').addEventListener('click', () => showScanStep());
     $('manual-form').addEventListener('submit', (event) => {
       event.preventDefault();
-      const id = intercomFromQr($('manual-intercom').value);
-      if (!id) {
+      const scan = scanFromQr($('manual-number').value);
+      if (!scan || !scan.number) {
         problem($('manual-error'), t('manual_invalid'));
-        $('manual-intercom').setAttribute('aria-invalid', 'true');
+        $('manual-number').setAttribute('aria-invalid', 'true');
         return;
       }
-      $('manual-intercom').removeAttribute('aria-invalid');
+      $('manual-number').removeAttribute('aria-invalid');
       stopCamera();
-      rememberScan(id);
+      rememberScan(scan);
       showCodeStep();
     });
     $('code-form').addEventListener('submit', (event) => {
@@ -547,10 +616,11 @@
     translateStatic();
     wire();
     const fromPath = intercomFromPath();
-    token = takeTokenFromUrl();
+    const number = takeFragment();
+    token = chooseLink(fromPath);
     if (!token) return showView('view-no-link');
     // Arrived through the intercom's QR with the phone's own camera: that was the scan.
-    if (fromPath) rememberScan(fromPath);
+    if (fromPath && number) rememberScan({ intercom: fromPath, number });
     else scanned = recentScan();
     return refresh();
   }

@@ -15,9 +15,11 @@ use hyper::server::conn::http1;
 use hyper::{Method, StatusCode};
 use hyper_util::rt::TokioIo;
 use lambda_http::Body;
+use ota::domain::gate_number::GateNumber;
 use ota::handlers;
 use ota::Deps;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -41,6 +43,21 @@ pub struct Front {
     /// The simulated gates (`/_local/gates`), woken after each guest redemption
     /// where IoT Core would push the shadow's delta to the gate.
     pub gates: Arc<GateSimulator>,
+    /// The gate numbers this stack gave its intercoms, for `/_local/qr` (the table
+    /// keeps only their hashes, as in production, where only the sticker has them).
+    pub gate_numbers: std::sync::Mutex<HashMap<String, GateNumber>>,
+}
+
+impl Front {
+    pub fn remember_gate_number(&self, intercom: &ota::domain::ids::IntercomId, number: &GateNumber) {
+        if let Ok(mut numbers) = self.gate_numbers.lock() {
+            numbers.insert(intercom.to_string(), number.clone());
+        }
+    }
+
+    fn gate_number_of(&self, intercom: &str) -> Option<GateNumber> {
+        self.gate_numbers.lock().ok()?.get(intercom).cloned()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +125,33 @@ fn percent_decode(segment: &str) -> String {
 }
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
+
+/// The WAF's body-size rule (infra/guest-waf.yaml, `BodyLimitBytes` at its default).
+const GUEST_BODY_LIMIT_BYTES: usize = 1024;
+
+/// The `x-amz-content-sha256` a guest request must carry through CloudFront to a
+/// function URL: the hex SHA-256 of its body (the guest page computes it too).
+pub fn content_sha256(body: &[u8]) -> String {
+    Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What CloudFront and a function URL behind origin access control do to a guest
+/// request before the function runs: the WAF blocks an oversized body (403), and a
+/// POST whose `x-amz-content-sha256` is not the SHA-256 of its body fails the
+/// signature Lambda checks (403), since CloudFront signs the hash the viewer gives.
+/// The WAF's rate rules are not reproduced: every local client is one address.
+fn guest_edge(headers: &hyper::HeaderMap, body: &[u8]) -> Option<HyperResponse> {
+    if body.len() > GUEST_BODY_LIMIT_BYTES {
+        return Some(reply(StatusCode::FORBIDDEN, "text/html", "<html><body>403 Forbidden</body></html>"));
+    }
+    let expected = content_sha256(body);
+    let given = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
+    if given.map(str::to_ascii_lowercase).as_deref() != Some(expected.as_str()) {
+        let message = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+        return Some(reply_json(StatusCode::FORBIDDEN, &json!({ "Message": message })));
+    }
+    None
+}
 
 /// Every response carries the page's security headers, as CloudFront's
 /// response-headers policy adds them to every behaviour.
@@ -179,6 +223,11 @@ async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperRes
         Ok(collected) => collected.to_bytes(),
         Err(_) => return reply_json(StatusCode::PAYLOAD_TOO_LARGE, &json!({ "message": "Request Entity Too Large" })),
     };
+    if !route.needs_jwt() {
+        if let Some(refused) = guest_edge(&parts.headers, &bytes) {
+            return refused;
+        }
+    }
     let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
     let claims = if route.needs_jwt() {
         match front.authorizer.verify(authorization) {
@@ -335,13 +384,45 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
             }
             Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
         },
-        ("GET", ["_local", "qr", intercom]) => match ota::domain::ids::IntercomId::parse(intercom) {
-            Some(intercom) => match crate::page::intercom_qr_svg(&front.deps.config.link_base_url, intercom.as_str()) {
-                Ok(svg) => reply(StatusCode::OK, "image/svg+xml", svg),
-                Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e })),
-            },
-            None => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })),
-        },
+        // The QR code at the intercom's gates: its gate number, or `?number=` (an old
+        // sticker, another intercom's).
+        ("GET", ["_local", "qr", intercom]) => {
+            let asked = query.split('&').find_map(|p| p.strip_prefix("number=")).and_then(GateNumber::parse);
+            let number = asked.or_else(|| front.gate_number_of(intercom));
+            match (ota::domain::ids::IntercomId::parse(intercom), number) {
+                (Some(intercom), Some(number)) => {
+                    match crate::page::intercom_qr_svg(&front.deps.config.link_base_url, intercom.as_str(), &number) {
+                        Ok(svg) => reply(StatusCode::OK, "image/svg+xml", svg),
+                        Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e })),
+                    }
+                }
+                (Some(_), None) => reply_json(
+                    StatusCode::NOT_FOUND,
+                    &json!({ "message": "no gate number known for this intercom: give ?number=<8 digits>" }),
+                ),
+                (None, _) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })),
+            }
+        }
+        // `ota-admin gate-number`, for the local stack: a new number, the old one in its grace.
+        ("POST", ["_local", "gate-number", intercom]) => {
+            let Some(intercom) = ota::domain::ids::IntercomId::parse(intercom) else {
+                return Some(reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })));
+            };
+            let number = GateNumber::generate();
+            let now = ota::clock::Clock::now(front.deps.clock.as_ref());
+            match front.deps.store.rotate_gate_number(&intercom, &number, now).await {
+                Ok(true) => {
+                    front.remember_gate_number(&intercom, &number);
+                    reply_json(
+                        StatusCode::OK,
+                        &json!({ "number": number.as_digits(), "printed": number.printed(),
+                                 "qr": format!("{}/s/{intercom}#{}", front.deps.config.link_base_url, number.as_digits()) }),
+                    )
+                }
+                Ok(false) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "no such intercom" })),
+                Err(e) => reply_json(StatusCode::CONFLICT, &json!({ "message": e.to_string() })),
+            }
+        }
         ("POST", ["_local", "clock"]) => {
             let minutes =
                 query.split('&').find_map(|p| p.strip_prefix("advance_minutes=")).and_then(|m| m.parse().ok());

@@ -42,9 +42,12 @@ async fn run() -> Result<(), String> {
     let clock = Arc::new(ShiftedClock::default());
     let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone())?;
     let site = Site::demo();
-    site.provision(&deps.store, &moto.endpoint).await?;
-    for gate in site.gates.values() {
-        gates.add(gate.thing.as_str()).await;
+    let north = Site::demo_north();
+    for site in [&site, &north] {
+        site.provision(&deps.store, &moto.endpoint).await?;
+        for gate in site.gates.values() {
+            gates.add(gate.thing.as_str()).await;
+        }
     }
 
     let front = Arc::new(front::Front {
@@ -57,7 +60,11 @@ async fn run() -> Result<(), String> {
         page: Some(page),
         clock: Some(clock),
         gates,
+        gate_numbers: Default::default(),
     });
+    for site in [&site, &north] {
+        front.remember_gate_number(&site.intercom, &site.gate_number);
+    }
     let server = tokio::spawn(front::serve(listener, front.clone()));
     let guest_link =
         demo_guest_link(&base, &front.authorizer.mint(site.owner.as_str(), time::Duration::minutes(5))).await?;
@@ -110,10 +117,11 @@ Fluss+ One-Time Access — local stack is up.
 
   Guest page    {guest_link}
                 (a demo guest's SMS link: open it in a browser; the intercom's QR
-                is at {base}/_local/qr/{intercom}, its number is {intercom})
+                is at {base}/_local/qr/{intercom}, the gate number under it {number})
   API           {base}            (routes as in template.yaml; OpenAPI at {base}/openapi.yaml)
   AWS emulator  {emulator}   (moto, single-threaded: DynamoDB, SNS, IoT data plane)
   Demo intercom {intercom}  gates: gate-main (thing {main}), gate-exit (thing {exit})
+  Second estate ic-demo-north (North Estate, the same owner; QR at {base}/_local/qr/ic-demo-north)
 
 Demo users (JWT bearer tokens, valid 12 h; more from {base}/_local/token/<sub>):
   owner     {owner}
@@ -141,6 +149,7 @@ The README's walk-through starts with:
 Ctrl-C stops everything this started.
 "#,
         intercom = site.intercom,
+        number = site.gate_number.printed(),
         main = site.thing("gate-main").as_str(),
         exit = site.thing("gate-exit").as_str(),
         owner = site.owner,

@@ -4,6 +4,7 @@
 //! (`/` and the intercom QR's `/s/<intercom>`) answered by `index.html`, and
 //! content-hashed assets cached for a year.
 
+use ota::domain::gate_number::GateNumber;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -83,10 +84,10 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// The intercom's QR code as an SVG: `<link base>/s/<intercom>`, with the id
-/// printed under it for guests whose camera fails.
-pub fn intercom_qr_svg(link_base: &str, intercom: &str) -> Result<String, String> {
-    let payload = format!("{link_base}/s/{intercom}");
+/// The intercom's QR code as an SVG: `<link base>/s/<intercom>#<gate number>`, with
+/// the gate number printed under it for guests whose camera fails.
+pub fn intercom_qr_svg(link_base: &str, intercom: &str, number: &GateNumber) -> Result<String, String> {
+    let payload = format!("{link_base}/s/{intercom}#{}", number.as_digits());
     let code = qrcode::QrCode::with_error_correction_level(payload.as_bytes(), qrcode::EcLevel::M)
         .map_err(|e| e.to_string())?;
     let modules = code.width();
@@ -101,7 +102,8 @@ pub fn intercom_qr_svg(link_base: &str, intercom: &str) -> Result<String, String
     }
     let text_y = size + 3;
     Ok(format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {h}" width="{px}" height="{hpx}" shape-rendering="crispEdges"><rect width="{size}" height="{h}" fill="#fff"/><path fill="#000" d="{path}"/><text x="{half}" y="{text_y}" font-family="sans-serif" font-size="2.6" text-anchor="middle">{intercom}</text></svg>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {h}" width="{px}" height="{hpx}" shape-rendering="crispEdges"><rect width="{size}" height="{h}" fill="#fff"/><path fill="#000" d="{path}"/><text x="{half}" y="{text_y}" font-family="sans-serif" font-size="2.6" text-anchor="middle">{printed}</text></svg>"##,
+        printed = number.printed(),
         h = size + 5,
         px = size * 8,
         hpx = (size + 5) * 8,
@@ -122,8 +124,9 @@ mod tests {
     }
 
     #[test]
-    fn the_qr_names_the_intercom_under_the_page_origin() {
-        let svg = intercom_qr_svg("http://127.0.0.1:3000", "ic-demo").unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains(">ic-demo</text>"));
+    fn the_qr_prints_the_gate_number_under_it() {
+        let number = GateNumber::parse("48210937").unwrap();
+        let svg = intercom_qr_svg("http://127.0.0.1:3000", "ic-demo", &number).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains(">4821 0937</text>"));
     }
 }

@@ -2,6 +2,7 @@
 //! things (in the emulator only), its registry item, and its members.
 
 use ota::domain::access::Role;
+use ota::domain::gate_number::GateNumber;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
 use ota::domain::zone::LocalZone;
@@ -18,7 +19,12 @@ pub struct Site {
     pub shared_user: UserId,
     /// Known to the identity provider, but no member of this intercom.
     pub stranger: UserId,
+    /// What its QR codes carry and is printed under them.
+    pub gate_number: GateNumber,
 }
+
+/// The demo intercom's gate number (local only; a real one comes from `ota-admin gate-number`).
+pub const DEMO_GATE_NUMBER: &str = "48210937";
 
 fn id<T>(parse: impl Fn(&str) -> Option<T>, raw: &str) -> T {
     // Only called with literals and suffixes made of [a-z0-9-].
@@ -28,7 +34,16 @@ fn id<T>(parse: impl Fn(&str) -> Option<T>, raw: &str) -> T {
 impl Site {
     /// The demo intercom of the local stack.
     pub fn demo() -> Self {
-        Self::named("ic-demo", "Demo Estate, Main Gate", "demo", "user-owner", "user-shared", "user-stranger")
+        let mut demo =
+            Self::named("ic-demo", "Demo Estate, Main Gate", "demo", "user-owner", "user-shared", "user-stranger");
+        demo.gate_number = id(GateNumber::parse, DEMO_GATE_NUMBER);
+        demo
+    }
+
+    /// The local stack's second estate, with the same owner: a phone can hold links
+    /// to both.
+    pub fn demo_north() -> Self {
+        Self::named("ic-demo-north", "North Estate", "north", "user-owner", "user-shared", "user-stranger")
     }
 
     /// A site of its own for one test: every id carries `suffix`, so tests sharing
@@ -57,7 +72,13 @@ impl Site {
             owner: id(UserId::parse, owner),
             shared_user: id(UserId::parse, shared),
             stranger: id(UserId::parse, stranger),
+            gate_number: GateNumber::generate(),
         }
+    }
+
+    /// What the QR code at its gates says, on the page at `page`.
+    pub fn qr_code(&self, page: &str) -> String {
+        format!("{}/s/{}#{}", page.trim_end_matches('/'), self.intercom, self.gate_number.as_digits())
     }
 
     pub fn thing(&self, device: &str) -> &ThingName {
@@ -73,6 +94,8 @@ impl Site {
             .register_intercom(&self.intercom, &self.label, &self.gates, &self.time_zone)
             .await
             .map_err(|e| e.to_string())?;
+        let now = time::OffsetDateTime::now_utc();
+        store.rotate_gate_number(&self.intercom, &self.gate_number, now).await.map_err(|e| e.to_string())?;
         store.grant(&self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;
         store.grant(&self.intercom, &self.shared_user, Role::IntercomUser).await.map_err(|e| e.to_string())?;
         Ok(())

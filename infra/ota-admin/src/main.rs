@@ -5,12 +5,17 @@
 //! ota-admin intercom <intercom-id> --label "<label>" --gate <device-id>=<label>=<iot-thing> [--gate …] [--time-zone <IANA zone>]
 //! ota-admin member <intercom-id> <user-sub> owner|intercom
 //! ota-admin remove-member <intercom-id> <user-sub>
+//! ota-admin gate-number <intercom-id> --page <guest page URL>
 //! ```
+//! `gate-number` gives the intercom a new gate number and prints it with what its QR
+//! code must say; this is the only time the number is shown (the table keeps a hash).
+//! The number it replaces keeps working for 14 days, while the new stickers go up.
 //! Uses `OTA_TABLE_NAME` and the usual AWS settings (`AWS_PROFILE`, `AWS_REGION`,
 //! `AWS_ENDPOINT_URL` for the emulator).
 
 use aws_config::BehaviorVersion;
 use ota::domain::access::Role;
+use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::settings::Gate;
 use ota::domain::zone::LocalZone;
@@ -22,6 +27,7 @@ const USAGE: &str = "usage:
             [--time-zone <IANA zone, default Africa/Johannesburg>]
   ota-admin member <intercom-id> <user-sub> owner|intercom
   ota-admin remove-member <intercom-id> <user-sub>
+  ota-admin gate-number <intercom-id> --page <guest page URL, e.g. https://ote.fluss.me>
 environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
 #[tokio::main]
@@ -90,6 +96,24 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             let user = parse("user sub", user, UserId::parse)?;
             store.withdraw(&intercom, &user).await.map_err(|e| e.to_string())?;
             println!("{user} no longer has access to {intercom}");
+        }
+        ["gate-number", intercom, "--page", page] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let page = page.trim_end_matches('/');
+            if !page.starts_with("https://") && !page.starts_with("http://127.0.0.1") {
+                return Err("--page is the guest page's https address".into());
+            }
+            let number = GateNumber::generate();
+            let now = time::OffsetDateTime::now_utc();
+            match store.rotate_gate_number(&intercom, &number, now).await {
+                Ok(true) => {}
+                Ok(false) => return Err(format!("{intercom} is not registered (ota-admin intercom … first)")),
+                Err(error) => return Err(format!("{error} (another rotation at the same time? run it again)")),
+            }
+            println!("{intercom} has a new gate number. Print, at every gate of the intercom:");
+            println!("  QR code:        {page}/s/{intercom}#{}", number.as_digits());
+            println!("  under it:       {}", number.printed());
+            println!("The number it replaced works until {} (UTC).", now + ROTATION_GRACE);
         }
         _ => return Err("unknown command".into()),
     }

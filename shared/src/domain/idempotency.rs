@@ -13,12 +13,13 @@ use super::token::hex;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-/// The server-held secrets that seal link secrets for replays, newest first
-/// (`OTA_SEAL_KEYS`: `<id>:<secret>`, comma-separated; a secret is at least 32
-/// visible ASCII characters, e.g. what Secrets Manager generates). The first
-/// seals new records; a record names the key that sealed it, so a key can be
-/// rotated by putting a new one first and dropping the old one a day later (after
-/// the replay window).
+/// The server-held secrets that seal link secrets for replays and tag link tokens,
+/// newest first (`OTA_SEAL_KEYS`: `<id>:<secret>`, comma-separated; a secret is at
+/// least 32 visible ASCII characters, e.g. what Secrets Manager generates). The first
+/// seals new records and tags new links; a record names the key that sealed it and a
+/// tag is checked against every key, so a key can be rotated by putting a new one
+/// first and dropping the old one once the links it tagged have ended (the longest
+/// invite plus its exit grace, and the one-day replay window).
 #[derive(Clone)]
 pub struct SealKeys(Vec<(String, Vec<u8>)>);
 
@@ -61,6 +62,23 @@ impl SealKeys {
     fn current(&self) -> &(String, Vec<u8>) {
         // `parse` and `random` never build an empty set.
         &self.0[0]
+    }
+
+    /// HMAC-SHA256 of a link token's parts under each key, the current one first
+    /// (see `domain::token`: a link made before a rotation still checks out while its
+    /// key is configured).
+    pub fn link_tags(&self, parts: &[&[u8]]) -> Vec<[u8; 32]> {
+        self.0
+            .iter()
+            .filter_map(|(_, secret)| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
+                for part in std::iter::once(b"ota-link-tag".as_slice()).chain(parts.iter().copied()) {
+                    mac.update(&(part.len() as u64).to_be_bytes());
+                    mac.update(part);
+                }
+                Some(mac.finalize().into_bytes().into())
+            })
+            .collect()
     }
 
     fn get(&self, id: &str) -> Option<&[u8]> {

@@ -9,6 +9,7 @@
 
 use super::code::AccessCode;
 use super::guest::GuestName;
+use super::idempotency::SealKeys;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use super::passage::{Passage, Progress};
 use super::phone::Mobile;
@@ -238,6 +239,7 @@ impl Invite {
         by: &UserId,
         guest: NewGuest<'_>,
         code: AccessCode,
+        keys: &SealKeys,
         now: OffsetDateTime,
     ) -> Result<(Self, LinkToken), CannotCreate> {
         let snapshot = |device: &DeviceId| {
@@ -254,7 +256,7 @@ impl Invite {
         let expires_at = now + settings.invite_duration();
         let exit_closes_at = expires_at + settings.exit_grace();
         let id = InviteId::generate(exit_closes_at);
-        let token = LinkToken::generate(intercom.id.clone(), id.clone());
+        let token = LinkToken::generate(intercom.id.clone(), id.clone(), keys);
         let invite = Self {
             intercom_id: intercom.id.clone(),
             intercom_label: intercom.label.clone(),
@@ -343,6 +345,9 @@ pub enum Refusal {
     SlowDown,
     /// A command for this passage is out and its gate has not answered yet.
     Opening,
+    /// No gate number, or not this intercom's: the guest has not shown they are at
+    /// the gate (scanned its QR code or typed the number under it). Nothing counted.
+    ScanAtGate,
 }
 
 /// One press of the gate page's button, repeated on retries: chosen by the page,
@@ -564,7 +569,7 @@ pub(crate) mod tests {
         let id = InviteId::generate(now + Duration::hours(13));
         let intercom_id = IntercomId::parse("ic").unwrap();
         Invite {
-            token_hash: LinkToken::generate(intercom_id.clone(), id.clone()).hash(),
+            token_hash: LinkToken::generate(intercom_id.clone(), id.clone(), &SealKeys::random()).hash(),
             intercom_id,
             intercom_label: "Test Estate".into(),
             time_zone: LocalZone::default(),
@@ -743,17 +748,21 @@ pub(crate) mod tests {
         let (name, mobile) = (GuestName::parse("Thandi").unwrap(), Mobile::from_stored("+27821234567".into()));
         let guest = || NewGuest { name: &name, mobile: &mobile };
         let code = AccessCode::parse("4821").unwrap();
-        let (invite, token) = Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), T0).unwrap();
+        let (invite, token) =
+            Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), &SealKeys::random(), T0).unwrap();
         assert_eq!(invite.entry_gate.label, "In");
         assert_eq!(invite.token_hash, token.hash());
         assert_eq!(invite.id.window_closes(), invite.exit_closes_at.unix_timestamp());
         intercom.gates.clear();
-        assert_eq!(Invite::draft(&intercom, &settings, &owner, guest(), code, T0).err(), Some(CannotCreate::GateGone));
+        assert_eq!(
+            Invite::draft(&intercom, &settings, &owner, guest(), code, &SealKeys::random(), T0).err(),
+            Some(CannotCreate::GateGone)
+        );
     }
 
     #[test]
     fn token_hash_is_not_the_token() {
-        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate(T0));
+        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate(T0), &SealKeys::random());
         assert_ne!(TokenHash(token.expose()), token.hash());
     }
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod code;
 pub mod command;
+pub mod gate_number;
 pub mod guest;
 pub mod idempotency;
 pub mod ids;

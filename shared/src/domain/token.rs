@@ -2,11 +2,15 @@
 //!
 //! A token is `<intercom id>.<invite id>.<secret>`: the two ids say where the
 //! invite item is (so the guest's page costs one read, without a lookup item), the
-//! secret (128 bits from the OS-seeded CSPRNG) proves the holder was sent the link.
-//! The intercom id is no secret: it is printed under the intercom's QR code. Only
-//! the SHA-256 of the whole token is stored. It travels in the URL fragment, which
-//! browsers never send to a server nor put in a Referer header.
+//! secret (16 bytes) proves the holder was sent the link: 88 bits from the OS-seeded
+//! CSPRNG and a 40-bit tag, an HMAC under the server's keys ([`SealKeys`]) of the
+//! rest. The tag lets the guest functions refuse a forged token before any read: a
+//! flood of made-up tokens costs no DynamoDB request. The intercom id is no secret:
+//! it is in the QR code's address. Only the SHA-256 of the whole token is stored. It
+//! travels in the URL fragment, which browsers never send to a server nor put in a
+//! Referer header.
 
+use super::idempotency::SealKeys;
 use super::ids::{IntercomId, InviteId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -15,6 +19,8 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 const SECRET_BYTES: usize = 16;
+/// The secret's last bytes: the tag. 2^40 guesses per forged token that reaches a read.
+const TAG_BYTES: usize = 5;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct LinkToken {
@@ -28,10 +34,31 @@ pub struct LinkToken {
 pub struct TokenHash(pub String);
 
 impl LinkToken {
-    pub fn generate(intercom_id: IntercomId, invite_id: InviteId) -> Self {
+    pub fn generate(intercom_id: IntercomId, invite_id: InviteId, keys: &SealKeys) -> Self {
         let mut secret = [0u8; SECRET_BYTES];
-        rand::rng().fill_bytes(&mut secret);
-        Self { intercom_id, invite_id, secret }
+        rand::rng().fill_bytes(&mut secret[..SECRET_BYTES - TAG_BYTES]);
+        let mut token = Self { intercom_id, invite_id, secret };
+        let tag = keys.link_tags(&token.tagged_parts()).into_iter().next().unwrap_or_default();
+        token.secret[SECRET_BYTES - TAG_BYTES..].copy_from_slice(&tag[..TAG_BYTES]);
+        token
+    }
+
+    /// What the tag covers: both ids and the random part of the secret.
+    fn tagged_parts(&self) -> [&[u8]; 3] {
+        [
+            self.intercom_id.as_str().as_bytes(),
+            self.invite_id.as_str().as_bytes(),
+            &self.secret[..SECRET_BYTES - TAG_BYTES],
+        ]
+    }
+
+    /// Whether one of the server's keys made this token (no keys: none is).
+    pub fn is_genuine(&self, keys: Option<&SealKeys>) -> bool {
+        let Some(keys) = keys else { return false };
+        let tag = &self.secret[SECRET_BYTES - TAG_BYTES..];
+        // Not constant-time: a timing oracle on a 40-bit tag across the internet, behind
+        // per-address rate limits, gains less than guessing does.
+        keys.link_tags(&self.tagged_parts()).iter().any(|expected| &expected[..TAG_BYTES] == tag)
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -88,7 +115,26 @@ mod tests {
     use super::*;
 
     fn fresh() -> LinkToken {
-        LinkToken::generate(IntercomId::parse("ic-demo").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH))
+        LinkToken::generate(
+            IntercomId::parse("ic-demo").unwrap(),
+            InviteId::generate(time::OffsetDateTime::UNIX_EPOCH),
+            &SealKeys::random(),
+        )
+    }
+
+    #[test]
+    fn only_a_token_the_servers_keys_made_is_genuine() {
+        let keys = SealKeys::random();
+        let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
+        let token = LinkToken::generate(intercom.clone(), id.clone(), &keys);
+        assert!(token.is_genuine(Some(&keys)));
+        assert!(!token.is_genuine(Some(&SealKeys::random())), "another server's keys");
+        assert!(!token.is_genuine(None));
+        let mut forged = *token.secret();
+        forged[0] ^= 1;
+        assert!(!LinkToken::with_secret(intercom.clone(), id, forged).is_genuine(Some(&keys)));
+        let other_invite = InviteId::generate(time::OffsetDateTime::UNIX_EPOCH);
+        assert!(!LinkToken::with_secret(intercom, other_invite, *token.secret()).is_genuine(Some(&keys)));
     }
 
     #[test]
@@ -103,7 +149,11 @@ mod tests {
     #[test]
     fn two_tokens_for_the_same_invite_differ() {
         let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
-        assert_ne!(LinkToken::generate(intercom.clone(), id.clone()).hash(), LinkToken::generate(intercom, id).hash());
+        let keys = SealKeys::random();
+        assert_ne!(
+            LinkToken::generate(intercom.clone(), id.clone(), &keys).hash(),
+            LinkToken::generate(intercom, id, &keys).hash()
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let settings = intercom.settings.as_ref().ok_or(ApiError::SettingsNotConfigured)?;
         let guest = NewGuest { name: &name, mobile: &mobile };
         let (invite, token) = next_code(&partition.invites, settings, now)
-            .and_then(|code| Invite::draft(intercom, settings, &user, guest, code, now))
+            .and_then(|code| Invite::draft(intercom, settings, &user, guest, code, &deps.seal_keys, now))
             .map_err(|refusal| match refusal {
                 CannotCreate::Full { max_users } => ApiError::LimitReached { max_users },
                 CannotCreate::GateGone => ApiError::SettingsNotConfigured,

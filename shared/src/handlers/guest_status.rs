@@ -8,11 +8,12 @@
 //! GetItem (the token names the intercom and the invite) and one BatchGetItem of the
 //! gates' presence. A command that lapsed unanswered is given back here too (one
 //! more write, only then). A token that is malformed, unknown or whose secret does
-//! not match gets `invalid_link` and nothing else, so a stranger learns nothing. The
+//! not match gets `invalid_link` and nothing else, so a stranger learns nothing; one
+//! whose form or tag already shows it was never issued gets it before any read. The
 //! token travels in the body, never in the URL, so it reaches no access log.
 
 use super::lapse::give_back_lapsed;
-use super::rfc3339;
+use super::{rejected_at_edge, rfc3339};
 use crate::domain::invite::{Redemption, Refusal};
 use crate::domain::passage::Progress;
 use crate::domain::token::LinkToken;
@@ -37,8 +38,10 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let invalid_link = || ApiError::refused(Refusal::InvalidLink);
-    let body: StatusBody = json_body(req)?;
-    let token = LinkToken::parse(body.token.trim()).ok_or_else(invalid_link)?;
+    let body: StatusBody = json_body(req).map_err(rejected_at_edge)?;
+    let token = LinkToken::parse(body.token.trim())
+        .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
+        .ok_or_else(|| rejected_at_edge(invalid_link()))?;
     let invite = deps.store.invite_for_link(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
     if let Err(error) = give_back_lapsed(deps, &invite, now).await {

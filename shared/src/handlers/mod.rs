@@ -41,6 +41,14 @@ async fn back_off(round: u32) {
     }
 }
 
+/// A guest request refused on its form alone, before any read: no real guest's page
+/// sends it (a malformed body, a token no server key made, no gate number). Counted
+/// from this log line (template.yaml, `GuestEdgeRejections*Metric`).
+fn rejected_at_edge(error: ApiError) -> ApiError {
+    tracing::info!(code = error.code(), "guest request rejected at the edge");
+    error
+}
+
 fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }

@@ -1,5 +1,12 @@
-//! `POST /guest/entry` and `POST /guest/exit` — public: the link token, the
-//! intercom the guest scanned, and the 4-digit code.
+//! `POST /guest/entry` and `POST /guest/exit` — public: the link token, the gate
+//! number the guest scanned or typed (and the intercom id, when scanned), and the
+//! 4-digit code.
+//!
+//! The gate number proves the guest is at the gate (see `domain::gate_number`): one
+//! read of the intercom's numbers comes before anything is counted, and a request
+//! without this intercom's number is refused `scan_at_gate` with nothing counted.
+//! Requests whose form alone shows they are no real guest's (a malformed token, no
+//! gate number) are refused before any read, and logged as rejected at the edge.
 //!
 //! The gate's word decides, and this call does not wait for it: a right code spends
 //! the entry (exit) provisionally, its door command goes to the gate's `ota` shadow,
@@ -8,8 +15,8 @@
 //! passage is `used` (the gate reported opening) or `available` again (it did not
 //! open: the guest keeps the code). See the README's firmware contract.
 //!
-//! Two DynamoDB requests when it works: the conditional update that counts the
-//! attempt, records it (press, code typed, time) and returns the invite (see
+//! Three DynamoDB requests when it works: the gate numbers' read, the conditional
+//! update that counts the attempt, records it (press, code typed, time) and returns the invite (see
 //! `Store::record_attempt`), and a read of the gate's presence; then one shadow
 //! update. A gate known to be offline is refused before its command is sent, and
 //! the passage given back in the same request (a third, only then). A clear refusal
@@ -20,9 +27,10 @@
 //! one read, to tell it from a forged link.
 
 use super::lapse::give_back_lapsed;
-use super::rfc3339;
+use super::{rejected_at_edge, rfc3339};
 use crate::domain::code::AccessCode;
 use crate::domain::command::DoorCommand;
+use crate::domain::gate_number::GateNumber;
 use crate::domain::ids::IntercomId;
 use crate::domain::invite::{AttemptId, AttemptKey, Invite, Redemption, Refusal};
 use crate::domain::passage::{confirm_by, Progress};
@@ -30,7 +38,7 @@ use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::gate::GateError;
 use crate::http::{json_body, json_response, respond};
-use crate::store::{GateAttempt, GateReachability, GiveBack, RedeemOutcome};
+use crate::store::{GateAttempt, GateNumbersFound, GateReachability, GiveBack, RedeemOutcome};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -38,16 +46,23 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-/// The most AWS calls one redemption makes (the presence read, two attempt writes
-/// around a lapsed command's give-back, another give-back, and the shadow update):
-/// what the function's timeout must exceed (see `tests/api/deployment.rs`).
-pub const MOST_STORE_CALLS: u32 = 5;
+/// The most AWS calls one redemption makes (the gate numbers' and the presence
+/// reads, two attempt writes around a lapsed command's give-back, another give-back,
+/// and the shadow update): what the function's timeout must exceed (see
+/// `tests/api/deployment.rs`).
+pub const MOST_STORE_CALLS: u32 = 6;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RedeemBody {
     token: String,
-    intercom_id: String,
+    /// The intercom id from the QR code's address, when the guest scanned it: a QR of
+    /// another intercom is then told apart from a wrong number.
+    #[serde(default)]
+    intercom_id: Option<String>,
+    /// The gate number, from the QR code or typed; absent: refused `scan_at_gate`.
+    #[serde(default)]
+    gate_number: Option<String>,
     code: String,
     /// Optional: the page's id for this press of the button, repeated on retries.
     #[serde(default)]
@@ -111,11 +126,16 @@ fn explain(invite: &Invite, redemption: Redemption, code: &AccessCode, now: Offs
 }
 
 async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
-    let body: RedeemBody = json_body(req)?;
-    let token = LinkToken::parse(body.token.trim()).ok_or(ApiError::refused(Refusal::InvalidLink))?;
-    let scanned = IntercomId::parse(body.intercom_id.trim()).ok_or_else(|| {
-        ApiError::invalid("intercom_id", "the intercom id is the letters and digits under the QR code")
-    })?;
+    let body: RedeemBody = json_body(req).map_err(rejected_at_edge)?;
+    let token = LinkToken::parse(body.token.trim())
+        .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
+        .ok_or_else(|| rejected_at_edge(ApiError::refused(Refusal::InvalidLink)))?;
+    let scanned = match body.intercom_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(IntercomId::parse(raw).ok_or_else(|| {
+            ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
+        })?),
+    };
     let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
     let attempt = match body.attempt_id.as_deref() {
         Some(raw) => AttemptId::parse(raw)
@@ -125,7 +145,8 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let attempt = attempt.key(redemption, &code);
     let now = deps.clock.now();
     let token_hash = token.hash();
-    if token.intercom_id() != &scanned {
+    let intercom = token.intercom_id();
+    if scanned.as_ref().is_some_and(|scanned| scanned != intercom) {
         // Only a real link learns that it was scanned at the wrong intercom;
         // nothing is counted against the invite.
         return match deps.store.invite_for_link(&token).await? {
@@ -133,9 +154,23 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             None => Err(ApiError::refused(Refusal::InvalidLink)),
         };
     }
+    let Some(number) = body.gate_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+        return Err(rejected_at_edge(ApiError::refused(Refusal::ScanAtGate)));
+    };
+    let number = GateNumber::parse(number)
+        .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))?;
+    match deps.store.gate_numbers(intercom).await? {
+        GateNumbersFound::Set(numbers) if numbers.accepts(intercom, &number, now) => {}
+        GateNumbersFound::Set(_) => return Err(ApiError::refused(Refusal::ScanAtGate)),
+        GateNumbersFound::NotSet => {
+            tracing::error!(intercom = %intercom, "intercom has no gate number: no guest can prove presence");
+            return Err(ApiError::refused(Refusal::ScanAtGate));
+        }
+        GateNumbersFound::NoIntercom => return Err(ApiError::refused(Refusal::InvalidLink)),
+    }
 
     let at_gate = GateAttempt {
-        intercom: &scanned,
+        intercom,
         invite: token.invite_id(),
         token_hash: &token_hash,
         typed: &code,

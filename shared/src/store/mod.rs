@@ -9,6 +9,7 @@
 //! - [`redemption`]: the guest's write path at the gate, and what settles a passage
 //!   afterwards (given back, or confirmed by the gate's report).
 //! - [`gates`]: each gate's presence, from its lifecycle events.
+//! - [`gate_numbers`]: each intercom's gate number (the QR's proof of presence).
 //!
 //! Each public method is one request (the budgets in the README count them), except
 //! the paginated reads, which are one request per page. Every write that guards an
@@ -16,12 +17,14 @@
 //! leaves this module: callers see domain values, outcomes and [`StoreError`].
 
 pub mod attributes;
+pub mod gate_numbers;
 pub mod gates;
 pub mod intercoms;
 pub mod invites;
 pub mod redemption;
 
 pub use attributes::{Item, ItemError};
+pub use gate_numbers::GateNumbersFound;
 pub use gates::{GateReachability, Presence};
 pub use intercoms::SaveOutcome;
 pub use invites::{CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};

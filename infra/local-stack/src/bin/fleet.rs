@@ -50,6 +50,7 @@ struct Guest {
     http: reqwest::Client,
     token: String,
     intercom: String,
+    gate_number: String,
     code: String,
 }
 
@@ -57,7 +58,16 @@ impl Guest {
     /// One request; `None` when its answer was lost on the way back (the request
     /// itself reached the service).
     async fn post(&self, path: &str, body: &Value) -> Option<(u16, Value)> {
-        let response = self.http.post(format!("{}{path}", self.api)).json(body).send().await.ok()?;
+        let body = body.to_string();
+        let response = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .header("content-type", "application/json")
+            .header("x-amz-content-sha256", front::content_sha256(body.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .ok()?;
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         if rand::rng().random_bool(LOST_ANSWERS) {
@@ -80,7 +90,7 @@ impl Guest {
     /// not opened, try again; `Err(code)`: refused for good.
     async fn press(&self, which: &str, code: &str, outcome: &mut Outcome) -> Result<bool, String> {
         let attempt: String = (0..16).map(|_| char::from(b'a' + rand::rng().random_range(0..26))).collect();
-        let body = json!({ "token": self.token, "intercom_id": self.intercom, "code": code, "attempt_id": attempt });
+        let body = json!({ "token": self.token, "intercom_id": self.intercom, "gate_number": self.gate_number, "code": code, "attempt_id": attempt });
         let (status, answer) = loop {
             match self.post(&format!("/guest/{which}"), &body).await {
                 Some((status, answer))
@@ -178,6 +188,7 @@ async fn main() -> Result<(), String> {
         page: None,
         clock: Some(clock),
         gates: gates.clone(),
+        gate_numbers: Default::default(),
     });
     tokio::spawn(front::serve(listener, front));
     let http = reqwest::Client::new();
@@ -205,7 +216,7 @@ async fn main() -> Result<(), String> {
             let (Some(token), Some(code)) = (token, created["code"].as_str()) else {
                 return Err(format!("create failed: {created}"));
             };
-            invites.push((site.intercom.to_string(), token, code.to_owned()));
+            invites.push((site.intercom.to_string(), site.gate_number.as_digits().to_owned(), token, code.to_owned()));
         }
     }
     invites.truncate(guests);
@@ -238,8 +249,8 @@ async fn main() -> Result<(), String> {
     let tasks: Vec<_> = invites
         .into_iter()
         .enumerate()
-        .map(|(n, (intercom, token, code))| {
-            let guest = Guest { api: api.clone(), http: http.clone(), token, intercom, code };
+        .map(|(n, (intercom, gate_number, token, code))| {
+            let guest = Guest { api: api.clone(), http: http.clone(), token, intercom, gate_number, code };
             tokio::spawn(async move {
                 // A steady pace (moto is single-threaded: a few dozen guests at a
                 // time keep it within its pace); a stay of a few seconds.

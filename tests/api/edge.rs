@@ -1,0 +1,170 @@
+//! The public guest edge, black-box through the local front (which stands in for
+//! CloudFront and the function URLs' signature check): the gate number proves the
+//! guest is at the gate, and a request whose form alone shows it is no real guest's
+//! costs no DynamoDB request, however many arrive.
+
+use crate::helpers::{spawn_app, Invite, TestApp};
+use ota::clock::Clock;
+use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+async fn press(app: &TestApp, invite: &Invite, at_gate: Value) -> (u16, Value) {
+    let mut body = json!({ "token": invite.token, "code": invite.code });
+    body.as_object_mut().unwrap().extend(at_gate.as_object().unwrap().clone());
+    let answer = app.call(reqwest::Method::POST, "/guest/entry", None, Some(body)).await;
+    app.settle_gates().await;
+    answer
+}
+
+fn refusal(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["error"]["code"].as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redemption_without_this_intercoms_gate_number_is_refused_and_counts_nothing() {
+    let app = spawn_app().await;
+    app.configure(5).await;
+    let invite = app.invite("Forwarded Sms").await;
+    let other_number = if app.gate_number() == "11112222" { "33334444" } else { "11112222" };
+    let intercom = app.intercom();
+    for at_gate in [
+        json!({ "intercom_id": intercom }),
+        json!({ "intercom_id": intercom, "gate_number": "" }),
+        json!({ "intercom_id": intercom, "gate_number": other_number }),
+        json!({ "gate_number": other_number }),
+    ] {
+        let answer = press(&app, &invite, at_gate.clone()).await;
+        assert_eq!(refusal(&answer), (403, Some("scan_at_gate")), "{at_gate}");
+        assert!(answer.1["error"]["message"].as_str().unwrap().contains("scan the QR code at the gate"));
+    }
+    let (status, answer) = press(&app, &invite, json!({ "intercom_id": intercom, "gate_number": "1234" })).await;
+    assert_eq!((status, answer["error"]["field"].as_str()), (400, Some("gate_number")));
+    let (_, status) = app.guest_status(&invite.token).await;
+    assert_eq!((status["attempts_left"].as_u64(), status["entry"]["state"].as_str()), (Some(5), Some("available")));
+    assert_eq!(app.openings("gate-main"), 0, "nothing opened");
+
+    // Typed (no intercom id), grouped as printed: the number alone proves the scan.
+    let printed = GateNumber::parse(app.gate_number()).unwrap().printed();
+    let (status, answer) = press(&app, &invite, json!({ "gate_number": printed })).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(app.guest_status(&invite.token).await.1["entry"]["state"], "used");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_gate_number_works_during_its_grace_and_not_after() {
+    let app = spawn_app().await;
+    app.configure(5).await;
+    let old = app.gate_number().to_owned();
+    let new = GateNumber::generate();
+    let rotated = app.front.deps.store.rotate_gate_number(&app.site.intercom, &new, app.clock.now()).await.unwrap();
+    assert!(rotated);
+    let during = app.invite("During Grace").await;
+    assert_eq!(press(&app, &during, json!({ "gate_number": old })).await.0, 202);
+
+    app.advance(ROTATION_GRACE + time::Duration::seconds(1));
+    let after = app.invite("After Grace").await;
+    let answer = press(&app, &after, json!({ "gate_number": old })).await;
+    assert_eq!(refusal(&answer), (403, Some("scan_at_gate")));
+    assert_eq!(app.guest_status(&after.token).await.1["attempts_left"], 5, "the refusal counted nothing");
+    assert_eq!(press(&app, &after, json!({ "gate_number": new.as_digits() })).await.0, 202);
+}
+
+/// What a script that never had a link sends: no body, junk, a made-up token in the
+/// right form, a real token without the gate number.
+fn junk(invite: &Invite) -> Vec<(&'static str, String)> {
+    let (ids, _) = invite.token.rsplit_once('.').unwrap();
+    let forged = format!("{ids}.AAAAAAAAAAAAAAAAAAAAAA");
+    vec![
+        ("/guest/status", "{}".into()),
+        ("/guest/status", "not json".into()),
+        ("/guest/status", json!({ "token": "nonsense" }).to_string()),
+        ("/guest/status", json!({ "token": forged }).to_string()),
+        ("/guest/entry", "{}".into()),
+        ("/guest/entry", json!({ "token": forged, "gate_number": "12345678", "code": "1234" }).to_string()),
+        ("/guest/exit", json!({ "token": "a.b.c", "gate_number": "12345678", "code": "1234" }).to_string()),
+        ("/guest/entry", json!({ "token": invite.token, "code": invite.code }).to_string()),
+    ]
+}
+
+async fn send_raw(app: &TestApp, path: &str, body: &str) -> u16 {
+    app.http
+        .post(format!("{}{path}", app.api))
+        .header("content-type", "application/json")
+        .header("x-amz-content-sha256", local_stack::front::content_sha256(body.as_bytes()))
+        .body(body.to_owned())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_whose_form_shows_no_real_guest_cost_no_dynamodb_request() {
+    let app = spawn_app().await;
+    app.configure(5).await;
+    let invite = app.invite("Real Guest").await;
+    app.take_sdk_requests();
+    for (path, body) in junk(&invite) {
+        let status = send_raw(&app, path, &body).await;
+        assert!((400..500).contains(&status), "{path} {body}: {status}");
+        assert_eq!(app.take_sdk_requests(), Vec::<String>::new(), "{path} {body} reached DynamoDB");
+    }
+    // Without the body hash CloudFront signs, a function URL refuses the request.
+    let unsigned =
+        app.http.post(format!("{}/guest/status", app.api)).body(json!({ "token": invite.token }).to_string());
+    assert_eq!(unsigned.send().await.unwrap().status().as_u16(), 403);
+    assert_eq!(app.take_sdk_requests(), Vec::<String>::new());
+}
+
+/// 300 junk requests a second from one client for 20 s, while a real guest reads
+/// their status and enters. Locally this shows the functions' part: junk is turned
+/// away before the table, so it cannot crowd a guest out of it. The per-address
+/// limits (WAF) and the reserved concurrency act only in a deployed stack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_junk_from_one_client_does_not_stop_a_real_guest() {
+    const PER_SECOND: u64 = 300;
+    const FOR: Duration = Duration::from_secs(20);
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.configure(5).await;
+    let invite = app.invite("Flooded Guest").await;
+    let junk = junk(&invite);
+    app.take_sdk_requests();
+    let flood = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut sent = 0u64;
+            let mut refused = 0u64;
+            let mut ticker = tokio::time::interval(Duration::from_millis(1000 / PER_SECOND * 10));
+            while started.elapsed() < FOR {
+                ticker.tick().await;
+                // Ten at a time, every 33 ms.
+                let batch: Vec<_> = (0..10)
+                    .map(|i| {
+                        let (path, body) = junk[(sent as usize + i) % junk.len()].clone();
+                        let app = app.clone();
+                        tokio::spawn(async move { send_raw(&app, path, &body).await })
+                    })
+                    .collect();
+                for request in batch {
+                    refused += u64::from(request.await.is_ok_and(|status| (400..500).contains(&status)));
+                }
+                sent += 10;
+            }
+            (sent, refused)
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (status, body) = app.guest_status(&invite.token).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.enter(&invite).await;
+    assert_eq!(status, 202, "{body}");
+    let guest_requests = app.take_sdk_requests().len();
+    let (sent, refused) = flood.await.unwrap();
+    assert!(sent >= PER_SECOND * FOR.as_secs() * 9 / 10, "the flood ran: {sent} requests");
+    assert_eq!(refused, sent, "every junk request was refused");
+    assert_eq!(app.guest_status(&invite.token).await.1["entry"]["state"], "used", "the guest got in");
+    // AWS saw the guest's requests (a status read, a redemption: six) and nothing of the flood's.
+    assert!(guest_requests <= 8, "{guest_requests} AWS requests during the flood");
+}
