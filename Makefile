@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test fresh-check lint build package publish-page bench bench-page bench-gate
+.PHONY: setup run test fresh-check lint build package preflight publish-page bench bench-page bench-gate
 
 setup:
 	@bash infra/bootstrap.sh
@@ -28,6 +28,12 @@ build:
 # function's zip size. Not part of `make test` (release builds take minutes).
 package:
 	bash infra/package.sh
+
+# What a deploy of ENV (dev or prod) needs, checked read-only before CloudFormation runs:
+# make preflight ENV=dev (AWS credentials for the account; README, Deploying).
+preflight:
+	bash infra/bootstrap-deploy.sh
+	.venv-deploy/bin/python infra/preflight.py --env $(or $(ENV),dev)
 
 # Uploads the built guest page to a deployed stack and invalidates CloudFront:
 # make publish-page STACK=ota-prod [REGION=eu-west-1]

@@ -310,3 +310,55 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_role() {
     let all: BTreeSet<&str> = deployed.keys().map(String::as_str).collect();
     assert_eq!(exercised, all, "every function was driven");
 }
+
+/// Every alarm notifies someone who can act: its actions are the alarm topic, whose
+/// key lets CloudWatch publish (the AWS-managed SNS key cannot be granted to it), and
+/// which has an e-mail subscription when `AlarmEmail` is given. No metric-math alarm
+/// reads more than the ten metrics CloudWatch allows, and the errors and throttles
+/// alarms read every function.
+#[test]
+fn every_alarm_reaches_someone() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mentions = |value: &Value, name: &str| serde_yaml::to_string(value).unwrap().contains(name);
+    let topic = &template["Resources"]["AlarmTopic"]["Properties"];
+    let key = resources
+        .iter()
+        .find(|(id, r)| r["Type"] == "AWS::KMS::Key" && mentions(&topic["KmsMasterKeyId"], id.as_str().unwrap()))
+        .map(|(_, key)| key)
+        .expect("the alarm topic is encrypted with a key of the stack's own");
+    let statements = key["Properties"]["KeyPolicy"]["Statement"].as_sequence().unwrap();
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Effect"] == "Allow" && s["Principal"]["Service"] == "cloudwatch.amazonaws.com")
+        .expect("the key lets CloudWatch publish");
+    let actions: BTreeSet<&str> =
+        cloudwatch["Action"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(actions.contains("kms:Decrypt") && actions.contains("kms:GenerateDataKey*"), "{actions:?}");
+    let subscription = resources
+        .values()
+        .find(|r| r["Type"] == "AWS::SNS::Subscription" && mentions(&r["Properties"]["TopicArn"], "AlarmTopic"))
+        .expect("an e-mail subscription");
+    assert_eq!(subscription["Condition"], "HasAlarmEmail");
+
+    let functions: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .map(|(id, _)| id.as_str().unwrap().to_owned())
+        .collect();
+    for (id, alarm) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm") {
+        let id = id.as_str().unwrap();
+        let properties = &alarm["Properties"];
+        let actions = properties["AlarmActions"].as_sequence().unwrap_or_else(|| panic!("{id} has no action"));
+        assert!(!actions.is_empty() && actions.iter().all(|a| mentions(a, "AlarmTopic")), "{id}: {actions:?}");
+        let metrics = properties["Metrics"]
+            .as_sequence()
+            .map_or(0, |m| m.iter().filter(|q| q.get("MetricStat").is_some()).count());
+        assert!(metrics <= 10, "{id} reads {metrics} metrics; CloudWatch takes ten");
+        if id == "FunctionErrorsAlarm" || id == "FunctionThrottlesAlarm" {
+            for function in &functions {
+                assert!(mentions(&properties["Metrics"], function), "{id} does not read {function}");
+            }
+        }
+    }
+}

@@ -23,3 +23,4 @@ mod redeem;
 mod revoke;
 mod secrets;
 mod settings;
+mod template_rules;

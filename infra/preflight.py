@@ -1,0 +1,267 @@
+"""`make preflight ENV=dev|prod`: what a deploy of that environment needs, checked before
+CloudFormation runs, read-only. Each check says what it found and, when it fails, the exact
+fix. Exit status 1 if any check fails (warnings do not fail it).
+
+The environment's parameters are read from samconfig.toml the way SAM CLI reads them (its own
+parser, from .venv-deploy), so what is checked is what `sam deploy --config-env <env>` sends.
+AWS is asked through boto3 with the usual credentials (AWS_PROFILE, ...): Lambda's account
+settings, SNS's SMS settings, IoT's data endpoint, ACM and WAF in us-east-1 (where CloudFront
+takes them from), and the stack's state. Tests: infra/test_preflight.py (recorded answers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Lambda keeps this many executions unreserved in every account; a reservation that would
+# leave fewer fails the whole create (and rolls the stack back).
+MIN_UNRESERVED = 100
+# A value samconfig.toml ships with, to be replaced by the account's own.
+PLACEHOLDER = "REPLACE_ME"
+# Destinations where SNS cannot send from an alphanumeric sender id (SNS's country list).
+NO_SENDER_ID = {"ZA", "US", "CA", "CN", "BR"}
+GUEST_FUNCTIONS = 3
+
+
+@dataclass
+class Finding:
+    ok: bool
+    check: str
+    detail: str
+    fix: str = ""
+    warning: bool = False
+
+
+def template_defaults(template: Path = ROOT / "template.yaml") -> dict[str, str]:
+    """The template's parameter defaults, for what samconfig does not set."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    parameters = yaml_parse(template.read_text())["Parameters"]
+    return {name: str(p["Default"]) for name, p in parameters.items() if "Default" in p}
+
+
+def environment(env: str, config: Path = ROOT / "samconfig.toml") -> tuple[str, str, dict[str, str]]:
+    """(stack name, region, parameters) of `sam deploy --config-env <env>`, parsed by SAM CLI."""
+    from samcli.cli.types import CfnParameterOverridesType
+    from samcli.lib.config.samconfig import SamConfig
+
+    samconfig = SamConfig(str(config.parent), filename=config.name)
+    deploy = {**samconfig.get_all(["deploy"], "parameters", env=env)}
+    overrides = deploy.get("parameter_overrides", "")
+    if isinstance(overrides, list):
+        overrides = tuple(overrides)
+    parameters = CfnParameterOverridesType().convert(overrides, None, None) if overrides else {}
+    return deploy.get("stack_name", ""), deploy.get("region", ""), {**template_defaults(), **dict(parameters)}
+
+
+def check_placeholders(env: str, parameters: Mapping[str, str]) -> Finding:
+    missing = sorted(name for name, value in parameters.items() if PLACEHOLDER in value)
+    if missing:
+        return Finding(
+            False,
+            "Parameters",
+            f"still {PLACEHOLDER}: {', '.join(missing)}",
+            f"set them in samconfig.toml under [{env}.deploy.parameters] parameter_overrides",
+        )
+    return Finding(True, "Parameters", "every value set")
+
+
+def check_alarm_email(parameters: Mapping[str, str]) -> Finding:
+    if not parameters.get("AlarmEmail"):
+        return Finding(
+            True,
+            "Alarm e-mail",
+            "no AlarmEmail: the alarms reach the topic and nobody",
+            "set AlarmEmail in samconfig.toml, or subscribe someone to the AlarmTopicArn output",
+            warning=True,
+        )
+    return Finding(True, "Alarm e-mail", f"{parameters['AlarmEmail']} (confirm the subscription e-mail after the deploy)")
+
+
+def check_concurrency(lambda_client, parameters: Mapping[str, str]) -> Finding:
+    limit = lambda_client.get_account_settings()["AccountLimit"]
+    unreserved = limit["UnreservedConcurrentExecutions"]
+    wanted = GUEST_FUNCTIONS * int(parameters["GuestReservedConcurrency"]) + int(parameters["SweepReservedConcurrency"])
+    left = unreserved - wanted
+    detail = f"{unreserved} executions unreserved of {limit['ConcurrentExecutions']}; this stack reserves {wanted}"
+    if left >= MIN_UNRESERVED:
+        return Finding(True, "Lambda concurrency", detail)
+    return Finding(
+        False,
+        "Lambda concurrency",
+        f"{detail}, which would leave {left} (Lambda requires {MIN_UNRESERVED}): the create would fail and roll back",
+        "add GuestReservedConcurrency=0 and SweepReservedConcurrency=0 to this environment's parameter_overrides "
+        "in samconfig.toml (nothing reserved), or ask for more: Service Quotas > AWS Lambda > Concurrent executions (L-B99A9384)",
+    )
+
+
+def check_sms_sandbox(sns_client) -> Finding:
+    if sns_client.get_sms_sandbox_account_status()["IsInSandbox"]:
+        return Finding(
+            False,
+            "SMS sandbox",
+            "the account is in the SMS sandbox: only verified numbers receive texts",
+            "SNS console > Text messaging (SMS) > Exit SMS sandbox (a support case naming the countries and the use case)",
+        )
+    return Finding(True, "SMS sandbox", "out of the sandbox")
+
+
+def check_spend_limit(sns_client, parameters: Mapping[str, str]) -> Finding:
+    attributes = sns_client.get_sms_attributes(attributes=["MonthlySpendLimit"])["attributes"]
+    limit = float(attributes.get("MonthlySpendLimit", "1"))
+    alarm = float(parameters["SmsSpendAlarmUsd"])
+    if limit <= 1:
+        return Finding(
+            False,
+            "SMS spend limit",
+            f"USD {limit:g} a month (the default): about {int(limit / 0.02)} texts, then SNS stops sending",
+            "raise it with a support case (SNS text messaging quota), then set it under SNS > Text messaging preferences",
+        )
+    if alarm >= limit:
+        return Finding(
+            True,
+            "SMS spend limit",
+            f"USD {limit:g} a month, SmsSpendAlarmUsd {alarm:g} at or above it: the alarm would come too late",
+            f"set SmsSpendAlarmUsd below {limit:g} in samconfig.toml",
+            warning=True,
+        )
+    return Finding(True, "SMS spend limit", f"USD {limit:g} a month; the spend alarm at {alarm:g}")
+
+
+def check_sender_id(parameters: Mapping[str, str]) -> Finding:
+    sender = parameters["SmsSenderId"]
+    countries = {c.strip().upper() for c in parameters["PhoneRegions"].split(",") if c.strip()}
+    refused = sorted(countries & NO_SENDER_ID)
+    if sender and refused:
+        return Finding(
+            False,
+            "SMS sender id",
+            f"SmsSenderId={sender}, but {', '.join(refused)} do not take alphanumeric sender ids",
+            "remove SmsSenderId from samconfig.toml (texts go out from SNS's numbers)",
+        )
+    return Finding(True, "SMS sender id", f"{sender or 'none'} for {', '.join(sorted(countries))}")
+
+
+def check_iot_endpoint(iot_client, parameters: Mapping[str, str]) -> Finding:
+    actual = "https://" + iot_client.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+    given = parameters.get("IotDataEndpoint", "").rstrip("/")
+    if given == actual:
+        return Finding(True, "IoT data endpoint", actual)
+    return Finding(
+        False,
+        "IoT data endpoint",
+        f"IotDataEndpoint is {given or 'not set'}; the account's is {actual}",
+        f"set IotDataEndpoint={actual} in samconfig.toml",
+    )
+
+
+def check_certificate(acm_us_east_1, parameters: Mapping[str, str]) -> Finding:
+    domain, arn = parameters["GuestPageDomain"], parameters["GuestPageCertificateArn"]
+    if not domain and not arn:
+        return Finding(True, "Guest page domain", "none: the page is at the distribution's own address")
+    if not domain or not arn:
+        return Finding(
+            False,
+            "Guest page domain",
+            "GuestPageDomain and GuestPageCertificateArn go together (the template refuses one alone)",
+            "set both in samconfig.toml, or neither",
+        )
+    if ":us-east-1:" not in arn:
+        return Finding(False, "Guest page domain", f"{arn} is not in us-east-1", "request the certificate in us-east-1 (CloudFront takes none from elsewhere)")
+    try:
+        certificate = acm_us_east_1.describe_certificate(CertificateArn=arn)["Certificate"]
+    except acm_us_east_1.exceptions.ResourceNotFoundException:
+        return Finding(False, "Guest page domain", f"no certificate {arn} in us-east-1", f"aws acm request-certificate --region us-east-1 --domain-name {domain} --validation-method DNS")
+    names = certificate.get("SubjectAlternativeNames", [certificate.get("DomainName", "")])
+    if certificate["Status"] != "ISSUED":
+        return Finding(False, "Guest page domain", f"the certificate is {certificate['Status']}", "finish its DNS validation (ACM console, us-east-1) and wait for ISSUED")
+    if not any(fnmatch.fnmatch(domain, name) and name.count(".") == domain.count(".") for name in names):
+        return Finding(False, "Guest page domain", f"the certificate covers {', '.join(names)}, not {domain}", f"request one for {domain} in us-east-1")
+    return Finding(True, "Guest page domain", f"{domain}, certificate issued")
+
+
+def check_web_acl(wafv2_us_east_1, parameters: Mapping[str, str], stack: str) -> Finding:
+    if parameters["EnableWaf"] == "false":
+        return Finding(True, "Guest web ACL", "EnableWaf=false: no web ACL (a test stack only)", warning=True)
+    arn = parameters["WebAclArn"]
+    deploy = (
+        f".venv-deploy/bin/sam deploy --template-file infra/guest-waf.yaml --stack-name {stack}-guest-waf "
+        "--region us-east-1, then put its GuestWebAclArn output in samconfig.toml as WebAclArn"
+    )
+    if not arn:
+        return Finding(False, "Guest web ACL", "EnableWaf is true and no WebAclArn is given (the template refuses it)", deploy)
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[3] != "us-east-1" or not parts[5].startswith("global/webacl/"):
+        return Finding(False, "Guest web ACL", f"{arn} is no CloudFront web ACL (those are global/webacl/ in us-east-1)", deploy)
+    _, _, name, acl_id = parts[5].split("/", 3)
+    try:
+        wafv2_us_east_1.get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl_id)
+    except wafv2_us_east_1.exceptions.WAFNonexistentItemException:
+        return Finding(False, "Guest web ACL", f"no web ACL {arn}", deploy)
+    return Finding(True, "Guest web ACL", name)
+
+
+def check_stack(cloudformation, stack: str, region: str) -> Finding:
+    try:
+        status = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+    except cloudformation.exceptions.ClientError as error:
+        if "does not exist" in str(error):
+            return Finding(True, "Stack", f"{stack} does not exist yet: this deploy creates it")
+        raise
+    if status == "ROLLBACK_COMPLETE":
+        return Finding(
+            False,
+            "Stack",
+            f"{stack} is ROLLBACK_COMPLETE (its first create failed): CloudFormation cannot update it",
+            f".venv-deploy/bin/sam delete --stack-name {stack} --region {region} --no-prompts (the table and bucket of a failed create "
+            "are deleted with it: RetainExceptOnCreate), then fix the failure above and deploy again",
+        )
+    if status.endswith("_IN_PROGRESS"):
+        return Finding(False, "Stack", f"{stack} is {status}", "wait for it to finish (aws cloudformation wait ...)")
+    return Finding(True, "Stack", f"{stack} is {status}")
+
+
+def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "samconfig.toml") -> list[Finding]:
+    """Every check for `env`; `clients(service, region)` gives a boto3 client."""
+    stack, region, parameters = environment(env, config)
+    return [
+        check_placeholders(env, parameters),
+        check_alarm_email(parameters),
+        check_stack(clients("cloudformation", region), stack, region),
+        check_concurrency(clients("lambda", region), parameters),
+        check_sms_sandbox(clients("sns", region)),
+        check_spend_limit(clients("sns", region), parameters),
+        check_sender_id(parameters),
+        check_iot_endpoint(clients("iot", region), parameters),
+        check_certificate(clients("acm", "us-east-1"), parameters),
+        check_web_acl(clients("wafv2", "us-east-1"), parameters, stack),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, choices=["dev", "prod"])
+    args = parser.parse_args()
+    import boto3
+
+    session = boto3.session.Session()
+    findings = run(args.env, lambda service, region: session.client(service, region_name=region))
+    for finding in findings:
+        mark = "!" if finding.warning else ("ok" if finding.ok else "FAIL")
+        print(f"[{mark:>4}] {finding.check}: {finding.detail}")
+        if finding.fix and (not finding.ok or finding.warning):
+            print(f"       fix: {finding.fix}")
+    failed = [f for f in findings if not f.ok]
+    print(f"\npreflight {args.env}: {len(findings) - len(failed)} of {len(findings)} checks passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
