@@ -261,7 +261,9 @@
       let answer = null;
       try { answer = await post('/guest/status', { token }); } catch (_) { answer = null; }
       if (answer && answer.status === 200 && answer.body) return answer.body;
-      if (answer && !worthRetrying(answer)) return { refusal: (answer.body && answer.body.error) || { code: 'invalid_link' } };
+      // An answer that is no service's (a proxy's error page) reads as an invalid link,
+      // but is not trusted to end the link: the page does not forget it for that.
+      if (answer && !worthRetrying(answer)) return { refusal: (answer.body && answer.body.error) || { code: 'invalid_link', unconfirmed: true } };
       if (attempt >= 2) $('view-loading').querySelector('h1').textContent = t('offline');
       await sleep(Math.min(1000 * 2 ** attempt, 8000));
     }
@@ -321,7 +323,7 @@
   /** Asks what the link allows now and shows it: the next step, or why there is none. */
   async function refresh() {
     const next = await loadStatus();
-    if (next.refusal && !next.first_name) return refuse(next.refusal.code);
+    if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
     renderStatus(next);
     if (!next.next) return refuse(next.refusal && next.refusal.code);
     if (scanned) return showCodeStep();
@@ -512,7 +514,7 @@
     $('progress-text').textContent = t('opening', { gate });
     for (;;) {
       const next = await loadStatus();
-      if (next.refusal && !next.first_name) return refuse(next.refusal.code);
+      if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
       const passage = next[redemption] && next[redemption].state;
       if (passage === 'used') return opened(redemption, next);
       if (passage !== 'opening') {
@@ -562,13 +564,15 @@
     }
   }
 
-  function refuse(code) {
+  /** The end of the road for this link, or of this try: `confirmed` when the service
+   * said so, which alone makes the page forget an ended link. */
+  function refuse(code, confirmed = true) {
     const known = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link', 'not_entered'];
     const key = known.includes(code) ? code : 'invalid_link';
     stopCamera();
     forgetScan();
     // An ended invite's link is no use any more; another intercom's links stay.
-    if (ENDED.includes(key)) forgetLink(token);
+    if (confirmed && ENDED.includes(key)) forgetLink(token);
     clearInterval(countdownTimer);
     $('time-left').parentElement.hidden = true;
     $('valid-until').hidden = true;

@@ -16,9 +16,9 @@
 //! open: the guest keeps the code). See the README's firmware contract.
 //!
 //! Three DynamoDB requests when it works: the gate numbers' read, the conditional
-//! update that counts the attempt, records it (press, code typed, time) and returns the invite (see
-//! `Store::record_attempt`), and a read of the gate's presence; then one shadow
-//! update. A gate known to be offline is refused before its command is sent, and
+//! update that counts the attempt, records it (press, code typed, time) and returns
+//! the invite (see `Store::record_attempt`), and a read of the gate's presence; then
+//! one shadow update. A gate known to be offline is refused before its command is sent, and
 //! the passage given back in the same request (a third, only then). A clear refusal
 //! by IoT Core gives it back at once; an unclear failure does not (the command may
 //! be in the shadow): it lapses if the gate never acts. A repeat of the same attempt
