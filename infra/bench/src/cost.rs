@@ -11,8 +11,13 @@ const LAMBDA_ARM_GB_SECOND: f64 = 0.000_013_333_4;
 const MEMORY_GB: f64 = 0.125;
 /// What an in-region AWS call adds to the billed duration (not measured here: the stub answers at once).
 const MS_PER_AWS_CALL: f64 = 8.0;
-/// API Gateway HTTP API, first 300 million requests a month.
+/// API Gateway HTTP API, first 300 million requests a month (the app's routes).
 const HTTP_API_PER_MILLION: f64 = 1.00;
+/// The guest functions sit behind function URLs (no charge of their own) reached through
+/// CloudFront's web ACL: WAF's price per request. CloudFront's own request price is paid
+/// on the guest's path in either design and left out of both.
+const WAF_PER_MILLION: f64 = 0.60;
+const GUEST_FUNCTIONS: [&str; 3] = ["guest-status", "redeem-entry", "redeem-exit"];
 /// DynamoDB on-demand.
 const READ_UNIT_PER_MILLION: f64 = 0.125;
 const WRITE_UNIT_PER_MILLION: f64 = 0.625;
@@ -46,6 +51,7 @@ impl CallCost {
         let lambda = LAMBDA_PER_MILLION + 1e6 * billed_ms / 1e3 * MEMORY_GB * LAMBDA_ARM_GB_SECOND;
         let trigger = match name {
             "gate-events" => RULE_PER_MILLION + RULE_ACTION_PER_MILLION,
+            _ if GUEST_FUNCTIONS.contains(&name) => WAF_PER_MILLION,
             _ if NOT_HTTP.contains(&name) => 0.0,
             _ => HTTP_API_PER_MILLION,
         };
@@ -63,8 +69,8 @@ impl CallCost {
 
 pub fn print(measured: &BTreeMap<&str, Measured>) {
     println!("### Cost per million calls (USD, on-demand)\n");
-    println!("Assumed: {MEMORY_GB} GB arm64 Lambda billed for warm CPU + {MS_PER_AWS_CALL} ms per AWS call; HTTP API ${HTTP_API_PER_MILLION}/M; DynamoDB ${READ_UNIT_PER_MILLION}/M read units, ${WRITE_UNIT_PER_MILLION}/M write units (capacity from the sizes of the items involved); shadow update ${SHADOW_PER_MILLION}/M; SMS ${SMS_EACH} each.\n");
-    println!("| function | read units | write units | Lambda | trigger (HTTP API / IoT rule) | DynamoDB | IoT | SMS | total |");
+    println!("Assumed: {MEMORY_GB} GB arm64 Lambda billed for warm CPU + {MS_PER_AWS_CALL} ms per AWS call; HTTP API ${HTTP_API_PER_MILLION}/M (app routes); the guest functions' URLs behind WAF ${WAF_PER_MILLION}/M; DynamoDB ${READ_UNIT_PER_MILLION}/M read units, ${WRITE_UNIT_PER_MILLION}/M write units (capacity from the sizes of the items involved); shadow update ${SHADOW_PER_MILLION}/M; SMS ${SMS_EACH} each.\n");
+    println!("| function | read units | write units | Lambda | trigger (HTTP API / WAF / IoT rule) | DynamoDB | IoT | SMS | total |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, m) in measured {
         let cost = CallCost::of(name, m);
