@@ -1,7 +1,7 @@
-//! An invite's life, one file a part: [`items`] (the item and its mapping),
-//! [`partition`] (the partition read of create and list), [`create`] (the commit and
-//! the SMS outcome), [`revoke`], [`expiry`] (the sweep's index and expiring), and
-//! [`idempotency`] records. Here: the outcomes callers see, and reading one invite.
+//! An invite's life, one file a part: `items` (the item and its mapping),
+//! `partition` (the partition read of create and list), `create` (the commit and the
+//! SMS outcome), `revoke`, `expiry` (the sweep's index and expiring), and
+//! `idempotency` records. Here: the outcomes callers see, and reading one invite.
 
 use super::attributes::*;
 use super::intercoms::*;
