@@ -18,5 +18,10 @@ set +e
 ) 2>&1 | tee "$work/log" | tail -n 5
 status=${PIPESTATUS[0]}
 set -e
-echo "fresh clone of $(git -C "$root" rev-parse --short HEAD) through .ci/run: exit $status in $(( $(date +%s) - start )) s"
+echo "fresh clone of $(git -C "$work/clone" rev-parse --short HEAD) through .ci/run: exit $status in $(( $(date +%s) - start )) s"
+if [ "$status" -ne 0 ]; then
+  # The whole log, for finding which test failed (the summary above is its last lines).
+  mkdir -p "$root/target" && cp "$work/log" "$root/target/fresh-check.log"
+  echo "whole log: target/fresh-check.log"
+fi
 exit "$status"

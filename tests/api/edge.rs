@@ -7,7 +7,7 @@ use crate::helpers::{spawn_app, Invite, TestApp};
 use ota::clock::Clock;
 use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn press(app: &TestApp, invite: &Invite, at_gate: Value) -> (u16, Value) {
     let mut body = json!({ "token": invite.token, "code": invite.code });
@@ -117,14 +117,18 @@ async fn requests_whose_form_shows_no_real_guest_cost_no_dynamodb_request() {
     assert_eq!(app.take_sdk_requests(), Vec::<String>::new());
 }
 
-/// 300 junk requests a second from one client for 20 s, while a real guest reads
-/// their status and enters. Locally this shows the functions' part: junk is turned
-/// away before the table, so it cannot crowd a guest out of it. The per-address
-/// limits (WAF) and the reserved concurrency act only in a deployed stack.
+/// 6,000 junk requests from one client, paced at 300 a second (20 s at that pace,
+/// longer on a slow machine), while a real guest reads their status and enters.
+/// Locally this shows the functions' part: junk is turned away before the table, so it
+/// cannot crowd a guest out of it. The per-address limits (WAF) and the reserved
+/// concurrency act only in a deployed stack.
+/// Run alone, after the other tests (`infra/test.sh`): its load would stretch the
+/// timeouts of the fault tests running beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run alone by infra/test.sh"]
 async fn a_flood_of_junk_from_one_client_does_not_stop_a_real_guest() {
-    const PER_SECOND: u64 = 300;
-    const FOR: Duration = Duration::from_secs(20);
+    const BATCH: usize = 10;
+    const BATCHES: usize = 600;
     let app = std::sync::Arc::new(spawn_app().await);
     app.configure(5).await;
     let invite = app.invite("Flooded Guest").await;
@@ -133,26 +137,23 @@ async fn a_flood_of_junk_from_one_client_does_not_stop_a_real_guest() {
     let flood = {
         let app = app.clone();
         tokio::spawn(async move {
-            let started = Instant::now();
-            let mut sent = 0u64;
-            let mut refused = 0u64;
-            let mut ticker = tokio::time::interval(Duration::from_millis(1000 / PER_SECOND * 10));
-            while started.elapsed() < FOR {
-                ticker.tick().await;
-                // Ten at a time, every 33 ms.
-                let batch: Vec<_> = (0..10)
+            let mut refused = 0usize;
+            // Ten every 33 ms: 300 a second at most.
+            let mut pace = tokio::time::interval(Duration::from_millis(33));
+            for round in 0..BATCHES {
+                pace.tick().await;
+                let batch: Vec<_> = (0..BATCH)
                     .map(|i| {
-                        let (path, body) = junk[(sent as usize + i) % junk.len()].clone();
+                        let (path, body) = junk[(round * BATCH + i) % junk.len()].clone();
                         let app = app.clone();
                         tokio::spawn(async move { send_raw(&app, path, &body).await })
                     })
                     .collect();
                 for request in batch {
-                    refused += u64::from(request.await.is_ok_and(|status| (400..500).contains(&status)));
+                    refused += usize::from(request.await.is_ok_and(|status| (400..500).contains(&status)));
                 }
-                sent += 10;
             }
-            (sent, refused)
+            refused
         })
     };
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -160,10 +161,10 @@ async fn a_flood_of_junk_from_one_client_does_not_stop_a_real_guest() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = app.enter(&invite).await;
     assert_eq!(status, 202, "{body}");
+    assert!(!flood.is_finished(), "the guest was served while the flood went on");
     let guest_requests = app.take_sdk_requests().len();
-    let (sent, refused) = flood.await.unwrap();
-    assert!(sent >= PER_SECOND * FOR.as_secs() * 9 / 10, "the flood ran: {sent} requests");
-    assert_eq!(refused, sent, "every junk request was refused");
+    let refused = flood.await.unwrap();
+    assert_eq!(refused, BATCH * BATCHES, "every junk request was refused");
     assert_eq!(app.guest_status(&invite.token).await.1["entry"]["state"], "used", "the guest got in");
     // AWS saw the guest's requests (a status read, a redemption: six) and nothing of the flood's.
     assert!(guest_requests <= 8, "{guest_requests} AWS requests during the flood");
