@@ -43,7 +43,10 @@ impl Store {
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
-            .projection_expression("#current, #previous, #until")
+            // The id too: a registered intercom with no number yet must still come back
+            // as an item, told apart from no intercom at all.
+            .projection_expression("#id, #current, #previous, #until")
+            .expression_attribute_names("#id", names::INTERCOM_ID)
             .expression_attribute_names("#current", GATE_NUMBER)
             .expression_attribute_names("#previous", PREVIOUS_GATE_NUMBER)
             .expression_attribute_names("#until", PREVIOUS_GATE_NUMBER_UNTIL)
