@@ -49,8 +49,19 @@ fn guest_edge(template: &Value) -> std::collections::BTreeMap<String, String> {
 }
 
 /// Whether `value` (a template fragment) mentions the resource `name` anywhere.
-fn mentions(value: &Value, name: &str) -> bool {
+pub(crate) fn mentions(value: &Value, name: &str) -> bool {
     serde_yaml::to_string(value).unwrap().contains(name)
+}
+
+/// The distribution's origin that is `function`'s URL.
+pub(crate) fn origin_of<'t>(template: &'t Value, function: &str) -> &'t Value {
+    let config = &template["Resources"]["GuestPageDistribution"]["Properties"]["DistributionConfig"];
+    config["Origins"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|o| mentions(&o["DomainName"], &format!("{function}Url")))
+        .unwrap_or_else(|| panic!("{function} has no CloudFront origin"))
 }
 
 /// The guest functions have one way in: CloudFront, through its WAF. No HTTP API
@@ -69,12 +80,7 @@ fn no_guest_function_is_reachable_but_through_the_cloudfront_origin() {
         let properties = &template["Resources"][function.as_str()]["Properties"];
         assert!(properties.get("Events").is_none(), "{function} ({path}) has an event source besides its URL");
         assert_eq!(properties["FunctionUrlConfig"]["AuthType"], "AWS_IAM", "{function}'s URL takes unsigned requests");
-        let origin = config["Origins"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .find(|o| mentions(&o["DomainName"], &format!("{function}Url")))
-            .unwrap();
+        let origin = origin_of(&template, function);
         let access = resources
             .keys()
             .filter_map(|k| k.as_str())

@@ -3,6 +3,7 @@
 //! role allows every AWS call its code makes — observed by driving each function
 //! through its success and failure paths, not listed by hand.
 
+use crate::contract::mentions;
 use crate::helpers::{other_code, spawn_app_with, Options, Redeem, TestApp};
 use fault_proxy::Fault;
 use local_stack::repo_root;
@@ -197,10 +198,6 @@ fn every_function_outlives_the_calls_it_can_make() {
     }
     // CloudFront waits for each guest function's URL longer than the function may run
     // (30 s unless the origin says otherwise), so the guest gets the function's answer.
-    let origins = template["Resources"]["GuestPageDistribution"]["Properties"]["DistributionConfig"]["Origins"]
-        .as_sequence()
-        .unwrap()
-        .clone();
     for binary in ["guest-status", "redeem-entry", "redeem-exit"] {
         let function = template["Resources"]
             .as_mapping()
@@ -209,10 +206,7 @@ fn every_function_outlives_the_calls_it_can_make() {
             .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"] == binary)
             .map(|(id, _)| id.as_str().unwrap().to_owned())
             .unwrap();
-        let origin = origins
-            .iter()
-            .find(|o| serde_yaml::to_string(&o["DomainName"]).unwrap().contains(&format!("{function}Url")))
-            .unwrap_or_else(|| panic!("{binary} has no CloudFront origin"));
+        let origin = crate::contract::origin_of(&template, &function);
         let read_timeout = origin["CustomOriginConfig"]["OriginReadTimeout"].as_u64().unwrap_or(30);
         assert!(read_timeout > timeout(binary), "{binary}: CloudFront gives up after {read_timeout} s");
     }
@@ -321,7 +315,6 @@ async fn every_aws_call_a_function_makes_is_allowed_by_its_role() {
 fn every_alarm_reaches_someone() {
     let template = template();
     let resources = template["Resources"].as_mapping().unwrap();
-    let mentions = |value: &Value, name: &str| serde_yaml::to_string(value).unwrap().contains(name);
     let topic = &template["Resources"]["AlarmTopic"]["Properties"];
     let key = resources
         .iter()

@@ -15,6 +15,8 @@ let camera; // Chromium filming the demo intercom's QR
 let otherCamera; // Chromium filming another intercom's QR
 let noCamera; // Chromium without a camera
 let gateNumber; // printed under the demo intercom's QR code
+/** A printed gate number as the QR code's address carries it. */
+const digits = (printed) => printed.replace(/\s/g, '');
 
 before(async () => {
   stack = await startStack();
@@ -80,7 +82,7 @@ describe('the guest page', { concurrency: false }, () => {
     const entry = page.waitForRequest('**/guest/entry');
     await typeCode(page, invite.code);
     const sent = JSON.parse((await entry).postData());
-    assert.deepEqual([sent.intercom_id, sent.gate_number], ['ic-demo', gateNumber.replace(' ', '')], 'the scan carried the gate number');
+    assert.deepEqual([sent.intercom_id, sent.gate_number], ['ic-demo', digits(gateNumber)], 'the scan carried the gate number');
     await gateOpen(page);
     await checkState(page, '414-entry-open', assert);
     assert.equal(await stack.openings('demo-gate-main'), entryBefore + 1, 'the entry gate opened once');
@@ -288,7 +290,7 @@ describe('the guest page', { concurrency: false }, () => {
   test("the intercom's QR opened by the phone's camera app continues with the kept link", async () => {
     const invite = await stack.invite('Bongani Zulu');
     const { context, page, record } = await openLink(noCamera, invite, { camera: false });
-    await page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
+    await page.goto(`${stack.base}/s/ic-demo#${digits(gateNumber)}`);
     await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
     assert.equal(new URL(page.url()).hash, '', 'the gate number left the address bar');
     await typeCode(page, invite.code);
@@ -297,7 +299,7 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
 
     const stranger = await phone(noCamera, { camera: false });
-    await stranger.page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
+    await stranger.page.goto(`${stack.base}/s/ic-demo#${digits(gateNumber)}`);
     await stranger.page.getByRole('heading', { name: 'Open the link from your SMS first' }).waitFor();
     await checkState(stranger.page, '414-no-link', assert);
     await stranger.context.close();
@@ -321,11 +323,11 @@ describe('the guest page', { concurrency: false }, () => {
     await page.goto(north.link);
     await page.getByText('North Estate').waitFor();
     // At the demo estate's gate (its QR opened by the camera app): the demo link, not the later one.
-    await page.goto(`${stack.base}/s/ic-demo#${gateNumber.replace(' ', '')}`);
+    await page.goto(`${stack.base}/s/ic-demo#${digits(gateNumber)}`);
     await page.getByText('Demo Estate, Main Gate').first().waitFor();
     await typeCode(page, demo.code);
     await gateOpen(page);
-    await page.goto(`${stack.base}/s/ic-demo-north#${northNumber.replace(' ', '')}`);
+    await page.goto(`${stack.base}/s/ic-demo-north#${digits(northNumber)}`);
     await page.getByText('North Estate').first().waitFor();
     await typeCode(page, north.code);
     await gateOpen(page);
@@ -333,7 +335,7 @@ describe('the guest page', { concurrency: false }, () => {
     assert.deepEqual(await kept(), ['ic-demo', 'ic-demo-north']);
     // The north code is revoked: opening its gate's QR says so, and its link is forgotten.
     assert.equal(await stack.revoke(north.id, 'ic-demo-north'), 204);
-    await page.goto(`${stack.base}/s/ic-demo-north#${northNumber.replace(' ', '')}`);
+    await page.goto(`${stack.base}/s/ic-demo-north#${digits(northNumber)}`);
     await page.getByRole('heading', { name: 'This access was cancelled' }).waitFor();
     assert.deepEqual(await kept(), ['ic-demo'], 'the ended link is forgotten, the live one kept');
     await checkState(page, '414-two-links', assert);
