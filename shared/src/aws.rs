@@ -104,6 +104,11 @@ impl AwsSetup {
         config!(aws_sdk_sns, self, 2, self.endpoint.clone())
     }
 
+    #[cfg(feature = "events")]
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::from_conf(config!(aws_sdk_eventbridge, self, 3, self.endpoint.clone()).build())
+    }
+
     /// `iot_endpoint`: the account's IoT data endpoint (`OTA_IOT_DATA_ENDPOINT`);
     /// without it, `AWS_ENDPOINT_URL` or the SDK's default.
     #[cfg(feature = "gate")]

@@ -33,6 +33,8 @@ pub struct Config {
     /// (default 100): guest SMS one user, and one intercom, may cause per clock
     /// hour, so a create/revoke loop cannot pump SMS.
     pub sms_limits: SmsLimits,
+    /// `OTA_EVENT_BUS_NAME`: the EventBridge bus the outbox publishes facts to.
+    pub event_bus_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +143,7 @@ impl Config {
             phone_regions,
             sms_sender_id,
             iot_data_endpoint: non_empty("OTA_IOT_DATA_ENDPOINT"),
+            event_bus_name: non_empty("OTA_EVENT_BUS_NAME"),
         })
     }
 }

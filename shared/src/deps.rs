@@ -3,9 +3,12 @@ use crate::config::Config;
 use crate::store::Store;
 use std::sync::Arc;
 
+/// The bus a local stack's or a test's outbox publishes to, unless configured.
+pub const LOCAL_EVENT_BUS: &str = "ota-local";
+
 /// What a handler needs, built once per process: clients are cheap to clone and
 /// pool their connections, so warm invocations reuse them. A function built
-/// without the `sms` (`gate`) feature has no SNS (IoT) client at all, so each
+/// without the `sms` (`gate`, `events`) feature has no SNS (IoT, EventBridge) client at all, so each
 /// binary links only the AWS services its IAM policy allows.
 #[derive(Clone)]
 pub struct Deps {
@@ -13,13 +16,15 @@ pub struct Deps {
     pub store: Store,
     #[cfg(feature = "sms")]
     pub sms: crate::sms::SmsSender,
-    #[cfg(feature = "sms")]
+    #[cfg(feature = "phone")]
     pub phone_book: Arc<crate::domain::phone::PhoneBook>,
-    /// Seal link secrets for idempotent replays (create-invite only).
-    #[cfg(feature = "sms")]
+    /// Seal link secrets (create-invite, the SMS sender).
+    #[cfg(feature = "phone")]
     pub seal_keys: crate::domain::idempotency::SealKeys,
     #[cfg(feature = "gate")]
     pub gate: crate::gate::GateOpener,
+    #[cfg(feature = "events")]
+    pub events: crate::events::EventPublisher,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -33,12 +38,17 @@ impl Deps {
             store: Store::new(aws.dynamodb(), config.table_name.clone()),
             #[cfg(feature = "sms")]
             sms: crate::sms::SmsSender::new(aws.sns(), config.sms_sender_id.clone()),
-            #[cfg(feature = "sms")]
+            #[cfg(feature = "phone")]
             phone_book: Arc::new(phone_book(&config)?),
-            #[cfg(feature = "sms")]
+            #[cfg(feature = "phone")]
             seal_keys: config.seal_keys.clone().ok_or(crate::config::ConfigError::Missing("OTA_SEAL_KEYS"))?,
             #[cfg(feature = "gate")]
             gate: crate::gate::GateOpener::new(aws.iot(config.iot_data_endpoint.as_deref())),
+            #[cfg(feature = "events")]
+            events: crate::events::EventPublisher::new(
+                aws.eventbridge(),
+                config.event_bus_name.clone().ok_or(crate::config::ConfigError::Missing("OTA_EVENT_BUS_NAME"))?,
+            ),
             clock: Arc::new(SystemClock),
             config,
         })
@@ -46,12 +56,13 @@ impl Deps {
 
     /// Every client, given: the local stack and the tests, which build them
     /// against the emulator.
-    #[cfg(all(feature = "sms", feature = "gate"))]
+    #[cfg(all(feature = "sms", feature = "gate", feature = "events"))]
     pub fn from_clients(
         config: Config,
         dynamo: aws_sdk_dynamodb::Client,
         sns: aws_sdk_sns::Client,
         iot: aws_sdk_iotdataplane::Client,
+        eventbridge: aws_sdk_eventbridge::Client,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
@@ -60,13 +71,17 @@ impl Deps {
             phone_book: Arc::new(phone_book(&config)?),
             seal_keys: config.seal_keys.clone().ok_or(crate::config::ConfigError::Missing("OTA_SEAL_KEYS"))?,
             gate: crate::gate::GateOpener::new(iot),
+            events: crate::events::EventPublisher::new(
+                eventbridge,
+                config.event_bus_name.clone().unwrap_or_else(|| LOCAL_EVENT_BUS.to_owned()),
+            ),
             clock,
             config,
         })
     }
 }
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 fn phone_book(config: &Config) -> Result<crate::domain::phone::PhoneBook, crate::config::ConfigError> {
     crate::domain::phone::PhoneBook::new(&config.phone_regions, config.default_phone_region)
         .map_err(|reason| crate::config::ConfigError::Invalid { name: "OTA_PHONE_REGIONS", reason })

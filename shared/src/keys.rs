@@ -9,6 +9,8 @@
 //! | idempotency record | `INTERCOM#<intercom>` | `ENDS#<record expires, 12 digits>#IDEMP#<sha256(user, key)>` |
 //! | settings audit entry | `AUDIT#<intercom>` | `<epoch>#<random>` |
 //! | a gate's presence | `GATE#<thing name>` | `PRESENCE` |
+//! | an activity fact | `ACTIVITY#<intercom>` | `<fact time, 12 digits>#<fact id>` |
+//! | an SMS's invite, by SNS message id | `SMS#MESSAGE#<message id>` | `INVITE` |
 //!
 //! Everything of an intercom that a create or a list needs sorts last in its
 //! partition: `META`, then `MEMBER#…`, then what has not ended yet, newest end
@@ -44,6 +46,9 @@ const IDEMPOTENCY_TAG: &str = "#IDEMP#";
 /// All invites that hold a place share one index partition; the sweep reads it
 /// in expiry order.
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
+/// Invites that expired with their guest inside wait here, sorted by the close of
+/// their exit window, for the sweep to find the guests who overstayed.
+pub const OVERSTAY_WATCH_PARTITION: &str = "INSIDE_AFTER_EXPIRY";
 
 /// SMS counters live in their own small partitions, one item per hour, outside
 /// the intercom's partition (so no create or list reads them).
@@ -120,6 +125,22 @@ pub fn parse_invite_key(pk: &str, sk: &str) -> Option<(IntercomId, InviteId)> {
         PartitionItem::Invite(id) => Some((intercom, InviteId::parse(id)?)),
         _ => None,
     }
+}
+
+/// An intercom's activity: its own partition, read newest first, so the owner's
+/// log never reads (or is slowed by) the invites and their create path.
+pub fn activity_pk(intercom: &IntercomId) -> String {
+    format!("ACTIVITY#{intercom}")
+}
+
+/// Time order, then the fact's id: facts of the same second keep their history order.
+pub fn activity_sk(at: OffsetDateTime, fact_id: &str) -> String {
+    format!("{:012}#{fact_id}", at.unix_timestamp())
+}
+
+/// Where the SMS status function finds the invite a delivery report is about.
+pub fn sms_message_key(message_id: &str) -> (String, &'static str) {
+    (format!("SMS#MESSAGE#{message_id}"), "INVITE")
 }
 
 pub fn audit_pk(intercom: &IntercomId) -> String {

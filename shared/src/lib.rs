@@ -24,15 +24,17 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "gate")]
 pub mod gate;
 pub mod handlers;
 pub mod http;
 pub mod keys;
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 pub mod sms;
 pub mod store;
 pub mod telemetry;
 
-mod deps;
+pub mod deps;
 pub use deps::Deps;

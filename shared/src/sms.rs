@@ -3,7 +3,9 @@
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
 use crate::domain::phone::Mobile;
+#[cfg(feature = "sms")]
 use aws_sdk_sns::types::MessageAttributeValue;
+#[cfg(feature = "sms")]
 use aws_sdk_sns::Client;
 
 /// One GSM-7 SMS segment.
@@ -73,6 +75,7 @@ pub fn share_message(
     )
 }
 
+#[cfg(feature = "sms")]
 /// Why SNS did not take an SMS. Carries only the service's error code: SNS's
 /// messages can quote the destination number, which must not reach a log.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,7 @@ pub enum SmsError {
     Request,
 }
 
+#[cfg(feature = "sms")]
 impl<E: aws_sdk_sns::error::ProvideErrorMetadata, R> From<aws_sdk_sns::error::SdkError<E, R>> for SmsError {
     fn from(error: aws_sdk_sns::error::SdkError<E, R>) -> Self {
         use aws_sdk_sns::error::ProvideErrorMetadata;
@@ -95,18 +99,21 @@ impl<E: aws_sdk_sns::error::ProvideErrorMetadata, R> From<aws_sdk_sns::error::Sd
     }
 }
 
+#[cfg(feature = "sms")]
 #[derive(Clone)]
 pub struct SmsSender {
     client: Client,
     sender_id: Option<String>,
 }
 
+#[cfg(feature = "sms")]
 impl SmsSender {
     pub fn new(client: Client, sender_id: Option<String>) -> Self {
         Self { client, sender_id }
     }
 
-    pub async fn send(&self, to: &Mobile, text: &str) -> Result<(), SmsError> {
+    /// Hands the SMS to SNS; the message id SNS gave it (what its delivery report names).
+    pub async fn send(&self, to: &Mobile, text: &str) -> Result<String, SmsError> {
         let string_attribute = |value: &str| {
             MessageAttributeValue::builder()
                 .data_type("String")
@@ -123,8 +130,8 @@ impl SmsSender {
         if let Some(sender_id) = &self.sender_id {
             request = request.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender_id)?);
         }
-        request.send().await?;
-        Ok(())
+        let output = request.send().await?;
+        output.message_id.ok_or(SmsError::Unreachable)
     }
 }
 

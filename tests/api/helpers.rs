@@ -14,6 +14,7 @@ use local_stack::front::{self, Front};
 use local_stack::gates::{GateSimulator, Mode, ShadowDeltas};
 use local_stack::jwt::Authorizer;
 use local_stack::moto::Moto;
+use local_stack::outbox::{EventTap, LocalOutbox};
 use local_stack::seed::Site;
 use local_stack::{aws, repo_root, table};
 use ota::aws::AwsSetup;
@@ -321,12 +322,40 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ),
         aws_sdk_sns::Client::new(&sdk),
         aws_sdk_iotdataplane::Client::new(&sdk),
+        aws_sdk_eventbridge::Client::new(&sdk),
         clock.clone(),
     )
     .unwrap();
-    let mut deps =
-        ota::Deps::from_clients(config, dynamo, aws_sdk_sns::Client::from_conf(sns.build()), iot, clock.clone())
-            .unwrap();
+    local_stack::outbox::create_bus(&sdk, ota::deps::LOCAL_EVENT_BUS).await.unwrap();
+    let events = EventTap::default();
+    let eventbridge = aws_sdk_eventbridge::Client::from_conf(
+        aws_sdk_eventbridge::config::Builder::from(&sdk).interceptor(events.clone()).build(),
+    );
+    // The stream's consumers run on clients of their own, straight to the emulator:
+    // the functions' requests (and faults) are the ones under test. SNS is the one
+    // an SMS test may have pointed at a closed port.
+    let mut outbox_sns = aws_sdk_sns::config::Builder::from(&sdk);
+    if options.sms_down {
+        outbox_sns = outbox_sns.endpoint_url("http://127.0.0.1:9");
+    }
+    let outbox_deps = ota::Deps::from_clients(
+        config.clone(),
+        aws_sdk_dynamodb::Client::new(&sdk),
+        aws_sdk_sns::Client::from_conf(outbox_sns.build()),
+        aws_sdk_iotdataplane::Client::new(&sdk),
+        eventbridge,
+        clock.clone(),
+    )
+    .unwrap();
+    let mut deps = ota::Deps::from_clients(
+        config,
+        dynamo,
+        aws_sdk_sns::Client::from_conf(sns.build()),
+        iot,
+        aws_sdk_eventbridge::Client::new(&sdk),
+        clock.clone(),
+    )
+    .unwrap();
     if let Some(items) = options.page_limit {
         deps.store = deps.store.with_page_limit(items);
     }
@@ -349,6 +378,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let authorizer = Authorizer::new_random();
     let token = |user: &ota::domain::ids::UserId| authorizer.mint(user.as_str(), time::Duration::hours(1));
     let (owner, shared, stranger) = (token(&site.owner), token(&site.shared_user), token(&site.stranger));
+    let outbox = LocalOutbox::new(outbox_deps, emulator, events);
     let front = Arc::new(Front {
         deps,
         authorizer,
@@ -359,6 +389,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         clock: None,
         gates,
         gate_numbers: Default::default(),
+        outbox,
     });
     front.remember_gate_number(&site.intercom, &site.gate_number);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -488,6 +519,8 @@ impl TestApp {
     pub async fn invite(&self, name: &str) -> Invite {
         let (status, body) = self.create(&self.owner, json!({ "name": name, "mobile": self.mobile })).await;
         assert_eq!(status, 201, "{body}");
+        // As in Lambda, the SMS sender takes the new invite from the stream at once.
+        self.settle().await;
         Invite::from(&body)
     }
 
@@ -548,7 +581,15 @@ impl TestApp {
         self.redeem(Redeem::Exit, &invite.token, self.intercom(), &invite.code).await
     }
 
+    /// What the deployed stack does after the writes so far: the stream's consumers
+    /// (activity, events, the SMS) and the SMS delivery reports, until quiet.
+    pub async fn settle(&self) {
+        self.front.outbox.settle().await.unwrap();
+    }
+
+    /// The SMS sent to this test's guest number (once the stream is settled).
     pub async fn sms(&self) -> Vec<Value> {
+        self.settle().await;
         let sent = front::sent_sms(self.emulator, Some(&self.mobile)).await.unwrap();
         sent.as_array().cloned().unwrap_or_default()
     }
@@ -593,6 +634,30 @@ impl TestApp {
     /// A sweep run whose failure (a failed read of the index) is the caller's to judge.
     pub async fn try_sweep(&self) -> Result<ota::handlers::sweep::SweepReport, ota::store::StoreError> {
         ota::handlers::sweep::run(&self.front.deps).await
+    }
+
+    /// The intercom's activity as `bearer` reads it, with `query` (`limit=…&cursor=…`
+    /// or `code=…`), after settling the stream.
+    pub async fn activity(&self, bearer: &str, query: &str) -> (u16, Value) {
+        self.settle().await;
+        let path = format!("/intercoms/{}/activity?{query}", self.intercom());
+        self.call(reqwest::Method::GET, &path, Some(bearer), None).await
+    }
+
+    /// The kinds of the intercom's whole activity, oldest first.
+    pub async fn activity_kinds(&self) -> Vec<String> {
+        let (status, body) = self.activity(&self.owner, "limit=100").await;
+        assert_eq!(status, 200, "{body}");
+        let mut kinds: Vec<String> =
+            body["facts"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap().to_owned()).collect();
+        kinds.reverse();
+        kinds
+    }
+
+    /// The events the bus received (every delivery, duplicates included), in order.
+    pub async fn events(&self) -> Vec<Value> {
+        self.settle().await;
+        self.front.outbox.events.events()
     }
 
     pub fn advance(&self, by: time::Duration) {

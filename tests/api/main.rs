@@ -8,6 +8,7 @@
 mod helpers;
 mod model;
 
+mod activity;
 mod authorization;
 mod budgets;
 mod contract;

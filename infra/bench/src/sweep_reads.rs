@@ -62,6 +62,7 @@ pub async fn print(root: &Path) -> Result<(), String> {
         counted,
         aws_sdk_sns::Client::new(&sdk),
         aws_sdk_iotdataplane::Client::new(&sdk),
+        aws_sdk_eventbridge::Client::new(&sdk),
         Arc::new(ManualClock::starting_at(now)),
     )
     .map_err(|e| e.to_string())?;

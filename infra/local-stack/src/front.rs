@@ -46,6 +46,8 @@ pub struct Front {
     /// The gate numbers this stack gave its intercoms, for `/_local/qr` (the table
     /// keeps only their hashes, as in production, where only the sticker has them).
     pub gate_numbers: std::sync::Mutex<HashMap<String, GateNumber>>,
+    /// The stream's consumers and the SMS reports (`crate::outbox`).
+    pub outbox: Arc<crate::outbox::LocalOutbox>,
 }
 
 impl Front {
@@ -70,6 +72,8 @@ enum Route {
     GuestStatus,
     RedeemEntry,
     RedeemExit,
+    ListActivity,
+    ResendSms,
 }
 
 impl Route {
@@ -96,6 +100,14 @@ fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Par
         ("DELETE", ["intercoms", id, "codes", code]) => (
             Route::RevokeCode,
             "DELETE /intercoms/{intercomId}/codes/{codeId}",
+            vec![("intercomId", (*id).to_owned()), ("codeId", (*code).to_owned())],
+        ),
+        ("GET", ["intercoms", id, "activity"]) => {
+            (Route::ListActivity, "GET /intercoms/{intercomId}/activity", intercom(id))
+        }
+        ("POST", ["intercoms", id, "codes", code, "sms"]) => (
+            Route::ResendSms,
+            "POST /intercoms/{intercomId}/codes/{codeId}/sms",
             vec![("intercomId", (*id).to_owned()), ("codeId", (*code).to_owned())],
         ),
         ("POST", ["guest", "status"]) => (Route::GuestStatus, "POST /guest/status", vec![]),
@@ -253,6 +265,8 @@ async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperRes
         Route::GuestStatus => handlers::guest_status::handle(deps, request).await,
         Route::RedeemEntry => handlers::redeem::handle_entry(deps, request).await,
         Route::RedeemExit => handlers::redeem::handle_exit(deps, request).await,
+        Route::ListActivity => handlers::list_activity::handle(deps, request).await,
+        Route::ResendSms => handlers::resend_sms::handle(deps, request).await,
     };
     if matches!(route, Route::RedeemEntry | Route::RedeemExit) {
         front.gates.nudge();
@@ -332,6 +346,24 @@ pub fn api_gateway_event(
     if !path_parameters.is_empty() {
         event["pathParameters"] = Value::Object(path_parameters);
     }
+    // As API Gateway sends them: decoded, repeated names joined with commas.
+    let mut parameters = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let (name, value) = (percent_decode(&name.replace('+', " ")), percent_decode(&value.replace('+', " ")));
+        match parameters.get_mut(&name) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                parameters.insert(name, Value::String(value));
+            }
+        }
+    }
+    if !parameters.is_empty() {
+        event["queryStringParameters"] = Value::Object(parameters);
+    }
     if !body.is_empty() {
         event["body"] = Value::String(body);
     }
@@ -351,6 +383,23 @@ async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &
             match sent_sms(&front.emulator, to.as_deref()).await {
                 Ok(list) => reply_json(StatusCode::OK, &list),
                 Err(e) => reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })),
+            }
+        }
+        ("GET", ["_local", "events"]) => {
+            if let Err(e) = front.outbox.settle().await {
+                return Some(reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })));
+            }
+            reply_json(StatusCode::OK, &Value::Array(front.outbox.events.events()))
+        }
+        ("POST", ["_local", "sms-receipts", number]) => {
+            let mode = query.split('&').find_map(|p| p.strip_prefix("mode="));
+            match mode.and_then(crate::outbox::Receipt::parse) {
+                Some(receipt) => {
+                    let number = percent_decode(number);
+                    front.outbox.set_receipt(&number, receipt);
+                    reply_json(StatusCode::OK, &json!({ "number": number, "receipts": mode }))
+                }
+                None => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?mode=delivered|failed|silent" })),
             }
         }
         ("GET", ["_local", "gates"]) => reply_json(StatusCode::OK, &front.gates.describe()),

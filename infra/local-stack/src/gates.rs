@@ -181,6 +181,7 @@ impl GateSimulator {
         dynamo: aws_sdk_dynamodb::Client,
         sdk: &aws_config::SdkConfig,
         clock: Arc<dyn ota::clock::Clock>,
+        events: crate::outbox::EventTap,
     ) -> Result<(Deps, Arc<Self>), String> {
         let deltas = ShadowDeltas::default();
         let functions_iot = aws_sdk_iotdataplane::config::Builder::from(sdk).interceptor(deltas.clone()).build();
@@ -189,6 +190,9 @@ impl GateSimulator {
             dynamo,
             aws_sdk_sns::Client::new(sdk),
             aws_sdk_iotdataplane::Client::from_conf(functions_iot),
+            aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(sdk).interceptor(events).build(),
+            ),
             clock,
         )
         .map_err(|e| e.to_string())?;

@@ -25,6 +25,7 @@ pub mod front;
 pub mod gates;
 pub mod jwt;
 pub mod moto;
+pub mod outbox;
 pub mod page;
 pub mod seed;
 pub mod table;

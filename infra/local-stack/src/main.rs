@@ -40,7 +40,11 @@ async fn run() -> Result<(), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
     let clock = Arc::new(ShiftedClock::default());
-    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone())?;
+    local_stack::outbox::create_bus(&sdk, ota::deps::LOCAL_EVENT_BUS).await?;
+    let events = local_stack::outbox::EventTap::default();
+    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone(), events.clone())?;
+    let outbox = local_stack::outbox::LocalOutbox::new(deps.clone(), &moto.endpoint, events);
+    local_stack::outbox::spawn_poller(outbox.clone());
     let site = Site::demo();
     let north = Site::demo_north();
     for site in [&site, &north] {
@@ -61,6 +65,7 @@ async fn run() -> Result<(), String> {
         clock: Some(clock),
         gates,
         gate_numbers: Default::default(),
+        outbox,
     });
     for site in [&site, &north] {
         front.remember_gate_number(&site.intercom, &site.gate_number);
@@ -133,6 +138,10 @@ Demo users (JWT bearer tokens, valid 12 h; more from {base}/_local/token/<sub>):
 
 Look around:
   curl -s {base}/_local/sms                          # SMS "sent" through SNS
+  curl -s -H "authorization: Bearer $OWNER" {base}/intercoms/{intercom}/activity   # the owner's activity log
+  curl -s {base}/_local/events                       # what the event bus received (the outbox)
+  curl -s -X POST '{base}/_local/sms-receipts/+27825550100?mode=failed'   # that number's SMS
+                                                     # reports fail (or delivered, silent)
   curl -s {base}/_local/shadows/{main}        # the entry gate's `ota` shadow
 
 The gates are simulated (the firmware contract against moto's shadows); all start online:

@@ -15,6 +15,13 @@ struct TableProperties {
     key_schema: Vec<Key>,
     #[serde(default)]
     global_secondary_indexes: Vec<Index>,
+    stream_specification: Option<Stream>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Stream {
+    stream_view_type: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,6 +99,15 @@ pub async fn create_from_template(client: &Client, template: &Path, table_name: 
                         .projection_type(ProjectionType::from(index.projection.projection_type.as_str()))
                         .build(),
                 )
+                .build()
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(stream) = &props.stream_specification {
+        request = request.stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::from(stream.stream_view_type.as_str()))
                 .build()
                 .map_err(|e| e.to_string())?,
         );

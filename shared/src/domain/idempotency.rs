@@ -81,9 +81,35 @@ impl SealKeys {
             .collect()
     }
 
+    /// The link secret of `invite`, sealed under the current key, kept on the invite
+    /// so the SMS sender (and an owner's resend) can send the same link again. The
+    /// table alone never yields it: unsealing needs the server's key.
+    pub fn seal_link(&self, secret: &[u8; 16], invite: &InviteId) -> Option<Sealed> {
+        let (key_id, server_secret) = self.current();
+        let pad = link_pad(server_secret, invite)?;
+        Some(Sealed { key_id: key_id.clone(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
+    }
+
+    pub fn unseal_link(&self, sealed: &Sealed, invite: &InviteId) -> Option<[u8; 16]> {
+        let bytes: &[u8; 16] = sealed.bytes.as_slice().try_into().ok()?;
+        let pad = link_pad(self.get(&sealed.key_id)?, invite)?;
+        Some(std::array::from_fn(|i| bytes[i] ^ pad[i]))
+    }
+
     fn get(&self, id: &str) -> Option<&[u8]> {
         self.0.iter().find(|(key_id, _)| key_id == id).map(|(_, secret)| secret.as_slice())
     }
+}
+
+fn link_pad(server_secret: &[u8], invite: &InviteId) -> Option<[u8; 16]> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(server_secret).ok()?;
+    for part in [b"ota-invite-link".as_slice(), invite.as_str().as_bytes()] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    let mut pad = [0u8; 16];
+    pad.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+    Some(pad)
 }
 
 /// A sealed link secret and the id of the server key that sealed it.
@@ -101,6 +127,11 @@ impl IdempotencyKey {
     pub fn parse(raw: &str) -> Option<Self> {
         let valid = (16..=128).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
         valid.then(|| Self(raw.to_owned()))
+    }
+
+    /// A fresh key, for a request that came without one.
+    pub fn random() -> Self {
+        Self(format!("{:032x}", rand::random::<u128>()))
     }
 
     /// What the record is stored under: one caller's key, not the key itself.
@@ -178,6 +209,18 @@ mod tests {
         assert_eq!(key.unseal(&dropped, &sealed, &user, &invite), None);
         assert!(SealKeys::parse("k1:short").is_err(), "too short");
         assert!(format!("{rotated:?}").contains("k2") && !format!("{rotated:?}").contains(&two), "Debug hides secrets");
+    }
+
+    #[test]
+    fn an_invites_link_secret_unseals_only_with_the_server_key_and_for_that_invite() {
+        let at = time::OffsetDateTime::UNIX_EPOCH;
+        let (invite, other) = (InviteId::generate(at), InviteId::generate(at));
+        let server = SealKeys::random();
+        let sealed = server.seal_link(&[5u8; 16], &invite).unwrap();
+        assert_ne!(sealed.bytes, vec![5u8; 16]);
+        assert_eq!(server.unseal_link(&sealed, &invite), Some([5u8; 16]));
+        assert_ne!(server.unseal_link(&sealed, &other), Some([5u8; 16]));
+        assert_ne!(SealKeys::random().unseal_link(&sealed, &invite), Some([5u8; 16]));
     }
 
     #[test]

@@ -42,18 +42,37 @@ pub enum InviteState {
     Revoked,
 }
 
+/// Where the guest's SMS is. The SMS sender (a consumer of the table's stream)
+/// sends it once the invite has committed; the carrier's delivery report, which
+/// AWS may deliver hours late, moves `Sent` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmsStatus {
-    /// Handed to SNS (the create response says whether SNS accepted it).
-    Requested,
+    /// Committed with the invite (or a resend), not handed to SNS yet.
+    Queued,
+    /// SNS accepted it: sent, not yet confirmed by the carrier.
+    Sent,
+    Delivered,
+    /// SNS refused it, or the carrier reported it undelivered.
     Failed,
 }
 
 impl SmsStatus {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Requested => "requested",
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Delivered => "delivered",
             Self::Failed => "failed",
+        }
+    }
+
+    /// A stored status; items written before the SMS sender say `requested`.
+    pub fn from_stored(raw: &str) -> Self {
+        match raw {
+            "sent" => Self::Sent,
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            _ => Self::Queued,
         }
     }
 }
@@ -100,6 +119,11 @@ pub struct Invite {
     pub last_entry_attempt: Option<AttemptKey>,
     pub last_exit_attempt: Option<AttemptKey>,
     pub sms_status: SmsStatus,
+    /// The link secret, sealed under the server key (`SealKeys::seal_link`): what
+    /// the SMS sender and a resend rebuild the link from.
+    pub link_seal: Option<super::idempotency::Sealed>,
+    /// SMS requests (the first, then each resend) the SMS sender has handled.
+    pub sms_handled: u32,
     /// When each attempt at the gate was recorded, by [`AttemptKey`]: a repeat of
     /// an attempt (an SDK retry after a lost answer, the page's retry, a Lambda
     /// retry) finds itself here and is answered as that attempt, never counted again.
@@ -200,6 +224,9 @@ pub struct ListedInvite {
     pub entry_gate_label: String,
     pub exit_gate_label: String,
     pub standing: Standing,
+    pub sms_status: SmsStatus,
+    /// The failure's class, while the SMS stands failed.
+    pub sms_failure: Option<String>,
 }
 
 /// Why no new code can be made now.
@@ -280,7 +307,9 @@ impl Invite {
             exit_not_before: None,
             last_entry_attempt: None,
             last_exit_attempt: None,
-            sms_status: SmsStatus::Requested,
+            sms_status: SmsStatus::Queued,
+            link_seal: keys.seal_link(token.secret(), token.invite_id()),
+            sms_handled: 0,
             attempts: HashMap::new(),
         };
         Ok((invite, token))
@@ -591,7 +620,9 @@ pub(crate) mod tests {
             exit_not_before: None,
             last_entry_attempt: None,
             last_exit_attempt: None,
-            sms_status: SmsStatus::Requested,
+            sms_status: SmsStatus::Queued,
+            link_seal: None,
+            sms_handled: 0,
             attempts: HashMap::new(),
         }
     }

@@ -1,6 +1,7 @@
 //! Typed values parsed at the edge, and the rules of an invite's life. Pure: no I/O.
 
 pub mod access;
+pub mod activity;
 pub mod code;
 pub mod command;
 pub mod gate_number;
@@ -11,7 +12,7 @@ pub mod invite;
 pub mod passage;
 pub mod phone;
 // The plans are read only with `sms`; the region names are needed everywhere.
-#[cfg_attr(not(feature = "sms"), allow(dead_code))]
+#[cfg_attr(not(feature = "phone"), allow(dead_code))]
 mod phone_plans;
 pub mod settings;
 pub mod token;

@@ -75,14 +75,14 @@ pub enum Kind {
 }
 
 /// The phone numbering plans of the regions the product texts; built once per process.
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 pub struct PhoneBook {
     plans: Vec<CompiledPlan>,
     /// Index into `plans` of the region numbers without a country code are read in.
     default: usize,
 }
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 struct CompiledPlan {
     plan: &'static Plan,
     general: Matcher,
@@ -91,13 +91,13 @@ struct CompiledPlan {
 }
 
 /// A [`Desc`] ready to match whole national numbers.
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 struct Matcher {
     pattern: regex_lite::Regex,
     lengths: &'static [u8],
 }
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 impl Matcher {
     fn new(desc: &Desc) -> Result<Self, String> {
         let pattern = regex_lite::Regex::new(&format!("^(?:{})$", desc.pattern)).map_err(|e| e.to_string())?;
@@ -109,7 +109,7 @@ impl Matcher {
     }
 }
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 impl CompiledPlan {
     fn new(plan: &'static Plan) -> Result<Self, String> {
         let national_prefix = plan.national_prefix_for_parsing.or(plan.national_prefix);
@@ -179,7 +179,7 @@ impl CompiledPlan {
     }
 }
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 impl PhoneBook {
     /// `regions` must include `default_region`; the names are checked by [`PhoneRegion::parse`].
     pub fn new(regions: &[PhoneRegion], default_region: PhoneRegion) -> Result<Self, String> {
@@ -221,7 +221,7 @@ pub struct Mobile(String);
 impl Mobile {
     /// A number as a guest's host typed it: local to the default region, or with
     /// `+country` (or the default region's international prefix, `00`).
-    #[cfg(feature = "sms")]
+    #[cfg(feature = "phone")]
     pub fn parse(raw: &str, book: &PhoneBook) -> Result<Self, MobileError> {
         if raw.len() > 32 {
             return Err(MobileError::Invalid);
@@ -293,7 +293,7 @@ impl fmt::Debug for Mobile {
 }
 
 #[cfg(test)]
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 mod tests {
     use super::*;
 
@@ -378,7 +378,7 @@ mod tests {
 /// in Rust) on the same plans: the crate was how numbers were read before the plans
 /// were compiled in, and is kept here as the reference.
 #[cfg(test)]
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 mod reference {
     use super::*;
     use phonenumber::metadata::Database;

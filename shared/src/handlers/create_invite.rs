@@ -3,8 +3,9 @@
 //! Two DynamoDB requests: one consistent Query of the intercom's partition (settings,
 //! membership, live codes, this caller's idempotency record), then one transaction
 //! that writes the invite only if the intercom's version has not moved since that
-//! Query. Then one SNS publish. A third write happens only when SNS refuses the SMS,
-//! to record that.
+//! Query. The guest's SMS is not sent here: the SMS sender sends it from the table's
+//! stream once the invite has committed (`handlers::send_sms`), so an SMS goes out
+//! if and only if its invite exists, and the answer says `queued`.
 //!
 //! `Idempotency-Key`: a retry with the same key and body returns the same invite
 //! (same code, same link) and sends no second SMS (see `domain::idempotency`).
@@ -15,7 +16,7 @@ use super::{back_off, intercom_in_path, remaining_seconds, rfc3339, CONTENDED_RO
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
-use crate::domain::invite::{next_code, CannotCreate, Invite, InviteState, NewGuest, SmsStatus};
+use crate::domain::invite::{next_code, CannotCreate, Invite, InviteState, NewGuest};
 use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
@@ -146,12 +147,11 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     Err(ApiError::Busy)
 }
 
-/// A committed invite: the guest's SMS, and the owner's answer.
+/// A committed invite: the owner's answer (the SMS follows from the stream).
 async fn announce(deps: &Deps, invite: Invite, token: &LinkToken) -> Response<Body> {
     tracing::info!(intercom = %invite.intercom_id, invite = %invite.id, "invite created");
     let link = sms::link(&deps.config.link_base_url, &token.expose());
-    let sms = if send_sms(deps, &invite, &link).await { SmsOutcome::Sent } else { SmsOutcome::Failed };
-    created_response(deps, &invite, &link, sms, false)
+    created_response(deps, &invite, &link, false)
 }
 
 /// The same answer as the first time, for a retry under the same `Idempotency-Key`.
@@ -185,39 +185,10 @@ fn replay(
         &deps.config.link_base_url,
         &LinkToken::with_secret(intercom.id.clone(), invite.id.clone(), secret).expose(),
     );
-    // Only a failure is recorded (a success would cost a write on every create): a
-    // replay knows the SMS was handed to SNS, not that SNS took it.
-    let sms = if invite.sms_status == SmsStatus::Failed { SmsOutcome::Failed } else { SmsOutcome::Unconfirmed };
-    Ok(created_response(deps, invite, &link, sms, true))
+    Ok(created_response(deps, invite, &link, true))
 }
 
-/// What the answer says about the guest's SMS.
-#[derive(Clone, Copy)]
-enum SmsOutcome {
-    /// SNS accepted it during this request.
-    Sent,
-    Failed,
-    /// A replay: it was handed to SNS when the code was made; nothing says it failed.
-    Unconfirmed,
-}
-
-/// Sends the guest's SMS; a refusal is recorded on the invite, which stands either way.
-async fn send_sms(deps: &Deps, invite: &Invite, link: &str) -> bool {
-    let valid_minutes = u32::try_from((invite.expires_at - invite.created_at).whole_minutes()).unwrap_or(u32::MAX);
-    let text = sms::guest_sms(&invite.guest_name, &invite.code, link, valid_minutes);
-    match deps.sms.send(&invite.guest_mobile, &text).await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(invite = %invite.id, %error, "SMS not sent");
-            if let Err(error) = deps.store.record_sms_failure(invite, deps.clock.now()).await {
-                tracing::error!(invite = %invite.id, error = %error, "could not record the SMS failure");
-            }
-            false
-        }
-    }
-}
-
-fn created_response(deps: &Deps, invite: &Invite, link: &str, sms: SmsOutcome, replayed: bool) -> Response<Body> {
+fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) -> Response<Body> {
     let until = invite.time_zone.wall_clock(invite.expires_at);
     let share = sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, &until);
     let body = json!({
@@ -234,11 +205,8 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, sms: SmsOutcome, r
         "entry_gate": invite.entry_gate.label,
         "exit_gate": invite.exit_gate.label,
         "share_message": share,
-        "sms": { "status": match sms {
-            SmsOutcome::Sent => "sent",
-            SmsOutcome::Failed => "failed",
-            SmsOutcome::Unconfirmed => "unconfirmed",
-        } },
+        // `queued` when made; a replay tells where the SMS is now.
+        "sms": { "status": invite.sms_status.as_str() },
     });
     let mut response = crate::http::json_response(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/intercoms/{}/codes/{}", invite.intercom_id, invite.id).parse() {

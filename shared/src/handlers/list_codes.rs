@@ -42,6 +42,16 @@ struct ListedCode<'a> {
     exit_open_until: String,
     entry_gate: &'a str,
     exit_gate: &'a str,
+    sms: ListedSms<'a>,
+}
+
+/// Where the guest's SMS is: `queued`, `sent` (SNS took it; not yet confirmed by the
+/// carrier, whose report can lag for hours), `delivered`, or `failed` with a reason.
+#[derive(Serialize)]
+struct ListedSms<'a> {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 impl<'a> ListedCode<'a> {
@@ -60,6 +70,7 @@ impl<'a> ListedCode<'a> {
             exit_open_until: rfc3339(standing.exit_closes_at),
             entry_gate: &invite.entry_gate_label,
             exit_gate: &invite.exit_gate_label,
+            sms: ListedSms { status: invite.sms_status.as_str(), reason: invite.sms_failure.as_deref() },
         }
     }
 }

@@ -2,16 +2,24 @@
 //! calls the store and the domain, and answers; errors become HTTP only through
 //! [`crate::http::respond`].
 
-#[cfg(feature = "sms")]
+#[cfg(feature = "phone")]
 pub mod create_invite;
 pub mod gate_events;
 pub mod get_settings;
 pub mod guest_status;
 mod lapse;
+pub mod list_activity;
 pub mod list_codes;
+#[cfg(feature = "events")]
+pub mod outbox;
 #[cfg(feature = "gate")]
 pub mod redeem;
+pub mod resend_sms;
 pub mod revoke_code;
+#[cfg(feature = "sms")]
+pub mod send_sms;
+#[cfg(feature = "delivery-reports")]
+pub mod sms_status;
 pub mod sweep;
 pub mod update_settings;
 

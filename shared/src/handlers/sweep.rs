@@ -1,5 +1,8 @@
 //! The scheduled sweep: records each invite that expired while holding a place
-//! and takes it out of the slot index.
+//! and takes it out of the slot index; an invite whose guest was inside at its
+//! expiry waits in the overstay watch until its exit window closes, and if the
+//! guest has still not left then, the sweep records that they overstayed (once:
+//! the write is conditional, so overlapping sweeps cannot record it twice).
 //!
 //! Places are freed by the clock itself (an invite stops holding one at its expiry,
 //! see `Invite::holds_slot`), so a late or skipped sweep never blocks a create.
@@ -19,6 +22,8 @@ pub struct SweepReport {
     pub due: usize,
     /// Expiries this run recorded (the rest were recorded by an overlapping run).
     pub expired: usize,
+    /// Guests this run found still inside when their exit window closed.
+    pub overstayed: usize,
     /// Items whose write failed; they stay in the index for the next run.
     pub failed: usize,
 }
@@ -39,7 +44,24 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
             }
         }
     }
-    tracing::info!(due = report.due, expired = report.expired, failed = report.failed, "sweep done");
+    for (intercom, invite) in deps.store.due_overstays(now, BATCH).await? {
+        report.due += 1;
+        match deps.store.mark_overstayed(&intercom, &invite, now).await {
+            Ok(true) => report.overstayed += 1,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%intercom, %invite, %error, "could not record an overstay; left for the next run");
+                report.failed += 1;
+            }
+        }
+    }
+    tracing::info!(
+        due = report.due,
+        expired = report.expired,
+        overstayed = report.overstayed,
+        failed = report.failed,
+        "sweep done"
+    );
     Ok(report)
 }
 

@@ -100,7 +100,9 @@ pub mod names {
     pub const EXIT_GRACE_MINUTES: &str = "exit_grace_minutes";
     pub const EXPIRED_AT: &str = "expired_at";
     pub const EXPIRES_AT: &str = "expires_at";
+    pub const FACT_ID: &str = "fact_id";
     pub const FINGERPRINT: &str = "fingerprint";
+    pub const GATE: &str = "gate";
     pub const GATES: &str = "gates";
     pub const GUEST_MOBILE: &str = "guest_mobile";
     pub const GUEST_NAME: &str = "guest_name";
@@ -109,8 +111,12 @@ pub mod names {
     pub const INTERCOM_LABEL: &str = "intercom_label";
     pub const INVITE_DURATION_MINUTES: &str = "invite_duration_minutes";
     pub const INVITE_ID: &str = "invite_id";
+    pub const KIND: &str = "kind";
     pub const LABEL: &str = "label";
+    /// An invite's link secret, sealed under the server key (`SealKeys::seal_link`).
+    pub const LINK_SEAL: &str = "link_seal";
     pub const MAX_USERS: &str = "max_users";
+    pub const REASON: &str = "reason";
     pub const REVOKED_AT: &str = "revoked_at";
     pub const REVOKED_BY: &str = "revoked_by";
     pub const ROLE: &str = "role";
@@ -119,6 +125,13 @@ pub mod names {
     pub const SEAL_KEY: &str = "seal_key";
     pub const SETTINGS_UPDATED_AT: &str = "settings_updated_at";
     pub const SETTINGS_UPDATED_BY: &str = "settings_updated_by";
+    /// SMS requests (the first, then resends) the SMS sender has handled.
+    pub const SMS_HANDLED: &str = "sms_handled";
+    /// Why the latest SMS failed (its class), while it stands failed.
+    pub const SMS_FAILURE: &str = "sms_failure";
+    pub const SMS_MESSAGE_ID: &str = "sms_message_id";
+    /// The (shortened) idempotency keys of the resends asked for an invite.
+    pub const SMS_RESEND_KEYS: &str = "sms_resend_keys";
     pub const SMS_STATUS: &str = "sms_status";
     /// Guest SMS counted in one clock hour (SMS counter items).
     pub const SMS_COUNT: &str = "sms_count";

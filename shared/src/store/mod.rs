@@ -1,6 +1,8 @@
 //! The DynamoDB adapter: every read and every conditional write of the service,
 //! one file per aggregate, each with its item mapping next to its requests.
 //!
+//! - [`activity`]: the activity log's facts, as the outbox writes and the owner reads them.
+//! - [`stream_image`]: a stream record's images read into items.
 //! - [`attributes`]: attribute values and names, reading them back, item errors.
 //! - [`intercoms`]: the intercom registry, memberships and the settings audit;
 //!   provisioning (what Fluss's device management writes in production).
@@ -16,18 +18,22 @@
 //! invariant carries its condition here, next to the rule it enforces. No SDK type
 //! leaves this module: callers see domain values, outcomes and [`StoreError`].
 
+pub mod activity;
 pub mod attributes;
 pub mod gate_numbers;
 pub mod gates;
 pub mod intercoms;
 pub mod invites;
 pub mod redemption;
+pub mod stream_image;
 
 pub use attributes::{Item, ItemError};
 pub use gate_numbers::GateNumbersFound;
 pub use gates::{GateReachability, Presence};
 pub use intercoms::SaveOutcome;
-pub use invites::{CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, RevokeOutcome, SmsLimitScope};
+pub use invites::{
+    CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, ResendOutcome, RevokeOutcome, SmsLimitScope, SmsOutcome,
+};
 pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 
 use crate::error::BoxError;

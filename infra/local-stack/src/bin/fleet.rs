@@ -166,7 +166,10 @@ async fn main() -> Result<(), String> {
     table::create_from_template(&dynamo, &root.join("template.yaml"), &config.table_name).await?;
     let clock = Arc::new(ShiftedClock::default());
     let iot = || aws_sdk_iotdataplane::Client::new(&sdk);
-    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone())?;
+    let events = local_stack::outbox::EventTap::default();
+    let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone(), events.clone())?;
+    // The fleet measures the gates: its stream is left unread (no SMS, no activity).
+    let outbox = local_stack::outbox::LocalOutbox::new(deps.clone(), &moto.endpoint, events);
     let sites: Vec<Site> = (0..INTERCOMS).map(|i| Site::unique(&format!("fleet{i:02}"))).collect();
     for site in &sites {
         site.provision(&deps.store, &moto.endpoint).await?;
@@ -189,6 +192,7 @@ async fn main() -> Result<(), String> {
         clock: Some(clock),
         gates: gates.clone(),
         gate_numbers: Default::default(),
+        outbox,
     });
     tokio::spawn(front::serve(listener, front));
     let http = reqwest::Client::new();

@@ -1,5 +1,4 @@
-//! Committing a create (with its version guard and SMS allowances) and recording a
-//! failed SMS.
+//! Committing a create, with its version guard and SMS allowances.
 
 use super::*;
 
@@ -60,7 +59,7 @@ impl Store {
 
     /// One more guest SMS in `hour` on the counter at `pk`, if fewer than `limit`
     /// were counted. The counter is removed by TTL a day after its hour.
-    fn count_sms(&self, pk: String, hour: i64, limit: u32) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn count_sms(&self, pk: String, hour: i64, limit: u32) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk, keys::sms_hour_sk(hour))))
@@ -74,21 +73,5 @@ impl Store {
             .build()
             .map_err(sdk)?;
         Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    pub async fn record_sms_failure(&self, invite: &Invite, now: OffsetDateTime) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id))))
-            .update_expression("SET sms_status = :failed, #history = list_append(#history, :event)")
-            .condition_expression("attribute_exists(#history)")
-            .expression_attribute_names("#history", names::HISTORY)
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":event", history_append("sms_failed", now))
-            .send()
-            .await
-            .map_err(request_failed)?;
-        Ok(())
     }
 }

@@ -3,11 +3,36 @@
 
 use super::*;
 
+/// What an expiry's failed condition found.
+enum Found {
+    Done(Expiry),
+    /// Its guest is inside: expire it into the overstay watch instead.
+    Inside { exit_closes_at: OffsetDateTime },
+}
+
 impl Store {
     /// Invites that hold a place and whose expiry has passed, oldest first, at most
     /// `limit`. Reads the sparse slot index only: work grows with what is due.
     pub async fn due_invites(
         &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+        self.due_in(keys::SLOT_INDEX_PARTITION, now, limit).await
+    }
+
+    /// Invites that expired with their guest inside and whose exit window has closed.
+    pub async fn due_overstays(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+        self.due_in(keys::OVERSTAY_WATCH_PARTITION, now, limit).await
+    }
+
+    async fn due_in(
+        &self,
+        partition: &str,
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
@@ -22,7 +47,7 @@ impl Store {
                 .key_condition_expression("#pk = :pk AND #sk < :due")
                 .expression_attribute_names("#pk", keys::SLOT_INDEX_PK)
                 .expression_attribute_names("#sk", keys::SLOT_INDEX_SK)
-                .expression_attribute_values(":pk", s(keys::SLOT_INDEX_PARTITION))
+                .expression_attribute_values(":pk", s(partition))
                 .expression_attribute_values(":due", s(keys::slot_index_due_before(now)))
                 .limit(i32::try_from(limit.saturating_sub(due.len()).max(1)).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
@@ -49,25 +74,61 @@ impl Store {
     /// whose guest has left "expired": an exit leaves its invite in the index (the
     /// redemption stays one write), and this takes it out without a word. An invite
     /// whose exit command lapsed unanswered is handed back to the caller, which gives
-    /// it back and asks again.
+    /// it back and asks again. An invite whose guest is inside moves to the overstay
+    /// watch instead, until its exit window closes ([`Self::mark_overstayed`]).
     pub async fn expire(
         &self,
         intercom: &IntercomId,
         invite: &InviteId,
         now: OffsetDateTime,
     ) -> Result<Expiry, StoreError> {
-        let result = self
+        let result = self.expiry_update(intercom, invite, now, None).send().await;
+        match self.expiry_outcome(intercom, invite, now, result).await? {
+            Found::Done(expiry) => Ok(expiry),
+            Found::Inside { exit_closes_at } => {
+                let result = self.expiry_update(intercom, invite, now, Some(exit_closes_at)).send().await;
+                Ok(match self.expiry_outcome(intercom, invite, now, result).await? {
+                    Found::Done(expiry) => expiry,
+                    Found::Inside { .. } => Expiry::Skipped,
+                })
+            }
+        }
+    }
+
+    /// The expiry's write: out of the slot index, or (`watch_until`: the guest is
+    /// inside) into the overstay watch, keyed by the exit window's close.
+    fn expiry_update(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        now: OffsetDateTime,
+        watch_until: Option<OffsetDateTime>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .update_expression(
-                "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
-            )
-            .condition_expression(
-                "attribute_exists(#slot_pk) AND expires_at <= :now AND NOT contains(#exit_tries, #code)",
-            )
-            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            .expression_attribute_values(":holds", s(keys::SLOT_INDEX_PARTITION));
+        const DUE: &str = "#slot_pk = :holds AND expires_at <= :now AND NOT contains(#exit_tries, #code)";
+        match watch_until {
+            None => update
+                .update_expression(
+                    "SET expired_at = :now, #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk",
+                )
+                .condition_expression(format!("{DUE} AND NOT contains(#entry_tries, #code)")),
+            Some(closes) => update
+                .update_expression(
+                    "SET expired_at = :now, #history = list_append(#history, :event),                      #slot_pk = :watch, #slot_sk = :watch_sk",
+                )
+                .condition_expression(format!("{DUE} AND contains(#entry_tries, #code)"))
+                .expression_attribute_values(":watch", s(keys::OVERSTAY_WATCH_PARTITION))
+                .expression_attribute_values(":watch_sk", s(keys::slot_index_sk(closes, intercom, invite))),
+        }
+        .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
             .expression_attribute_names("#exit_tries", EXIT_TRIES)
@@ -75,22 +136,87 @@ impl Store {
             .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":event", history_append("expired", now))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    }
+
+    async fn expiry_outcome(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        now: OffsetDateTime,
+        result: Result<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+            aws_sdk_dynamodb::error::SdkError<
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+                aws_smithy_runtime_api::http::Response,
+            >,
+        >,
+    ) -> Result<Found, StoreError> {
+        let error = match result {
+            Ok(_) => return Ok(Found::Done(Expiry::Recorded)),
+            Err(error) => error,
+        };
+        let Some(failed) = condition_failed(&error) else { return Err(request_failed(error)) };
+        let old = failed.item().map(invite_from_item).transpose()?;
+        let holding = failed.item().and_then(|item| item.get(keys::SLOT_INDEX_PK)).and_then(|v| v.as_s().ok());
+        let still_indexed = holding.map(String::as_str) == Some(keys::SLOT_INDEX_PARTITION);
+        Ok(match old {
+            Some(old) if still_indexed && old.lapsed(now).is_some() => Found::Done(Expiry::Lapsed(Box::new(old))),
+            Some(old) if still_indexed && old.state(now) == InviteState::Exited => {
+                self.leave_index(intercom, invite).await?;
+                Found::Done(Expiry::Skipped)
+            }
+            Some(old) if still_indexed && old.expires_at <= now && old.entry.consumed => {
+                Found::Inside { exit_closes_at: old.exit_closes_at }
+            }
+            _ => Found::Done(Expiry::Skipped),
+        })
+    }
+
+    /// Records that the guest of an invite in the overstay watch had not left when
+    /// its exit window closed, and takes it out of the watch. Conditional, so
+    /// overlapping sweeps record it once; a guest who left (or a code revoked) is
+    /// taken out without a word. Returns whether this call recorded the overstay.
+    pub async fn mark_overstayed(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression("SET #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk")
+            .condition_expression(
+                "#slot_pk = :watch AND exit_closes_at <= :now AND #state = :active \
+                 AND NOT contains(#exit_tries, #code)",
+            )
+            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
+            .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
+            .expression_attribute_names("#state", names::STATE)
+            .expression_attribute_names("#exit_tries", EXIT_TRIES)
+            .expression_attribute_names("#code", names::CODE)
+            .expression_attribute_values(":watch", s(keys::OVERSTAY_WATCH_PARTITION))
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":event", history_append("overstayed", now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Expiry::Recorded),
+            Ok(_) => Ok(true),
             Err(error) => match condition_failed(&error) {
                 Some(failed) => {
-                    let old = failed.item().map(invite_from_item).transpose()?;
-                    let still_indexed = failed.item().is_some_and(|item| item.contains_key(keys::SLOT_INDEX_PK));
-                    match old {
-                        Some(old) if still_indexed && old.lapsed(now).is_some() => Ok(Expiry::Lapsed(Box::new(old))),
-                        Some(old) if still_indexed && old.state(now) == InviteState::Exited => {
-                            self.leave_index(intercom, invite).await?;
-                            Ok(Expiry::Skipped)
-                        }
-                        _ => Ok(Expiry::Skipped),
+                    let watched = failed
+                        .item()
+                        .and_then(|item| item.get(keys::SLOT_INDEX_PK))
+                        .is_some_and(|v| v.as_s().is_ok_and(|p| p == keys::OVERSTAY_WATCH_PARTITION));
+                    if watched {
+                        self.leave_index(intercom, invite).await?;
                     }
+                    Ok(false)
                 }
                 None => Err(request_failed(error)),
             },

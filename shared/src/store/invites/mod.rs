@@ -1,6 +1,6 @@
 //! An invite's life, one file a part: `items` (the item and its mapping),
-//! `partition` (the partition read of create and list), `create` (the commit and the
-//! SMS outcome), `revoke`, `expiry` (the sweep's index and expiring), and
+//! `partition` (the partition read of create and list), `create` (the commit),
+//! `sms` (the SMS sender's outcomes, delivery reports, resends), `revoke`, `expiry` (the sweep's index and expiring), and
 //! `idempotency` records. Here: the outcomes callers see, and reading one invite.
 
 use super::attributes::*;
@@ -102,9 +102,11 @@ mod idempotency;
 mod items;
 mod partition;
 mod revoke;
+mod sms;
 
 pub use idempotency::*;
 pub use items::*;
+pub use sms::{ResendOutcome, SmsOutcome};
 
 impl Store {
     /// The invite a guest's link opens, as it is now (a strongly consistent

@@ -65,6 +65,7 @@ pub(super) const LISTING_READ: &[&[&str]] = &[
     INVITE_AS_LISTED,
     // On an invite, maps; on the registry, device ids these paths find nothing in.
     &["entry_gate.label", "exit_gate.label"],
+    &[names::SMS_STATUS, names::SMS_FAILURE],
 ];
 
 /// Of the other members, none: a create or a list needs only the caller's role,

@@ -1,0 +1,274 @@
+//! What the deployed stack's managed services do after a write, done here for real
+//! against moto: the table's DynamoDB stream is read (moto implements streams) and
+//! its records handed, in the shape Lambda delivers, to the same two consumers the
+//! template wires to it — the outbox (activity + events) and the SMS sender; the
+//! events the bus would receive are kept for `/_local/events`; and SNS's SMS
+//! delivery reports, which moto never writes, are made up here (delivered, unless
+//! a number is told otherwise) and handed to `sms-status` in the shape a CloudWatch
+//! Logs subscription delivers them (gzipped, base64).
+//!
+//! What only a deployed stack shows: Lambda's batching, retries and dead-letter
+//! queue; EventBridge rules and their targets; the real reports' lag (AWS says up to
+//! hours) and wording.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use ota::handlers::{outbox, send_sms, sms_status};
+use ota::Deps;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// What a number's SMS reports say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receipt {
+    Delivered,
+    Failed,
+    /// No report at all (as when AWS's lags): the SMS stays "sent, not yet confirmed".
+    Silent,
+}
+
+impl Receipt {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "delivered" => Some(Self::Delivered),
+            "failed" => Some(Self::Failed),
+            "silent" => Some(Self::Silent),
+            _ => None,
+        }
+    }
+}
+
+/// The PutEvents entries the functions' EventBridge client sent: put on that client
+/// as an interceptor.
+#[derive(Debug, Clone, Default)]
+pub struct EventTap(Arc<Mutex<Vec<Value>>>);
+
+impl EventTap {
+    pub fn events(&self) -> Vec<Value> {
+        self.0.lock().map(|events| events.clone()).unwrap_or_default()
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for EventTap {
+    fn name(&self) -> &'static str {
+        "EventTap"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let body = context.request().body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok());
+        let entries = body.as_ref().and_then(|b| b["Entries"].as_array()).cloned().unwrap_or_default();
+        if let Ok(mut events) = self.0.lock() {
+            for entry in entries {
+                let detail = entry["Detail"].as_str().and_then(|d| serde_json::from_str::<Value>(d).ok());
+                events.push(json!({
+                    "source": entry["Source"],
+                    "detail-type": entry["DetailType"],
+                    "event-bus-name": entry["EventBusName"],
+                    "time": entry["Time"],
+                    "detail": detail,
+                }));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub struct LocalOutbox {
+    deps: Deps,
+    http: reqwest::Client,
+    emulator: String,
+    /// The sequence number of the last record handed over; `None` before the first.
+    iterator: tokio::sync::Mutex<Option<String>>,
+    pub events: EventTap,
+    receipts: Mutex<HashMap<String, Receipt>>,
+}
+
+/// A request to moto's DynamoDB (Streams) JSON API.
+async fn call(http: &reqwest::Client, emulator: &str, target: &str, body: Value) -> Result<Value, String> {
+    let response = http
+        .post(emulator)
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| format!("{target}: {e}"))?;
+    let status = response.status();
+    let answer: Value = response.json().await.map_err(|e| format!("{target}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{target}: HTTP {status} {answer}"));
+    }
+    Ok(answer)
+}
+
+impl LocalOutbox {
+    pub fn new(deps: Deps, emulator: &str, events: EventTap) -> Arc<Self> {
+        Arc::new(Self {
+            deps,
+            http: reqwest::Client::new(),
+            emulator: emulator.to_owned(),
+            iterator: tokio::sync::Mutex::new(None),
+            events,
+            receipts: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// How the SMS to `number` (E.164) will be reported from now on.
+    pub fn set_receipt(&self, number: &str, receipt: Receipt) {
+        if let Ok(mut receipts) = self.receipts.lock() {
+            receipts.insert(number.to_owned(), receipt);
+        }
+    }
+
+    fn receipt_for(&self, number: &str) -> Receipt {
+        self.receipts.lock().ok().and_then(|r| r.get(number).copied()).unwrap_or(Receipt::Delivered)
+    }
+
+    /// An iterator from just after `after` (a sequence number), or from the start.
+    /// Asked for afresh on every read, never kept: moto replaces a table's stream
+    /// shard with a copy whenever a transaction fails, and an old iterator would read
+    /// the stale copy.
+    async fn iterator_after(&self, after: Option<&str>) -> Result<String, String> {
+        let table = &self.deps.config.table_name;
+        let described = call(&self.http, &self.emulator, "DynamoDB_20120810.DescribeTable", json!({ "TableName": table }))
+            .await?;
+        let arn = described["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_owned();
+        let stream =
+            call(&self.http, &self.emulator, "DynamoDBStreams_20120810.DescribeStream", json!({ "StreamArn": arn }))
+                .await?;
+        let shard = stream["StreamDescription"]["Shards"][0]["ShardId"].as_str().ok_or("the stream has no shard")?;
+        let mut request = json!({ "StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" });
+        if let Some(sequence) = after {
+            request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+            request["SequenceNumber"] = json!(sequence);
+        }
+        let iterator = call(&self.http, &self.emulator, "DynamoDBStreams_20120810.GetShardIterator", request).await?;
+        iterator["ShardIterator"].as_str().map(str::to_owned).ok_or_else(|| "no shard iterator".to_owned())
+    }
+
+    /// Hands every record the stream holds to the consumers, and the reports of the
+    /// SMS they sent to `sms-status`, until nothing new comes. Returns the records
+    /// handled. One settle at a time (the stream is read in order).
+    pub async fn settle(&self) -> Result<usize, String> {
+        let mut position = self.iterator.lock().await;
+        self.hand_over(&mut position).await
+    }
+
+    /// Hands every record the stream ever held to the consumers again, and their SMS
+    /// reports to `sms-status`, as Lambda does when it retries a batch (or an
+    /// operator replays a dead-letter queue): what at-least-once delivery must survive.
+    pub async fn redeliver_everything(&self) -> Result<usize, String> {
+        let _in_order = self.iterator.lock().await;
+        self.hand_over(&mut None).await
+    }
+
+    async fn hand_over(&self, position: &mut Option<String>) -> Result<usize, String> {
+        let mut handled = 0;
+        for _ in 0..50 {
+            let iterator = self.iterator_after(position.as_deref()).await?;
+            let answer = call(
+                &self.http,
+                &self.emulator,
+                "DynamoDBStreams_20120810.GetRecords",
+                json!({ "ShardIterator": iterator, "Limit": 100 }),
+            )
+            .await?;
+            let records = answer["Records"].as_array().cloned().unwrap_or_default();
+            let Some(last) = records.last() else { return Ok(handled) };
+            *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
+            handled += records.len();
+            let event = json!({ "Records": records });
+            outbox::run(&self.deps, &event).await.map_err(|e| format!("outbox: {e}"))?;
+            send_sms::run(&self.deps, &event).await.map_err(|e| format!("sms-sender: {e}"))?;
+            let reports = self.reports_of(&records);
+            if !reports.is_empty() {
+                let at = self.deps.clock.now();
+                sms_status::run(&self.deps, &subscription_event(&reports, at)).await.map_err(|e| format!("sms-status: {e}"))?;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// A delivery report for each SMS these records say SNS accepted.
+    fn reports_of(&self, records: &[Value]) -> Vec<Value> {
+        let mut reports = Vec::new();
+        for record in records {
+            let new = &record["dynamodb"]["NewImage"];
+            let before = record["dynamodb"]["OldImage"]["history"]["L"].as_array().map_or(0, Vec::len);
+            let number = new["guest_mobile"]["S"].as_str().unwrap_or_default();
+            let lines = new["history"]["L"].as_array().map(Vec::as_slice).unwrap_or_default();
+            for line in lines.iter().skip(before).filter_map(|l| l["S"].as_str()) {
+                let Some(message_id) = line.split(' ').nth(2).filter(|_| line.split(' ').nth(1) == Some("sms_sent"))
+                else {
+                    continue;
+                };
+                let (status, response) = match self.receipt_for(number) {
+                    Receipt::Delivered => ("SUCCESS", "Message has been accepted by phone"),
+                    Receipt::Failed => ("FAILURE", "Phone is currently unreachable/unavailable"),
+                    Receipt::Silent => continue,
+                };
+                reports.push(json!({
+                    "notification": { "messageId": message_id, "timestamp": "" },
+                    "delivery": {
+                        "destination": number, "smsType": "Transactional", "providerResponse": response,
+                        "priceInUSD": 0.00645, "numberOfMessageParts": 1, "dwellTimeMs": 700,
+                    },
+                    "status": status,
+                }));
+            }
+        }
+        reports
+    }
+}
+
+/// The event bus the functions publish to, in moto (which accepts PutEvents to a
+/// custom bus only once it exists). Made once per emulator; later calls find it.
+pub async fn create_bus(sdk: &aws_config::SdkConfig, name: &str) -> Result<(), String> {
+    let client = aws_sdk_eventbridge::Client::new(sdk);
+    match client.create_event_bus().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_resource_already_exists_exception()) => Ok(()),
+        Err(error) => Err(format!("create event bus: {}", aws_sdk_eventbridge::error::DisplayErrorContext(error))),
+    }
+}
+
+/// Settles the stream every quarter second, as Lambda's poller would.
+pub fn spawn_poller(outbox: Arc<LocalOutbox>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = outbox.settle().await {
+                tracing::warn!(%error, "local stream poll failed");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    });
+}
+
+/// What a CloudWatch Logs subscription hands its function.
+pub fn subscription_event(reports: &[Value], at: time::OffsetDateTime) -> Value {
+    let now = at.unix_timestamp() * 1000;
+    let batch = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "sns/us-east-1/123456789012/DirectPublishToPhoneNumber",
+        "logStream": "local",
+        "subscriptionFilters": ["ota-sms-delivery"],
+        "logEvents": reports.iter().enumerate().map(|(i, report)| json!({
+            "id": format!("{now}{i:04}"), "timestamp": now, "message": report.to_string(),
+        })).collect::<Vec<_>>(),
+    });
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let zipped = gzip.write_all(batch.to_string().as_bytes()).and_then(|()| gzip.finish()).unwrap_or_default();
+    json!({ "awslogs": { "data": STANDARD.encode(zipped) } })
+}

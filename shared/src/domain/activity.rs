@@ -1,0 +1,318 @@
+//! What happened, as the owner reads it and Fluss's notification service hears it:
+//! one [`Fact`] per line of an invite's history, derived the same way wherever it
+//! is read.
+//!
+//! The facts are not written by the request that caused them. Each request appends
+//! its line to the item it changes anyway (the redemption stays one write unit); the
+//! table's stream carries every committed change to the outbox function, which turns
+//! the new lines into activity items and events. So a fact exists if and only if its
+//! change committed, and its id is the position of its line in its invite's
+//! history (`<invite id>.<index>`): however often a stream record is delivered, the
+//! same line gives the same id.
+
+use super::code::AccessCode;
+use super::ids::{IntercomId, InviteId};
+use super::invite::MAX_WRONG_ATTEMPTS;
+use time::OffsetDateTime;
+
+/// Each kind of fact, with its activity name and its event's `detail-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactKind {
+    CodeCreated,
+    CodeRevoked,
+    /// SNS accepted the SMS: sent, not yet confirmed by the carrier.
+    SmsSent,
+    SmsDelivered,
+    SmsFailed,
+    SmsResendRequested,
+    WrongCode,
+    CodeLocked,
+    GuestEntered,
+    GuestLeft,
+    GateNotAnswering,
+    CodeExpired,
+    /// The exit window closed with the guest still inside.
+    GuestOverstayed,
+}
+
+impl FactKind {
+    pub const ALL: [Self; 13] = [
+        Self::CodeCreated,
+        Self::CodeRevoked,
+        Self::SmsSent,
+        Self::SmsDelivered,
+        Self::SmsFailed,
+        Self::SmsResendRequested,
+        Self::WrongCode,
+        Self::CodeLocked,
+        Self::GuestEntered,
+        Self::GuestLeft,
+        Self::GateNotAnswering,
+        Self::CodeExpired,
+        Self::GuestOverstayed,
+    ];
+
+    /// The activity's `kind` (stable, machine-readable).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CodeCreated => "code_created",
+            Self::CodeRevoked => "code_revoked",
+            Self::SmsSent => "sms_sent",
+            Self::SmsDelivered => "sms_delivered",
+            Self::SmsFailed => "sms_failed",
+            Self::SmsResendRequested => "sms_resend_requested",
+            Self::WrongCode => "wrong_code",
+            Self::CodeLocked => "code_locked",
+            Self::GuestEntered => "guest_entered",
+            Self::GuestLeft => "guest_left",
+            Self::GateNotAnswering => "gate_not_answering",
+            Self::CodeExpired => "code_expired",
+            Self::GuestOverstayed => "guest_overstayed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
+    }
+
+    /// The EventBridge `detail-type`; its schema is `events/schemas/<kind, dashed>.v1.json`.
+    pub fn detail_type(self) -> &'static str {
+        match self {
+            Self::CodeCreated => "Code Created",
+            Self::CodeRevoked => "Code Revoked",
+            Self::SmsSent => "SMS Sent",
+            Self::SmsDelivered => "SMS Delivered",
+            Self::SmsFailed => "SMS Failed",
+            Self::SmsResendRequested => "SMS Resend Requested",
+            Self::WrongCode => "Wrong Code",
+            Self::CodeLocked => "Code Locked",
+            Self::GuestEntered => "Guest Entered",
+            Self::GuestLeft => "Guest Left",
+            Self::GateNotAnswering => "Gate Not Answering",
+            Self::CodeExpired => "Code Expired",
+            Self::GuestOverstayed => "Guest Overstayed",
+        }
+    }
+}
+
+/// The guest a fact is about, as the owner's list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactGuest {
+    pub invite: InviteId,
+    pub name: String,
+    /// Country code and last digits only (`Mobile::masked`).
+    pub mobile: String,
+}
+
+/// One thing that happened. Never holds a code or a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    /// The same for every delivery of the same change: what consumers de-duplicate by.
+    pub id: String,
+    pub at: OffsetDateTime,
+    pub kind: FactKind,
+    pub intercom: IntercomId,
+    pub guest: Option<FactGuest>,
+    /// The user who acted (created, revoked, asked for a resend).
+    pub actor: Option<String>,
+    /// The gate's label (entry, exit, not answering).
+    pub gate: Option<String>,
+    /// Why, where there is a reason: the SMS failure's class (`invalid_number`,
+    /// `carrier_blocked`, `unreachable`, `sns_refused` …).
+    pub reason: Option<String>,
+}
+
+/// The version of the events' `detail` (and of the activity entries, the same
+/// shape). A consumer checks it; a change that is not additive takes the next.
+pub const SCHEMA_VERSION: u32 = 1;
+
+impl Fact {
+    /// The fact as the activity API answers it and as an event's `detail` carries
+    /// it (`events/schemas/`). Absent parts are left out, never `null`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "event_id": self.id,
+            "kind": self.kind.as_str(),
+            "occurred_at": self.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "intercom_id": self.intercom.as_str(),
+        });
+        if let Some(guest) = &self.guest {
+            json["code_id"] = guest.invite.as_str().into();
+            json["guest"] = serde_json::json!({ "name": guest.name, "mobile": guest.mobile });
+        }
+        for (name, value) in [("actor", &self.actor), ("gate", &self.gate), ("reason", &self.reason)] {
+            if let Some(value) = value {
+                json[name] = value.as_str().into();
+            }
+        }
+        json
+    }
+}
+
+/// What a fact derivation needs of an invite: its item, as a stream image carries it.
+#[derive(Debug, Clone)]
+pub struct InviteRecord {
+    pub intercom: IntercomId,
+    pub guest: FactGuest,
+    pub code: AccessCode,
+    pub created_by: String,
+    pub revoked_by: Option<String>,
+    pub entry_gate: String,
+    pub exit_gate: String,
+    pub history: Vec<String>,
+}
+
+/// A history line's words: `"<unix time> <event> [argument …]"`.
+pub struct Line<'a> {
+    pub at: OffsetDateTime,
+    pub event: &'a str,
+    pub args: Vec<&'a str>,
+}
+
+impl<'a> Line<'a> {
+    pub fn parse(raw: &'a str) -> Option<Self> {
+        let mut words = raw.split(' ');
+        let at = OffsetDateTime::from_unix_timestamp(words.next()?.parse().ok()?).ok()?;
+        let event = words.next()?;
+        Some(Self { at, event, args: words.collect() })
+    }
+}
+
+/// The id of the fact of history line `index` of `invite`.
+pub fn fact_id(invite: &InviteId, index: usize) -> String {
+    format!("{invite}.{index:03}")
+}
+
+impl InviteRecord {
+    /// The facts of the history lines from `from` on (the lines a change appended).
+    /// Lines that are no fact (a right code typed: its gate's answer is the fact)
+    /// give none.
+    pub fn facts_from(&self, from: usize) -> Vec<Fact> {
+        (from..self.history.len()).filter_map(|index| self.fact_at(index)).collect()
+    }
+
+    /// Every fact of the invite, oldest first: its own history.
+    pub fn facts(&self) -> Vec<Fact> {
+        self.facts_from(0)
+    }
+
+    fn fact_at(&self, index: usize) -> Option<Fact> {
+        let line = Line::parse(self.history.get(index)?)?;
+        let entry = || Some(self.entry_gate.clone());
+        let exit = || Some(self.exit_gate.clone());
+        let gate_of = |passage: &str| if passage == "exit" { exit() } else { entry() };
+        let (kind, actor, gate, reason) = match (line.event, line.args.as_slice()) {
+            ("created", _) => (FactKind::CodeCreated, Some(self.created_by.clone()), None, None),
+            ("revoked", _) => (FactKind::CodeRevoked, self.revoked_by.clone(), None, None),
+            ("sms_sent", _) => (FactKind::SmsSent, None, None, None),
+            ("sms_delivered", _) => (FactKind::SmsDelivered, None, None, None),
+            ("sms_failed", args) => {
+                (FactKind::SmsFailed, None, None, Some(args.last().copied().unwrap_or("sns_refused").to_owned()))
+            }
+            ("sms_undelivered", [_, reason, ..]) => (FactKind::SmsFailed, None, None, Some((*reason).to_owned())),
+            ("sms_resend", [user, ..]) => (FactKind::SmsResendRequested, Some((*user).to_owned()), None, None),
+            ("entry_try", [typed]) | ("exit_try", [typed]) if *typed != self.code.as_str() => {
+                let passage = line.event.trim_end_matches("_try");
+                let locks = passage == "entry" && self.wrong_entries_through(index) == MAX_WRONG_ATTEMPTS as usize;
+                (if locks { FactKind::CodeLocked } else { FactKind::WrongCode }, None, gate_of(passage), None)
+            }
+            ("entry_opened", _) => (FactKind::GuestEntered, None, entry(), None),
+            ("exit_opened", _) => (FactKind::GuestLeft, None, exit(), None),
+            ("entry_not_opened", _) => (FactKind::GateNotAnswering, None, entry(), None),
+            ("exit_not_opened", _) => (FactKind::GateNotAnswering, None, exit(), None),
+            ("expired", _) => (FactKind::CodeExpired, None, None, None),
+            ("overstayed", _) => (FactKind::GuestOverstayed, None, exit(), None),
+            _ => return None,
+        };
+        Some(Fact {
+            id: fact_id(&self.guest.invite, index),
+            at: line.at,
+            kind,
+            intercom: self.intercom.clone(),
+            guest: Some(self.guest.clone()),
+            actor,
+            gate,
+            reason,
+        })
+    }
+
+    /// Wrong codes typed at the entry up to and including line `index`, before any
+    /// entry opened (a guest inside is never locked).
+    fn wrong_entries_through(&self, index: usize) -> usize {
+        let mut wrong = 0;
+        for raw in &self.history[..=index] {
+            match Line::parse(raw) {
+                Some(line) if line.event == "entry_opened" => return 0,
+                Some(line) if line.event == "entry_try" && line.args.first() != Some(&self.code.as_str()) => {
+                    wrong += 1
+                }
+                _ => {}
+            }
+        }
+        wrong
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(history: &[&str]) -> InviteRecord {
+        InviteRecord {
+            intercom: IntercomId::parse("ic").unwrap(),
+            guest: FactGuest {
+                invite: InviteId::generate(OffsetDateTime::UNIX_EPOCH),
+                name: "Thandi".into(),
+                mobile: "+27******567".into(),
+            },
+            code: AccessCode::parse("4821").unwrap(),
+            created_by: "owner".into(),
+            revoked_by: None,
+            entry_gate: "Main gate".into(),
+            exit_gate: "Exit".into(),
+            history: history.iter().map(|l| (*l).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_journey_gives_one_fact_per_line_that_is_one_and_never_the_code() {
+        let r = record(&["1 created", "2 sms_sent m-1", "3 entry_try 1111", "4 entry_try 4821", "5 entry_opened"]);
+        let facts = r.facts();
+        let kinds: Vec<_> = facts.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [FactKind::CodeCreated, FactKind::SmsSent, FactKind::WrongCode, FactKind::GuestEntered]);
+        assert_eq!(facts[0].actor.as_deref(), Some("owner"));
+        assert_eq!(facts[3].gate.as_deref(), Some("Main gate"));
+        let ids: Vec<_> = facts.iter().map(|f| f.id.rsplit('.').next().unwrap().to_owned()).collect();
+        assert_eq!(ids, ["000", "001", "002", "004"], "ids are line positions: the same on every delivery");
+        assert!(!format!("{facts:?}").contains("4821") && !format!("{facts:?}").contains("1111"));
+        assert_eq!(r.facts_from(3).len(), 1, "only the appended lines");
+    }
+
+    #[test]
+    fn the_fifth_wrong_entry_locks_and_wrong_exits_never_do() {
+        let mut lines = vec!["1 created".to_owned()];
+        lines.extend((0..5).map(|i| format!("{} entry_try 000{i}", i + 2)));
+        let r = record(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let kinds: Vec<_> = r.facts().iter().map(|f| f.kind).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == FactKind::WrongCode).count(), 4);
+        assert_eq!(kinds.last(), Some(&FactKind::CodeLocked));
+        let exits = ["1 entry_try 4821", "2 entry_opened"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain((0..6).map(|i| format!("3 exit_try 000{i}")))
+            .collect::<Vec<_>>();
+        let r = record(&exits.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(r.facts().iter().all(|f| f.kind != FactKind::CodeLocked));
+    }
+
+    #[test]
+    fn kinds_round_trip_and_sms_failures_carry_their_reason() {
+        for kind in FactKind::ALL {
+            assert_eq!(FactKind::parse(kind.as_str()), Some(kind));
+        }
+        let r = record(&["1 sms_failed", "2 sms_undelivered m-1 invalid_number"]);
+        let reasons: Vec<_> = r.facts().into_iter().map(|f| f.reason).collect();
+        assert_eq!(reasons, [Some("sns_refused".to_owned()), Some("invalid_number".to_owned())]);
+    }
+}

@@ -1,0 +1,87 @@
+//! `GET /intercoms/{intercomId}/activity` — owner or shared user: what happened at
+//! the intercom, newest first, a page at a time (`limit`, 1–100, default 50; `cursor`
+//! from the previous page's `next_cursor`). With `code=<codeId>`: that code's own
+//! history instead, whole, while the code is kept (14 days after it ended).
+//!
+//! Two DynamoDB requests: the caller's membership (one transactional read of the
+//! registry and the member item), then one Query of the intercom's activity
+//! partition (or one GetItem of the code). Names and masked mobiles, as the list
+//! shows them; never the code or the token.
+//!
+//! A page's position is a sort key, so facts that arrive while a client pages (they
+//! sort newer) never shift the pages after the cursor: nothing is lost or repeated.
+
+use super::intercom_in_path;
+use crate::domain::activity::Fact;
+use crate::domain::ids::InviteId;
+use crate::error::ApiError;
+use crate::http::{caller, json_response, respond};
+use crate::store::activity::{ActivityCursor, DEFAULT_PAGE, MAX_PAGE};
+use crate::Deps;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(list(deps, &req).await)
+}
+
+enum Wanted {
+    Page { limit: i32, cursor: Option<ActivityCursor> },
+    Code(InviteId),
+}
+
+fn wanted(req: &Request) -> Result<Wanted, ApiError> {
+    let query = req.query_string_parameters_ref();
+    let param = |name: &str| query.and_then(|q| q.first(name));
+    if let Some(code) = param("code") {
+        return InviteId::parse(code).map(Wanted::Code).ok_or(ApiError::CodeNotFound);
+    }
+    let limit = match param("limit") {
+        None => DEFAULT_PAGE,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_PAGE}")))?,
+    };
+    let cursor = param("cursor")
+        .map(|raw| {
+            ActivityCursor::decode(raw).ok_or_else(|| {
+                ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged")
+            })
+        })
+        .transpose()?;
+    Ok(Wanted::Page { limit, cursor })
+}
+
+fn facts_json(facts: &[Fact]) -> Vec<serde_json::Value> {
+    facts.iter().map(Fact::to_json).collect()
+}
+
+async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let user = caller(req)?;
+    let intercom_id = intercom_in_path(req)?;
+    let wanted = wanted(req)?;
+    let (intercom, role) = deps.store.load_access(&intercom_id, &user).await?;
+    if intercom.is_none() || role.is_none() {
+        return Err(ApiError::Forbidden);
+    }
+    let body = match wanted {
+        Wanted::Page { limit, cursor } => {
+            let page = deps.store.activity_page(&intercom_id, cursor.as_ref(), limit).await?;
+            json!({
+                "intercom_id": intercom_id.as_str(),
+                "facts": facts_json(&page.facts),
+                "next_cursor": page.next.map(|c| c.encode()),
+            })
+        }
+        Wanted::Code(code) => {
+            let record = deps.store.invite_record(&intercom_id, &code).await?.ok_or(ApiError::CodeNotFound)?;
+            let mut facts = record.facts();
+            facts.reverse();
+            json!({ "intercom_id": intercom_id.as_str(), "code_id": code.as_str(), "facts": facts_json(&facts) })
+        }
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}

@@ -1,0 +1,86 @@
+//! `POST /intercoms/{intercomId}/codes/{codeId}/sms` — owner or shared user: text a
+//! live code's guest their SMS again (same code, same link), for when it failed or
+//! never arrived. Counted against the hour's SMS allowances like a create.
+//!
+//! One DynamoDB request: a transaction that appends the request to the invite (the
+//! SMS sender sends it from the stream), counts it, and re-checks the caller's
+//! membership. `Idempotency-Key` (recommended): a retry with the same key asks for
+//! nothing more and is answered the same (`Idempotent-Replayed: true`).
+
+use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::ids::InviteId;
+use crate::error::ApiError;
+use crate::http::{caller, header_value, json_response, path_param, respond};
+use crate::store::ResendOutcome;
+use crate::Deps;
+use lambda_http::http::{header::HeaderValue, StatusCode};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
+    respond(resend(deps, &req).await)
+}
+
+async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
+    let user = caller(req)?;
+    let intercom_id = intercom_in_path(req)?;
+    let invite_id = path_param(req, "codeId", InviteId::parse, ApiError::CodeNotFound)?;
+    let key = match header_value(req, "idempotency-key") {
+        Some(raw) => IdempotencyKey::parse(raw).ok_or_else(|| {
+            ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 16 to 128 visible ASCII characters, e.g. a UUID")
+        })?,
+        // Without a key, every request is a new resend.
+        None => IdempotencyKey::random(),
+    };
+    let key_hash = key.record_hash(&user);
+    for round in 0..CONTENDED_ROUNDS {
+        back_off(round).await;
+        let now = deps.clock.now();
+        let limits = deps.config.sms_limits;
+        let replayed = match deps.store.request_resend(&intercom_id, &invite_id, &user, &key_hash, limits, now).await? {
+            ResendOutcome::Requested => false,
+            ResendOutcome::Replayed => true,
+            ResendOutcome::Contended => continue,
+            ResendOutcome::Forbidden => return Err(ApiError::Forbidden),
+            ResendOutcome::Ended => return Err(ended(deps, &intercom_id, &invite_id, &user).await?),
+            ResendOutcome::SmsLimitReached(scope) => {
+                let next_hour = (now.unix_timestamp().div_euclid(3600) + 1) * 3600;
+                return Err(ApiError::SmsRateLimited {
+                    scope: scope.as_str(),
+                    retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
+                });
+            }
+        };
+        tracing::info!(intercom = %intercom_id, invite = %invite_id, replayed, "SMS resend requested");
+        let body = json!({ "code_id": invite_id.as_str(), "sms": { "status": "queued" } });
+        let mut response = json_response(StatusCode::ACCEPTED, &body);
+        if replayed {
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        return Ok(response);
+    }
+    Err(ApiError::Busy)
+}
+
+/// Why there is nothing to resend: no such code for a member, or how it ended.
+async fn ended(
+    deps: &Deps,
+    intercom: &crate::domain::ids::IntercomId,
+    invite: &InviteId,
+    user: &crate::domain::ids::UserId,
+) -> Result<ApiError, ApiError> {
+    let (_, role) = deps.store.load_access(intercom, user).await?;
+    if role.is_none() {
+        return Ok(ApiError::Forbidden);
+    }
+    let Some(found) = deps.store.invite(intercom, invite).await? else { return Ok(ApiError::CodeNotFound) };
+    let now = deps.clock.now();
+    let state = match found.state(now) {
+        crate::domain::invite::InviteState::Revoked => "revoked",
+        crate::domain::invite::InviteState::Exited => "used",
+        _ if found.is_locked(now) => "locked",
+        _ => "expired",
+    };
+    Ok(ApiError::CodeEnded { code_id: invite.to_string(), state })
+}

@@ -1,0 +1,242 @@
+//! The guest's SMS after the invite committed: what the SMS sender records of each
+//! request it handled, where a delivery report finds its invite, the carrier's
+//! report, and an owner's resend.
+
+use super::*;
+
+/// What became of one SMS request (the first, or a resend).
+pub enum SmsOutcome<'a> {
+    /// SNS accepted it, under this message id.
+    Sent { message_id: &'a str },
+    /// SNS refused it; `reason` is the failure's class.
+    Refused { reason: &'a str },
+    /// The code ended before it was sent: nothing was sent, nothing is said.
+    NotSent,
+}
+
+pub enum ResendOutcome {
+    Requested,
+    /// The same `Idempotency-Key` asked for this resend already.
+    Replayed,
+    SmsLimitReached(SmsLimitScope),
+    /// Ended (used, expired, revoked) or gone: nothing to resend.
+    Ended,
+    /// The caller is no longer a member.
+    Forbidden,
+    Contended,
+}
+
+/// A resend's key, as the invite keeps it: 64 bits of the caller's key hash.
+fn resend_key(key_hash: &str) -> String {
+    key_hash.chars().take(16).collect()
+}
+
+impl Store {
+    /// Records the outcome of SMS request `request` (1 for the first) unless it was
+    /// recorded already: a redelivered stream record records nothing twice.
+    /// Returns whether this call recorded it.
+    pub async fn record_sms_outcome(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        request: u32,
+        outcome: SmsOutcome<'_>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .condition_expression("attribute_exists(#history) AND (attribute_not_exists(#handled) OR #handled < :n)")
+            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_names("#handled", names::SMS_HANDLED)
+            .expression_attribute_values(":n", n(request));
+        update = match outcome {
+            SmsOutcome::Sent { message_id } => update
+                .update_expression(
+                    "SET #handled = :n, #status = :sent, #message = :id, #history = list_append(#history, :event) \
+                     REMOVE #failure",
+                )
+                .expression_attribute_names("#failure", names::SMS_FAILURE)
+                .expression_attribute_names("#status", names::SMS_STATUS)
+                .expression_attribute_names("#message", names::SMS_MESSAGE_ID)
+                .expression_attribute_values(":sent", s(SmsStatus::Sent.as_str()))
+                .expression_attribute_values(":id", s(message_id))
+                .expression_attribute_values(":event", history_append(&format!("sms_sent {message_id}"), now)),
+            SmsOutcome::Refused { reason } => update
+                .update_expression(
+                    "SET #handled = :n, #status = :failed, #failure = :reason, \
+                     #history = list_append(#history, :event)",
+                )
+                .expression_attribute_names("#failure", names::SMS_FAILURE)
+                .expression_attribute_values(":reason", s(reason))
+                .expression_attribute_names("#status", names::SMS_STATUS)
+                .expression_attribute_values(":failed", s(SmsStatus::Failed.as_str()))
+                .expression_attribute_values(":event", history_append(&format!("sms_failed {reason}"), now)),
+            SmsOutcome::NotSent => update.update_expression("SET #handled = :n"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if super::super::condition_failed(&error).is_some() => Ok(false),
+            Err(error) => Err(request_failed(error)),
+        }
+    }
+
+    /// Remembers which invite an SNS message id belongs to, for its delivery report
+    /// (kept as long as the invite).
+    pub async fn remember_sms_message(
+        &self,
+        message_id: &str,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        purge_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = keys::sms_message_key(message_id);
+        let mut item = key(pk, sk);
+        item.extend([
+            (names::INTERCOM_ID.to_owned(), s(intercom.as_str())),
+            (names::INVITE_ID.to_owned(), s(invite.as_str())),
+            (keys::PURGE_AT.to_owned(), epoch(purge_at)),
+        ]);
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(request_failed)?;
+        Ok(())
+    }
+
+    /// The invite an SNS message id was sent for.
+    pub async fn sms_message_invite(&self, message_id: &str) -> Result<Option<(IntercomId, InviteId)>, StoreError> {
+        let (pk, sk) = keys::sms_message_key(message_id);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(request_failed)?;
+        let Some(item) = output.item() else { return Ok(None) };
+        Ok(Some((
+            parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
+            parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        )))
+    }
+
+    /// The carrier's word on the invite's latest SMS, once: only while that message
+    /// is the invite's latest and still only sent (a redelivered report, or a report
+    /// of an SMS a resend replaced, changes nothing). Returns whether it recorded.
+    pub async fn record_sms_delivery(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        message_id: &str,
+        failure: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (status, line) = match failure {
+            None => (SmsStatus::Delivered, format!("sms_delivered {message_id}")),
+            Some(reason) => (SmsStatus::Failed, format!("sms_undelivered {message_id} {reason}")),
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .expression_attribute_names("#failure", names::SMS_FAILURE);
+        update = match failure {
+            Some(reason) => update
+                .update_expression("SET #status = :status, #failure = :reason, #history = list_append(#history, :event)")
+                .expression_attribute_values(":reason", s(reason)),
+            None => update.update_expression("SET #status = :status, #history = list_append(#history, :event) REMOVE #failure"),
+        };
+        let result = update
+            .condition_expression("#message = :id AND #status = :sent")
+            .expression_attribute_names("#status", names::SMS_STATUS)
+            .expression_attribute_names("#message", names::SMS_MESSAGE_ID)
+            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_values(":status", s(status.as_str()))
+            .expression_attribute_values(":sent", s(SmsStatus::Sent.as_str()))
+            .expression_attribute_values(":id", s(message_id))
+            .expression_attribute_values(":event", history_append(&line, at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if super::super::condition_failed(&error).is_some() => Ok(false),
+            Err(error) => Err(request_failed(error)),
+        }
+    }
+
+    /// Asks for the guest's SMS again: one transaction that appends the request to
+    /// the live invite (the SMS sender sends it from the stream), counts it against
+    /// this hour's SMS allowances of the caller and the intercom, and re-checks the
+    /// caller's membership. `key_hash` makes it idempotent: a retry under the same
+    /// key finds its request on the invite and asks for nothing more.
+    pub async fn request_resend(
+        &self,
+        intercom: &IntercomId,
+        invite: &InviteId,
+        user: &UserId,
+        key_hash: &str,
+        limits: SmsLimits,
+        now: OffsetDateTime,
+    ) -> Result<ResendOutcome, StoreError> {
+        let resend = resend_key(key_hash);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .update_expression("SET #status = :queued, #history = list_append(#history, :event) ADD #keys :key")
+            // Live: not revoked, not left, and usable (before expiry, or inside).
+            .condition_expression(
+                "#state = :active AND NOT contains(#exit_tries, #code) AND exit_closes_at > :now \
+                 AND (expires_at > :now OR contains(#entry_tries, #code)) AND NOT contains(#keys, :one_key)",
+            )
+            .expression_attribute_names("#state", names::STATE)
+            .expression_attribute_names("#code", names::CODE)
+            .expression_attribute_names("#exit_tries", EXIT_TRIES)
+            .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            .expression_attribute_names("#status", names::SMS_STATUS)
+            .expression_attribute_names("#history", names::HISTORY)
+            .expression_attribute_names("#keys", names::SMS_RESEND_KEYS)
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":now", epoch(now))
+            .expression_attribute_values(":queued", s(SmsStatus::Queued.as_str()))
+            .expression_attribute_values(":event", history_append(&format!("sms_resend {user}"), now))
+            .expression_attribute_values(":key", AttributeValue::Ss(vec![resend.clone()]))
+            .expression_attribute_values(":one_key", s(&resend))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(sdk)?;
+        let hour = now.unix_timestamp().div_euclid(3600);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(self.member_check(intercom, user)?).build())
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(self.count_sms(keys::sms_by_intercom_pk(intercom), hour, limits.per_intercom_per_hour)?)
+            .transact_items(self.count_sms(keys::sms_by_user_pk(user), hour, limits.per_user_per_hour)?)
+            .send()
+            .await;
+        let Err(error) = result else { return Ok(ResendOutcome::Requested) };
+        match transaction_failure(&error) {
+            TransactionFailure::Contended => Ok(ResendOutcome::Contended),
+            TransactionFailure::ConditionsFailed { items, reasons } => Ok(match items.first() {
+                Some(0) => ResendOutcome::Forbidden,
+                Some(1) => {
+                    let old = reasons.get(1).and_then(|r| r.item());
+                    let asked = old
+                        .and_then(|item| item.get(names::SMS_RESEND_KEYS))
+                        .and_then(|keys| keys.as_ss().ok())
+                        .is_some_and(|keys| keys.contains(&resend));
+                    if asked {
+                        ResendOutcome::Replayed
+                    } else {
+                        ResendOutcome::Ended
+                    }
+                }
+                Some(2) => ResendOutcome::SmsLimitReached(SmsLimitScope::Intercom),
+                _ => ResendOutcome::SmsLimitReached(SmsLimitScope::User),
+            }),
+            TransactionFailure::Other => Err(request_failed(error)),
+        }
+    }
+}
