@@ -11,10 +11,12 @@ the local stack) never leaves it behind.
 """
 
 import argparse
+import copy
 import os
 import sys
 import threading
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
@@ -33,6 +35,31 @@ def exit_when_parent_goes(watch_stdin: bool) -> None:
     threading.Thread(target=wait, daemon=True).start()
 
 
+def transactions_leave_no_trace_in_streams() -> None:
+    """A cancelled TransactWriteItems must leave no stream record (DynamoDB never
+    streams one). moto applies a transaction's writes one by one and, on a failed
+    condition, puts back copies of the tables it took first; with streams on, the
+    outbox then met records of writes that never happened and missed later ones.
+    So each transaction is first tried on scratch copies of its tables, streams
+    off, and applied to the real tables only if it would commit."""
+    apply = DynamoDBBackend.transact_write_items
+
+    def try_first(self, transact_items):
+        names = {next(iter(op.values())).get("TableName") for op in transact_items}
+        real = {name: self.tables[name] for name in names if name in self.tables}
+        for name, table in real.items():
+            scratch = copy.deepcopy(table)
+            scratch.stream_shard = None
+            self.tables[name] = scratch
+        try:
+            apply(self, transact_items)
+        finally:
+            self.tables.update(real)
+        apply(self, transact_items)
+
+    DynamoDBBackend.transact_write_items = try_first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -40,6 +67,7 @@ def main() -> None:
     parser.add_argument("--no-stdin-watch", action="store_true")
     args = parser.parse_args()
 
+    transactions_leave_no_trace_in_streams()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(args.host, args.port, app, threaded=False)
     print(f"MOTO_PORT={server.server_port}", flush=True)

@@ -6,6 +6,7 @@
 //! | intercom registry + settings | `INTERCOM#<intercom>` | `META` |
 //! | membership | `INTERCOM#<intercom>` | `MEMBER#<user sub>` |
 //! | invite | `INTERCOM#<intercom>` | `ENDS#<exit window closes, 12 digits>#INVITE#<invite id>` |
+//! | its guest's SMS | `INTERCOM#<intercom>` | the invite's sort key + `#SMS` |
 //! | idempotency record | `INTERCOM#<intercom>` | `ENDS#<record expires, 12 digits>#IDEMP#<sha256(user, key)>` |
 //! | settings audit entry | `AUDIT#<intercom>` | `<epoch>#<random>` |
 //! | a gate's presence | `GATE#<thing name>` | `PRESENCE` |
@@ -43,6 +44,7 @@ pub const MEMBER_PREFIX: &str = "MEMBER#";
 const ENDS_PREFIX: &str = "ENDS#";
 const INVITE_TAG: &str = "#INVITE#";
 const IDEMPOTENCY_TAG: &str = "#IDEMP#";
+const SMS_TAG: &str = "#SMS";
 /// All invites that hold a place share one index partition; the sweep reads it
 /// in expiry order.
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
@@ -86,6 +88,12 @@ pub fn invite_sk(invite: &InviteId) -> String {
     format!("{ENDS_PREFIX}{:012}{INVITE_TAG}{invite}", invite.window_closes())
 }
 
+/// Right beside its invite (the list reads both in its one Query), in an item of its
+/// own: the SMS's bookkeeping never grows the item every redemption writes.
+pub fn sms_sk(invite: &InviteId) -> String {
+    format!("{}{SMS_TAG}", invite_sk(invite))
+}
+
 pub fn idempotency_sk(hash: &str, expires_at: OffsetDateTime) -> String {
     format!("{ENDS_PREFIX}{:012}{IDEMPOTENCY_TAG}{hash}", expires_at.unix_timestamp())
 }
@@ -101,6 +109,8 @@ pub enum PartitionItem<'k> {
     Registry,
     Member(&'k str),
     Invite(&'k str),
+    /// The SMS of the invite with this id.
+    Sms(&'k str),
     Idempotency(&'k str),
 }
 
@@ -113,9 +123,13 @@ pub fn classify(sk: &str) -> Option<PartitionItem<'_>> {
     }
     let timed = sk.strip_prefix(ENDS_PREFIX)?;
     let (_, rest) = timed.split_at_checked(12)?;
-    rest.strip_prefix(INVITE_TAG)
-        .map(PartitionItem::Invite)
-        .or_else(|| rest.strip_prefix(IDEMPOTENCY_TAG).map(PartitionItem::Idempotency))
+    match rest.strip_prefix(INVITE_TAG) {
+        Some(invite) => Some(match invite.strip_suffix(SMS_TAG) {
+            Some(sms_of) => PartitionItem::Sms(sms_of),
+            None => PartitionItem::Invite(invite),
+        }),
+        None => rest.strip_prefix(IDEMPOTENCY_TAG).map(PartitionItem::Idempotency),
+    }
 }
 
 /// The intercom and invite of an invite's key (the sweep reads them from its index).
@@ -123,6 +137,15 @@ pub fn parse_invite_key(pk: &str, sk: &str) -> Option<(IntercomId, InviteId)> {
     let intercom = IntercomId::parse(pk.strip_prefix(INTERCOM_PREFIX)?)?;
     match classify(sk)? {
         PartitionItem::Invite(id) => Some((intercom, InviteId::parse(id)?)),
+        _ => None,
+    }
+}
+
+/// The intercom and invite of an SMS item's key.
+pub fn parse_sms_key(pk: &str, sk: &str) -> Option<(IntercomId, InviteId)> {
+    let intercom = IntercomId::parse(pk.strip_prefix(INTERCOM_PREFIX)?)?;
+    match classify(sk)? {
+        PartitionItem::Sms(id) => Some((intercom, InviteId::parse(id)?)),
         _ => None,
     }
 }
@@ -177,6 +200,9 @@ mod tests {
         assert_eq!(classify(&record), Some(PartitionItem::Idempotency("abc")));
         assert!(matches!(classify(&open), Some(PartitionItem::Invite(_))));
         assert_eq!(classify("ENDS#12#INVITE#x"), None);
+        let invite = InviteId::generate(now + Duration::hours(1));
+        assert_eq!(classify(&sms_sk(&invite)), Some(PartitionItem::Sms(invite.as_str())));
+        assert!(sms_sk(&invite) > invite_sk(&invite) && sms_sk(&invite) >= from, "beside its invite, as open");
     }
 
     #[test]

@@ -23,9 +23,12 @@ async fn a_guests_journey_is_one_fact_each_in_the_activity_and_on_the_bus_in_ord
     app.configure(5).await;
     let invite = app.invite("Thandi Mokoena").await;
     assert_eq!(invite.body["sms"]["status"], "queued", "the SMS follows the commit: {}", invite.body);
+    app.advance(Duration::minutes(20));
     let wrong = other_code(&invite.code);
     assert_eq!(app.redeem(crate::helpers::Redeem::Entry, &invite.token, app.intercom(), &wrong).await.0, 403);
+    app.advance(Duration::seconds(10));
     assert_eq!(app.enter(&invite).await.0, 202);
+    app.advance(Duration::hours(2));
     assert_eq!(app.exit(&invite).await.0, 202);
 
     let journey = ["code_created", "sms_sent", "sms_delivered", "wrong_code", "guest_entered", "guest_left"];

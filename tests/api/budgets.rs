@@ -3,8 +3,9 @@
 //! presence), 2 on a wrong code (3 on other refusals), 1 at a wrong intercom, 0 on a
 //! request whose form shows it is no guest's (`tests/api/edge.rs`), guest status 2 (the invite
 //! and its gates' presence), a gate's report 2 (gate-events: read, conditional write),
-//! create ≤ 2, list ≤ 2, revoke ≤ 2, settings ≤ 2, plus one SNS or IoT call where
-//! needed; no Scan ever.
+//! create ≤ 2 (and no SNS: the SMS sender sends from the stream), list ≤ 2,
+//! revoke ≤ 2, settings ≤ 2, activity ≤ 2, resend 1, plus one IoT call where needed;
+//! no Scan ever.
 //! `cargo test -p ota-tests budgets -- --nocapture` prints the measured table.
 
 use crate::helpers::{other_code, spawn_app, spawn_app_with, Options, Redeem};
@@ -32,7 +33,8 @@ async fn every_endpoint_stays_within_its_request_budget() {
     measure("get-settings", 2, ("sns", 0), app.take_sdk_requests());
 
     let invite = app.invite("Budget Guest").await;
-    measure("create-invite", 2, ("sns", 1), app.take_sdk_requests());
+    // The SMS is the SMS sender's, from the stream, on clients of its own.
+    measure("create-invite", 2, ("sns", 0), app.take_sdk_requests());
     app.list(&app.owner).await;
     measure("list-codes", 2, ("sns", 0), app.take_sdk_requests());
 
@@ -65,8 +67,19 @@ async fn every_endpoint_stays_within_its_request_budget() {
     app.take_sdk_requests();
     let report = app.sweep().await;
     assert_eq!((report.due, report.expired), (2, 1), "{report:?}");
-    // 1 to record the expiry; 2 for the invite whose guest left (the refused expiry, then leaving the index).
-    measure("sweep (1 expired, 1 exited)", 4, ("sns", 0), app.take_sdk_requests());
+    // 1 to record the expiry; 2 for the invite whose guest left (the refused expiry,
+    // then leaving the index); the two index reads (expiries, overstays).
+    measure("sweep (1 expired, 1 exited)", 5, ("sns", 0), app.take_sdk_requests());
+
+    let resent = app.invite("Resent Guest").await;
+    app.take_sdk_requests();
+    let path = format!("/intercoms/{}/codes/{}/sms", app.intercom(), resent.id);
+    assert_eq!(app.call(reqwest::Method::POST, &path, Some(&app.owner), None).await.0, 202);
+    measure("resend-sms", 1, ("sns", 0), app.take_sdk_requests());
+    app.activity(&app.owner, "").await;
+    measure("list-activity", 2, ("sns", 0), app.take_sdk_requests());
+    app.activity(&app.owner, &format!("code={}", resent.id)).await;
+    measure("list-activity of a code", 2, ("sns", 0), app.take_sdk_requests());
 
     assert!(seen.iter().all(|r| !r.contains("Scan")), "no Scan anywhere: {seen:?}");
 }
@@ -94,8 +107,8 @@ async fn the_sweep_works_in_proportion_to_what_expired_not_to_what_is_stored() {
     assert_eq!(report.expired, 2);
     assert_eq!(
         requests,
-        vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem"],
-        "one index read, one write per expired code"
+        vec!["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        "one index read, one write per expired code, one read of the overstay watch"
     );
 }
 
@@ -154,13 +167,14 @@ async fn create_and_list_get_back_only_the_callers_membership_of_the_members() {
         let key = reqwest::header::HeaderValue::from_str(&format!("budget-key-{i}-0123456789")).unwrap();
         assert_eq!(app.create_with_key(key, name).await.0, 201);
     }
-    // Each item returned, by kind: the registry, whose membership, invite or
-    // idempotency record (`ENDS#<time>#INVITE#<id>`).
+    // Each item returned, by kind: the registry, whose membership, invite, its SMS
+    // item or idempotency record (`ENDS#<time>#INVITE#<id>[#SMS]`).
     let returned = |answers: Vec<Vec<String>>| {
         let mut kinds: Vec<String> = answers
             .concat()
             .into_iter()
             .map(|sk| match sk.strip_prefix("ENDS#").and_then(|rest| rest.split('#').nth(1)) {
+                Some(_) if sk.ends_with("#SMS") => "SMS".to_owned(),
                 Some(kind) => kind.to_owned(),
                 None => sk,
             })
@@ -175,11 +189,11 @@ async fn create_and_list_get_back_only_the_callers_membership_of_the_members() {
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["codes"].as_array().map(Vec::len), Some(3), "{list}");
     // (In sort order: `MEMBER#` before `META`.)
-    let expected = ["INVITE", "INVITE", "INVITE", &shared_member, "META"];
+    let expected = ["INVITE", "INVITE", "INVITE", &shared_member, "META", "SMS", "SMS", "SMS"];
     assert_eq!(returned(app.query_answers.take()), expected, "the list's read");
 
     app.invite("Dee").await;
     let owner_member = format!("MEMBER#{}", app.site.owner);
-    let expected = ["IDEMP", "IDEMP", "IDEMP", "INVITE", "INVITE", "INVITE", &owner_member, "META"];
+    let expected = ["IDEMP", "IDEMP", "IDEMP", "INVITE", "INVITE", "INVITE", &owner_member, "META", "SMS", "SMS", "SMS"];
     assert_eq!(returned(app.query_answers.take()), expected, "the create's read");
 }

@@ -24,7 +24,7 @@ async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_l
     let token = link.strip_prefix("https://ote.fluss.me/#").expect("token travels in the fragment");
     assert!(token.len() >= 33);
     assert_eq!(body["remaining_seconds"], 12 * 3600);
-    assert_eq!(body["sms"]["status"], "sent");
+    assert_eq!(body["sms"]["status"], "queued", "the SMS sender sends it from the stream");
     let share = body["share_message"].as_str().unwrap();
     assert!(share.contains(code) && share.contains(link) && share.contains("Scan the QR code"));
     // The demo intercoms are in Johannesburg: the guest reads SAST, never UTC.
@@ -244,12 +244,13 @@ async fn a_retried_create_with_the_same_idempotency_key_returns_the_same_invite_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_sns_fails_the_invite_stands_and_the_response_says_so() {
+async fn when_sns_fails_the_invite_stands_and_the_list_says_so() {
     let app = spawn_app_with(Options { sms_down: true, ..Options::default() }).await;
     app.configure(10).await;
     let invite = app.invite("No Signal").await;
-    assert_eq!(invite.body["sms"]["status"], "failed");
     assert_eq!(app.listed_ids().await, vec![invite.id.clone()]);
+    let (_, list) = app.list(&app.owner).await;
+    assert_eq!(list["codes"][0]["sms"]["status"], "failed", "{list}");
     assert_eq!(app.enter(&invite).await.0, 202, "the owner can share the code another way");
 }
 
@@ -280,15 +281,16 @@ async fn a_replay_of_a_revoked_code_says_so_instead_of_handing_back_a_dead_code(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replay_does_not_claim_an_sms_it_cannot_know_was_sent() {
+async fn a_replay_tells_where_the_sms_is_now_and_sends_no_second() {
     let app = spawn_app().await;
     app.configure(10).await;
     let key = reqwest::header::HeaderValue::from_static("2e8d4c6a-1f3b-4a5c-9e7d-0b1a2c3d4e5f");
     let (_, first) = app.create_with_key(key.clone(), "Replayed").await;
-    assert_eq!(first["sms"]["status"], "sent", "SNS accepted it, this request saw that");
+    assert_eq!(first["sms"]["status"], "queued", "committed; the SMS follows from the stream");
     let (status, replay) = app.create_with_key(key, "Replayed").await;
     assert_eq!(status, 201);
-    assert_eq!(replay["sms"]["status"], "unconfirmed", "a replay only knows it was handed to SNS: {replay}");
+    assert_eq!(replay["sms"]["status"], "delivered", "the replay reads the invite as it is now: {replay}");
+    assert_eq!(app.sms().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -208,11 +208,8 @@ impl LocalOutbox {
             let before = record["dynamodb"]["OldImage"]["history"]["L"].as_array().map_or(0, Vec::len);
             let number = new["guest_mobile"]["S"].as_str().unwrap_or_default();
             let lines = new["history"]["L"].as_array().map(Vec::as_slice).unwrap_or_default();
-            for line in lines.iter().skip(before).filter_map(|l| l["S"].as_str()) {
-                let Some(message_id) = line.split(' ').nth(2).filter(|_| line.split(' ').nth(1) == Some("sms_sent"))
-                else {
-                    continue;
-                };
+            let sent = lines.iter().skip(before).filter_map(|l| l["S"].as_str()).any(|l| l.ends_with(" sms_sent"));
+            if let (true, Some(message_id)) = (sent, new["sms_message_id"]["S"].as_str()) {
                 let (status, response) = match self.receipt_for(number) {
                     Receipt::Delivered => ("SUCCESS", "Message has been accepted by phone"),
                     Receipt::Failed => ("FAILURE", "Phone is currently unreachable/unavailable"),

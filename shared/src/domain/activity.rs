@@ -155,7 +155,10 @@ impl Fact {
 pub struct InviteRecord {
     pub intercom: IntercomId,
     pub guest: FactGuest,
-    pub code: AccessCode,
+    /// The invite's code, to tell a wrong one; `None` for its SMS item's history.
+    pub code: Option<AccessCode>,
+    /// Tells the ids of the SMS item's facts (`s`) from the invite's (none).
+    pub id_tag: &'static str,
     pub created_by: String,
     pub revoked_by: Option<String>,
     pub entry_gate: String,
@@ -179,9 +182,9 @@ impl<'a> Line<'a> {
     }
 }
 
-/// The id of the fact of history line `index` of `invite`.
-pub fn fact_id(invite: &InviteId, index: usize) -> String {
-    format!("{invite}.{index:03}")
+/// The id of the fact of history line `index` of `invite` (of its SMS item: `tag` `s`).
+pub fn fact_id(invite: &InviteId, tag: &str, index: usize) -> String {
+    format!("{invite}.{tag}{index:03}")
 }
 
 impl InviteRecord {
@@ -210,9 +213,9 @@ impl InviteRecord {
             ("sms_failed", args) => {
                 (FactKind::SmsFailed, None, None, Some(args.last().copied().unwrap_or("sns_refused").to_owned()))
             }
-            ("sms_undelivered", [_, reason, ..]) => (FactKind::SmsFailed, None, None, Some((*reason).to_owned())),
+            ("sms_undelivered", [reason, ..]) => (FactKind::SmsFailed, None, None, Some((*reason).to_owned())),
             ("sms_resend", [user, ..]) => (FactKind::SmsResendRequested, Some((*user).to_owned()), None, None),
-            ("entry_try", [typed]) | ("exit_try", [typed]) if *typed != self.code.as_str() => {
+            ("entry_try", [typed]) | ("exit_try", [typed]) if Some(*typed) != self.code.as_ref().map(|c| c.as_str()) => {
                 let passage = line.event.trim_end_matches("_try");
                 let locks = passage == "entry" && self.wrong_entries_through(index) == MAX_WRONG_ATTEMPTS as usize;
                 (if locks { FactKind::CodeLocked } else { FactKind::WrongCode }, None, gate_of(passage), None)
@@ -226,7 +229,7 @@ impl InviteRecord {
             _ => return None,
         };
         Some(Fact {
-            id: fact_id(&self.guest.invite, index),
+            id: fact_id(&self.guest.invite, self.id_tag, index),
             at: line.at,
             kind,
             intercom: self.intercom.clone(),
@@ -244,7 +247,9 @@ impl InviteRecord {
         for raw in &self.history[..=index] {
             match Line::parse(raw) {
                 Some(line) if line.event == "entry_opened" => return 0,
-                Some(line) if line.event == "entry_try" && line.args.first() != Some(&self.code.as_str()) => {
+                Some(line)
+                    if line.event == "entry_try" && line.args.first().copied() != self.code.as_ref().map(|c| c.as_str()) =>
+                {
                     wrong += 1
                 }
                 _ => {}
@@ -266,7 +271,8 @@ mod tests {
                 name: "Thandi".into(),
                 mobile: "+27******567".into(),
             },
-            code: AccessCode::parse("4821").unwrap(),
+            code: Some(AccessCode::parse("4821").unwrap()),
+            id_tag: "",
             created_by: "owner".into(),
             revoked_by: None,
             entry_gate: "Main gate".into(),
@@ -277,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_journey_gives_one_fact_per_line_that_is_one_and_never_the_code() {
-        let r = record(&["1 created", "2 sms_sent m-1", "3 entry_try 1111", "4 entry_try 4821", "5 entry_opened"]);
+        let r = record(&["1 created", "2 sms_sent", "3 entry_try 1111", "4 entry_try 4821", "5 entry_opened"]);
         let facts = r.facts();
         let kinds: Vec<_> = facts.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, [FactKind::CodeCreated, FactKind::SmsSent, FactKind::WrongCode, FactKind::GuestEntered]);
@@ -311,7 +317,7 @@ mod tests {
         for kind in FactKind::ALL {
             assert_eq!(FactKind::parse(kind.as_str()), Some(kind));
         }
-        let r = record(&["1 sms_failed", "2 sms_undelivered m-1 invalid_number"]);
+        let r = record(&["1 sms_failed", "2 sms_undelivered invalid_number"]);
         let reasons: Vec<_> = r.facts().into_iter().map(|f| f.reason).collect();
         assert_eq!(reasons, [Some("sns_refused".to_owned()), Some("invalid_number".to_owned())]);
     }

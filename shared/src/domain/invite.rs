@@ -119,11 +119,10 @@ pub struct Invite {
     pub last_entry_attempt: Option<AttemptKey>,
     pub last_exit_attempt: Option<AttemptKey>,
     pub sms_status: SmsStatus,
-    /// The link secret, sealed under the server key (`SealKeys::seal_link`): what
-    /// the SMS sender and a resend rebuild the link from.
+    /// The link secret, sealed under the server key (`SealKeys::seal_link`), for the
+    /// SMS item a create writes beside the invite (the SMS sender sends the link from
+    /// it); `None` as read back from the invite's own item, which never holds it.
     pub link_seal: Option<super::idempotency::Sealed>,
-    /// SMS requests (the first, then each resend) the SMS sender has handled.
-    pub sms_handled: u32,
     /// When each attempt at the gate was recorded, by [`AttemptKey`]: a repeat of
     /// an attempt (an SDK retry after a lost answer, the page's retry, a Lambda
     /// retry) finds itself here and is answered as that attempt, never counted again.
@@ -309,7 +308,6 @@ impl Invite {
             last_exit_attempt: None,
             sms_status: SmsStatus::Queued,
             link_seal: keys.seal_link(token.secret(), token.invite_id()),
-            sms_handled: 0,
             attempts: HashMap::new(),
         };
         Ok((invite, token))
@@ -622,7 +620,6 @@ pub(crate) mod tests {
             last_exit_attempt: None,
             sms_status: SmsStatus::Queued,
             link_seal: None,
-            sms_handled: 0,
             attempts: HashMap::new(),
         }
     }

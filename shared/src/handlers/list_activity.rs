@@ -5,7 +5,7 @@
 //!
 //! Two DynamoDB requests: the caller's membership (one transactional read of the
 //! registry and the member item), then one Query of the intercom's activity
-//! partition (or one GetItem of the code). Names and masked mobiles, as the list
+//! partition (or one Query of the code's item and its SMS item). Names and masked mobiles, as the list
 //! shows them; never the code or the token.
 //!
 //! A page's position is a sort key, so facts that arrive while a client pages (they
@@ -77,8 +77,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
             })
         }
         Wanted::Code(code) => {
-            let record = deps.store.invite_record(&intercom_id, &code).await?.ok_or(ApiError::CodeNotFound)?;
-            let mut facts = record.facts();
+            let mut facts = deps.store.code_facts(&intercom_id, &code).await?.ok_or(ApiError::CodeNotFound)?;
             facts.reverse();
             json!({ "intercom_id": intercom_id.as_str(), "code_id": code.as_str(), "facts": facts_json(&facts) })
         }

@@ -1,5 +1,5 @@
 //! The outbox: a consumer of the table's stream that turns every committed change
-//! of an invite into its facts (`domain::activity`), writes them to the activity
+//! of an invite (and of its SMS item) into its facts (`domain::activity`), writes them to the activity
 //! log and publishes them to the event bus.
 //!
 //! Why a stream and not a publish next to each write: a fact is published if and
@@ -11,7 +11,7 @@
 //! records over in order, so one invite's facts are published in their order.
 
 use crate::domain::activity::Fact;
-use crate::store::activity::invite_record_from_item;
+use crate::store::activity::{invite_record_from_item, sms_record_from_item};
 use crate::store::stream_image::changes;
 use crate::Deps;
 use serde::Serialize;
@@ -34,8 +34,15 @@ pub enum OutboxError {
 pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
     let mut facts = Vec::new();
     for change in changes(event) {
-        let (Some(_), Some(new)) = (change.invite_key(), change.new.as_ref()) else { continue };
-        match invite_record_from_item(new) {
+        let Some(new) = change.new.as_ref() else { continue };
+        let record = if change.invite_key().is_some() {
+            invite_record_from_item(new)
+        } else if change.sms_key().is_some() {
+            sms_record_from_item(new)
+        } else {
+            continue;
+        };
+        match record {
             Ok(record) => facts.extend(record.facts_from(change.history_before())),
             Err(error) => tracing::error!(%error, "invite change without the shape of an invite skipped"),
         }

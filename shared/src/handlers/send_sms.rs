@@ -1,6 +1,6 @@
 //! The SMS sender: a consumer of the table's stream that sends the guest's SMS once
-//! its invite has committed (the `created` line) and again for each owner's resend
-//! (an `sms_resend` line), and records what SNS said.
+//! its invite has committed (its SMS item's `sms_queued` line) and again for each
+//! owner's resend (an `sms_resend` line), and records what SNS said on that item.
 //!
 //! Each request is sent at most once in the normal course: before sending, the
 //! invite is read (consistently) and a request it records as handled is skipped; the
@@ -24,16 +24,16 @@ pub struct SendReport {
     pub skipped: usize,
 }
 
-/// The SMS requests a stream event's changes made: (intercom, invite, request number).
+/// The SMS requests a stream event's changes of SMS items made: (intercom, invite, request number).
 pub fn requests_of(event: &serde_json::Value) -> Vec<(IntercomId, InviteId, u32)> {
     let mut requests = Vec::new();
     for change in changes(event) {
-        let (Some((intercom, invite)), Some(new)) = (change.invite_key(), change.new.as_ref()) else { continue };
+        let (Some((intercom, invite)), Some(new)) = (change.sms_key(), change.new.as_ref()) else { continue };
         let lines = new.get(crate::store::attributes::names::HISTORY).and_then(|l| l.as_l().ok());
         let mut number = 0;
         for (index, line) in lines.into_iter().flatten().enumerate() {
             let event = line.as_s().ok().and_then(|l| l.split(' ').nth(1));
-            if matches!(event, Some("created" | "sms_resend")) {
+            if matches!(event, Some("sms_queued" | "sms_resend")) {
                 number += 1;
                 if index >= change.history_before() {
                     requests.push((intercom.clone(), invite.clone(), number));
@@ -59,12 +59,15 @@ pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<SendReport, S
 
 /// Whether SNS took the SMS; `None` if nothing was sent.
 async fn send(deps: &Deps, intercom: &IntercomId, id: &InviteId, request: u32) -> Result<Option<bool>, StoreError> {
-    let Some(invite) = deps.store.invite(intercom, id).await? else { return Ok(None) };
-    if invite.sms_handled >= request {
+    let (Some(invite), Some(sms)) = (deps.store.invite(intercom, id).await?, deps.store.sms_of(intercom, id).await?)
+    else {
+        return Ok(None);
+    };
+    if sms.handled >= request {
         return Ok(None);
     }
     let now = deps.clock.now();
-    let secret = invite.link_seal.as_ref().and_then(|sealed| deps.seal_keys.unseal_link(sealed, id));
+    let secret = sms.link_seal.as_ref().and_then(|sealed| deps.seal_keys.unseal_link(sealed, id));
     let (Some(secret), true) = (secret, invite.reserves_code(now)) else {
         // Ended before it was sent, or sealed under a key no longer configured.
         deps.store.record_sms_outcome(intercom, id, request, SmsOutcome::NotSent, now).await?;

@@ -18,7 +18,7 @@ pub const BATCH: usize = 500;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Due invites the index returned.
+    /// Due invites the index returned (for their expiry; overstays not counted).
     pub due: usize,
     /// Expiries this run recorded (the rest were recorded by an overlapping run).
     pub expired: usize,
@@ -45,7 +45,6 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
         }
     }
     for (intercom, invite) in deps.store.due_overstays(now, BATCH).await? {
-        report.due += 1;
         match deps.store.mark_overstayed(&intercom, &invite, now).await {
             Ok(true) => report.overstayed += 1,
             Ok(false) => {}

@@ -105,10 +105,6 @@ pub fn invite_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
         let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
         get_s(gate, names::LABEL).map(str::to_owned)
     };
-    let history = match item.get(names::HISTORY) {
-        Some(AttributeValue::L(lines)) => lines.iter().map(|l| l.as_s().cloned().map_err(|_| bad(names::HISTORY))),
-        _ => return Err(bad(names::HISTORY)),
-    };
     Ok(InviteRecord {
         intercom: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
         guest: FactGuest {
@@ -116,12 +112,42 @@ pub fn invite_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
             name: get_s(item, names::GUEST_NAME)?.to_owned(),
             mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
         },
-        code: parse_attr(item, names::CODE, AccessCode::parse)?,
+        code: Some(parse_attr(item, names::CODE, AccessCode::parse)?),
+        id_tag: "",
         created_by: get_s(item, names::CREATED_BY)?.to_owned(),
         revoked_by: get_optional(item, names::REVOKED_BY, |i, n| get_s(i, n).map(str::to_owned))?,
         entry_gate: gate_label(names::ENTRY_GATE)?,
         exit_gate: gate_label(names::EXIT_GATE)?,
-        history: history.collect::<Result<_, _>>()?,
+        history: history_lines(item)?,
+    })
+}
+
+fn history_lines(item: &Item) -> Result<Vec<String>, ItemError> {
+    match item.get(names::HISTORY) {
+        Some(AttributeValue::L(lines)) => {
+            lines.iter().map(|l| l.as_s().cloned().map_err(|_| bad(names::HISTORY))).collect()
+        }
+        _ => Err(bad(names::HISTORY)),
+    }
+}
+
+/// An invite's SMS item as the facts read it: its own history (sent, delivered,
+/// failed, resends), about the same guest.
+pub fn sms_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
+    Ok(InviteRecord {
+        intercom: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
+        guest: FactGuest {
+            invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+            name: get_s(item, names::GUEST_NAME)?.to_owned(),
+            mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
+        },
+        code: None,
+        id_tag: "s",
+        created_by: String::new(),
+        revoked_by: None,
+        entry_gate: String::new(),
+        exit_gate: String::new(),
+        history: history_lines(item)?,
     })
 }
 
@@ -187,23 +213,37 @@ impl Store {
         Ok(ActivityPage { facts, next })
     }
 
-    /// An invite's own facts, oldest first, while its item is kept; `None` if there
-    /// is no such invite (or no longer).
-    pub async fn invite_record(
-        &self,
-        intercom: &IntercomId,
-        invite: &InviteId,
-    ) -> Result<Option<InviteRecord>, StoreError> {
+    /// An invite's own facts, oldest first, from its item and its SMS item (one
+    /// Query: they sit side by side), while they are kept; `None` if there is no
+    /// such invite (or no longer).
+    pub async fn code_facts(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Vec<Fact>>, StoreError> {
         let output = self
             .client
-            .get_item()
+            .query()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
             .consistent_read(true)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :invite)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
+            .expression_attribute_values(":invite", s(keys::invite_sk(invite)))
             .send()
             .await
             .map_err(request_failed)?;
-        Ok(output.item().map(invite_record_from_item).transpose()?)
+        let mut facts = Vec::new();
+        let mut found = false;
+        for item in output.items() {
+            match sort_key(item).and_then(keys::classify) {
+                Some(keys::PartitionItem::Invite(_)) => {
+                    found = true;
+                    facts.extend(invite_record_from_item(item)?.facts());
+                }
+                Some(keys::PartitionItem::Sms(_)) => facts.extend(sms_record_from_item(item)?.facts()),
+                _ => {}
+            }
+        }
+        facts.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(found.then_some(facts))
     }
 }
 

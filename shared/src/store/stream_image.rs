@@ -48,6 +48,14 @@ impl Change {
         crate::keys::parse_invite_key(pk, sk)
     }
 
+    /// The invite whose SMS item a change is about, if it is one.
+    pub fn sms_key(&self) -> Option<(crate::domain::ids::IntercomId, crate::domain::ids::InviteId)> {
+        let item = self.new.as_ref().or(self.old.as_ref())?;
+        let pk = item.get(crate::keys::PK)?.as_s().ok()?;
+        let sk = item.get(crate::keys::SK)?.as_s().ok()?;
+        crate::keys::parse_sms_key(pk, sk)
+    }
+
     /// How many history lines the item had before this change (none if it is new).
     pub fn history_before(&self) -> usize {
         let lines = self.old.as_ref().and_then(|old| old.get(super::attributes::names::HISTORY));

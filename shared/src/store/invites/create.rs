@@ -8,7 +8,8 @@ impl Store {
     /// the same version cannot both commit, so Max Users and code uniqueness, checked
     /// on that read, hold under any concurrency.
     ///
-    /// The same transaction counts the guest SMS it will cause against this clock
+    /// The same transaction writes the invite's SMS item (queued: the SMS sender
+    /// sends it from the stream) and counts the guest SMS it will cause against this clock
     /// hour's allowance of the caller and of the intercom (one counter item each,
     /// a conditional increment): over either, nothing is written.
     pub async fn commit_create(
@@ -37,6 +38,8 @@ impl Store {
         if let Some(record) = idempotency {
             request = request.transact_items(self.put_new(idempotency_to_item(&intercom.id, record))?);
         }
+        // Last, so the indexes above keep their meaning for the failure below.
+        request = request.transact_items(self.put_new(sms_to_item(invite))?);
         let Err(error) = request.send().await else { return Ok(CreateOutcome::Committed) };
         match transaction_failure(&error) {
             TransactionFailure::Contended => Ok(CreateOutcome::Conflict),

@@ -74,15 +74,9 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::EXIT_GUESSES.to_owned(), n(invite.exit.guesses)),
         (EXIT_PAUSE.to_owned(), n(0)),
         (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
-        (names::SMS_STATUS.to_owned(), s(invite.sms_status.as_str())),
-        (names::SMS_HANDLED.to_owned(), n(invite.sms_handled)),
         (names::HISTORY.to_owned(), history_append("created", invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
     ]);
-    if let Some(sealed) = &invite.link_seal {
-        item.insert(names::LINK_SEAL.to_owned(), s(STANDARD.encode(&sealed.bytes)));
-        item.insert(names::SEAL_KEY.to_owned(), s(&sealed.key_id));
-    }
     if invite.holds_slot(invite.created_at) {
         item.insert(keys::SLOT_INDEX_PK.to_owned(), s(keys::SLOT_INDEX_PARTITION));
         item.insert(
@@ -168,15 +162,9 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         exit_not_before: get_optional(item, EXIT_NOT_BEFORE, get_time)?,
         last_entry_attempt: last_attempt(item, ENTRY.attempt)?,
         last_exit_attempt: last_attempt(item, EXIT.attempt)?,
-        sms_status: SmsStatus::from_stored(get_s(item, names::SMS_STATUS)?),
-        link_seal: match item.get(names::LINK_SEAL) {
-            Some(_) => Some(Sealed {
-                key_id: get_s(item, names::SEAL_KEY)?.to_owned(),
-                bytes: STANDARD.decode(get_s(item, names::LINK_SEAL)?).map_err(|_| bad(names::LINK_SEAL))?,
-            }),
-            None => None,
-        },
-        sms_handled: get_optional(item, names::SMS_HANDLED, get_n)?.unwrap_or(0),
+        // The SMS lives in its own item; the partition read fills this in from it.
+        sms_status: SmsStatus::Queued,
+        link_seal: None,
         attempts,
     })
 }
@@ -198,7 +186,8 @@ pub fn listed_from_item(id: &str, item: &Item) -> Result<ListedInvite, ItemError
         created_at: get_time(item, names::CREATED_AT)?,
         entry_gate_label: gate_label(names::ENTRY_GATE)?,
         exit_gate_label: gate_label(names::EXIT_GATE)?,
-        sms_status: SmsStatus::from_stored(get_s(item, names::SMS_STATUS)?),
-        sms_failure: get_optional(item, names::SMS_FAILURE, |i, n| get_s(i, n).map(str::to_owned))?,
+        // From the invite's SMS item, which the same read returns.
+        sms_status: SmsStatus::Queued,
+        sms_failure: None,
     })
 }

@@ -20,7 +20,9 @@ use crate::domain::settings::Intercom;
 use crate::domain::token::{LinkToken, TokenHash};
 use crate::domain::zone::LocalZone;
 use crate::keys;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::collections::HashMap;
@@ -106,7 +108,7 @@ mod sms;
 
 pub use idempotency::*;
 pub use items::*;
-pub use sms::{ResendOutcome, SmsOutcome};
+pub use sms::{sms_from_item, sms_to_item, ResendOutcome, SmsOutcome, SmsRecord};
 
 impl Store {
     /// The invite a guest's link opens, as it is now (a strongly consistent

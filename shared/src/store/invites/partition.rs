@@ -52,7 +52,9 @@ pub(super) const CREATE_READ: &[&[&str]] = &[
     &[names::ROLE],
     // invites
     INVITE_AS_LISTED,
-    &[names::INVITE_ID, names::INTERCOM_LABEL, names::TOKEN_HASH, names::SMS_STATUS],
+    &[names::INVITE_ID, names::INTERCOM_LABEL, names::TOKEN_HASH],
+    // the SMS items beside the invites (a replay tells where its SMS is)
+    &[names::SMS_STATUS],
     // idempotency records (and the invite id and creation time named above)
     &[names::FINGERPRINT, names::SEALED_SECRET, names::SEAL_KEY],
 ];
@@ -65,6 +67,7 @@ pub(super) const LISTING_READ: &[&[&str]] = &[
     INVITE_AS_LISTED,
     // On an invite, maps; on the registry, device ids these paths find nothing in.
     &["entry_gate.label", "exit_gate.label"],
+    // the SMS items beside the invites
     &[names::SMS_STATUS, names::SMS_FAILURE],
 ];
 
@@ -132,6 +135,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Partition, StoreError> {
         let mut partition = Partition::default();
+        let mut sms = HashMap::new();
         let caller_role = self
             .read_open(intercom, caller, now, &CREATE_QUERY, |kind, item| {
                 match kind {
@@ -139,6 +143,9 @@ impl Store {
                     // `read_open` took the caller's.
                     keys::PartitionItem::Member(_) => {}
                     keys::PartitionItem::Invite(_) => partition.invites.push(invite_from_item(item)?),
+                    keys::PartitionItem::Sms(id) => {
+                        sms.insert(id.to_owned(), sms_from_item(item)?);
+                    }
                     keys::PartitionItem::Idempotency(_) => {
                         let record = idempotency_from_item(item)?;
                         partition.idempotency.insert(record.key_hash.clone(), record);
@@ -148,6 +155,11 @@ impl Store {
             })
             .await?;
         partition.caller_role = caller_role;
+        for invite in &mut partition.invites {
+            if let Some(sms) = sms.get(invite.id.as_str()) {
+                invite.sms_status = sms.status;
+            }
+        }
         Ok(partition)
     }
 
@@ -160,6 +172,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
+        let mut sms = HashMap::new();
         let caller_role = self
             .read_open(intercom, caller, now, &LISTING_QUERY, |kind, item| {
                 match kind {
@@ -169,6 +182,9 @@ impl Store {
                             item.contains_key(names::MAX_USERS).then(|| get_n(item, names::MAX_USERS)).transpose()?;
                     }
                     keys::PartitionItem::Invite(id) => listing.invites.push(listed_from_item(id, item)?),
+                    keys::PartitionItem::Sms(id) => {
+                        sms.insert(id.to_owned(), sms_from_item(item)?);
+                    }
                     // `read_open` took the caller's membership; no idempotency record comes.
                     keys::PartitionItem::Member(_) | keys::PartitionItem::Idempotency(_) => {}
                 }
@@ -176,6 +192,12 @@ impl Store {
             })
             .await?;
         listing.caller_role = caller_role;
+        for invite in &mut listing.invites {
+            if let Some(sms) = sms.remove(invite.id.as_str()) {
+                invite.sms_status = sms.status;
+                invite.sms_failure = sms.failure;
+            }
+        }
         Ok(listing)
     }
 

@@ -1,8 +1,61 @@
-//! The guest's SMS after the invite committed: what the SMS sender records of each
-//! request it handled, where a delivery report finds its invite, the carrier's
-//! report, and an owner's resend.
+//! The guest's SMS, in an item of its own beside the invite (`keys::sms_sk`): written
+//! with the invite by the create's transaction, then by the SMS sender (what SNS said
+//! of each request), by delivery reports, and by an owner's resend. Its own history
+//! lines become facts like the invite's. The invite's item, which every redemption
+//! writes, never grows with any of this.
 
 use super::*;
+
+/// What the SMS item holds.
+#[derive(Debug, Clone)]
+pub struct SmsRecord {
+    pub status: SmsStatus,
+    pub failure: Option<String>,
+    pub link_seal: Option<Sealed>,
+    /// SMS requests (the first, then each resend) the SMS sender has handled.
+    pub handled: u32,
+}
+
+fn sms_key(intercom: &IntercomId, invite: &InviteId) -> Item {
+    key(keys::intercom_pk(intercom), keys::sms_sk(invite))
+}
+
+/// The SMS item of a new invite: queued, with the sealed link the sender needs.
+pub fn sms_to_item(invite: &Invite) -> Item {
+    let mut item = sms_key(&invite.intercom_id, &invite.id);
+    item.extend([
+        (names::INTERCOM_ID.to_owned(), s(invite.intercom_id.as_str())),
+        (names::INVITE_ID.to_owned(), s(invite.id.as_str())),
+        (names::GUEST_NAME.to_owned(), s(invite.guest_name.as_str())),
+        (names::GUEST_MOBILE.to_owned(), s(invite.guest_mobile.e164())),
+        (names::SMS_STATUS.to_owned(), s(SmsStatus::Queued.as_str())),
+        (names::SMS_HANDLED.to_owned(), n(0)),
+        (names::HISTORY.to_owned(), history_append("sms_queued", invite.created_at)),
+        (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at + INVITE_RETENTION)),
+    ]);
+    if let Some(sealed) = &invite.link_seal {
+        item.insert(names::LINK_SEAL.to_owned(), s(STANDARD.encode(&sealed.bytes)));
+        item.insert(names::SEAL_KEY.to_owned(), s(&sealed.key_id));
+    }
+    item
+}
+
+/// An SMS item, whole or as the partition read projects it (status and failure).
+pub fn sms_from_item(item: &Item) -> Result<SmsRecord, ItemError> {
+    let link_seal = match item.get(names::LINK_SEAL) {
+        Some(_) => Some(Sealed {
+            key_id: get_s(item, names::SEAL_KEY)?.to_owned(),
+            bytes: STANDARD.decode(get_s(item, names::LINK_SEAL)?).map_err(|_| bad(names::LINK_SEAL))?,
+        }),
+        None => None,
+    };
+    Ok(SmsRecord {
+        status: SmsStatus::from_stored(get_s(item, names::SMS_STATUS)?),
+        failure: get_optional(item, names::SMS_FAILURE, |i, n| get_s(i, n).map(str::to_owned))?,
+        link_seal,
+        handled: get_optional(item, names::SMS_HANDLED, get_n)?.unwrap_or(0),
+    })
+}
 
 /// What became of one SMS request (the first, or a resend).
 pub enum SmsOutcome<'a> {
@@ -32,6 +85,20 @@ fn resend_key(key_hash: &str) -> String {
 }
 
 impl Store {
+    /// An invite's SMS item, as it is now (a strongly consistent GetItem).
+    pub async fn sms_of(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<SmsRecord>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(sms_key(intercom, invite)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(request_failed)?;
+        Ok(output.item().map(sms_from_item).transpose()?)
+    }
+
     /// Records the outcome of SMS request `request` (1 for the first) unless it was
     /// recorded already: a redelivered stream record records nothing twice.
     /// Returns whether this call recorded it.
@@ -47,7 +114,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .set_key(Some(sms_key(intercom, invite)))
             .condition_expression("attribute_exists(#history) AND (attribute_not_exists(#handled) OR #handled < :n)")
             .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#handled", names::SMS_HANDLED)
@@ -63,7 +130,7 @@ impl Store {
                 .expression_attribute_names("#message", names::SMS_MESSAGE_ID)
                 .expression_attribute_values(":sent", s(SmsStatus::Sent.as_str()))
                 .expression_attribute_values(":id", s(message_id))
-                .expression_attribute_values(":event", history_append(&format!("sms_sent {message_id}"), now)),
+                .expression_attribute_values(":event", history_append("sms_sent", now)),
             SmsOutcome::Refused { reason } => update
                 .update_expression(
                     "SET #handled = :n, #status = :failed, #failure = :reason, \
@@ -133,14 +200,14 @@ impl Store {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let (status, line) = match failure {
-            None => (SmsStatus::Delivered, format!("sms_delivered {message_id}")),
-            Some(reason) => (SmsStatus::Failed, format!("sms_undelivered {message_id} {reason}")),
+            None => (SmsStatus::Delivered, "sms_delivered".to_owned()),
+            Some(reason) => (SmsStatus::Failed, format!("sms_undelivered {reason}")),
         };
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
+            .set_key(Some(sms_key(intercom, invite)))
             .expression_attribute_names("#failure", names::SMS_FAILURE);
         update = match failure {
             Some(reason) => update
@@ -167,7 +234,7 @@ impl Store {
     }
 
     /// Asks for the guest's SMS again: one transaction that appends the request to
-    /// the live invite (the SMS sender sends it from the stream), counts it against
+    /// the SMS item of a live invite (the SMS sender sends it from the stream), counts it against
     /// this hour's SMS allowances of the caller and the intercom, and re-checks the
     /// caller's membership. `key_hash` makes it idempotent: a retry under the same
     /// key finds its request on the invite and asks for nothing more.
@@ -181,24 +248,30 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<ResendOutcome, StoreError> {
         let resend = resend_key(key_hash);
-        let update = Update::builder()
+        // Live: not revoked, not left, and usable (before expiry, or inside).
+        let live = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .update_expression("SET #status = :queued, #history = list_append(#history, :event) ADD #keys :key")
-            // Live: not revoked, not left, and usable (before expiry, or inside).
             .condition_expression(
                 "#state = :active AND NOT contains(#exit_tries, #code) AND exit_closes_at > :now \
-                 AND (expires_at > :now OR contains(#entry_tries, #code)) AND NOT contains(#keys, :one_key)",
+                 AND (expires_at > :now OR contains(#entry_tries, #code))",
             )
             .expression_attribute_names("#state", names::STATE)
             .expression_attribute_names("#code", names::CODE)
             .expression_attribute_names("#exit_tries", EXIT_TRIES)
             .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            .expression_attribute_values(":active", s(ACTIVE))
+            .expression_attribute_values(":now", epoch(now))
+            .build()
+            .map_err(sdk)?;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(sms_key(intercom, invite)))
+            .update_expression("SET #status = :queued, #history = list_append(#history, :event) ADD #keys :key")
+            .condition_expression("attribute_exists(#history) AND NOT contains(#keys, :one_key)")
             .expression_attribute_names("#status", names::SMS_STATUS)
             .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#keys", names::SMS_RESEND_KEYS)
-            .expression_attribute_values(":active", s(ACTIVE))
-            .expression_attribute_values(":now", epoch(now))
             .expression_attribute_values(":queued", s(SmsStatus::Queued.as_str()))
             .expression_attribute_values(":event", history_append(&format!("sms_resend {user}"), now))
             .expression_attribute_values(":key", AttributeValue::Ss(vec![resend.clone()]))
@@ -211,6 +284,7 @@ impl Store {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(self.member_check(intercom, user)?).build())
+            .transact_items(TransactWriteItem::builder().condition_check(live).build())
             .transact_items(TransactWriteItem::builder().update(update).build())
             .transact_items(self.count_sms(keys::sms_by_intercom_pk(intercom), hour, limits.per_intercom_per_hour)?)
             .transact_items(self.count_sms(keys::sms_by_user_pk(user), hour, limits.per_user_per_hour)?)
@@ -221,8 +295,9 @@ impl Store {
             TransactionFailure::Contended => Ok(ResendOutcome::Contended),
             TransactionFailure::ConditionsFailed { items, reasons } => Ok(match items.first() {
                 Some(0) => ResendOutcome::Forbidden,
-                Some(1) => {
-                    let old = reasons.get(1).and_then(|r| r.item());
+                Some(1) => ResendOutcome::Ended,
+                Some(2) => {
+                    let old = reasons.get(2).and_then(|r| r.item());
                     let asked = old
                         .and_then(|item| item.get(names::SMS_RESEND_KEYS))
                         .and_then(|keys| keys.as_ss().ok())
@@ -233,7 +308,7 @@ impl Store {
                         ResendOutcome::Ended
                     }
                 }
-                Some(2) => ResendOutcome::SmsLimitReached(SmsLimitScope::Intercom),
+                Some(3) => ResendOutcome::SmsLimitReached(SmsLimitScope::Intercom),
                 _ => ResendOutcome::SmsLimitReached(SmsLimitScope::User),
             }),
             TransactionFailure::Other => Err(request_failed(error)),
