@@ -238,6 +238,8 @@ pub struct TestApp {
     pub gate_requests: RequestLog,
     pub gate_iam: RequestLog,
     pub front: Arc<Front>,
+    /// The IAM permissions the stream's consumers needed: outbox, sms-sender, sms-status.
+    pub consumer_iam: [RequestLog; 3],
     pub emulator: &'static str,
     proxy: Option<FaultProxy>,
 }
@@ -328,25 +330,40 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     .unwrap();
     local_stack::outbox::create_bus(&sdk, ota::deps::LOCAL_EVENT_BUS).await.unwrap();
     let events = EventTap::default();
-    let eventbridge = aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::config::Builder::from(&sdk).interceptor(events.clone()).build(),
-    );
     // The stream's consumers run on clients of their own, straight to the emulator:
     // the functions' requests (and faults) are the ones under test. SNS is the one
     // an SMS test may have pointed at a closed port.
-    let mut outbox_sns = aws_sdk_sns::config::Builder::from(&sdk);
-    if options.sms_down {
-        outbox_sns = outbox_sns.endpoint_url("http://127.0.0.1:9");
-    }
-    let outbox_deps = ota::Deps::from_clients(
-        config.clone(),
-        aws_sdk_dynamodb::Client::new(&sdk),
-        aws_sdk_sns::Client::from_conf(outbox_sns.build()),
-        aws_sdk_iotdataplane::Client::new(&sdk),
-        eventbridge,
-        clock.clone(),
-    )
-    .unwrap();
+    // Each consumer's IAM needs are recorded apart (`TestApp::consumer_iam`).
+    let consumer_iam: [RequestLog; 3] = Default::default();
+    let consumer = |iam: &RequestLog| {
+        let recorder = |service| Recorder {
+            service,
+            log: RequestLog::default(),
+            iam: iam.clone(),
+            query_answers: QueryAnswers::default(),
+        };
+        let mut sns = aws_sdk_sns::config::Builder::from(&sdk).interceptor(recorder("sns"));
+        if options.sms_down {
+            sns = sns.endpoint_url("http://127.0.0.1:9");
+        }
+        ota::Deps::from_clients(
+            config.clone(),
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(recorder("dynamodb")).build(),
+            ),
+            aws_sdk_sns::Client::from_conf(sns.build()),
+            aws_sdk_iotdataplane::Client::new(&sdk),
+            aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(&sdk)
+                    .interceptor(events.clone())
+                    .interceptor(recorder("events"))
+                    .build(),
+            ),
+            clock.clone(),
+        )
+        .unwrap()
+    };
+    let consumers = [consumer(&consumer_iam[0]), consumer(&consumer_iam[1]), consumer(&consumer_iam[2])];
     let mut deps = ota::Deps::from_clients(
         config,
         dynamo,
@@ -378,7 +395,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let authorizer = Authorizer::new_random();
     let token = |user: &ota::domain::ids::UserId| authorizer.mint(user.as_str(), time::Duration::hours(1));
     let (owner, shared, stranger) = (token(&site.owner), token(&site.shared_user), token(&site.stranger));
-    let outbox = LocalOutbox::new(outbox_deps, emulator, events);
+    let outbox = LocalOutbox::with_consumers(consumers, emulator, events);
     let front = Arc::new(Front {
         deps,
         authorizer,
@@ -416,6 +433,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         gate_requests,
         gate_iam,
         front,
+        consumer_iam,
         emulator,
         proxy,
     }

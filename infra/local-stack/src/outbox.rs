@@ -81,7 +81,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for EventTap {
 }
 
 pub struct LocalOutbox {
-    deps: Deps,
+    /// The three consumers' dependencies (the same, but where a test tells their
+    /// AWS calls apart).
+    outbox: Deps,
+    sender: Deps,
+    status: Deps,
     http: reqwest::Client,
     emulator: String,
     /// The sequence number of the last record handed over; `None` before the first.
@@ -114,8 +118,16 @@ async fn call(http: &reqwest::Client, emulator: &str, target: &str, body: Value)
 
 impl LocalOutbox {
     pub fn new(deps: Deps, emulator: &str, events: EventTap) -> Arc<Self> {
+        Self::with_consumers([deps.clone(), deps.clone(), deps], emulator, events)
+    }
+
+    /// `[outbox, sms-sender, sms-status]`, each with its own clients.
+    pub fn with_consumers(consumers: [Deps; 3], emulator: &str, events: EventTap) -> Arc<Self> {
+        let [outbox, sender, status] = consumers;
         Arc::new(Self {
-            deps,
+            outbox,
+            sender,
+            status,
             http: reqwest::Client::new(),
             emulator: emulator.to_owned(),
             iterator: tokio::sync::Mutex::new(None),
@@ -140,7 +152,7 @@ impl LocalOutbox {
     /// shard with a copy whenever a transaction fails, and an old iterator would read
     /// the stale copy.
     async fn iterator_after(&self, after: Option<&str>) -> Result<String, String> {
-        let table = &self.deps.config.table_name;
+        let table = &self.outbox.config.table_name;
         let described = call(&self.http, &self.emulator, "DynamoDB_20120810.DescribeTable", json!({ "TableName": table }))
             .await?;
         let arn = described["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_owned();
@@ -189,12 +201,12 @@ impl LocalOutbox {
             *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
             handled += records.len();
             let event = json!({ "Records": records });
-            outbox::run(&self.deps, &event).await.map_err(|e| format!("outbox: {e}"))?;
-            send_sms::run(&self.deps, &event).await.map_err(|e| format!("sms-sender: {e}"))?;
+            outbox::run(&self.outbox, &event).await.map_err(|e| format!("outbox: {e}"))?;
+            send_sms::run(&self.sender, &event).await.map_err(|e| format!("sms-sender: {e}"))?;
             let reports = self.reports_of(&records);
             if !reports.is_empty() {
-                let at = self.deps.clock.now();
-                sms_status::run(&self.deps, &subscription_event(&reports, at)).await.map_err(|e| format!("sms-status: {e}"))?;
+                let at = self.status.clock.now();
+                sms_status::run(&self.status, &subscription_event(&reports, at)).await.map_err(|e| format!("sms-status: {e}"))?;
             }
         }
         Ok(handled)
