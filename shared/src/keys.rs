@@ -48,6 +48,24 @@ const SMS_TAG: &str = "#SMS";
 /// All invites that hold a place share one index partition; the sweep reads it
 /// in expiry order.
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
+/// Gates whose link dropped wait here, sorted by when the drop has lasted the
+/// debounce, for the sweep to declare them offline if they have not come back.
+pub const GATE_WATCH_PARTITION: &str = "GATE_DISCONNECTED";
+
+/// The watch key of a gate whose drop counts from `due` on.
+pub fn gate_watch_sk(due: OffsetDateTime, thing: &ThingName) -> String {
+    format!("{:012}#{}", due.unix_timestamp(), thing.as_str())
+}
+
+/// The gate of a presence item's partition key.
+pub fn parse_gate_pk(pk: &str) -> Option<ThingName> {
+    ThingName::parse(pk.strip_prefix("GATE#")?)
+}
+
+/// A presence item names each intercom its gate serves, with the gate's label
+/// there, in an attribute of its own: `site#<intercom>`.
+pub const GATE_SITE_PREFIX: &str = "site#";
+
 /// Invites that expired with their guest inside wait here, sorted by the close of
 /// their exit window, for the sweep to find the guests who overstayed.
 pub const OVERSTAY_WATCH_PARTITION: &str = "INSIDE_AFTER_EXPIRY";

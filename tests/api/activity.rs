@@ -248,6 +248,10 @@ async fn every_event_validates_against_the_schema_of_its_detail_type() {
     }
     let resend = format!("{}/intercoms/{}/codes/{}/sms", app.api, app.intercom(), guest.id);
     assert_eq!(app.http.post(resend).bearer_auth(&app.owner).send().await.unwrap().status(), 202);
+    app.set_gate("gate-exit", local_stack::gates::Mode::Offline).await;
+    app.advance(Duration::minutes(1));
+    app.sweep().await;
+    app.set_gate("gate-exit", local_stack::gates::Mode::Online).await;
     let other = app.invite("Revoked Guest").await;
     app.revoke(&app.owner, &other.id).await;
     let inside = app.invite("Inside Guest").await;
@@ -293,4 +297,40 @@ print("\n".join(bad)); sys.exit(1 if bad else 0)
     let out = std::process::Command::new(python).args(["-c", check]).arg(&dump).arg(&schemas).output().unwrap();
     let _ = std::fs::remove_file(&dump);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_that_stays_offline_is_told_once_and_its_return_once() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.configure(5).await;
+    app.set_gate("gate-main", local_stack::gates::Mode::Offline).await;
+    app.advance(Duration::seconds(10));
+    assert_eq!(app.sweep().await.gates_offline, 0, "a drop shorter than the debounce is no outage");
+    app.advance(Duration::seconds(25));
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.sweep().await.gates_offline })
+        })
+        .collect();
+    let mut declared = 0;
+    for sweep in sweeps {
+        declared += sweep.await.unwrap();
+    }
+    assert_eq!(declared, 1, "overlapping sweeps declare it once");
+    app.set_gate("gate-main", local_stack::gates::Mode::Online).await;
+    app.advance(Duration::seconds(40));
+    assert_eq!(app.sweep().await.gates_offline, 0);
+
+    let (_, activity) = app.activity(&app.shared, "").await;
+    let gate_facts: Vec<(&str, &str)> = activity["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["gate"].as_str().unwrap()))
+        .collect();
+    assert_eq!(gate_facts, [("gate_online", "Main gate"), ("gate_offline", "Main gate")], "{activity}");
+    let events = app.events().await;
+    assert_eq!(kinds_of(&events), ["gate_offline", "gate_online"]);
+    assert_eq!(events[0]["detail"]["intercom_id"], app.intercom());
 }

@@ -1,6 +1,7 @@
 //! What happened, as the owner reads it and Fluss's notification service hears it:
-//! one [`Fact`] per line of an invite's history, derived the same way wherever it
-//! is read.
+//! one [`Fact`] per line of an invite's history (and of its SMS item's), derived
+//! the same way wherever it is read; a gate's going offline and coming back are
+//! facts of its presence item (`store::gates::presence_facts`).
 //!
 //! The facts are not written by the request that caused them. Each request appends
 //! its line to the item it changes anyway (the redemption stays one write unit); the
@@ -33,10 +34,14 @@ pub enum FactKind {
     CodeExpired,
     /// The exit window closed with the guest still inside.
     GuestOverstayed,
+    /// A gate's link has been down longer than the debounce.
+    GateOffline,
+    /// A gate that was offline connected again.
+    GateOnline,
 }
 
 impl FactKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 15] = [
         Self::CodeCreated,
         Self::CodeRevoked,
         Self::SmsSent,
@@ -50,6 +55,8 @@ impl FactKind {
         Self::GateNotAnswering,
         Self::CodeExpired,
         Self::GuestOverstayed,
+        Self::GateOffline,
+        Self::GateOnline,
     ];
 
     /// The activity's `kind` (stable, machine-readable).
@@ -68,6 +75,8 @@ impl FactKind {
             Self::GateNotAnswering => "gate_not_answering",
             Self::CodeExpired => "code_expired",
             Self::GuestOverstayed => "guest_overstayed",
+            Self::GateOffline => "gate_offline",
+            Self::GateOnline => "gate_online",
         }
     }
 
@@ -91,6 +100,8 @@ impl FactKind {
             Self::GateNotAnswering => "Gate Not Answering",
             Self::CodeExpired => "Code Expired",
             Self::GuestOverstayed => "Guest Overstayed",
+            Self::GateOffline => "Gate Offline",
+            Self::GateOnline => "Gate Online",
         }
     }
 }

@@ -35,6 +35,10 @@ pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
     let mut facts = Vec::new();
     for change in changes(event) {
         let Some(new) = change.new.as_ref() else { continue };
+        if new.get(crate::keys::PK).and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with("GATE#")) {
+            facts.extend(crate::store::gates::presence_facts(change.old.as_ref(), new));
+            continue;
+        }
         let record = if change.invite_key().is_some() {
             invite_record_from_item(new)
         } else if change.sms_key().is_some() {

@@ -24,6 +24,8 @@ pub struct SweepReport {
     pub expired: usize,
     /// Guests this run found still inside when their exit window closed.
     pub overstayed: usize,
+    /// Gates this run declared offline (disconnected past the debounce).
+    pub gates_offline: usize,
     /// Items whose write failed; they stay in the index for the next run.
     pub failed: usize,
 }
@@ -54,8 +56,19 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
             }
         }
     }
+    for thing in deps.store.due_gate_checks(now, BATCH as i32).await? {
+        match deps.store.mark_offline(&thing).await {
+            Ok(true) => report.gates_offline += 1,
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(thing = thing.as_str(), %error, "could not declare a gate offline; left for the next run");
+                report.failed += 1;
+            }
+        }
+    }
     tracing::info!(
         due = report.due,
+        gates_offline = report.gates_offline,
         expired = report.expired,
         overstayed = report.overstayed,
         failed = report.failed,

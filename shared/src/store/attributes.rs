@@ -48,6 +48,8 @@ pub mod names {
     pub const CONNECTED: &str = "connected";
     pub const EVENT_VERSION: &str = "event_version";
     pub const EVENT_AT: &str = "event_at";
+    /// Set while a gate counts as offline (the sweep declared it): when its link dropped.
+    pub const OFFLINE_SINCE: &str = "offline_since";
 
     /// The attributes of one passage.
     pub struct Passage {

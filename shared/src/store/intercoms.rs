@@ -267,6 +267,9 @@ impl Store {
             .send()
             .await
             .map_err(request_failed)?;
+        for gate in gates.values() {
+            self.register_gate_site(&gate.thing, intercom, &gate.label).await?;
+        }
         Ok(())
     }
 
