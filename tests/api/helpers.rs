@@ -635,19 +635,32 @@ impl TestApp {
         &self,
         id: &str,
     ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let id = ota::domain::ids::InviteId::parse(id).unwrap();
+        self.item(&ota::keys::invite_sk(&id)).await.expect("the invite's item")
+    }
+
+    /// An invite's SMS item as stored.
+    pub async fn sms_item(
+        &self,
+        id: &str,
+    ) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        let id = ota::domain::ids::InviteId::parse(id).unwrap();
+        self.item(&ota::keys::sms_sk(&id)).await.expect("the invite's SMS item")
+    }
+
+    async fn item(&self, sk: &str) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         use aws_sdk_dynamodb::types::AttributeValue;
         let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config(self.emulator).await);
-        let id = ota::domain::ids::InviteId::parse(id).unwrap();
         let output = client
             .get_item()
             .table_name(&self.front.deps.config.table_name)
             .key(ota::keys::PK, AttributeValue::S(ota::keys::intercom_pk(&self.site.intercom)))
-            .key(ota::keys::SK, AttributeValue::S(ota::keys::invite_sk(&id)))
+            .key(ota::keys::SK, AttributeValue::S(sk.to_owned()))
             .consistent_read(true)
             .send()
             .await
             .unwrap();
-        output.item().cloned().expect("the invite's item")
+        output.item().cloned()
     }
 
     pub async fn sweep(&self) -> ota::handlers::sweep::SweepReport {
