@@ -17,6 +17,8 @@ fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
         ("create-invite.json", "user-owner", vec!["intercomId"]),
         ("list-codes.json", "user-owner", vec!["intercomId"]),
         ("revoke-code.json", "user-owner", vec!["intercomId", "codeId"]),
+        ("list-activity.json", "user-owner", vec!["intercomId"]),
+        ("resend-sms.json", "user-owner", vec!["intercomId", "codeId"]),
     ] {
         let request = event(name);
         assert_eq!(ota::http::caller(&request).unwrap().as_str(), sub, "{name}");
@@ -80,4 +82,23 @@ fn the_gate_events_samples_are_what_the_rules_deliver() {
     let presence = read("gate-events-disconnected.json");
     assert!(matches!(GateEvent::parse(&presence), Ok(GateEvent::Presence { connected: false, version: 2, .. })));
     assert_eq!(keys(&local_stack::gates::lifecycle_event("demo-gate-main", false, 2, at)), keys(&presence));
+}
+
+/// The stream consumers' samples are records as Lambda delivers them (taken from the
+/// local stack's stream): a new invite, which the outbox makes a fact of, and its SMS
+/// item, which the SMS sender sends; sms-status's is a CloudWatch Logs subscription's
+/// delivery of one failure report.
+#[test]
+fn the_stream_and_delivery_report_samples_are_what_their_functions_read() {
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()).unwrap()
+    };
+    let facts = ota::handlers::outbox::facts_of(&read("outbox.json"));
+    assert_eq!(facts.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["code_created"]);
+    let requests = ota::handlers::send_sms::requests_of(&read("sms-sender.json"));
+    assert_eq!(requests.len(), 1, "the first SMS of a new invite");
+    assert_eq!(requests[0].2, 1);
+    let reports = ota::handlers::sms_status::reports_of(&read("sms-status.json")).unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].failure, Some("unreachable"));
 }

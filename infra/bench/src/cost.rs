@@ -27,7 +27,12 @@ const SHADOW_PER_MILLION: f64 = 1.25;
 const RULE_PER_MILLION: f64 = 0.15;
 const RULE_ACTION_PER_MILLION: f64 = 0.15;
 /// Functions not behind the HTTP API: the sweep (a schedule) and gate-events (a topic rule).
-const NOT_HTTP: [&str; 2] = ["sweep", "gate-events"];
+const NOT_HTTP: [&str; 5] = ["sweep", "gate-events", "outbox", "sms-sender", "sms-status"];
+/// EventBridge custom events, per million (64 KB chunks; a fact is under 1 KB).
+const EVENT_PER_MILLION: f64 = 1.00;
+/// CloudWatch Logs ingestion of SNS's delivery report (~0.5 KB) per GB.
+const LOGS_PER_GB: f64 = 0.50;
+const DELIVERY_REPORT_KB: f64 = 0.5;
 /// Status polls per confirmed redemption: the page polls every 500 ms while the gate
 /// acts, and the measured tap-to-open took one (infra/bench/GATE.md).
 const POLLS_PER_REDEMPTION: f64 = 1.0;
@@ -59,6 +64,11 @@ impl CallCost {
         let count = |op: &str| m.tally.requests.get(op).copied().unwrap_or(0) as f64;
         let iot = count("iot:UpdateThingShadow") * SHADOW_PER_MILLION;
         let sms = count("sns:Publish") * SMS_EACH * 1e6;
+        // Events ride in `iot` (the column of per-message services); delivery reports' log
+        // ingestion in `trigger` (it is what invokes sms-status).
+        let iot = iot + count("events:PutEvents") * EVENT_PER_MILLION;
+        let trigger = trigger
+            + if name == "sms-status" { LOGS_PER_GB * DELIVERY_REPORT_KB / (1024.0 * 1024.0) * 1e6 } else { 0.0 };
         Self { lambda, trigger, dynamo, iot, sms }
     }
 
@@ -89,6 +99,45 @@ pub fn print(measured: &BTreeMap<&str, Measured>) {
     println!();
     print_confirmed_redemption(measured);
     println!();
+    print_journey(measured);
+    println!();
+}
+
+/// The committed changes of one guest's journey, each a stream record the outbox
+/// is invoked for at low traffic (one record per invocation; batches only make it
+/// cheaper): the invite, its SMS item, its SMS sent and delivered, the entry's
+/// attempt and report, the exit's attempt and report.
+const JOURNEY_CHANGES: f64 = 8.0;
+/// Of those, the ones that make a fact: created, SMS sent, SMS delivered, entered, left.
+const JOURNEY_FACTS: f64 = 5.0;
+
+/// A guest's whole journey: create, SMS (sent, then its delivery report), status
+/// reads, entry and exit each confirmed by the gate, and the owner's view of it (the
+/// outbox's activity writes and events). The same journey without the owner's view
+/// (before this change) is what create, SMS, status and the two redemptions cost.
+fn print_journey(measured: &BTreeMap<&str, Measured>) {
+    let cost = |name: &str| measured.get(name).map(|m| CallCost::of(name, m).total());
+    let (Some(create), Some(sender), Some(status), Some(redeem), Some(report), Some(outbox), Some(reports)) = (
+        cost("create-invite"),
+        cost("sms-sender"),
+        cost("guest-status"),
+        cost("redeem-entry"),
+        cost("gate-events"),
+        cost("outbox"),
+        cost("sms-status"),
+    ) else {
+        return;
+    };
+    let exit = cost("redeem-exit").unwrap_or(redeem);
+    let passages = redeem + exit + 2.0 * (POLLS_PER_REDEMPTION * status + SHADOW_PER_MILLION + report);
+    let before = create + sender + status + passages;
+    // The outbox's sample is one change with one fact; scale to the journey's.
+    let outbox_journey = JOURNEY_CHANGES * (outbox - measured["outbox"].tally.write_units * WRITE_UNIT_PER_MILLION)
+        + JOURNEY_FACTS * measured["outbox"].tally.write_units * WRITE_UNIT_PER_MILLION;
+    let after = before + outbox_journey + reports;
+    println!(
+        "**Per million guest journeys** (create, SMS, a status read, entry and exit each confirmed by the gate): without the owner's view ${before:.2}; with it ${after:.2} (the outbox for {JOURNEY_CHANGES} changes and {JOURNEY_FACTS} facts ${outbox_journey:.2}, the SMS delivery report ${reports:.2}). The SMS itself (${SMS_EACH} each) is in both.\n"
+    );
 }
 
 /// A redemption the gate confirms: the guest's redeem, the page's status polls, the

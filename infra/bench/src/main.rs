@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: [&str; 10] = [
+const FUNCTIONS: [&str; 15] = [
     "get-settings",
     "update-settings",
     "create-invite",
@@ -46,6 +46,11 @@ const FUNCTIONS: [&str; 10] = [
     "redeem-exit",
     "sweep",
     "gate-events",
+    "outbox",
+    "sms-sender",
+    "sms-status",
+    "list-activity",
+    "resend-sms",
 ];
 
 struct Options {
@@ -407,6 +412,7 @@ fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::proces
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("OTA_TABLE_NAME", "ota-bench")
+        .env("OTA_EVENT_BUS_NAME", "ota-bench")
         .env("OTA_SEAL_KEYS", SEAL_KEYS)
         .env("OTA_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
@@ -432,12 +438,24 @@ fn succeeded(binary: &Path, answer: &[u8]) -> bool {
         "redeem-entry" | "redeem-exit" => status == Some(202),
         "create-invite" => status == Some(201),
         "revoke-code" => status == Some(204),
+        "resend-sms" => status == Some(202),
+        // The sample change's one fact, recorded and published.
+        "outbox" => value["facts"].as_u64() == Some(1),
+        "sms-sender" => value["sent"].as_u64() == Some(1),
+        "sms-status" => value["recorded"].as_u64() == Some(1),
+        "list-activity" => status == Some(200) && listed_facts(&value) == Some(stub::ACTIVITY_PAGE),
         "bench-reference" => value["body"] == "found",
         // Every live invite of the stub's partition listed: one the function could not
         // read would be measured as a shorter, cheaper list.
         "list-codes" => status == Some(200) && listed_codes(&value) == Some(stub::live_invites()),
         _ => status == Some(200),
     }
+}
+
+/// How many facts an activity answer shows.
+fn listed_facts(answer: &serde_json::Value) -> Option<usize> {
+    let body: serde_json::Value = serde_json::from_str(answer["body"].as_str()?).ok()?;
+    body["facts"].as_array().map(Vec::len)
 }
 
 /// How many codes a list answer shows.

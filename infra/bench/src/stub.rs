@@ -25,6 +25,8 @@ const DEMO_GATE_NUMBER: &str = "48210937";
 /// command the gate is reporting on (sent two seconds ago, not yet confirmed).
 const OPENING_INVITE_ID: &str = "BrD-bJBK1hc";
 const OPENING_ATTEMPT: &str = "eFyQOnXhbykA";
+/// Facts on the page the activity read answers with (what a phone asks for at once).
+pub const ACTIVITY_PAGE: usize = 20;
 
 /// What the functions asked since the last `take`: requests by `service:Operation`,
 /// and the DynamoDB capacity those requests would consume (read and write request
@@ -209,6 +211,13 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
     let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let path = req.uri().path().to_owned();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    if target.as_deref().is_some_and(|t| t.starts_with("AWSEvents.")) {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let entries = request["Entries"].as_array().map_or(0, Vec::len);
+        counts.add("events:PutEvents".into(), 0.0, 0.0);
+        let results: Vec<Value> = (0..entries).map(|i| json!({ "EventId": format!("bench-{i}") })).collect();
+        return reply("application/x-amz-json-1.1", json!({ "FailedEntryCount": 0, "Entries": results }).to_string());
+    }
     if let Some(target) = target {
         let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -384,6 +393,12 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                 "GSI1PK": s("HOLDS_SLOT"), "GSI1SK": s(&format!("{:012}#ic-demo#{INVITE_ID}", now() - 60)),
             }], "Count": 1, "ScannedCount": 1 })
         }
+        "Query" if request["ExpressionAttributeValues"][":pk"]["S"].as_str().is_some_and(|pk| pk.starts_with("ACTIVITY#")) => {
+            // A page of the intercom's activity, newest first.
+            let items: Vec<Value> = (0..ACTIVITY_PAGE).map(activity_fact).collect();
+            json!({ "Items": items, "Count": ACTIVITY_PAGE, "ScannedCount": ACTIVITY_PAGE,
+                    "LastEvaluatedKey": { "PK": s("ACTIVITY#ic-demo"), "SK": s(&format!("{:012}#{INVITE_ID}.000", now() - 3600)) } })
+        }
         "Query" => {
             // The intercom's partition as create and list read it, from the top: registry,
             // members, the live codes (three unless `--live-invites` says) and the
@@ -435,6 +450,15 @@ fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
             let user = &sk["MEMBER#".len()..];
             member(user, if user == "user-owner" { "owner" } else { "intercom" })
         }
+        // An invite's SMS item, its SMS queued.
+        _ if pk.starts_with("INTERCOM#") && sk.ends_with("#SMS") => {
+            let id = sk.trim_end_matches("#SMS").rsplit("INVITE#").next().unwrap_or_default();
+            sms_item(id)
+        }
+        // Which invite a delivery report's message was (events/sms-status.json).
+        _ if pk.starts_with("SMS#MESSAGE#") => {
+            json!({ "PK": s(pk), "SK": s(sk), "intercom_id": s("ic-demo"), "invite_id": s(INVITE_ID) })
+        }
         // Today's keys (`ENDS#<time>#INVITE#<id>`) and a baseline's (`INVITE#<id>`).
         _ if pk.starts_with("INTERCOM#") && sk.contains("INVITE#") => {
             let id = sk.rsplit("INVITE#").next().unwrap_or_default();
@@ -443,6 +467,30 @@ fn item_at(pk: &str, sk: &str, redeemed: Redeemed) -> Value {
         }
         _ => Value::Null,
     }
+}
+
+/// The SMS item beside an invite: queued, its link sealed (any 16 bytes unseal).
+fn sms_item(id: &str) -> Value {
+    let (created, _, exit_closes) = invite_times();
+    json!({
+        "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("{}#SMS", invite_sk(id))), "intercom_id": s("ic-demo"),
+        "invite_id": s(id), "guest_name": s("Thandi Mokoena"), "guest_mobile": s("+27825550199"),
+        "sms_status": s("queued"), "sms_handled": n(0), "link_seal": s("foJX0dnAdRmhcuS6OjhETA=="), "seal_key": s("bench"),
+        "history": { "L": [s(&format!("{created} sms_queued"))] }, "purge_at": n(exit_closes + 14 * 86_400),
+    })
+}
+
+/// The `i`th newest fact of the activity page: a guest's journey, over and over.
+fn activity_fact(i: usize) -> Value {
+    const KINDS: [&str; 5] = ["guest_left", "guest_entered", "sms_delivered", "sms_sent", "code_created"];
+    let at = now() - 60 * i as i64;
+    let id = format!("{INVITE_ID}.{i:03}");
+    json!({
+        "PK": s("ACTIVITY#ic-demo"), "SK": s(&format!("{at:012}#{id}")), "fact_id": s(&id),
+        "kind": s(KINDS[i % KINDS.len()]), "at": n(at), "intercom_id": s("ic-demo"), "invite_id": s(INVITE_ID),
+        "guest_name": s("Thandi Mokoena"), "guest_mobile": s("+27******199"), "gate": s("Main gate"),
+        "purge_at": n(at + 31 * 86_400),
+    })
 }
 
 fn invite_sk(id: &str) -> String {
