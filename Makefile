@@ -1,5 +1,5 @@
 # One entry point. `make run` starts the local stack; `make test` runs every test.
-.PHONY: setup run test fresh-check lint build package preflight publish-page bench bench-page bench-gate
+.PHONY: setup run test fresh-check lint build package preflight sms-delivery-status publish-page bench bench-page bench-gate
 
 setup:
 	@bash infra/bootstrap.sh
@@ -34,6 +34,12 @@ package:
 preflight:
 	bash infra/bootstrap-deploy.sh
 	.venv-deploy/bin/python infra/preflight.py --env $(or $(ENV),dev)
+
+# make sms-delivery-status ENV=dev: once after the first deploy, the account's SMS
+# preferences send delivery reports through the stack's role (README, Deploying).
+sms-delivery-status:
+	bash infra/bootstrap-deploy.sh
+	.venv-deploy/bin/python infra/sms_delivery_status.py --env $(or $(ENV),dev)
 
 # Uploads the built guest page to a deployed stack and invalidates CloudFront:
 # make publish-page STACK=ota-prod [REGION=eu-west-1]

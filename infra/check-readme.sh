@@ -23,7 +23,7 @@ script="$(awk '/<!-- walkthrough:start -->/{on=1} /<!-- walkthrough:end -->/{on=
 
 expect() { grep -q -- "$1" "$out" || { cat "$out"; echo "walk-through output lacks: $1" >&2; exit 1; }; }
 expect '"configured":true'
-expect '"sms":{"status":"sent"}'
+expect '"sms":{"status":"queued"}'
 expect 'Fluss code'
 expect '"first_name":"Thandi"'
 expect '"next":"entry"'
@@ -35,4 +35,7 @@ expect '"state":"entered"'
 expect '"redemption":"exit"'
 # The stack's own demo guest still holds a place; Thandi's is free again.
 expect '"active":1'
+expect '"kind":"guest_left"'
+expect '"kind":"sms_delivered"'
+expect "'detail-type': 'Guest Left'"
 echo "README walk-through: ok"

@@ -228,6 +228,59 @@ def check_stack(cloudformation, stack: str, region: str) -> Finding:
     return Finding(True, "Stack", f"{stack} is {status}")
 
 
+def stack_output(cloudformation, stack: str, key: str) -> str | None:
+    """An output of the stack, or None if the stack (or the output) does not exist."""
+    try:
+        outputs = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    except cloudformation.exceptions.ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+    return next((o["OutputValue"] for o in outputs if o["OutputKey"] == key), None)
+
+
+def check_sms_delivery_logs(logs_client, parameters: Mapping[str, str], region: str) -> Finding:
+    """The stack makes SNS's two delivery-status log groups unless told they exist; a
+    name that exists already fails the create, one that is missing fails the subscription."""
+    groups = logs_client.describe_log_groups(logGroupNamePrefix=f"sns/{region}/")["logGroups"]
+    exist = any(g["logGroupName"].endswith("/DirectPublishToPhoneNumber") for g in groups)
+    said = parameters["SmsDeliveryLogGroupsExist"] == "true"
+    if exist and not said:
+        return Finding(
+            False,
+            "SMS delivery logs",
+            "SNS already made its delivery-status log groups in this account: creating them again fails the deploy",
+            "set SmsDeliveryLogGroupsExist=true in this environment's parameter_overrides in samconfig.toml",
+        )
+    if said and not exist:
+        return Finding(
+            False,
+            "SMS delivery logs",
+            "SmsDeliveryLogGroupsExist=true, but there are no such log groups: the subscriptions would fail",
+            "set SmsDeliveryLogGroupsExist=false in samconfig.toml (the stack then makes them)",
+        )
+    return Finding(True, "SMS delivery logs", "exist, subscribed to" if exist else "the stack makes them")
+
+
+def check_sms_delivery_status(clients: Callable[[str, str], object], region: str, stack: str, env: str) -> Finding:
+    """The account's SMS preferences name the stack's delivery-status role, sampling every
+    success: without them SNS writes no reports and every SMS stays "sent, not yet confirmed"."""
+    role = stack_output(clients("cloudformation", region), stack, "SmsDeliveryStatusRoleArn")
+    fix = f"make sms-delivery-status ENV={env} (after the deploy)"
+    if role is None:
+        return Finding(True, "SMS delivery reports", "set once the stack exists", fix, warning=True)
+    wanted = ["DeliveryStatusIAMRole", "DeliveryStatusSuccessSamplingRate"]
+    attributes = clients("sns", region).get_sms_attributes(attributes=wanted)["attributes"]
+    if attributes.get("DeliveryStatusIAMRole") != role or attributes.get("DeliveryStatusSuccessSamplingRate") != "100":
+        return Finding(
+            False,
+            "SMS delivery reports",
+            f"the account's SMS preferences do not send reports to {role} for every SMS (have {attributes})",
+            fix,
+        )
+    return Finding(True, "SMS delivery reports", f"every SMS reported through {role}")
+
+
 def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "samconfig.toml") -> list[Finding]:
     """Every check for `env`; `clients(service, region)` gives a boto3 client."""
     stack, region, parameters = environment(env, config)
@@ -242,6 +295,8 @@ def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "
         check_iot_endpoint(clients("iot", region), parameters),
         check_certificate(clients("acm", "us-east-1"), parameters),
         check_web_acl(clients("wafv2", "us-east-1"), parameters, stack),
+        check_sms_delivery_logs(clients("logs", region), parameters, region),
+        check_sms_delivery_status(clients, region, stack, env),
     ]
 
 

@@ -148,6 +148,47 @@ class Stack(unittest.TestCase):
             self.assertTrue(preflight.check_stack(cfn, "ota-dev", "eu-west-1").ok)
 
 
+class SmsDeliveryReports(unittest.TestCase):
+    ROLE = "arn:aws:iam::123456789012:role/ota-dev-SmsDeliveryStatusRole-1A2B3C"
+
+    def stack_with_role(self):
+        return {"Stacks": [{"StackName": "ota-dev", "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": "CREATE_COMPLETE",
+                            "Outputs": [{"OutputKey": "SmsDeliveryStatusRoleArn", "OutputValue": self.ROLE}]}]}
+
+    def clients(self, sms_attributes):
+        def make(service, region):
+            if service == "cloudformation":
+                return Recorded("cloudformation", "describe_stacks", self.stack_with_role()).client
+            return Recorded("sns", "get_sms_attributes", {"attributes": sms_attributes}).client
+        return make
+
+    def test_preferences_that_name_another_role_or_sample_less_are_caught(self):
+        for attributes in [{}, {"DeliveryStatusIAMRole": "arn:aws:iam::123456789012:role/other", "DeliveryStatusSuccessSamplingRate": "100"},
+                           {"DeliveryStatusIAMRole": self.ROLE, "DeliveryStatusSuccessSamplingRate": "10"}]:
+            finding = preflight.check_sms_delivery_status(self.clients(attributes), "eu-west-1", "ota-dev", "dev")
+            self.assertFalse(finding.ok, attributes)
+            self.assertIn("make sms-delivery-status ENV=dev", finding.fix)
+        good = {"DeliveryStatusIAMRole": self.ROLE, "DeliveryStatusSuccessSamplingRate": "100"}
+        self.assertTrue(preflight.check_sms_delivery_status(self.clients(good), "eu-west-1", "ota-dev", "dev").ok)
+
+    def test_the_step_sets_the_stacks_role_and_full_sampling(self):
+        import sms_delivery_status
+        with Recorded("cloudformation", "describe_stacks", self.stack_with_role()) as cfn, Recorded(
+            "sns", "set_sms_attributes", {},
+            expected={"attributes": {"DeliveryStatusIAMRole": self.ROLE, "DeliveryStatusSuccessSamplingRate": "100"}},
+        ) as sns:
+            self.assertEqual(sms_delivery_status.turn_on(cfn, sns, "ota-dev"), self.ROLE)
+
+    def test_log_groups_sns_made_already_must_be_said_or_the_create_fails(self):
+        existing = {"logGroups": [{"logGroupName": "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber"}]}
+        with Recorded("logs", "describe_log_groups", existing) as logs:
+            self.assertFalse(preflight.check_sms_delivery_logs(logs, params(), "eu-west-1").ok)
+        with Recorded("logs", "describe_log_groups", existing) as logs:
+            self.assertTrue(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
+        with Recorded("logs", "describe_log_groups", {"logGroups": []}) as logs:
+            self.assertFalse(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
+
+
 class Whole(unittest.TestCase):
     def test_run_asks_each_service_in_its_region_and_reports_every_check(self):
         asked = []
@@ -155,6 +196,7 @@ class Whole(unittest.TestCase):
             "cloudformation": ("describe_stacks", None, ("ValidationError", "Stack with id ota-prod does not exist")),
             "lambda": ("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}}, None),
             "iot": ("describe_endpoint", {"endpointAddress": "a1-ats.iot.eu-west-1.amazonaws.com"}, None),
+            "logs": ("describe_log_groups", {"logGroups": []}, None),
         }
         sns_calls = [("get_sms_sandbox_account_status", {"IsInSandbox": False}), ("get_sms_attributes", {"attributes": {"MonthlySpendLimit": "100"}})]
 

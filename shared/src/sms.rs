@@ -2,6 +2,7 @@
 
 use crate::domain::code::AccessCode;
 use crate::domain::guest::GuestName;
+#[cfg(feature = "sms")]
 use crate::domain::phone::Mobile;
 #[cfg(feature = "sms")]
 use aws_sdk_sns::types::MessageAttributeValue;

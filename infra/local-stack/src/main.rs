@@ -138,7 +138,6 @@ Demo users (JWT bearer tokens, valid 12 h; more from {base}/_local/token/<sub>):
 
 Look around:
   curl -s {base}/_local/sms                          # SMS "sent" through SNS
-  curl -s -H "authorization: Bearer $OWNER" {base}/intercoms/{intercom}/activity   # the owner's activity log
   curl -s {base}/_local/events                       # what the event bus received (the outbox)
   curl -s -X POST '{base}/_local/sms-receipts/+27825550100?mode=failed'   # that number's SMS
                                                      # reports fail (or delivered, silent)
@@ -154,6 +153,8 @@ The gates are simulated (the firmware contract against moto's shadows); all star
 The README's walk-through starts with:
   export API={base}
   export OWNER=$(curl -s $API/_local/token/{owner})
+and the owner's activity log (who made which code, SMS sent and delivered, entries, exits):
+  curl -s -H "Authorization: Bearer $OWNER" $API/intercoms/{intercom}/activity
 
 Ctrl-C stops everything this started.
 "#,
