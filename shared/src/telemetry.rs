@@ -69,3 +69,30 @@ mod tests {
         assert!(!filter(Some("nonsense")).would_enable("ota", &Level::DEBUG));
     }
 }
+
+/// The whole `main` of a function that a managed service invokes with an event (a
+/// stream batch, a log subscription): logging, configuration and clients once at
+/// cold start, then `handler` for every event. An error fails the invocation, which
+/// is how the service learns to deliver the event again.
+pub async fn run_event_function<F, Fut, R, E>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(&'static crate::Deps, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<R, E>>,
+    R: serde::Serialize,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    init();
+    let deps = crate::Deps::from_env().map_err(|error| {
+        tracing::error!(%error, "cannot start");
+        error.to_string()
+    })?;
+    // Lives as long as the process, which is what the runtime's service needs.
+    let deps: &'static crate::Deps = Box::leak(Box::new(deps));
+    let handler = &handler;
+    lambda_http::lambda_runtime::run(lambda_http::lambda_runtime::service_fn(
+        move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            handler(deps, event.payload).await.map_err(lambda_http::Error::from)
+        },
+    ))
+    .await
+}

@@ -130,13 +130,15 @@ fn print_journey(measured: &BTreeMap<&str, Measured>) {
     };
     let exit = cost("redeem-exit").unwrap_or(redeem);
     let passages = redeem + exit + 2.0 * (POLLS_PER_REDEMPTION * status + SHADOW_PER_MILLION + report);
+    // The SMS's own price (the same in both, and 99 % of either) is left out to show the rest.
+    let sender = sender - SMS_EACH * 1e6;
     let before = create + sender + status + passages;
     // The outbox's sample is one change with one fact; scale to the journey's.
     let outbox_journey = JOURNEY_CHANGES * (outbox - measured["outbox"].tally.write_units * WRITE_UNIT_PER_MILLION)
         + JOURNEY_FACTS * measured["outbox"].tally.write_units * WRITE_UNIT_PER_MILLION;
     let after = before + outbox_journey + reports;
     println!(
-        "**Per million guest journeys** (create, SMS, a status read, entry and exit each confirmed by the gate): without the owner's view ${before:.2}; with it ${after:.2} (the outbox for {JOURNEY_CHANGES} changes and {JOURNEY_FACTS} facts ${outbox_journey:.2}, the SMS delivery report ${reports:.2}). The SMS itself (${SMS_EACH} each) is in both.\n"
+        "**Per million guest journeys** (create, SMS, a status read, entry and exit each confirmed by the gate), the SMS's own price (${SMS_EACH} each, in both) left out: without the owner's view ${before:.2}; with it ${after:.2} (the outbox for {JOURNEY_CHANGES} changes and {JOURNEY_FACTS} facts ${outbox_journey:.2}, the SMS delivery report ${reports:.2}).\n"
     );
 }
 

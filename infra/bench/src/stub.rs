@@ -121,6 +121,14 @@ fn units(operation: &str, request: &Value, response: &Value) -> (f64, f64) {
         }
         "UpdateItem" | "DeleteItem" => (0.0, write_units(target(request))),
         "PutItem" => (0.0, write_units(item_size(&request["Item"]))),
+        "BatchWriteItem" => {
+            let puts = request["RequestItems"].as_object().into_iter().flat_map(|tables| tables.values());
+            let units = puts
+                .flat_map(|writes| writes.as_array().cloned().unwrap_or_default())
+                .map(|write| write_units(item_size(&write["PutRequest"]["Item"])))
+                .sum();
+            (0.0, units)
+        }
         "TransactWriteItems" => {
             let units = request["TransactItems"].as_array().map_or(0.0, |items| {
                 items
@@ -150,6 +158,8 @@ pub struct Stub {
 /// sweep parses only its own), and with token hashes in hex, as before they were base64url.
 static LEGACY_KEYS: AtomicBool = AtomicBool::new(false);
 static HEX_TOKEN_HASH: AtomicBool = AtomicBool::new(false);
+/// Whether each invite has its SMS item beside it (revisions since the owner's view).
+static SMS_ITEMS: AtomicBool = AtomicBool::new(true);
 /// Live invites in the intercom's partition as create and list read it (`--live-invites`).
 static LIVE_INVITES: AtomicUsize = AtomicUsize::new(3);
 /// Its memberships, the owner's and the shared user's among them (`--members`).
@@ -161,6 +171,7 @@ static KEYED_CREATES: AtomicUsize = AtomicUsize::new(0);
 pub struct Formats {
     pub legacy_keys: bool,
     pub hex_token_hash: bool,
+    pub sms_items: bool,
 }
 
 impl Formats {
@@ -169,6 +180,7 @@ impl Formats {
         Self {
             legacy_keys: !source("shared/src/keys.rs").contains("ENDS#"),
             hex_token_hash: !source("shared/src/domain/token.rs").contains("URL_SAFE_NO_PAD.encode(Sha256"),
+            sms_items: source("shared/src/keys.rs").contains("SMS_TAG"),
         }
     }
 }
@@ -177,6 +189,7 @@ impl Stub {
     pub fn answer_as(&self, formats: &Formats) {
         LEGACY_KEYS.store(formats.legacy_keys, Ordering::SeqCst);
         HEX_TOKEN_HASH.store(formats.hex_token_hash, Ordering::SeqCst);
+        SMS_ITEMS.store(formats.sms_items, Ordering::SeqCst);
     }
 
     pub fn with_partition(&self, live_invites: usize, members: usize, keyed_creates: usize) {
@@ -408,7 +421,12 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
             items.extend((0..others).map(|i| member(&format!("user-neighbour-{i}"), "intercom")));
             items.extend([member("user-shared", "intercom"), member("user-owner", "owner")]);
             for i in 0..LIVE_INVITES.load(Ordering::SeqCst) {
-                items.push(invite(&live_invite_id(), &format!("{:04}", (2841 + 1013 * i) % 10_000), Redeemed::Not));
+                let id = live_invite_id();
+                // Descending: an invite's SMS item (its key + `#SMS`) comes first.
+                if SMS_ITEMS.load(Ordering::SeqCst) {
+                    items.push(sms_item(&id));
+                }
+                items.push(invite(&id, &format!("{:04}", (2841 + 1013 * i) % 10_000), Redeemed::Not));
             }
             items.extend((0..KEYED_CREATES.load(Ordering::SeqCst)).map(idempotency_record));
             let count = items.len();

@@ -4,7 +4,7 @@
 //! and handed to the same handler. Routes mirror `template.yaml`.
 
 use crate::clock::ShiftedClock;
-use crate::gates::{GateSimulator, Mode};
+use crate::gates::GateSimulator;
 use crate::jwt::Authorizer;
 use crate::page::GuestPage;
 use base64::engine::general_purpose::STANDARD;
@@ -57,7 +57,7 @@ impl Front {
         }
     }
 
-    fn gate_number_of(&self, intercom: &str) -> Option<GateNumber> {
+    pub(crate) fn gate_number_of(&self, intercom: &str) -> Option<GateNumber> {
         self.gate_numbers.lock().ok()?.get(intercom).cloned()
     }
 }
@@ -117,7 +117,7 @@ fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Par
     })
 }
 
-fn percent_decode(segment: &str) -> String {
+pub(crate) fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -136,7 +136,7 @@ fn percent_decode(segment: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-type HyperResponse = hyper::Response<Full<Bytes>>;
+pub(crate) type HyperResponse = hyper::Response<Full<Bytes>>;
 
 /// The WAF's body-size rule (infra/guest-waf.yaml, `BodyLimitBytes` at its default).
 const GUEST_BODY_LIMIT_BYTES: usize = 1024;
@@ -181,7 +181,7 @@ async fn handle(front: &Front, req: hyper::Request<Incoming>) -> HyperResponse {
     response
 }
 
-fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {
+pub(crate) fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HyperResponse {
     hyper::Response::builder()
         .status(status)
         .header("content-type", content_type)
@@ -189,7 +189,7 @@ fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Hype
         .unwrap_or_default()
 }
 
-fn reply_json(status: StatusCode, body: &Value) -> HyperResponse {
+pub(crate) fn reply_json(status: StatusCode, body: &Value) -> HyperResponse {
     reply(status, "application/json", body.to_string())
 }
 
@@ -215,7 +215,7 @@ async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperRes
     let segments: Vec<String> = path.trim_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
 
-    if let Some(local) = local_route(front, &parts.method, &segments, &query).await {
+    if let Some(local) = crate::local_views::local_route(front, &parts.method, &segments, &query).await {
         return local;
     }
     if let (Some(page), &Method::GET | &Method::HEAD) = (&front.page, &parts.method) {
@@ -370,156 +370,4 @@ pub fn api_gateway_event(
     event
 }
 
-/// Developer views that API Gateway does not have: tokens, sent SMS, gate shadows,
-/// a sweep on demand, the OpenAPI document.
-async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &str) -> Option<HyperResponse> {
-    Some(match (method.as_str(), segments) {
-        ("GET", ["openapi.yaml"]) => reply(StatusCode::OK, "application/yaml", front.openapi.clone()),
-        ("GET", ["_local", "token", sub]) => {
-            reply(StatusCode::OK, "text/plain", front.authorizer.mint(sub, time::Duration::hours(12)))
-        }
-        ("GET", ["_local", "sms"]) => {
-            let to = query.split('&').find_map(|p| p.strip_prefix("to=")).map(percent_decode);
-            match sent_sms(&front.emulator, to.as_deref()).await {
-                Ok(list) => reply_json(StatusCode::OK, &list),
-                Err(e) => reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })),
-            }
-        }
-        ("GET", ["_local", "events"]) => {
-            if let Err(e) = front.outbox.settle().await {
-                return Some(reply_json(StatusCode::BAD_GATEWAY, &json!({ "message": e })));
-            }
-            reply_json(StatusCode::OK, &Value::Array(front.outbox.events.events()))
-        }
-        ("POST", ["_local", "sms-receipts", number]) => {
-            let mode = query.split('&').find_map(|p| p.strip_prefix("mode="));
-            match mode.and_then(crate::outbox::Receipt::parse) {
-                Some(receipt) => {
-                    let number = percent_decode(number);
-                    front.outbox.set_receipt(&number, receipt);
-                    reply_json(StatusCode::OK, &json!({ "number": number, "receipts": mode }))
-                }
-                None => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?mode=delivered|failed|silent" })),
-            }
-        }
-        ("GET", ["_local", "gates"]) => reply_json(StatusCode::OK, &front.gates.describe()),
-        ("POST", ["_local", "gates", thing]) => {
-            let param = |name: &str| query.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
-            let seconds = param("seconds").and_then(|s| s.parse().ok());
-            match param("mode").and_then(|mode| Mode::parse(mode, seconds)) {
-                Some(mode) if front.gates.set_mode(thing, mode).await => {
-                    reply_json(StatusCode::OK, &json!({ "thing": thing, "gate": mode }))
-                }
-                Some(_) => {
-                    reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no simulated gate {thing}") }))
-                }
-                None => reply_json(
-                    StatusCode::BAD_REQUEST,
-                    &json!({ "message": "give ?mode=online|offline|mute, or ?mode=slow|skewed&seconds=N" }),
-                ),
-            }
-        }
-        ("GET", ["_local", "shadows", thing]) => match front
-            .iot
-            .get_thing_shadow()
-            .thing_name(*thing)
-            .shadow_name(ota::domain::command::SHADOW_NAME)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let doc = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
-                reply(StatusCode::OK, "application/json", doc)
-            }
-            Err(_) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no shadow for {thing} yet") })),
-        },
-        // The QR code at the intercom's gates: its gate number, or `?number=` (an old
-        // sticker, another intercom's).
-        ("GET", ["_local", "qr", intercom]) => {
-            let asked = query.split('&').find_map(|p| p.strip_prefix("number=")).and_then(GateNumber::parse);
-            let number = asked.or_else(|| front.gate_number_of(intercom));
-            match (ota::domain::ids::IntercomId::parse(intercom), number) {
-                (Some(intercom), Some(number)) => {
-                    match crate::page::intercom_qr_svg(&front.deps.config.link_base_url, intercom.as_str(), &number) {
-                        Ok(svg) => reply(StatusCode::OK, "image/svg+xml", svg),
-                        Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e })),
-                    }
-                }
-                (Some(_), None) => reply_json(
-                    StatusCode::NOT_FOUND,
-                    &json!({ "message": "no gate number known for this intercom: give ?number=<8 digits>" }),
-                ),
-                (None, _) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })),
-            }
-        }
-        // `ota-admin gate-number`, for the local stack: a new number, the old one in its grace.
-        ("POST", ["_local", "gate-number", intercom]) => {
-            let Some(intercom) = ota::domain::ids::IntercomId::parse(intercom) else {
-                return Some(reply_json(StatusCode::NOT_FOUND, &json!({ "message": "not an intercom id" })));
-            };
-            let number = GateNumber::generate();
-            let now = ota::clock::Clock::now(front.deps.clock.as_ref());
-            match front.deps.store.rotate_gate_number(&intercom, &number, now).await {
-                Ok(true) => {
-                    front.remember_gate_number(&intercom, &number);
-                    reply_json(
-                        StatusCode::OK,
-                        &json!({ "number": number.as_digits(), "printed": number.printed(),
-                                 "qr": format!("{}/s/{intercom}#{}", front.deps.config.link_base_url, number.as_digits()) }),
-                    )
-                }
-                Ok(false) => reply_json(StatusCode::NOT_FOUND, &json!({ "message": "no such intercom" })),
-                Err(e) => reply_json(StatusCode::CONFLICT, &json!({ "message": e.to_string() })),
-            }
-        }
-        ("POST", ["_local", "clock"]) => {
-            let minutes =
-                query.split('&').find_map(|p| p.strip_prefix("advance_minutes=")).and_then(|m| m.parse().ok());
-            match (&front.clock, minutes) {
-                (Some(clock), Some(minutes)) if minutes >= 0 => {
-                    clock.advance(time::Duration::minutes(minutes));
-                    let now = ota::clock::Clock::now(clock.as_ref());
-                    reply_json(
-                        StatusCode::OK,
-                        &json!({ "now": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default() }),
-                    )
-                }
-                (None, _) => {
-                    reply_json(StatusCode::NOT_FOUND, &json!({ "message": "this stack's clock is not adjustable" }))
-                }
-                _ => reply_json(
-                    StatusCode::BAD_REQUEST,
-                    &json!({ "message": "give ?advance_minutes=<minutes, 0 or more>" }),
-                ),
-            }
-        }
-        ("POST", ["_local", "sweep"]) => match handlers::sweep::run(&front.deps).await {
-            Ok(report) => reply_json(StatusCode::OK, &json!(report)),
-            Err(e) => reply_json(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": e.to_string() })),
-        },
-        _ => return None,
-    })
-}
-
-/// The SMS moto "sent", newest last, optionally only those to one number.
-pub async fn sent_sms(emulator: &str, to: Option<&str>) -> Result<Value, String> {
-    let data: Value = reqwest::get(format!("{emulator}/moto-api/data.json"))
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut sent: Vec<Value> = data
-        .pointer("/sns/SMS")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(to) = to {
-        sent.retain(|m| m["to"] == to);
-    }
-    Ok(Value::Array(sent))
-}
+pub use crate::local_views::sent_sms;

@@ -24,6 +24,7 @@ pub mod clock;
 pub mod front;
 pub mod gates;
 pub mod jwt;
+mod local_views;
 pub mod moto;
 pub mod outbox;
 pub mod page;
