@@ -52,13 +52,9 @@ impl EventPublisher {
                 if round > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(50 << round)).await;
                 }
-                let output = self
-                    .client
-                    .put_events()
-                    .set_entries(Some(pending.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| PublishError::Request(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
+                let output = self.client.put_events().set_entries(Some(pending.clone())).send().await.map_err(|e| {
+                    PublishError::Request(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
+                })?;
                 if output.failed_entry_count() == 0 {
                     pending.clear();
                     break;

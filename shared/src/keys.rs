@@ -24,7 +24,10 @@
 //! The invite id carries its window's end (`InviteId::window_closes`), so the key of
 //! an invite is known from its id alone (guest links, revoke).
 //! Invites that still hold a place carry `GSI1PK`/`GSI1SK` (a sparse index sorted
-//! by expiry), so the sweep reads only invites that are due.
+//! by expiry), so the sweep reads only invites that are due. The same index has two
+//! more partitions the sweep reads: invites whose guest was inside at expiry, by the
+//! close of their exit window (`INSIDE_AFTER_EXPIRY`), and gates whose link dropped, by
+//! when the drop has lasted the debounce (`GATE_DISCONNECTED`).
 
 use crate::domain::ids::{IntercomId, InviteId, ThingName, UserId};
 use time::OffsetDateTime;

@@ -3,8 +3,8 @@
 //! by the local stack and handed to the same consumers as in Lambda).
 
 use crate::helpers::{other_code, spawn_app, spawn_app_with, Options};
-use local_stack::repo_root;
 use local_stack::outbox::Receipt;
+use local_stack::repo_root;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use time::Duration;
@@ -212,10 +212,14 @@ async fn a_guest_still_inside_when_the_exit_window_closes_overstayed_once_under_
     app.sweep().await;
     assert_eq!(app.exit(&leaves).await.0, 202, "one leaves during the grace");
     app.advance(Duration::minutes(30));
-    let sweeps: Vec<_> = (0..3).map(|_| tokio::spawn({
-        let app = app.clone();
-        async move { app.sweep().await }
-    })).collect();
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            tokio::spawn({
+                let app = app.clone();
+                async move { app.sweep().await }
+            })
+        })
+        .collect();
     let mut overstayed = 0;
     for sweep in sweeps {
         overstayed += sweep.await.unwrap().overstayed;
@@ -227,7 +231,9 @@ async fn a_guest_still_inside_when_the_exit_window_closes_overstayed_once_under_
     assert_eq!(overstays.len(), 1, "published once");
     assert_eq!(overstays[0]["detail"]["guest"]["name"], "Stays");
     let by_guest: HashMap<&str, Vec<&str>> = events.iter().fold(HashMap::new(), |mut all, e| {
-        all.entry(e["detail"]["guest"]["name"].as_str().unwrap()).or_default().push(e["detail"]["kind"].as_str().unwrap());
+        all.entry(e["detail"]["guest"]["name"].as_str().unwrap())
+            .or_default()
+            .push(e["detail"]["kind"].as_str().unwrap());
         all
     });
     assert_eq!(by_guest["Stays"].last(), Some(&"guest_overstayed"));

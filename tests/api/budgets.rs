@@ -195,6 +195,7 @@ async fn create_and_list_get_back_only_the_callers_membership_of_the_members() {
 
     app.invite("Dee").await;
     let owner_member = format!("MEMBER#{}", app.site.owner);
-    let expected = ["IDEMP", "IDEMP", "IDEMP", "INVITE", "INVITE", "INVITE", &owner_member, "META", "SMS", "SMS", "SMS"];
+    let expected =
+        ["IDEMP", "IDEMP", "IDEMP", "INVITE", "INVITE", "INVITE", &owner_member, "META", "SMS", "SMS", "SMS"];
     assert_eq!(returned(app.query_answers.take()), expected, "the create's read");
 }

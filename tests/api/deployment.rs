@@ -371,9 +371,10 @@ fn every_alarm_reaches_someone() {
         assert!(metrics <= 10, "{id} reads {metrics} metrics; CloudWatch takes ten");
         for kind in ["Errors", "Throttles"] {
             if id.ends_with(&format!("Function{kind}Alarm")) {
-                watched.entry(kind).or_default().extend(
-                    functions.iter().filter(|function| mentions(&properties["Metrics"], function)).cloned(),
-                );
+                watched
+                    .entry(kind)
+                    .or_default()
+                    .extend(functions.iter().filter(|function| mentions(&properties["Metrics"], function)).cloned());
             }
         }
     }

@@ -535,7 +535,8 @@ impl TestApp {
     pub async fn create_with_key(&self, key: reqwest::header::HeaderValue, name: &str) -> (u16, Value) {
         let path = format!("{}/intercoms/{}/codes", self.api, self.intercom());
         let body = json!({ "name": name, "mobile": self.mobile }).to_string();
-        let answer = answer_of(self.http.post(&path).bearer_auth(&self.owner).header("idempotency-key", key).body(body)).await;
+        let answer =
+            answer_of(self.http.post(&path).bearer_auth(&self.owner).header("idempotency-key", key).body(body)).await;
         self.settle().await;
         answer
     }
@@ -648,7 +649,10 @@ impl TestApp {
         self.item(&ota::keys::sms_sk(&id)).await.expect("the invite's SMS item")
     }
 
-    async fn item(&self, sk: &str) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    async fn item(
+        &self,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         use aws_sdk_dynamodb::types::AttributeValue;
         let client = aws_sdk_dynamodb::Client::new(&aws::sdk_config(self.emulator).await);
         let output = client

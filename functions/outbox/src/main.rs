@@ -3,5 +3,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    ota::telemetry::run_event_function(|deps, event| async move { ota::handlers::outbox::run(deps, &event).await }).await
+    ota::telemetry::run_event_function(|deps, event| async move { ota::handlers::outbox::run(deps, &event).await })
+        .await
 }

@@ -406,7 +406,11 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                 "GSI1PK": s("HOLDS_SLOT"), "GSI1SK": s(&format!("{:012}#ic-demo#{INVITE_ID}", now() - 60)),
             }], "Count": 1, "ScannedCount": 1 })
         }
-        "Query" if request["ExpressionAttributeValues"][":pk"]["S"].as_str().is_some_and(|pk| pk.starts_with("ACTIVITY#")) => {
+        "Query"
+            if request["ExpressionAttributeValues"][":pk"]["S"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("ACTIVITY#")) =>
+        {
             // A page of the intercom's activity, newest first.
             let items: Vec<Value> = (0..ACTIVITY_PAGE).map(activity_fact).collect();
             json!({ "Items": items, "Count": ACTIVITY_PAGE, "ScannedCount": ACTIVITY_PAGE,

@@ -11,7 +11,12 @@ use serde_json::{json, Value};
 
 /// Developer views that API Gateway does not have: tokens, sent SMS, gate shadows,
 /// a sweep on demand, the OpenAPI document.
-pub(crate) async fn local_route(front: &Front, method: &Method, segments: &[&str], query: &str) -> Option<HyperResponse> {
+pub(crate) async fn local_route(
+    front: &Front,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+) -> Option<HyperResponse> {
     Some(match (method.as_str(), segments) {
         ("GET", ["openapi.yaml"]) => reply(StatusCode::OK, "application/yaml", front.openapi.clone()),
         ("GET", ["_local", "token", sub]) => {
@@ -38,7 +43,9 @@ pub(crate) async fn local_route(front: &Front, method: &Method, segments: &[&str
                     front.outbox.set_receipt(&number, receipt);
                     reply_json(StatusCode::OK, &json!({ "number": number, "receipts": mode }))
                 }
-                None => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?mode=delivered|failed|silent" })),
+                None => {
+                    reply_json(StatusCode::BAD_REQUEST, &json!({ "message": "give ?mode=delivered|failed|silent" }))
+                }
             }
         }
         ("GET", ["_local", "gates"]) => reply_json(StatusCode::OK, &front.gates.describe()),

@@ -153,8 +153,8 @@ impl LocalOutbox {
     /// the stale copy.
     async fn iterator_after(&self, after: Option<&str>) -> Result<String, String> {
         let table = &self.outbox.config.table_name;
-        let described = call(&self.http, &self.emulator, "DynamoDB_20120810.DescribeTable", json!({ "TableName": table }))
-            .await?;
+        let described =
+            call(&self.http, &self.emulator, "DynamoDB_20120810.DescribeTable", json!({ "TableName": table })).await?;
         let arn = described["Table"]["LatestStreamArn"].as_str().ok_or("the table has no stream")?.to_owned();
         let stream =
             call(&self.http, &self.emulator, "DynamoDBStreams_20120810.DescribeStream", json!({ "StreamArn": arn }))
@@ -206,7 +206,9 @@ impl LocalOutbox {
             let reports = self.reports_of(&records);
             if !reports.is_empty() {
                 let at = self.status.clock.now();
-                sms_status::run(&self.status, &subscription_event(&reports, at)).await.map_err(|e| format!("sms-status: {e}"))?;
+                sms_status::run(&self.status, &subscription_event(&reports, at))
+                    .await
+                    .map_err(|e| format!("sms-status: {e}"))?;
             }
         }
         Ok(handled)

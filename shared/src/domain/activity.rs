@@ -226,7 +226,9 @@ impl InviteRecord {
             }
             ("sms_undelivered", [reason, ..]) => (FactKind::SmsFailed, None, None, Some((*reason).to_owned())),
             ("sms_resend", [user, ..]) => (FactKind::SmsResendRequested, Some((*user).to_owned()), None, None),
-            ("entry_try", [typed]) | ("exit_try", [typed]) if Some(*typed) != self.code.as_ref().map(|c| c.as_str()) => {
+            ("entry_try", [typed]) | ("exit_try", [typed])
+                if Some(*typed) != self.code.as_ref().map(|c| c.as_str()) =>
+            {
                 let passage = line.event.trim_end_matches("_try");
                 let locks = passage == "entry" && self.wrong_entries_through(index) == MAX_WRONG_ATTEMPTS as usize;
                 (if locks { FactKind::CodeLocked } else { FactKind::WrongCode }, None, gate_of(passage), None)
@@ -259,7 +261,8 @@ impl InviteRecord {
             match Line::parse(raw) {
                 Some(line) if line.event == "entry_opened" => return 0,
                 Some(line)
-                    if line.event == "entry_try" && line.args.first().copied() != self.code.as_ref().map(|c| c.as_str()) =>
+                    if line.event == "entry_try"
+                        && line.args.first().copied() != self.code.as_ref().map(|c| c.as_str()) =>
                 {
                     wrong += 1
                 }

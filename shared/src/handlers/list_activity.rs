@@ -37,19 +37,17 @@ fn wanted(req: &Request) -> Result<Wanted, ApiError> {
     if let Some(code) = param("code") {
         return InviteId::parse(code).map(Wanted::Code).ok_or(ApiError::CodeNotFound);
     }
-    let limit = match param("limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => raw
-            .parse::<i32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_PAGE}")))?,
-    };
+    let limit =
+        match param("limit") {
+            None => DEFAULT_PAGE,
+            Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_PAGE}"))
+            })?,
+        };
     let cursor = param("cursor")
         .map(|raw| {
-            ActivityCursor::decode(raw).ok_or_else(|| {
-                ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged")
-            })
+            ActivityCursor::decode(raw)
+                .ok_or_else(|| ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged"))
         })
         .transpose()?;
     Ok(Wanted::Page { limit, cursor })

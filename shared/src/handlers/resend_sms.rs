@@ -28,7 +28,10 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let invite_id = path_param(req, "codeId", InviteId::parse, ApiError::CodeNotFound)?;
     let key = match header_value(req, "idempotency-key") {
         Some(raw) => IdempotencyKey::parse(raw).ok_or_else(|| {
-            ApiError::invalid("Idempotency-Key", "Idempotency-Key must be 16 to 128 visible ASCII characters, e.g. a UUID")
+            ApiError::invalid(
+                "Idempotency-Key",
+                "Idempotency-Key must be 16 to 128 visible ASCII characters, e.g. a UUID",
+            )
         })?,
         // Without a key, every request is a new resend.
         None => IdempotencyKey::random(),

@@ -1,11 +1,11 @@
 //! Whether each gate is online, as its lifecycle events tell: one presence item per
 //! gate thing, written by `gate-events` and read by the guest functions.
 
+use super::attributes::bad;
 use super::attributes::names::{CONNECTED, EVENT_AT, EVENT_VERSION, OFFLINE_SINCE};
 use super::attributes::*;
 use super::condition_failed;
 use super::{request_failed, Store, StoreError};
-use super::attributes::bad;
 use crate::domain::ids::ThingName;
 use crate::keys;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};

@@ -32,7 +32,8 @@ pub use gate_numbers::GateNumbersFound;
 pub use gates::{GateReachability, Presence};
 pub use intercoms::SaveOutcome;
 pub use invites::{
-    CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, ResendOutcome, RevokeOutcome, SmsLimitScope, SmsOutcome,
+    CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, ResendOutcome, RevokeOutcome, SmsLimitScope,
+    SmsOutcome,
 };
 pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 

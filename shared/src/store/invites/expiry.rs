@@ -7,7 +7,9 @@ use super::*;
 enum Found {
     Done(Expiry),
     /// Its guest is inside: expire it into the overstay watch instead.
-    Inside { exit_closes_at: OffsetDateTime },
+    Inside {
+        exit_closes_at: OffsetDateTime,
+    },
 }
 
 impl Store {

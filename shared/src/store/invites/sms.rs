@@ -211,9 +211,12 @@ impl Store {
             .expression_attribute_names("#failure", names::SMS_FAILURE);
         update = match failure {
             Some(reason) => update
-                .update_expression("SET #status = :status, #failure = :reason, #history = list_append(#history, :event)")
+                .update_expression(
+                    "SET #status = :status, #failure = :reason, #history = list_append(#history, :event)",
+                )
                 .expression_attribute_values(":reason", s(reason)),
-            None => update.update_expression("SET #status = :status, #history = list_append(#history, :event) REMOVE #failure"),
+            None => update
+                .update_expression("SET #status = :status, #history = list_append(#history, :event) REMOVE #failure"),
         };
         let result = update
             .condition_expression("#message = :id AND #status = :sent")
