@@ -53,23 +53,6 @@ where
     let _ = tracing_subscriber::registry().with(format).with(filter(level)).try_init();
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tracing::Level;
-
-    #[test]
-    fn the_level_governs_our_crates_and_the_sdk_stays_at_warn() {
-        let targets = filter(Some("debug"));
-        assert!(targets.would_enable("ota::handlers::redeem", &Level::DEBUG));
-        assert!(!targets.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
-        assert!(!targets.would_enable("aws_sdk_dynamodb", &Level::INFO));
-        assert!(targets.would_enable("aws_sdk_dynamodb", &Level::WARN));
-        assert!(filter(None).would_enable("ota", &Level::INFO));
-        assert!(!filter(Some("nonsense")).would_enable("ota", &Level::DEBUG));
-    }
-}
-
 /// The whole `main` of a function that a managed service invokes with an event (a
 /// stream batch, a log subscription): logging, configuration and clients once at
 /// cold start, then `handler` for every event. An error fails the invocation, which
@@ -95,4 +78,21 @@ where
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::Level;
+
+    #[test]
+    fn the_level_governs_our_crates_and_the_sdk_stays_at_warn() {
+        let targets = filter(Some("debug"));
+        assert!(targets.would_enable("ota::handlers::redeem", &Level::DEBUG));
+        assert!(!targets.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!targets.would_enable("aws_sdk_dynamodb", &Level::INFO));
+        assert!(targets.would_enable("aws_sdk_dynamodb", &Level::WARN));
+        assert!(filter(None).would_enable("ota", &Level::INFO));
+        assert!(!filter(Some("nonsense")).would_enable("ota", &Level::DEBUG));
+    }
 }
