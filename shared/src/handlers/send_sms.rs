@@ -2,8 +2,8 @@
 //! its invite has committed (its SMS item's `sms_queued` line) and again for each
 //! owner's resend (an `sms_resend` line), and records what SNS said on that item.
 //!
-//! Each request is sent at most once in the normal course: before sending, the
-//! invite is read (consistently) and a request it records as handled is skipped; the
+//! Each request is sent at most once in the normal course: before sending, the SMS
+//! item is read (consistently) and a request it records as handled is skipped; the
 //! outcome is recorded only if no other delivery recorded it first. Only a sender
 //! that dies between SNS's answer and that record sends a second SMS on the retry.
 //! A code that ended before its SMS went (revoked at once) is not texted.
@@ -69,7 +69,10 @@ async fn send(deps: &Deps, intercom: &IntercomId, id: &InviteId, request: u32) -
     let now = deps.clock.now();
     let secret = sms.link_seal.as_ref().and_then(|sealed| deps.seal_keys.unseal_link(sealed, id));
     let (Some(secret), true) = (secret, invite.reserves_code(now)) else {
-        // Ended before it was sent, or sealed under a key no longer configured.
+        if invite.reserves_code(now) {
+            // A seal key dropped too early (or a damaged item): the owner can share the code another way.
+            tracing::error!(invite = %id, "SMS not sent: its link was sealed under a key no longer configured");
+        }
         deps.store.record_sms_outcome(intercom, id, request, SmsOutcome::NotSent, now).await?;
         return Ok(None);
     };
