@@ -90,6 +90,8 @@ pub struct LocalOutbox {
     emulator: String,
     /// The sequence number of the last record handed over; `None` before the first.
     iterator: tokio::sync::Mutex<Option<String>>,
+    /// The table's stream and its shard, looked up once (they never change).
+    stream: std::sync::OnceLock<(String, String)>,
     pub events: EventTap,
     receipts: Mutex<HashMap<String, Receipt>>,
 }
@@ -131,6 +133,7 @@ impl LocalOutbox {
             http: reqwest::Client::new(),
             emulator: emulator.to_owned(),
             iterator: tokio::sync::Mutex::new(None),
+            stream: std::sync::OnceLock::new(),
             events,
             receipts: Mutex::new(HashMap::new()),
         })
@@ -147,11 +150,24 @@ impl LocalOutbox {
         self.receipts.lock().ok().and_then(|r| r.get(number).copied()).unwrap_or(Receipt::Delivered)
     }
 
-    /// An iterator from just after `after` (a sequence number), or from the start.
-    /// Asked for afresh on every read, never kept: moto replaces a table's stream
-    /// shard with a copy whenever a transaction fails, and an old iterator would read
-    /// the stale copy.
+    /// An iterator from just after `after` (a sequence number), or from the start,
+    /// asked for afresh on every read: an iterator moto made before its table was
+    /// put back from a copy would read a stale shard.
     async fn iterator_after(&self, after: Option<&str>) -> Result<String, String> {
+        let (arn, shard) = self.stream().await?;
+        let mut request = json!({ "StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" });
+        if let Some(sequence) = after {
+            request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+            request["SequenceNumber"] = json!(sequence);
+        }
+        let iterator = call(&self.http, &self.emulator, "DynamoDBStreams_20120810.GetShardIterator", request).await?;
+        iterator["ShardIterator"].as_str().map(str::to_owned).ok_or_else(|| "no shard iterator".to_owned())
+    }
+
+    async fn stream(&self) -> Result<(String, String), String> {
+        if let Some(known) = self.stream.get() {
+            return Ok(known.clone());
+        }
         let table = &self.outbox.config.table_name;
         let described =
             call(&self.http, &self.emulator, "DynamoDB_20120810.DescribeTable", json!({ "TableName": table })).await?;
@@ -160,13 +176,7 @@ impl LocalOutbox {
             call(&self.http, &self.emulator, "DynamoDBStreams_20120810.DescribeStream", json!({ "StreamArn": arn }))
                 .await?;
         let shard = stream["StreamDescription"]["Shards"][0]["ShardId"].as_str().ok_or("the stream has no shard")?;
-        let mut request = json!({ "StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON" });
-        if let Some(sequence) = after {
-            request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
-            request["SequenceNumber"] = json!(sequence);
-        }
-        let iterator = call(&self.http, &self.emulator, "DynamoDBStreams_20120810.GetShardIterator", request).await?;
-        iterator["ShardIterator"].as_str().map(str::to_owned).ok_or_else(|| "no shard iterator".to_owned())
+        Ok(self.stream.get_or_init(|| (arn, shard.to_owned())).clone())
     }
 
     /// Hands every record the stream holds to the consumers, and the reports of the

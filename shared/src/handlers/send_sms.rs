@@ -68,8 +68,9 @@ async fn send(deps: &Deps, intercom: &IntercomId, id: &InviteId, request: u32) -
     }
     let now = deps.clock.now();
     let secret = sms.link_seal.as_ref().and_then(|sealed| deps.seal_keys.unseal_link(sealed, id));
-    let (Some(secret), true) = (secret, invite.reserves_code(now)) else {
-        if invite.reserves_code(now) {
+    let usable = invite.reserves_code(now);
+    let (Some(secret), true) = (secret, usable) else {
+        if usable {
             // A seal key dropped too early (or a damaged item): the owner can share the code another way.
             tracing::error!(invite = %id, "SMS not sent: its link was sealed under a key no longer configured");
         }

@@ -56,7 +56,7 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
             }
         }
     }
-    for thing in deps.store.due_gate_checks(now, BATCH as i32).await? {
+    for thing in deps.store.due_gate_checks(now, BATCH).await? {
         match deps.store.mark_offline(&thing).await {
             Ok(true) => report.gates_offline += 1,
             Ok(false) => {}

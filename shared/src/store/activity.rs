@@ -107,11 +107,7 @@ pub fn invite_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
     };
     Ok(InviteRecord {
         intercom: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
-        guest: FactGuest {
-            invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
-            name: get_s(item, names::GUEST_NAME)?.to_owned(),
-            mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
-        },
+        guest: fact_guest(item)?,
         code: Some(parse_attr(item, names::CODE, AccessCode::parse)?),
         id_tag: "",
         created_by: get_s(item, names::CREATED_BY)?.to_owned(),
@@ -119,6 +115,15 @@ pub fn invite_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
         entry_gate: gate_label(names::ENTRY_GATE)?,
         exit_gate: gate_label(names::EXIT_GATE)?,
         history: history_lines(item)?,
+    })
+}
+
+/// The guest as both an invite's item and its SMS item name them, mobile masked.
+fn fact_guest(item: &Item) -> Result<FactGuest, ItemError> {
+    Ok(FactGuest {
+        invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
+        name: get_s(item, names::GUEST_NAME)?.to_owned(),
+        mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
     })
 }
 
@@ -136,11 +141,7 @@ fn history_lines(item: &Item) -> Result<Vec<String>, ItemError> {
 pub fn sms_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
     Ok(InviteRecord {
         intercom: parse_attr(item, names::INTERCOM_ID, IntercomId::parse)?,
-        guest: FactGuest {
-            invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
-            name: get_s(item, names::GUEST_NAME)?.to_owned(),
-            mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
-        },
+        guest: fact_guest(item)?,
         code: None,
         id_tag: "s",
         created_by: String::new(),

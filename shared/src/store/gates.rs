@@ -178,29 +178,11 @@ impl Store {
     }
 
     /// Gates whose drop has lasted the debounce by `now`, from the sweep's watch.
-    pub async fn due_gate_checks(&self, now: OffsetDateTime, limit: i32) -> Result<Vec<ThingName>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::SLOT_INDEX)
-            .key_condition_expression("#pk = :pk AND #sk < :due")
-            .expression_attribute_names("#pk", keys::SLOT_INDEX_PK)
-            .expression_attribute_names("#sk", keys::SLOT_INDEX_SK)
-            .expression_attribute_values(":pk", s(keys::GATE_WATCH_PARTITION))
-            .expression_attribute_values(":due", s(keys::slot_index_due_before(now)))
-            .limit(limit)
-            .send()
-            .await
-            .map_err(request_failed)?;
-        output
-            .items()
-            .iter()
-            .map(|item| {
-                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
-                pk.and_then(|pk| keys::parse_gate_pk(pk)).ok_or_else(|| bad(keys::PK).into())
-            })
-            .collect()
+    pub async fn due_gate_checks(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<ThingName>, StoreError> {
+        self.due_in(keys::GATE_WATCH_PARTITION, now, limit, |item| {
+            keys::parse_gate_pk(item.get(keys::PK)?.as_s().ok()?)
+        })
+        .await
     }
 
     /// Declares a watched gate offline, once, if it is still disconnected: the

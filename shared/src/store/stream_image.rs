@@ -42,18 +42,17 @@ pub struct Change {
 impl Change {
     /// The invite a change is about, if it is one (its key says so).
     pub fn invite_key(&self) -> Option<(crate::domain::ids::IntercomId, crate::domain::ids::InviteId)> {
-        let item = self.new.as_ref().or(self.old.as_ref())?;
-        let pk = item.get(crate::keys::PK)?.as_s().ok()?;
-        let sk = item.get(crate::keys::SK)?.as_s().ok()?;
-        crate::keys::parse_invite_key(pk, sk)
+        self.keyed(crate::keys::parse_invite_key)
     }
 
     /// The invite whose SMS item a change is about, if it is one.
     pub fn sms_key(&self) -> Option<(crate::domain::ids::IntercomId, crate::domain::ids::InviteId)> {
+        self.keyed(crate::keys::parse_sms_key)
+    }
+
+    fn keyed<T>(&self, parse: impl Fn(&str, &str) -> Option<T>) -> Option<T> {
         let item = self.new.as_ref().or(self.old.as_ref())?;
-        let pk = item.get(crate::keys::PK)?.as_s().ok()?;
-        let sk = item.get(crate::keys::SK)?.as_s().ok()?;
-        crate::keys::parse_sms_key(pk, sk)
+        parse(item.get(crate::keys::PK)?.as_s().ok()?, item.get(crate::keys::SK)?.as_s().ok()?)
     }
 
     /// How many history lines the item had before this change (none if it is new).

@@ -3,6 +3,11 @@
 
 use super::*;
 
+fn invite_key_of(item: &Item) -> Option<(IntercomId, InviteId)> {
+    let pk = item.get(keys::PK).and_then(|v| v.as_s().ok())?;
+    keys::parse_invite_key(pk, sort_key(item)?)
+}
+
 /// What an expiry's failed condition found.
 enum Found {
     Done(Expiry),
@@ -20,7 +25,7 @@ impl Store {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
-        self.due_in(keys::SLOT_INDEX_PARTITION, now, limit).await
+        self.due_in(keys::SLOT_INDEX_PARTITION, now, limit, invite_key_of).await
     }
 
     /// Invites that expired with their guest inside and whose exit window has closed.
@@ -29,15 +34,18 @@ impl Store {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
-        self.due_in(keys::OVERSTAY_WATCH_PARTITION, now, limit).await
+        self.due_in(keys::OVERSTAY_WATCH_PARTITION, now, limit, invite_key_of).await
     }
 
-    async fn due_in(
+    /// What is due by `now` in one partition of the sweep's index (expiries, overstays,
+    /// gates' drops), oldest first, at most `limit`, each key read by `parse`.
+    pub(crate) async fn due_in<T>(
         &self,
         partition: &str,
         now: OffsetDateTime,
         limit: usize,
-    ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
+        parse: impl Fn(&Item) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
         let mut due = Vec::new();
         let mut start_key = None;
         loop {
@@ -57,12 +65,7 @@ impl Store {
                 .await
                 .map_err(request_failed)?;
             for item in page.items() {
-                let pk = item.get(keys::PK).and_then(|v| v.as_s().ok());
-                let sk = sort_key(item);
-                match pk.zip(sk).and_then(|(pk, sk)| keys::parse_invite_key(pk, sk)) {
-                    Some(key) => due.push(key),
-                    None => return Err(ItemError { attribute: keys::SLOT_INDEX_SK.into() }.into()),
-                }
+                due.push(parse(item).ok_or_else(|| ItemError { attribute: keys::SLOT_INDEX_SK.into() })?);
             }
             start_key = page.last_evaluated_key().cloned();
             if start_key.is_none() || due.len() >= limit {

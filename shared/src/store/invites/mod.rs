@@ -95,6 +95,19 @@ pub enum RevokeOutcome {
     Contended,
 }
 
+/// An invite still usable: not revoked, its guest not gone, and before expiry or
+/// inside during the exit grace. Revoke and resend guard on it; its names come from
+/// [`live_names`], its values are `:active` and `:now`.
+pub(super) const LIVE: &str = "#state = :active AND NOT contains(#exit_tries, #code) AND exit_closes_at > :now \
+     AND (expires_at > :now OR contains(#entry_tries, #code))";
+
+pub(super) fn live_names() -> HashMap<String, String> {
+    [("#state", names::STATE), ("#code", names::CODE), ("#exit_tries", EXIT_TRIES), ("#entry_tries", ENTRY_TRIES)]
+        .into_iter()
+        .map(|(binding, name)| (binding.to_owned(), name.to_owned()))
+        .collect()
+}
+
 /// How long an ended invite (and its history) is kept after its exit window closed.
 pub const INVITE_RETENTION: time::Duration = time::Duration::days(14);
 

@@ -19,16 +19,9 @@ impl Store {
                 "SET #state = :revoked, revoked_at = :now, revoked_by = :user, #history = list_append(#history, :event) \
                  REMOVE #slot_pk, #slot_sk",
             )
-            // Not revoked, not exited, and still usable: before expiry, or entered and
-            // within the exit grace (revoking a guest who is inside ends that exit too).
-            .condition_expression(
-                "#state = :active AND NOT contains(#exit_tries, #code) AND exit_closes_at > :now \
-                 AND (expires_at > :now OR contains(#entry_tries, #code))",
-            )
-            .expression_attribute_names("#state", names::STATE)
-            .expression_attribute_names("#code", names::CODE)
-            .expression_attribute_names("#exit_tries", EXIT_TRIES)
-            .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            // Revoking a guest who is inside ends that exit too.
+            .condition_expression(LIVE)
+            .set_expression_attribute_names(Some(live_names()))
             .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)

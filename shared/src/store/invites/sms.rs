@@ -251,18 +251,11 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<ResendOutcome, StoreError> {
         let resend = resend_key(key_hash);
-        // Live: not revoked, not left, and usable (before expiry, or inside).
         let live = ConditionCheck::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
-            .condition_expression(
-                "#state = :active AND NOT contains(#exit_tries, #code) AND exit_closes_at > :now \
-                 AND (expires_at > :now OR contains(#entry_tries, #code))",
-            )
-            .expression_attribute_names("#state", names::STATE)
-            .expression_attribute_names("#code", names::CODE)
-            .expression_attribute_names("#exit_tries", EXIT_TRIES)
-            .expression_attribute_names("#entry_tries", ENTRY_TRIES)
+            .condition_expression(LIVE)
+            .set_expression_attribute_names(Some(live_names()))
             .expression_attribute_values(":active", s(ACTIVE))
             .expression_attribute_values(":now", epoch(now))
             .build()
