@@ -17,6 +17,7 @@ import sys
 import threading
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
@@ -41,8 +42,25 @@ def transactions_leave_no_trace_in_streams() -> None:
     condition, puts back copies of the tables it took first; with streams on, the
     outbox then met records of writes that never happened and missed later ones.
     So each transaction is first tried on scratch copies of its tables, streams
-    off, and applied to the real tables only if it would commit."""
+    off, and applied to the real tables only if it would commit.
+
+    Copies of a table share its stream instead of copying it: a stream only grows,
+    so copying it made every transaction slower as its table's history grew (about
+    a second per transaction after a few thousand writes), and this single-threaded
+    emulator kept every other caller waiting meanwhile. Sharing is safe because the
+    real tables are only ever changed by a transaction that commits, and moto's
+    other copies of a table (backups) never write to a stream."""
+    if getattr(DynamoDBBackend.transact_write_items, "tries_first", False):
+        return
     apply = DynamoDBBackend.transact_write_items
+
+    def copy_sharing_stream(table: Table, memo: dict) -> Table:
+        if table.stream_shard is not None:
+            memo[id(table.stream_shard)] = table.stream_shard
+        clone = Table.__new__(Table)
+        memo[id(table)] = clone
+        clone.__dict__.update(copy.deepcopy(table.__dict__, memo))
+        return clone
 
     def try_first(self, transact_items):
         names = {next(iter(op.values())).get("TableName") for op in transact_items}
@@ -57,6 +75,8 @@ def transactions_leave_no_trace_in_streams() -> None:
             self.tables.update(real)
         apply(self, transact_items)
 
+    try_first.tries_first = True
+    Table.__deepcopy__ = copy_sharing_stream
     DynamoDBBackend.transact_write_items = try_first
 
 

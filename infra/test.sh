@@ -20,6 +20,8 @@ node infra/guest-page/cloudfront-headers.mjs --check
 # The deploy preflight against recorded AWS answers, and samconfig.toml as SAM CLI reads it.
 preflight_log="$(mktemp)"
 .venv-deploy/bin/python -m unittest discover -s infra -p 'test_*.py' 2>&1 | tee "$preflight_log"
+# The local emulator's own patches (infra/moto_server.py), in the moto venv.
+.venv/bin/python -m unittest infra/moto_server_test.py 2>&1 | tee -a "$preflight_log"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The workspace build unifies features; each function must also build with only its own.
@@ -41,7 +43,7 @@ passed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^passed;?$/) s+=$(i-1)
 failed=$(awk '/^test result:/{for(i=1;i<=NF;i++) if($i ~ /^failed;?$/) s+=$(i-1)} END{print s+0}' "$log")
 browser_passed=$(awk '/^# pass /{print $3}' "$tap")
 browser_failed=$(awk '/^# fail /{print $3}' "$tap")
-preflight_passed=$(awk '/^Ran [0-9]+ tests?/{print $2}' "$preflight_log")
+preflight_passed=$(awk '/^Ran [0-9]+ tests?/{s+=$2} END{print s+0}' "$preflight_log")
 rm -f "$preflight_log"
 # The README walk-through and the API fuzzing count as one more test each.
 echo "$((passed + 2 + browser_passed + preflight_passed)) passed, $((failed + browser_failed)) failed"
