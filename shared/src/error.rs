@@ -4,7 +4,7 @@
 //! whole cause chain of unexpected errors, and never a secret (the variants carry
 //! none).
 
-use crate::domain::invite::Refusal;
+use crate::domain::redemption::Refusal;
 use lambda_http::http::StatusCode;
 use serde_json::{json, Value};
 use std::error::Error as StdError;

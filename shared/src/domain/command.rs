@@ -12,8 +12,8 @@
 //! it leads straight back to the invite. It is no secret: the guest and the gate see it.
 
 use super::ids::{IntercomId, InviteId, ThingName};
-use super::invite::{AttemptKey, Redemption};
 use super::passage::COMMAND_VALIDITY;
+use super::redemption::{AttemptKey, Redemption};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -186,7 +186,7 @@ fn millis(value: &Value) -> Option<OffsetDateTime> {
 mod tests {
     use super::*;
     use crate::domain::code::AccessCode;
-    use crate::domain::invite::AttemptId;
+    use crate::domain::redemption::AttemptId;
 
     fn command(now: OffsetDateTime) -> DoorCommand {
         let invite = InviteId::generate(now);

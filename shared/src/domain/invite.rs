@@ -5,7 +5,8 @@
 //! ([`Standing::holds_slot`]), so revoke, exit and expiry free the place in the same
 //! step that ends the invite, an expired invite that TTL has not deleted yet never
 //! counts, and an entry or exit whose gate never answered is available again the
-//! moment its command lapses (see [`super::passage`]).
+//! moment its command lapses (see [`super::passage`]). What a guest may do at the
+//! gate, and why a redemption is refused, is [`super::redemption`]'s.
 
 use super::code::AccessCode;
 use super::guest::GuestName;
@@ -13,12 +14,10 @@ use super::idempotency::SealKeys;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use super::passage::{Passage, Progress};
 use super::phone::Mobile;
+use super::redemption::AttemptKey;
 use super::settings::{Intercom, Settings};
 use super::token::{LinkToken, TokenHash};
 use super::zone::LocalZone;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -339,130 +338,7 @@ impl ListedState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Redemption {
-    Entry,
-    Exit,
-}
-
-impl Redemption {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Entry => "entry",
-            Self::Exit => "exit",
-        }
-    }
-}
-
-/// Why a guest's redemption was refused. Each has a stable error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No invite answers to this token (never existed, mistyped, or deleted by TTL).
-    InvalidLink,
-    WrongIntercom,
-    Revoked,
-    Locked,
-    AlreadyUsed,
-    NotEntered,
-    Expired,
-    WrongCode,
-    /// The gate is known to be offline: nothing was spent, nothing was sent.
-    GateOffline,
-    /// Wrong exit codes past the free allowance: the next try must wait.
-    SlowDown,
-    /// A command for this passage is out and its gate has not answered yet.
-    Opening,
-    /// No gate number, or not this intercom's: the guest has not shown they are at
-    /// the gate (scanned its QR code or typed the number under it). Nothing counted.
-    ScanAtGate,
-}
-
-/// One press of the gate page's button, repeated on retries: chosen by the page,
-/// or by the function for a client that sends none (then only the SDK's own
-/// retries repeat it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptId(String);
-
-impl AttemptId {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let valid =
-            (8..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(raw.to_owned()))
-    }
-
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; 12];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    /// What one attempt is stored under: the press, the redemption and the code
-    /// typed. The same press with another code is another attempt, judged by its
-    /// own code.
-    pub fn key(&self, redemption: Redemption, typed: &AccessCode) -> AttemptKey {
-        let digest = Sha256::new()
-            .chain_update(redemption.as_str())
-            .chain_update([0])
-            .chain_update(&self.0)
-            .chain_update([0])
-            .chain_update(typed.as_str())
-            .finalize();
-        let prefix = match redemption {
-            Redemption::Entry => 'e',
-            Redemption::Exit => 'x',
-        };
-        AttemptKey(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(&digest[..8])))
-    }
-}
-
-/// A short, fixed-size name for one attempt (12 characters: the invite item stays
-/// under 1 KB however many attempts it records).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AttemptKey(String);
-
-impl AttemptKey {
-    const LEN: usize = 12;
-
-    pub fn from_stored(raw: String) -> Self {
-        Self(raw)
-    }
-
-    /// A key as [`AttemptId::key`] makes them, read back from a command id.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let valid = raw.len() == Self::LEN
-            && matches!(raw.as_bytes()[0], b'e' | b'x')
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        valid.then(|| Self(raw.to_owned()))
-    }
-
-    /// Which passage the attempt was for (its first letter).
-    pub fn redemption(&self) -> Redemption {
-        if self.0.starts_with('x') {
-            Redemption::Exit
-        } else {
-            Redemption::Entry
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl Invite {
-    /// The gate a redemption opens, as snapshotted when the code was created.
-    pub fn gate_for(&self, redemption: Redemption) -> &GateSnapshot {
-        match redemption {
-            Redemption::Entry => &self.entry_gate,
-            Redemption::Exit => &self.exit_gate,
-        }
-    }
-
-    /// When this attempt was recorded, if it was: the request is a repeat.
-    pub fn recorded_attempt(&self, key: &AttemptKey) -> Option<OffsetDateTime> {
-        self.attempts.get(key).copied()
-    }
-
     /// What decides, at any moment, whether it holds a place, keeps its code
     /// or is listed ([`Standing`] holds those rules; the methods below ask it).
     pub fn standing(&self) -> Standing {
@@ -490,94 +366,6 @@ impl Invite {
 
     pub fn reserves_code(&self, now: OffsetDateTime) -> bool {
         self.standing().reserves_code(now)
-    }
-
-    pub fn passage(&self, redemption: Redemption) -> &Passage {
-        match redemption {
-            Redemption::Entry => &self.entry,
-            Redemption::Exit => &self.exit,
-        }
-    }
-
-    pub fn last_attempt(&self, redemption: Redemption) -> Option<&AttemptKey> {
-        match redemption {
-            Redemption::Entry => self.last_entry_attempt.as_ref(),
-            Redemption::Exit => self.last_exit_attempt.as_ref(),
-        }
-    }
-
-    /// The passage whose command lapsed unanswered, if one did: a write must record
-    /// that it was given back before that passage is attempted again.
-    pub fn lapsed(&self, now: OffsetDateTime) -> Option<Redemption> {
-        [Redemption::Entry, Redemption::Exit].into_iter().find(|r| self.passage(*r).progress(now) == Progress::Lapsed)
-    }
-
-    /// What the link holder can do now: the redemption that is open to them, or
-    /// why none is. What the guest's page shows before any code is typed. A pause
-    /// after wrong exit codes does not hide the exit (the page shows the wait).
-    pub fn next_step(&self, now: OffsetDateTime) -> Result<Redemption, Refusal> {
-        let next = match self.state(now) {
-            InviteState::Unused => Redemption::Entry,
-            _ => Redemption::Exit,
-        };
-        match self.refusal(next, &self.code, now) {
-            None | Some(Refusal::SlowDown) => Ok(next),
-            Some(refusal) => Err(refusal),
-        }
-    }
-
-    /// Wrong codes the guest may still type for `redemption` before the entry locks
-    /// (or, at the exit, before each try must wait).
-    pub fn attempts_left(&self, redemption: Redemption) -> u32 {
-        match redemption {
-            Redemption::Entry => MAX_WRONG_ATTEMPTS.saturating_sub(self.entry.wrong()),
-            Redemption::Exit => super::passage::FREE_EXIT_GUESSES.saturating_sub(self.exit.wrong()),
-        }
-    }
-
-    /// How long the guest must still wait before the next exit attempt.
-    pub fn exit_wait(&self, now: OffsetDateTime) -> time::Duration {
-        match self.exit_not_before {
-            Some(not_before) if self.exit.wrong() >= super::passage::FREE_EXIT_GUESSES && now < not_before => {
-                not_before - now
-            }
-            _ => time::Duration::ZERO,
-        }
-    }
-
-    /// Why `redemption` with `code` at `now` is refused, or `None` if it may go ahead.
-    /// The conditional writes in `store` encode the same rules; this explains a
-    /// failed condition from the item it returns.
-    pub fn refusal(&self, redemption: Redemption, code: &AccessCode, now: OffsetDateTime) -> Option<Refusal> {
-        let state = self.state(now);
-        if state == InviteState::Revoked {
-            return Some(Refusal::Revoked);
-        }
-        let window_closes = match (redemption, state) {
-            (Redemption::Entry, _) if self.is_locked(now) => return Some(Refusal::Locked),
-            (Redemption::Entry, InviteState::Unused) => self.expires_at,
-            (Redemption::Entry, InviteState::Entering) => return Some(Refusal::Opening),
-            (Redemption::Entry, _) => return Some(Refusal::AlreadyUsed),
-            (Redemption::Exit, InviteState::Exited) => {
-                let opening = matches!(self.exit.progress(now), Progress::Opening { .. });
-                return Some(if opening { Refusal::Opening } else { Refusal::AlreadyUsed });
-            }
-            (Redemption::Exit, InviteState::Entered | InviteState::ExitFailed) => self.exit_closes_at,
-            // An entry command that went out and was given back: the gate may have
-            // opened without saying so, and nobody may be locked inside.
-            (Redemption::Exit, InviteState::Unused) if self.entry.given_back > 0 => self.exit_closes_at,
-            (Redemption::Exit, InviteState::Unused | InviteState::Entering) if now < self.expires_at => {
-                return Some(Refusal::NotEntered)
-            }
-            (Redemption::Exit, _) => self.expires_at,
-        };
-        if now >= window_closes {
-            return Some(Refusal::Expired);
-        }
-        if redemption == Redemption::Exit && self.exit_wait(now) > time::Duration::ZERO {
-            return Some(Refusal::SlowDown);
-        }
-        (&self.code != code).then_some(Refusal::WrongCode)
     }
 }
 
@@ -642,85 +430,7 @@ pub(crate) mod tests {
         invite
     }
 
-    fn code(c: &str) -> AccessCode {
-        AccessCode::parse(c).unwrap()
-    }
-
     const T0: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
-
-    #[test]
-    fn a_fresh_invite_admits_entry_with_its_code_only() {
-        let invite = invite_at(T0);
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None);
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4822"), T0), Some(Refusal::WrongCode));
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::NotEntered));
-    }
-
-    #[test]
-    fn entry_closes_at_expiry_but_exit_stays_open_through_the_grace() {
-        let mut invite = invite_at(T0);
-        let just_expired = invite.expires_at;
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), just_expired), Some(Refusal::Expired));
-        invite = in_state(invite, InviteState::Entered);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), just_expired), None);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), invite.exit_closes_at), Some(Refusal::Expired));
-    }
-
-    #[test]
-    fn each_redemption_happens_once() {
-        let mut invite = invite_at(T0);
-        invite = in_state(invite, InviteState::Entered);
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::AlreadyUsed));
-        invite = in_state(invite, InviteState::Exited);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::AlreadyUsed));
-        invite = in_state(invite, InviteState::ExitFailed);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
-    }
-
-    #[test]
-    fn revoked_and_locked_win_over_everything_else() {
-        let mut invite = invite_at(T0);
-        invite.entry.guesses = MAX_WRONG_ATTEMPTS;
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Locked));
-        assert_eq!(invite.standing().listed_state(T0), ListedState::Locked);
-        invite = in_state(invite, InviteState::Revoked);
-        let late = invite.exit_closes_at + Duration::days(1);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("0000"), late), Some(Refusal::Revoked));
-    }
-
-    #[test]
-    fn wrong_codes_at_the_exit_never_lock_the_guest_inside_but_slow_them_down() {
-        let mut invite = in_state(invite_at(T0), InviteState::Entered);
-        invite.entry.guesses = MAX_WRONG_ATTEMPTS; // four wrong codes at the entry, then the right one
-        invite.exit.guesses = 12;
-        assert!(!invite.is_locked(T0), "the entry's wrong codes do not count at the exit");
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
-        invite.exit_not_before = Some(T0 + Duration::seconds(90));
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::SlowDown));
-        assert_eq!(invite.exit_wait(T0), Duration::seconds(90));
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit), "the exit stays offered during the pause");
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0 + Duration::seconds(90)), None);
-    }
-
-    #[test]
-    fn an_unanswered_command_gives_the_passage_back_when_it_lapses() {
-        let invite = in_state(invite_at(T0), InviteState::Entering);
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Opening));
-        assert!(invite.holds_slot(T0));
-        let lapsed = crate::domain::passage::confirm_by(T0);
-        assert_eq!(invite.state(lapsed), InviteState::Unused);
-        assert_eq!(invite.lapsed(lapsed), Some(Redemption::Entry));
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), lapsed), None, "the code works again");
-    }
-
-    #[test]
-    fn a_guest_whose_entry_gate_never_answered_may_still_leave() {
-        let mut invite = invite_at(T0);
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::NotEntered));
-        invite.entry.given_back = 1; // the gate may have opened without saying so
-        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None);
-        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None, "or try the entry again");
-    }
 
     #[test]
     fn slots_are_held_only_by_unused_or_entered_invites_before_expiry() {
@@ -734,22 +444,6 @@ pub(crate) mod tests {
             invite = in_state(invite, ended);
             assert!(!invite.holds_slot(T0), "{ended:?}");
         }
-    }
-
-    #[test]
-    fn the_next_step_follows_the_guest_through_entry_grace_and_exit() {
-        let mut invite = invite_at(T0);
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Entry));
-        assert_eq!(invite.next_step(invite.expires_at), Err(Refusal::Expired));
-        invite = in_state(invite, InviteState::Entered);
-        assert_eq!(invite.next_step(invite.expires_at), Ok(Redemption::Exit), "exit grace");
-        assert_eq!(invite.next_step(invite.exit_closes_at), Err(Refusal::Expired));
-        invite = in_state(invite, InviteState::ExitFailed);
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit));
-        invite = in_state(invite, InviteState::Exited);
-        assert_eq!(invite.next_step(T0), Err(Refusal::AlreadyUsed));
-        invite = in_state(invite, InviteState::Revoked);
-        assert_eq!(invite.next_step(T0), Err(Refusal::Revoked));
     }
 
     #[test]

@@ -14,8 +14,8 @@
 
 use super::lapse::give_back_lapsed;
 use super::{rejected_at_edge, rfc3339};
-use crate::domain::invite::{Redemption, Refusal};
 use crate::domain::passage::Progress;
+use crate::domain::redemption::{Redemption, Refusal};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{json_body, json_response, respond};

@@ -81,10 +81,10 @@ pub mod names {
         not_sent: EXIT_NOT_SENT,
     };
 
-    pub fn passage(redemption: crate::domain::invite::Redemption) -> &'static Passage {
+    pub fn passage(redemption: crate::domain::redemption::Redemption) -> &'static Passage {
         match redemption {
-            crate::domain::invite::Redemption::Entry => &ENTRY,
-            crate::domain::invite::Redemption::Exit => &EXIT,
+            crate::domain::redemption::Redemption::Entry => &ENTRY,
+            crate::domain::redemption::Redemption::Exit => &EXIT,
         }
     }
     /// The IANA time zone, on the registry item and on each invite.
