@@ -181,6 +181,20 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
+  test('a guest inside whose code is revoked is told to ask their host to get out, not in', async () => {
+    const invite = await stack.invite('Lerato Mokoena');
+    const { context, page } = await openLink(noCamera, invite, { camera: false });
+    await typeGateNumber(page, gateNumber);
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    assert.equal(await stack.revoke(invite.id), 204);
+    await page.goto(new URL('/', invite.link).href);
+    await page.getByRole('heading', { name: 'This access was cancelled' }).waitFor();
+    assert.match(await page.locator('#refused-body').textContent(), /get out/, 'a guest inside needs a way out');
+    await checkState(page, '414-revoked-inside', assert);
+    await context.close();
+  });
+
   test("another intercom's QR is named as such and nothing opens", async () => {
     const invite = await stack.invite('Naledi Khumalo');
     const before = await stack.openings('demo-gate-main');
