@@ -28,7 +28,7 @@ const target = ['chrome80', 'safari13', 'firefox78'];
 const minify = async (code, loader) => (await transform(code, { loader, minify: true, target })).code;
 
 const css = emit('app', 'css', await minify(src('style.css'), 'css'));
-const js = emit('app', 'js', await minify(`${src('messages.js')}\n${src('app.js')}`, 'js'));
+const js = emit('app', 'js', await minify(`${src('messages.js')}\n${src('keep.js')}\n${src('app.js')}`, 'js'));
 const decoder = emit('jsqr', 'js', await minify(readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8'), 'js'));
 
 const html = src('index.html').replace('%CSS%', css).replace('%JS%', js).replace('%DECODER%', decoder);

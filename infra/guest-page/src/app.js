@@ -7,21 +7,14 @@
 // this origin: it is read from the fragment (which browsers never send), kept in
 // localStorage for the exit visit, and removed from the address bar at once. A phone
 // keeps one link per intercom (two invites at two estates both work) and forgets a
-// link once its invite has ended. The QR code carries the gate number in its
-// fragment too (`/s/<intercom>#<number>`): the proof that the guest is at the gate.
+// link once its invite has ended (what the phone keeps, and how an address or a QR
+// code is read: keep.js). The QR code carries the gate number in its fragment too
+// (`/s/<intercom>#<number>`): the proof that the guest is at the gate.
 (function () {
   'use strict';
 
-  // { <intercom id>: { token, opened } }; before it, one token under TOKEN_KEY.
-  const LINKS_KEY = 'fluss-ota.links';
-  const TOKEN_KEY = 'fluss-ota.token';
-  const SCANNED_KEY = 'fluss-ota.scanned';
-  const GATE_NUMBER = /^[0-9]{8}$/;
   // What ends a link for good: the page forgets it.
   const ENDED = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link'];
-  // A scan proves the guest stood at the intercom; a reload soon after may reuse it.
-  const SCANNED_FOR_MS = 10 * 60 * 1000;
-  const INTERCOM_ID = /^[A-Za-z0-9_-]{1,40}$/;
   const REQUEST_TIMEOUT_MS = 10000;
   // Lost answers are retried with the same attempt id, so retrying is always safe;
   // after this long the guest is told, and the page keeps trying.
@@ -62,123 +55,16 @@
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   }
 
-  // ---- storage that survives private modes without localStorage -------------------
-
-  const memory = {};
-  function store(kind) {
-    try {
-      const s = window[kind];
-      const probe = '__fluss_probe__';
-      s.setItem(probe, probe);
-      s.removeItem(probe);
-      return s;
-    } catch (_) {
-      return {
-        getItem: (k) => (k in memory ? memory[k] : null),
-        setItem: (k, v) => { memory[k] = String(v); },
-        removeItem: (k) => { delete memory[k]; },
-      };
-    }
-  }
-  const local = store('localStorage');
-  const session = store('sessionStorage');
-
-  const intercomOfToken = (value) => {
-    const parts = String(value || '').split('.');
-    return parts.length === 3 && INTERCOM_ID.test(parts[0]) ? parts[0] : null;
-  };
-
-  function loadLinks() {
-    let links = {};
-    try { links = JSON.parse(local.getItem(LINKS_KEY) || '{}') || {}; } catch (_) { links = {}; }
-    const old = local.getItem(TOKEN_KEY);
-    if (old && intercomOfToken(old) && !links[intercomOfToken(old)]) links[intercomOfToken(old)] = { token: old, opened: 0 };
-    local.removeItem(TOKEN_KEY);
-    return links;
-  }
-
-  function saveLinks(links) {
-    local.setItem(LINKS_KEY, JSON.stringify(links));
-  }
-
-  function keepLink(value) {
-    const links = loadLinks();
-    links[intercomOfToken(value)] = { token: value, opened: Date.now() };
-    saveLinks(links);
-  }
-
-  function forgetLink(value) {
-    const links = loadLinks();
-    for (const intercom of Object.keys(links)) if (links[intercom].token === value) delete links[intercom];
-    saveLinks(links);
-  }
-
-  /** The link for the intercom the guest stands at, else the one opened last. */
-  function chooseLink(intercom) {
-    const links = loadLinks();
-    if (intercom && links[intercom]) return links[intercom].token;
-    const latest = Object.values(links).sort((a, b) => b.opened - a.opened)[0];
-    return latest ? latest.token : null;
-  }
-
-  /** A link's token from the fragment is kept (for its intercom only) and removed
-   * from the address bar; a QR code's gate number is returned. */
-  function takeFragment() {
-    const fragment = location.hash.replace(/^#/, '');
-    if (!fragment) return null;
-    // The token or the number must not linger in the address bar, history or a screenshot.
-    history.replaceState(null, '', location.pathname + location.search);
-    if (intercomOfToken(fragment)) {
-      keepLink(fragment);
-      return null;
-    }
-    return GATE_NUMBER.test(fragment) ? fragment : null;
-  }
-
-  function intercomFromPath() {
-    const match = location.pathname.match(/^\/s\/([^/]+)\/?$/);
-    if (!match) return null;
-    let id;
-    try { id = decodeURIComponent(match[1]); } catch (_) { return null; }
-    return INTERCOM_ID.test(id) ? id : null;
-  }
-
-  /** What a QR code says: `<page origin>/s/<intercom>#<gate number>` (any origin:
-   * printed QR codes outlive domains), or the gate number as typed. */
-  function scanFromQr(text) {
-    const value = String(text || '').trim();
-    const digits = value.replace(/[\s-]/g, '');
-    if (GATE_NUMBER.test(digits)) return { intercom: null, number: digits };
-    try {
-      const url = new URL(value);
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
-      const match = url.pathname.match(/^\/s\/([^/]+)\/?$/);
-      if (!match) return null;
-      const id = decodeURIComponent(match[1]);
-      const number = url.hash.replace(/^#/, '');
-      return INTERCOM_ID.test(id) ? { intercom: id, number: GATE_NUMBER.test(number) ? number : null } : null;
-    } catch (_) {
-      return null;
-    }
-  }
+  // ---- what the phone keeps (keep.js) ---------------------------------------
 
   function rememberScan(scan) {
     scanned = scan;
-    session.setItem(SCANNED_KEY, JSON.stringify({ intercom: scan.intercom, number: scan.number, at: Date.now() }));
-  }
-
-  function recentScan() {
-    try {
-      const saved = JSON.parse(session.getItem(SCANNED_KEY) || 'null');
-      const fresh = saved && Date.now() - saved.at < SCANNED_FOR_MS && GATE_NUMBER.test(saved.number);
-      if (fresh) return { intercom: INTERCOM_ID.test(saved.intercom) ? saved.intercom : null, number: saved.number };
-    } catch (_) { /* a damaged entry is as good as none */ }
-    return null;
+    GuestKeeps.saveScan(scan);
   }
 
   function forgetScan() {
     scanned = null;
-    session.removeItem(SCANNED_KEY);
+    GuestKeeps.forgetScan();
   }
 
   // ---- views -------------------------------------------------------------------------
@@ -408,7 +294,7 @@
       try { text = video.readyState >= 2 ? await decode(video) : null; } catch (_) { text = null; }
       if (scan.stopped) return;
       if (text) {
-        const scan = scanFromQr(text);
+        const scan = GuestKeeps.scanFromQr(text);
         if (scan) {
           stopCamera();
           rememberScan(scan);
@@ -572,7 +458,7 @@
     stopCamera();
     forgetScan();
     // An ended invite's link is no use any more; another intercom's links stay.
-    if (confirmed && ENDED.includes(key)) forgetLink(token);
+    if (confirmed && ENDED.includes(key)) GuestKeeps.forgetLink(token);
     clearInterval(countdownTimer);
     $('time-left').parentElement.hidden = true;
     $('valid-until').hidden = true;
@@ -593,7 +479,7 @@
     $('rescan').addEventListener('click', () => showScanStep());
     $('manual-form').addEventListener('submit', (event) => {
       event.preventDefault();
-      const scan = scanFromQr($('manual-number').value);
+      const scan = GuestKeeps.scanFromQr($('manual-number').value);
       if (!scan || !scan.number) {
         problem($('manual-error'), t('manual_invalid'));
         $('manual-number').setAttribute('aria-invalid', 'true');
@@ -619,13 +505,13 @@
   async function start() {
     translateStatic();
     wire();
-    const fromPath = intercomFromPath();
-    const number = takeFragment();
-    token = chooseLink(fromPath);
+    const fromPath = GuestKeeps.intercomFromPath();
+    const number = GuestKeeps.takeFragment();
+    token = GuestKeeps.chooseLink(fromPath);
     if (!token) return showView('view-no-link');
     // Arrived through the intercom's QR with the phone's own camera: that was the scan.
     if (fromPath && number) rememberScan({ intercom: fromPath, number });
-    else scanned = recentScan();
+    else scanned = GuestKeeps.recentScan();
     return refresh();
   }
 
