@@ -3,17 +3,20 @@ server, no network). Run by `make test` with the project's moto venv
 (`.venv/bin/python -m unittest infra/moto_server_test.py`)."""
 
 import copy
+import json
 import sys
 import unittest
 from pathlib import Path
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import StreamRecord
+from moto.sns.models import sns_backends
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import moto_server  # noqa: E402
 
-moto_server.transactions_leave_no_trace_in_streams()
+moto_server.apply_patches()
 
 
 def table_with_stream():
@@ -93,6 +96,45 @@ class Transactions(unittest.TestCase):
                 StreamRecord.__deepcopy__ = original
         self.assertEqual(len(copied), 0, "stream records copied by two transactions")
         self.assertEqual(len(stream(backend)), 51)
+
+
+class Emulator(unittest.TestCase):
+    """What the local stack and the tests read from the emulator besides AWS's APIs."""
+
+    def test_the_sms_sent_are_read_without_walking_the_emulators_whole_state(self):
+        """moto's /moto-api/data.json serialises every object it ever made: seconds
+        into a test run it took 2 to 5 s, and the single thread answered no AWS call
+        meanwhile (a function's call then timed out: CI's `unavailable`)."""
+        sns = sns_backends["123456789012"]["us-east-1"]
+        first = sns.publish("Your code 1234", arn=None, phone_number="+27825550101")
+        second = sns.publish("Your code 5678", arn=None, phone_number="+27825550102")
+        app = moto_server.emulator()
+        answer = {}
+
+        def start_response(status, headers):
+            answer["status"] = status
+            answer["type"] = dict(headers).get("Content-Type")
+
+        body = b"".join(app({"REQUEST_METHOD": "GET", "PATH_INFO": "/ota/sms", "QUERY_STRING": ""}, start_response))
+        self.assertEqual(answer["status"], "200 OK")
+        self.assertEqual(answer["type"], "application/json")
+        sent = [m for m in json.loads(body) if m["id"] in (first, second)]
+        self.assertEqual(
+            sent,
+            [
+                {"id": first, "to": "+27825550101", "message": "Your code 1234"},
+                {"id": second, "to": "+27825550102", "message": "Your code 5678"},
+            ],
+        )
+
+    def test_the_emulator_keeps_no_object_it_no_longer_needs(self):
+        """moto remembers every object it makes, for its dashboard; every table copy
+        a transaction takes then stayed in memory for good."""
+        backend = table_with_stream()
+        before = len(Item.instances_tracked)
+        for n in range(20):
+            backend.transact_write_items([put(f"item{n}", "1")])
+        self.assertEqual(len(Item.instances_tracked), before)
 
 
 if __name__ == "__main__":

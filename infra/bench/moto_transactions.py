@@ -17,7 +17,7 @@ import moto_server  # noqa: E402
 from moto_server_test import put, table_with_stream  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 
-moto_server.transactions_leave_no_trace_in_streams()
+moto_server.apply_patches()
 sharing = Table.__deepcopy__
 
 

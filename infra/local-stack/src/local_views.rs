@@ -147,23 +147,16 @@ pub(crate) async fn local_route(
     })
 }
 
-/// The SMS moto "sent", newest last, optionally only those to one number.
+/// The SMS moto "sent", newest last, optionally only those to one number: from the
+/// emulator's own `/ota/sms` (`infra/moto_server.py`), not moto's data.json, which
+/// walks the emulator's whole state and holds its one thread for seconds.
 pub async fn sent_sms(emulator: &str, to: Option<&str>) -> Result<Value, String> {
-    let data: Value = reqwest::get(format!("{emulator}/moto-api/data.json"))
+    let mut sent: Vec<Value> = reqwest::get(format!("{emulator}/ota/sms"))
         .await
         .map_err(|e| e.to_string())?
         .json()
         .await
         .map_err(|e| e.to_string())?;
-    let mut sent: Vec<Value> = data
-        .pointer("/sns/SMS")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|m| json!({ "id": m["message_id"], "to": m["phone_number"], "message": m["message"] }))
-                .collect()
-        })
-        .unwrap_or_default();
     if let Some(to) = to {
         sent.retain(|m| m["to"] == to);
     }
