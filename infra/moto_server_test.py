@@ -1,5 +1,5 @@
-"""infra/moto_server.py's changes to moto's DynamoDB, on an in-process backend (no
-server, no network). Run by `make test` with the project's moto venv
+"""infra/moto_server.py's changes to moto (DynamoDB transactions and streams, the
+objects it keeps, the SMS it sent), in process (no server, no network). Run by `make test` with the project's moto venv
 (`.venv/bin/python -m unittest infra/moto_server_test.py`)."""
 
 import copy
