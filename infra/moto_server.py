@@ -53,8 +53,6 @@ def transactions_leave_no_trace_in_streams() -> None:
     emulator kept every other caller waiting meanwhile. Sharing is safe because the
     real tables are only ever changed by a transaction that commits, and moto's
     other copies of a table (backups) never write to a stream."""
-    if getattr(DynamoDBBackend.transact_write_items, "tries_first", False):
-        return
     apply = DynamoDBBackend.transact_write_items
 
     def copy_sharing_stream(table: Table, memo: dict) -> Table:
@@ -78,7 +76,6 @@ def transactions_leave_no_trace_in_streams() -> None:
             self.tables.update(real)
         apply(self, transact_items)
 
-    try_first.tries_first = True
     Table.__deepcopy__ = copy_sharing_stream
     DynamoDBBackend.transact_write_items = try_first
 
@@ -96,7 +93,16 @@ def objects_untracked() -> None:
     BaseModel.__new__ = staticmethod(untracked)
 
 
+_patched = False
+
+
 def apply_patches() -> None:
+    """Every change above, once per process (the tests and the benchmark import this
+    module beside each other)."""
+    global _patched
+    if _patched:
+        return
+    _patched = True
     transactions_leave_no_trace_in_streams()
     objects_untracked()
 

@@ -130,5 +130,5 @@ const GuestKeeps = (function () {
     session.removeItem(SCANNED_KEY);
   }
 
-  return { keepLink, forgetLink, chooseLink, takeFragment, intercomFromPath, scanFromQr, saveScan, recentScan, forgetScan };
+  return { forgetLink, chooseLink, takeFragment, intercomFromPath, scanFromQr, saveScan, recentScan, forgetScan };
 })();
