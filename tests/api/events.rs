@@ -74,14 +74,22 @@ fn the_gate_events_samples_are_what_the_rules_deliver() {
         serde_json::from_str(&std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()).unwrap()
     };
     let report = read("gate-events-report.json");
-    assert!(matches!(GateEvent::parse(&report), Ok(GateEvent::Report { .. })));
+    assert!(matches!(GateEvent::parse(&report), Ok(GateEvent::Report(_))));
     let at = time::OffsetDateTime::from_unix_timestamp(1_796_162_458).unwrap();
     let simulated = local_stack::gates::report_event("demo-gate-main", &report["result"], at);
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&simulated), keys(&report));
     let presence = read("gate-events-disconnected.json");
-    assert!(matches!(GateEvent::parse(&presence), Ok(GateEvent::Presence { connected: false, version: 2, .. })));
-    assert_eq!(keys(&local_stack::gates::lifecycle_event("demo-gate-main", false, 2, at)), keys(&presence));
+    let Ok(GateEvent::Presence { event, session, .. }) = GateEvent::parse(&presence) else { panic!("{presence}") };
+    assert_eq!((event.connected, event.version, session.is_some()), (false, 2, true));
+    let simulated = local_stack::gates::lifecycle_event("demo-gate-main", false, 2, "s", at);
+    assert_eq!(keys(&simulated), keys(&presence));
+    let connected = read("gate-events-connected.json");
+    let Ok(GateEvent::Presence { event: connect, .. }) = GateEvent::parse(&connected) else { panic!("{connected}") };
+    assert_eq!((connect.connected, connect.version), (true, 2), "a connection's two events share its version");
+    assert_eq!(connected["sessionIdentifier"], presence["sessionIdentifier"]);
+    let simulated = local_stack::gates::lifecycle_event("demo-gate-main", true, 2, "s", at);
+    assert_eq!(keys(&simulated), keys(&connected));
 }
 
 /// The stream consumers' samples are records as Lambda delivers them (taken from the

@@ -5,7 +5,7 @@
 
 use crate::helpers::{other_code, spawn_app, spawn_app_with, Invite, Options, Redeem, TestApp};
 use fault_proxy::Fault;
-use local_stack::gates::{lifecycle_event, report_event, Mode};
+use local_stack::gates::{report_event, Mode};
 use ota::handlers::gate_events::{self, Handled};
 use serde_json::{json, Value};
 use time::Duration;
@@ -215,23 +215,6 @@ async fn three_entry_gate_refusals_and_an_exit_gate_outage_still_let_the_guest_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicate_and_out_of_order_presence_events_change_nothing() {
-    let app = spawn_app().await;
-    app.configure(10).await;
-    let invite = app.invite("Flapping Gate").await;
-    let thing = app.site.thing("gate-main").as_str().to_owned();
-    let at = now(&app) - Duration::minutes(5);
-    // The simulator connected the gate with version 1.
-    assert_eq!(deliver(&app, lifecycle_event(&thing, false, 3, at)).await, Handled::PresenceRecorded);
-    assert_eq!(deliver(&app, lifecycle_event(&thing, false, 3, at)).await, Handled::Unchanged, "a duplicate");
-    assert_eq!(deliver(&app, lifecycle_event(&thing, true, 2, at)).await, Handled::Unchanged, "an older event");
-    assert_eq!(status(&app, &invite).await["gates"]["entry"]["status"], "offline");
-    assert_eq!(deliver(&app, lifecycle_event(&thing, true, 4, now(&app))).await, Handled::PresenceRecorded);
-    assert_eq!(status(&app, &invite).await["gates"]["entry"]["status"], "online");
-    assert_eq!(deliver(&app, json!({ "eventType": "subscribed", "clientId": thing })).await, Handled::Ignored);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_from_another_gate_or_on_unknown_commands_are_not_believed() {
     let app = spawn_app().await;
     app.configure(10).await;
@@ -267,4 +250,41 @@ async fn the_sweep_gives_back_a_command_that_lapsed_and_leaves_nothing_behind() 
     assert!(history >= 6, "created, entry try, opened, exit try, exit not opened, expired, overstayed: {history}");
     let again = app.sweep().await;
     assert_eq!((again.due, again.overstayed), (0, 0), "nothing is left in the index");
+}
+
+/// The gate's clock is a diagnostic: a report is believed for what happened whatever
+/// its `at` says (far future, negative, milliseconds, absent), and the owner's
+/// activity and the events take the time IoT Core received it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_with_any_gate_clock_is_believed_and_timed_by_iot_core() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    app.set_gate("gate-main", Mode::Mute).await;
+    let entry_gate = app.site.thing("gate-main").as_str().to_owned();
+    for (name, at) in [
+        ("Far Future", json!(253_402_300_799_i64)),
+        ("Negative", json!(-86_400)),
+        ("Millis", json!(now(&app).unix_timestamp() * 1000)),
+        ("Missing", Value::Null),
+    ] {
+        let invite = app.invite(name).await;
+        let (_, opening) = app.enter(&invite).await;
+        let command = opening["command_id"].as_str().unwrap();
+        let received = now(&app) + Duration::seconds(2);
+        let mut result = json!({ "command_id": command, "outcome": "opened" });
+        if !at.is_null() {
+            result["at"] = at.clone();
+        }
+        let report = report_event(&entry_gate, &result, received);
+        assert_eq!(deliver(&app, report).await, Handled::Confirmed, "{name}: the gate opened");
+        let rfc3339 = received.format(&time::format_description::well_known::Rfc3339).unwrap();
+        assert_eq!(status(&app, &invite).await["entry"]["opened_at"], rfc3339, "{name}");
+    }
+    let (code, activity) = app.activity(&app.owner, "limit=100").await;
+    assert_eq!(code, 200, "the outbox mapped every report: {activity}");
+    let entered: Vec<&Value> =
+        activity["facts"].as_array().unwrap().iter().filter(|f| f["kind"] == "guest_entered").collect();
+    assert_eq!(entered.len(), 4, "{activity}");
+    let today = now(&app).date().to_string();
+    assert!(entered.iter().all(|f| f["occurred_at"].as_str().unwrap().starts_with(&today)), "{entered:?}");
 }

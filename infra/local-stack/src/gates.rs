@@ -14,7 +14,10 @@
 //! in the shape that rule's SQL makes of the shadow's `update/accepted` message —
 //! by calling the `gate-events` handler in process, as the rule's Lambda action
 //! would invoke the function. Connecting and disconnecting deliver lifecycle events
-//! in the shape AWS publishes them, with a growing version per gate.
+//! as AWS documents them (see [`lifecycle_event`]): a connection's connect and
+//! disconnect share its version and session, versions skip, the version starts
+//! again at 0 after an hour offline, timestamps are milliseconds; a gate can be
+//! told to have its events delivered twice, or late ([`Delivery`]).
 //!
 //! Each gate can be online, offline (reads nothing, reports nothing until it is
 //! back), slow (acts N seconds after it first reads a command), mute (acts, never
@@ -70,11 +73,35 @@ pub struct Opening {
     pub at: i64,
 }
 
+/// How a gate's lifecycle events reach the backend: AWS says "Lifecycle messages
+/// might be sent out of order. You might receive duplicate messages."
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Delivery {
+    /// Every event is delivered twice.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// Every event is followed by the one before it, delivered again, late.
+    #[serde(default)]
+    pub reorder: bool,
+}
+
+/// After this long offline AWS starts a client's versions again at 0 ("If a client
+/// is not connected for approximately one hour, the version number is reset to 0").
+pub const VERSION_RESET_AFTER: time::Duration = time::Duration::hours(1);
+
 #[derive(Debug)]
 struct Gate {
     mode: Mode,
-    /// The version of its last lifecycle event.
+    /// The version of its current (or last) connection: its connect and its
+    /// disconnect carry the same one.
     version: i64,
+    /// Connections made, which decides how far the next version skips.
+    connections: i64,
+    /// When its last connection dropped.
+    dropped_at: Option<OffsetDateTime>,
+    delivery: Delivery,
+    /// Its last lifecycle event, for a late second delivery.
+    last_event: Option<Value>,
     /// Command ids acted on, with the report made (re-sent on reconnect).
     handled: HashMap<String, Value>,
     /// When each command was first read (a slow gate acts some time later).
@@ -216,6 +243,10 @@ impl GateSimulator {
             Gate {
                 mode: Mode::Offline,
                 version: 0,
+                connections: 0,
+                dropped_at: None,
+                delivery: Delivery::default(),
+                last_event: None,
                 handled: HashMap::new(),
                 first_read: HashMap::new(),
                 opened_for: HashMap::new(),
@@ -271,25 +302,45 @@ impl GateSimulator {
     /// it, re-sends its last report (the contract's "re-send on reconnect") and reads
     /// its shadow. Returns `false` for an unknown gate.
     pub async fn set_mode(&self, thing: &str, mode: Mode) -> bool {
-        let (event, resend) = {
+        let (events, resend) = {
             let mut gates = self.lock();
             let Some(gate) = gates.get_mut(thing) else { return false };
             let was_online = gate.mode != Mode::Offline;
             let online = mode != Mode::Offline;
             gate.mode = mode;
             if was_online == online {
-                (None, None)
+                (Vec::new(), None)
             } else {
-                gate.version += 1;
-                let event = lifecycle_event(thing, online, gate.version, self.now());
-                (Some(event), if online { gate.last_report.clone() } else { None })
+                let now = self.now();
+                if online {
+                    gate.version = next_version(gate, now);
+                    gate.connections += 1;
+                } else {
+                    gate.dropped_at = Some(now);
+                }
+                let session = format!("00000000-0000-4000-8000-{:012}", gate.connections);
+                let event = lifecycle_event(thing, online, gate.version, &session, now);
+                let mut events = vec![event.clone()];
+                if gate.delivery.duplicate {
+                    events.push(event.clone());
+                }
+                if let (true, Some(previous)) = (gate.delivery.reorder, gate.last_event.take()) {
+                    events.push(previous);
+                }
+                gate.last_event = Some(event);
+                (events, if online { gate.last_report.clone() } else { None })
             }
         };
-        for delivery in event.into_iter().chain(resend) {
-            self.deliver(&delivery).await;
+        for delivery in events.iter().chain(resend.iter()) {
+            self.deliver(delivery).await;
         }
         self.scan().await;
         true
+    }
+
+    /// How a gate's lifecycle events are delivered from now on.
+    pub fn set_delivery(&self, thing: &str, delivery: Delivery) -> bool {
+        self.lock().get_mut(thing).map(|gate| gate.delivery = delivery).is_some()
     }
 
     async fn deliver(&self, event: &Value) {
@@ -402,14 +453,33 @@ pub fn report_event(thing: &str, result: &Value, now: OffsetDateTime) -> Value {
     json!({ "thing": thing, "result": result, "received_at": millis(now) })
 }
 
-/// A lifecycle event as AWS IoT publishes it on `$aws/events/presence/...`
-/// (the rule delivers it whole: `SELECT *`).
-pub fn lifecycle_event(thing: &str, connected: bool, version: i64, now: OffsetDateTime) -> Value {
+/// The version of a gate's next connection: AWS's is "a monotonically increasing
+/// long integer value for each client ID connection", which "might skip values and
+/// is not guaranteed to be consistently increasing by 1 for each event", and is
+/// "reset to 0" after about an hour offline. This one skips one value on every
+/// third connection.
+fn next_version(gate: &Gate, now: OffsetDateTime) -> i64 {
+    match gate.dropped_at {
+        Some(dropped) if now - dropped >= VERSION_RESET_AFTER => 0,
+        _ if gate.connections == 0 => 1,
+        _ => gate.version + if gate.connections % 3 == 2 { 2 } else { 1 },
+    }
+}
+
+/// A lifecycle event as AWS IoT publishes it on `$aws/events/presence/...` (the
+/// rule delivers it whole: `SELECT *`), element by element as the developer guide's
+/// "Lifecycle events" page lists them: `timestamp` "expressed in milliseconds since
+/// the Unix epoch"; `sessionIdentifier` "a globally unique identifier in AWS IoT that
+/// exists for the life of the session"; `versionNumber` shared by "the connect and
+/// disconnect messages for a client connection"; `ipAddress` "found in connection
+/// messages only"; `clientInitiatedDisconnect` and `disconnectReason` "found in
+/// disconnect messages only".
+pub fn lifecycle_event(thing: &str, connected: bool, version: i64, session: &str, now: OffsetDateTime) -> Value {
     let mut event = json!({
         "clientId": thing,
         "timestamp": millis(now),
         "eventType": if connected { "connected" } else { "disconnected" },
-        "sessionIdentifier": format!("00000000-0000-0000-0000-{version:012}"),
+        "sessionIdentifier": session,
         "principalIdentifier": "12345678901234567890123456789012",
         "versionNumber": version,
     });

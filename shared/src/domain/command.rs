@@ -13,6 +13,7 @@
 
 use super::ids::{IntercomId, InviteId, ThingName};
 use super::passage::COMMAND_VALIDITY;
+use super::presence::LifecycleEvent;
 use super::redemption::{AttemptKey, Redemption};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -75,7 +76,7 @@ impl DoorCommand {
             id: CommandId { intercom: intercom.clone(), invite: invite.clone(), attempt: attempt.clone() },
             redemption: attempt.redemption(),
             issued_at,
-            not_after: issued_at + COMMAND_VALIDITY,
+            not_after: issued_at.saturating_add(COMMAND_VALIDITY),
         }
     }
 
@@ -136,10 +137,40 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GateEvent {
     /// A gate's report on a command (rule on `$aws/things/+/shadow/name/ota/update/accepted`).
-    Report { thing: ThingName, command: CommandId, outcome: Outcome, at: OffsetDateTime },
+    Report(Report),
     /// A lifecycle event (rule on `$aws/events/presence/+/+`); the gate's MQTT client
-    /// id is its thing name. `version` orders events of one client.
-    Presence { thing: ThingName, connected: bool, version: i64, at: OffsetDateTime },
+    /// id is its thing name. See `domain::presence` for how events are ordered.
+    Presence { thing: ThingName, event: LifecycleEvent, session: Option<String> },
+}
+
+/// A gate's report. What happened is the gate's word; when, IoT Core's: the rule's
+/// `timestamp() AS received_at` (milliseconds). The gate's own clock (`result.at`)
+/// is only a diagnostic: firmware clocks drift, reset to 1970 and send milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub thing: ThingName,
+    /// The report's command, if it names one this service issued.
+    pub command: Result<CommandId, UnreadableEvent>,
+    pub outcome: Result<Outcome, UnreadableEvent>,
+    /// When IoT Core received it; `None` only if the rule did not say (then the
+    /// function's own clock stands in).
+    pub received_at: Option<OffsetDateTime>,
+    /// `result.at` as the gate sent it, read as seconds; `None` if absent, not a
+    /// number, or not a time (a millisecond value is not read as seconds).
+    pub gate_at: Option<OffsetDateTime>,
+}
+
+/// A gate's clock is believed no further than this from IoT Core's (beyond it the
+/// value is not a time in seconds: milliseconds, or a clock that never set).
+const GATE_CLOCK_SANITY: time::Duration = time::Duration::days(366 * 5);
+
+impl Report {
+    /// How far the gate's clock is ahead of IoT Core's (negative: behind), if both
+    /// are known and the gate's is a time at all.
+    pub fn clock_skew(&self) -> Option<time::Duration> {
+        let skew = self.gate_at? - self.received_at?;
+        (skew.abs() <= GATE_CLOCK_SANITY).then_some(skew)
+    }
 }
 
 /// Why a delivered message is not one this service acts on. Logged and dropped: a
@@ -162,19 +193,17 @@ impl GateEvent {
             let thing = ThingName::parse(text(&event["clientId"], "clientId")?).ok_or(UnreadableEvent("clientId"))?;
             let version = event["versionNumber"].as_i64().ok_or(UnreadableEvent("versionNumber"))?;
             let at = millis(&event["timestamp"]).ok_or(UnreadableEvent("timestamp"))?;
-            return Ok(Self::Presence { thing, connected, version, at });
+            let session = event["sessionIdentifier"].as_str().filter(|s| s.len() <= 64).map(str::to_owned);
+            return Ok(Self::Presence { thing, event: LifecycleEvent { connected, version, at }, session });
         }
         let result = &event["result"];
         let thing = ThingName::parse(text(&event["thing"], "thing")?).ok_or(UnreadableEvent("thing"))?;
-        let command = CommandId::parse(text(&result["command_id"], "result.command_id")?)
-            .ok_or(UnreadableEvent("result.command_id"))?;
-        let outcome =
-            Outcome::parse(text(&result["outcome"], "result.outcome")?).ok_or(UnreadableEvent("result.outcome"))?;
-        let at = result["at"]
-            .as_i64()
-            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-            .ok_or(UnreadableEvent("result.at"))?;
-        Ok(Self::Report { thing, command, outcome, at })
+        let command = text(&result["command_id"], "result.command_id")
+            .and_then(|raw| CommandId::parse(raw).ok_or(UnreadableEvent("result.command_id")));
+        let outcome = text(&result["outcome"], "result.outcome")
+            .and_then(|raw| Outcome::parse(raw).ok_or(UnreadableEvent("result.outcome")));
+        let gate_at = result["at"].as_i64().and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok());
+        Ok(Self::Report(Report { thing, command, outcome, received_at: millis(&event["received_at"]), gate_at }))
     }
 }
 
@@ -213,18 +242,47 @@ mod tests {
     fn reports_and_lifecycle_events_are_read_in_the_shapes_aws_sends() {
         let id = command(OffsetDateTime::UNIX_EPOCH).id;
         let report = json!({"thing": "demo-gate-main", "result": {"command_id": id.to_string(), "outcome": "opened", "at": 1_800_000_000}, "received_at": 1});
-        assert!(matches!(GateEvent::parse(&report), Ok(GateEvent::Report { outcome: Outcome::Opened, .. })));
+        match GateEvent::parse(&report) {
+            Ok(GateEvent::Report(report)) => {
+                assert_eq!(report.outcome, Ok(Outcome::Opened));
+                assert_eq!(report.received_at, Some(OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(1)));
+            }
+            other => panic!("{other:?}"),
+        }
         let presence = json!({"clientId": "demo-gate-main", "timestamp": 1_800_000_000_123_i64, "eventType": "disconnected",
             "clientInitiatedDisconnect": false, "sessionIdentifier": "00000000-0000-0000-0000-000000000000",
             "principalIdentifier": "12345678901234567890123456789012", "disconnectReason": "MQTT_KEEP_ALIVE_TIMEOUT", "versionNumber": 7});
         match GateEvent::parse(&presence) {
-            Ok(GateEvent::Presence { connected: false, version: 7, at, .. }) => {
-                assert_eq!(at.unix_timestamp(), 1_800_000_000)
+            Ok(GateEvent::Presence { event: LifecycleEvent { connected: false, version: 7, at }, session, .. }) => {
+                assert_eq!(at.unix_timestamp(), 1_800_000_000);
+                assert_eq!(session.as_deref(), Some("00000000-0000-0000-0000-000000000000"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(GateEvent::parse(&json!({"thing": "t", "result": {"command_id": "x", "outcome": "opened", "at": 1}}))
-            .is_err());
+        match GateEvent::parse(&json!({"thing": "t", "result": {"command_id": "x", "outcome": "opened", "at": 1}})) {
+            Ok(GateEvent::Report(report)) => assert!(report.command.is_err(), "still the gate's report"),
+            other => panic!("{other:?}"),
+        }
+        assert!(GateEvent::parse(&json!({"thing": "", "result": {}})).is_err());
         assert!(GateEvent::parse(&json!({"eventType": "subscribed", "clientId": "t"})).is_err());
+    }
+
+    #[test]
+    fn a_report_is_read_whatever_the_gate_s_clock_says() {
+        let id = command(OffsetDateTime::UNIX_EPOCH).id.to_string();
+        let received = 1_800_000_000_000_i64;
+        for (at, skew) in [
+            (json!(1_800_000_030), Some(30)),
+            (json!(253_402_300_799_i64), None),
+            (json!(-5), None),
+            (json!(1_800_000_000_000_i64), None),
+            (json!("soon"), None),
+            (Value::Null, None),
+        ] {
+            let event = json!({"thing": "demo-gate-main", "result": {"command_id": id, "outcome": "opened", "at": at}, "received_at": received});
+            let Ok(GateEvent::Report(report)) = GateEvent::parse(&event) else { panic!("{event}") };
+            assert_eq!(report.outcome, Ok(Outcome::Opened), "{at}: what happened is believed");
+            assert_eq!(report.clock_skew().map(|s| s.whole_seconds()), skew, "{at}");
+        }
     }
 }

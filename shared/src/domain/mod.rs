@@ -11,6 +11,7 @@ pub mod ids;
 pub mod invite;
 pub mod passage;
 pub mod phone;
+pub mod presence;
 pub mod redemption;
 // The plans are read only with `sms`; the region names are needed everywhere.
 #[cfg_attr(not(feature = "phone"), allow(dead_code))]

@@ -75,7 +75,7 @@ impl Progress {
 
 /// When a command issued at `issued_at` counts as not acted on, if no report came.
 pub fn confirm_by(issued_at: OffsetDateTime) -> OffsetDateTime {
-    issued_at + COMMAND_VALIDITY + REPORT_GRACE
+    issued_at.saturating_add(COMMAND_VALIDITY + REPORT_GRACE)
 }
 
 impl Passage {

@@ -4,7 +4,12 @@
 //! - `opened`: the passage is spent for good (`Store::confirm_opened`), also when
 //!   the report comes after the command lapsed and the passage was given back.
 //! - `too_late` / `failed`: the gate did not open; the passage is given back at once.
-//! - connected / disconnected: the gate's presence, ordered by the events' versions.
+//! - connected / disconnected: the gate's presence, ordered as `domain::presence`
+//!   says (versions within half an hour, timestamps beyond). A report also proves
+//!   its gate online.
+//!
+//! A report's time is IoT Core's (`received_at`), never the gate's clock, whose
+//! skew is logged (`clock_skew_seconds`) and measured, not trusted.
 //!
 //! Every write is conditional, so duplicate and out-of-order deliveries change
 //! nothing. A report is believed only from the gate the invite's passage names (the
@@ -13,9 +18,9 @@
 //! would not help); a store failure fails the invocation, so the rule's Lambda
 //! action retries it and, past that, its error action keeps it in the dead-letter queue.
 
-use crate::domain::command::{GateEvent, Outcome};
+use crate::domain::command::{GateEvent, Outcome, Report};
 use crate::error::ApiError;
-use crate::store::{GiveBack, Presence};
+use crate::store::GiveBack;
 use crate::Deps;
 use serde::Serialize;
 
@@ -45,39 +50,70 @@ pub async fn handle(deps: &Deps, event: &serde_json::Value) -> Result<Handled, A
         }
     };
     match event {
-        GateEvent::Presence { thing, connected, version, at } => {
-            let changed = deps.store.record_presence(&thing, Presence { connected, version, at }).await?;
-            tracing::info!(thing = thing.as_str(), connected, version, changed, "gate presence");
+        GateEvent::Presence { thing, event, session } => {
+            let changed = deps.store.record_presence(&thing, event, session.as_deref()).await?;
+            tracing::info!(
+                thing = thing.as_str(),
+                connected = event.connected,
+                version = event.version,
+                session = session.as_deref().unwrap_or(""),
+                changed,
+                "gate presence"
+            );
             Ok(if changed { Handled::PresenceRecorded } else { Handled::Unchanged })
         }
-        GateEvent::Report { thing, command, outcome, at } => {
-            let redemption = command.redemption();
-            for _ in 0..CONFIRM_ROUNDS {
-                let Some(invite) = deps.store.invite(&command.intercom, &command.invite).await? else {
-                    tracing::warn!(command = %command, "report on an unknown invite");
-                    return Ok(Handled::Ignored);
-                };
-                let issued_at = match invite.recorded_attempt(&command.attempt) {
-                    Some(issued_at) if invite.gate_for(redemption).thing == thing => issued_at,
-                    _ => {
-                        tracing::warn!(command = %command, thing = thing.as_str(), "report from another gate, or on no recorded attempt");
-                        return Ok(Handled::Ignored);
-                    }
-                };
-                tracing::info!(invite = %invite.id, command = %command, outcome = outcome.as_str(), "gate report");
-                if outcome != Outcome::Opened {
-                    let why = GiveBack::NotOpened;
-                    let given_back = deps.store.give_back(&invite, redemption, &command.attempt, why, at).await?;
-                    return Ok(if given_back { Handled::GivenBack } else { Handled::Unchanged });
-                }
-                if invite.passage(redemption).opened_at.is_some() {
-                    return Ok(Handled::Unchanged);
-                }
-                if deps.store.confirm_opened(&invite, &command.attempt, issued_at, at).await? {
-                    return Ok(Handled::Confirmed);
-                }
+        GateEvent::Report(report) => handle_report(deps, report).await,
+    }
+}
+
+async fn handle_report(deps: &Deps, report: Report) -> Result<Handled, ApiError> {
+    let received_at = report.received_at.unwrap_or_else(|| deps.clock.now());
+    let thing = &report.thing;
+    // Only a connected gate can report: whatever the report says, the gate is online.
+    if deps.store.record_proven_online(thing, received_at).await? {
+        tracing::info!(thing = thing.as_str(), "gate proven online by its report");
+    }
+    let skew = report.clock_skew().map(|skew| skew.whole_seconds());
+    // One log line per report with the gate's clock skew: the metric filter
+    // `GateClockSkew` reads `clock_skew_seconds` from it.
+    tracing::info!(
+        thing = thing.as_str(),
+        clock_skew_seconds = skew,
+        gate_clock_readable = report.gate_at.is_some(),
+        "gate report received"
+    );
+    let (command, outcome) = match (&report.command, &report.outcome) {
+        (Ok(command), Ok(outcome)) => (command, *outcome),
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(thing = thing.as_str(), %error, "gate report dropped");
+            return Ok(Handled::Ignored);
+        }
+    };
+    let redemption = command.redemption();
+    for _ in 0..CONFIRM_ROUNDS {
+        let Some(invite) = deps.store.invite(&command.intercom, &command.invite).await? else {
+            tracing::warn!(command = %command, "report on an unknown invite");
+            return Ok(Handled::Ignored);
+        };
+        let issued_at = match invite.recorded_attempt(&command.attempt) {
+            Some(issued_at) if invite.gate_for(redemption).thing == *thing => issued_at,
+            _ => {
+                tracing::warn!(command = %command, thing = thing.as_str(), "report from another gate, or on no recorded attempt");
+                return Ok(Handled::Ignored);
             }
-            Err(ApiError::Busy)
+        };
+        tracing::info!(invite = %invite.id, command = %command, outcome = outcome.as_str(), "gate report");
+        if outcome != Outcome::Opened {
+            let why = GiveBack::NotOpened;
+            let given_back = deps.store.give_back(&invite, redemption, &command.attempt, why, received_at).await?;
+            return Ok(if given_back { Handled::GivenBack } else { Handled::Unchanged });
+        }
+        if invite.passage(redemption).opened_at.is_some() {
+            return Ok(Handled::Unchanged);
+        }
+        if deps.store.confirm_opened(&invite, &command.attempt, issued_at, received_at).await? {
+            return Ok(Handled::Confirmed);
         }
     }
+    Err(ApiError::Busy)
 }

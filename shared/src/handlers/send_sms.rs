@@ -83,7 +83,7 @@ async fn send(deps: &Deps, intercom: &IntercomId, id: &InviteId, request: u32) -
     let text = sms::guest_sms(&invite.guest_name, &invite.code, &link, minutes);
     match deps.sms.send(&invite.guest_mobile, &text).await {
         Ok(message_id) => {
-            let kept_until = invite.exit_closes_at + crate::store::invites::INVITE_RETENTION;
+            let kept_until = invite.exit_closes_at.saturating_add(crate::store::invites::INVITE_RETENTION);
             deps.store.remember_sms_message(&message_id, intercom, id, kept_until).await?;
             let outcome = SmsOutcome::Sent { message_id: &message_id };
             deps.store.record_sms_outcome(intercom, id, request, outcome, deps.clock.now()).await?;

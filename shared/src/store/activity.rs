@@ -61,7 +61,7 @@ pub fn fact_to_item(fact: &Fact) -> Item {
         (names::KIND.to_owned(), s(fact.kind.as_str())),
         (names::AT.to_owned(), epoch(fact.at)),
         (names::INTERCOM_ID.to_owned(), s(fact.intercom.as_str())),
-        (keys::PURGE_AT.to_owned(), epoch(fact.at + ACTIVITY_RETENTION)),
+        (keys::PURGE_AT.to_owned(), epoch(fact.at.saturating_add(ACTIVITY_RETENTION))),
     ]);
     if let Some(guest) = &fact.guest {
         item.insert(names::INVITE_ID.to_owned(), s(guest.invite.as_str()));

@@ -48,6 +48,12 @@ pub mod names {
     pub const CONNECTED: &str = "connected";
     pub const EVENT_VERSION: &str = "event_version";
     pub const EVENT_AT: &str = "event_at";
+    /// The MQTT session of the last lifecycle event (`sessionIdentifier`), for operators.
+    pub const EVENT_SESSION: &str = "event_session";
+    /// When something only a connected gate can do (a report) last reached the
+    /// backend, by IoT Core's clock (milliseconds): proves it online after a
+    /// disconnect whose reconnect has not arrived yet.
+    pub const PROVEN_ONLINE_AT: &str = "proven_online_at";
     /// Set while a gate counts as offline (the sweep declared it): when its link dropped.
     pub const OFFLINE_SINCE: &str = "offline_since";
 

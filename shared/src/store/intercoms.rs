@@ -203,7 +203,7 @@ impl Store {
             (names::MAX_USERS.to_owned(), n(settings.max_users)),
             (names::INVITE_DURATION_MINUTES.to_owned(), n(settings.invite_duration_minutes)),
             (names::EXIT_GRACE_MINUTES.to_owned(), n(settings.exit_grace_minutes)),
-            (keys::PURGE_AT.to_owned(), epoch(settings.updated_at + AUDIT_RETENTION)),
+            (keys::PURGE_AT.to_owned(), epoch(settings.updated_at.saturating_add(AUDIT_RETENTION))),
         ]);
         let result = self
             .client

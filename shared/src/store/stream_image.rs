@@ -75,7 +75,8 @@ pub fn changes(event: &Value) -> Vec<Change> {
             let read = |name: &str| images.get(name).map(image);
             let (old, new) = (read("OldImage"), read("NewImage"));
             if matches!(old, Some(None)) || matches!(new, Some(None)) {
-                tracing::error!(event = ?record.get("eventID"), "stream record with an unreadable image skipped");
+                // Counted by the `StreamRecordsSkipped` metric filter (alarm).
+                tracing::error!(event = ?record.get("eventID"), reason = "unreadable image", "stream record skipped");
                 return None;
             }
             Some(Change { old: old.flatten(), new: new.flatten() })

@@ -18,7 +18,7 @@ pub struct IdempotencyRecord {
 }
 
 pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) -> Item {
-    let expires_at = record.created_at + IDEMPOTENCY_WINDOW;
+    let expires_at = record.created_at.saturating_add(IDEMPOTENCY_WINDOW);
     let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash, expires_at));
     item.extend([
         (names::FINGERPRINT.to_owned(), s(&record.fingerprint)),

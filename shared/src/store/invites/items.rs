@@ -51,7 +51,7 @@ use crate::store::attributes::names::{ENTRY, EXIT, EXIT_NOT_BEFORE, EXIT_PAUSE};
 /// The item of a newly created invite.
 pub fn invite_to_item(invite: &Invite) -> Item {
     let mut item = key(keys::intercom_pk(&invite.intercom_id), keys::invite_sk(&invite.id));
-    let purge_at = invite.exit_closes_at + INVITE_RETENTION;
+    let purge_at = invite.exit_closes_at.saturating_add(INVITE_RETENTION);
     item.extend([
         (names::INTERCOM_ID.to_owned(), s(invite.intercom_id.as_str())),
         (names::INTERCOM_LABEL.to_owned(), s(&invite.intercom_label)),

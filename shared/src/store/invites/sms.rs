@@ -31,7 +31,7 @@ pub fn sms_to_item(invite: &Invite) -> Item {
         (names::SMS_STATUS.to_owned(), s(SmsStatus::Queued.as_str())),
         (names::SMS_HANDLED.to_owned(), n(0)),
         (names::HISTORY.to_owned(), history_append("sms_queued", invite.created_at)),
-        (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at + INVITE_RETENTION)),
+        (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at.saturating_add(INVITE_RETENTION))),
     ]);
     if let Some(sealed) = &invite.link_seal {
         item.insert(names::LINK_SEAL.to_owned(), s(STANDARD.encode(&sealed.bytes)));
