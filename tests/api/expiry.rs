@@ -40,7 +40,7 @@ async fn a_guest_inside_can_still_leave_during_the_exit_grace_but_not_after() {
     let (_, list) = app.list(&app.owner).await;
     let states: Vec<_> = list["codes"].as_array().unwrap().iter().map(|c| c["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["inside", "inside"], "guests inside stay listed through the grace: {list}");
-    assert_eq!(list["active"], 0, "but hold no place");
+    assert_eq!(list["active"], 2, "and hold their places until their exit windows close");
     let (status, body) = app.exit(&stays_late).await;
     assert_eq!(status, 202, "{body}");
 

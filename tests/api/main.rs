@@ -20,6 +20,7 @@ mod expiry;
 mod faults;
 mod gates;
 mod guest_status;
+mod inside;
 mod presence;
 mod redeem;
 mod revoke;

@@ -53,7 +53,7 @@ async fn a_guest_inside_during_the_exit_grace_is_listed_and_can_be_revoked() {
     assert_eq!(listed["id"], invite.id.as_str(), "the owner still sees who is inside: {list}");
     assert_eq!(listed["state"], "inside");
     assert_eq!(listed["exit_open_until"], invite.body["exit_closes_at"]);
-    assert_eq!(list["active"], 0, "a guest inside after expiry holds no place");
+    assert_eq!(list["active"], 1, "a guest inside after expiry keeps their place until the exit window closes");
 
     assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204, "revoke works until the exit window closes");
     let (status, error) = app.exit(&invite).await;

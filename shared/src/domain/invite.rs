@@ -36,7 +36,7 @@ pub enum InviteState {
     /// The exit gate opened, or has a command it may still act on.
     Exited,
     /// An exit was accepted once but its gate did not open: the guest may try the exit
-    /// again. The place it freed stays freed (someone else may have taken it).
+    /// again, and keeps their place until then.
     ExitFailed,
     Revoked,
 }
@@ -108,7 +108,8 @@ pub struct Invite {
     pub revoked: bool,
     pub entry: Passage,
     pub exit: Passage,
-    /// Set once an exit was accepted: the place it freed is not taken back.
+    /// Set once an exit command was given back or refused: the entry is closed for
+    /// good (the guest may be out), the exit stays open.
     pub exit_released: bool,
     /// Before this, no further exit attempt is accepted (the growing pause after the
     /// free wrong exit codes).
@@ -166,11 +167,18 @@ impl Standing {
         self.entry.wrong() >= MAX_WRONG_ATTEMPTS && self.state(now) == InviteState::Unused
     }
 
-    /// Whether the invite takes one of the intercom's Max Users places now.
-    /// Locked invites keep theirs until revoked or expired: the owner sees them.
+    /// Whether the invite takes one of the intercom's Max Users places now. A code
+    /// holds its place until it is revoked, its exit gate reports opening, or its
+    /// window ends: its expiry if no entry command ever went out, else the close of
+    /// its exit window (the guest may be inside). No outcome of an exit press —
+    /// refused, pending, given back — frees it, and no late report can take a place
+    /// back after it was freed. Locked invites keep theirs: the owner sees them.
     pub fn holds_slot(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state(now), InviteState::Unused | InviteState::Entering | InviteState::Entered)
-            && now < self.expires_at
+        if self.revoked || self.exit.opened_at.is_some() {
+            return false;
+        }
+        let ends = if self.entry.was_attempted_with_the_code() { self.exit_closes_at } else { self.expires_at };
+        now < ends
     }
 
     /// Whether no other invite of this intercom may be given the same code now:
@@ -183,15 +191,14 @@ impl Standing {
         }
     }
 
-    /// Whether the owner's list shows it: it holds a place, or its guest may be inside
-    /// (entered, or an exit that did not open) until the exit window closes.
+    /// Whether the owner's list shows it: exactly while it holds a place, so the
+    /// owner sees every guest who may be inside.
     pub fn is_listed(&self, now: OffsetDateTime) -> bool {
         self.holds_slot(now)
-            || (matches!(self.state(now), InviteState::Entered | InviteState::ExitFailed) && now < self.exit_closes_at)
     }
 
     fn is_inside_after_expiry(&self, now: OffsetDateTime) -> bool {
-        matches!(self.state(now), InviteState::Entered | InviteState::ExitFailed)
+        matches!(self.state(now), InviteState::Entered | InviteState::ExitFailed | InviteState::Exited)
             && self.expires_at <= now
             && now < self.exit_closes_at
     }
@@ -433,17 +440,26 @@ pub(crate) mod tests {
     const T0: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
 
     #[test]
-    fn slots_are_held_only_by_unused_or_entered_invites_before_expiry() {
+    fn a_place_is_freed_only_by_revoke_a_confirmed_exit_or_the_end_of_its_window() {
         let mut invite = invite_at(T0);
         assert!(invite.holds_slot(T0));
-        assert!(!invite.holds_slot(invite.expires_at));
+        assert!(!invite.holds_slot(invite.expires_at), "never used: its window is its validity");
         invite = in_state(invite, InviteState::Entered);
-        assert!(invite.holds_slot(T0));
+        assert!(invite.holds_slot(invite.expires_at), "inside: held through the exit window");
+        assert!(!invite.holds_slot(invite.exit_closes_at));
         assert!(invite.reserves_code(invite.expires_at), "entered guest still uses the code in grace");
-        for ended in [InviteState::Exited, InviteState::ExitFailed, InviteState::Revoked] {
+        invite = in_state(invite, InviteState::ExitFailed);
+        assert!(invite.holds_slot(T0) && invite.standing().is_listed(T0), "an exit given back frees nothing");
+        invite.exit = Passage { consumed: true, last_attempt_at: Some(T0), guesses: 1, ..Passage::default() };
+        assert_eq!(invite.state(T0), InviteState::Exited);
+        assert!(invite.holds_slot(T0) && invite.standing().is_listed(T0), "an exit command out frees nothing");
+        for ended in [InviteState::Exited, InviteState::Revoked] {
             invite = in_state(invite, ended);
-            assert!(!invite.holds_slot(T0), "{ended:?}");
+            assert!(!invite.holds_slot(T0) && !invite.standing().is_listed(T0), "{ended:?}");
         }
+        let mut maybe_inside = invite_at(T0);
+        maybe_inside.entry.given_back = 1;
+        assert!(maybe_inside.holds_slot(maybe_inside.expires_at), "an entry command went out: the guest may be in");
     }
 
     #[test]
@@ -456,7 +472,7 @@ pub(crate) mod tests {
         inside = in_state(inside, InviteState::Entered);
         let mut gone = invite_at(T0);
         gone = in_state(gone, InviteState::Exited);
-        let later = inside.expires_at; // the guest inside is in the exit grace: holds no place, keeps the code
+        let later = inside.expires_at; // the guest inside is in the exit grace: keeps the place and the code
         let code = next_code(&[inside.clone(), gone.clone()], &settings, later).unwrap();
         assert_ne!(code, inside.code, "the code of a guest still inside is not reissued");
         assert_eq!(next_code(&[invite_at(T0), invite_at(T0)], &settings, T0), Err(CannotCreate::Full { max_users: 2 }));

@@ -2,6 +2,7 @@
 //! expiring those whose time has passed.
 
 use super::*;
+use crate::store::attributes::names::ENTRY;
 
 fn invite_key_of(item: &Item) -> Option<(IntercomId, InviteId)> {
     let pk = item.get(keys::PK).and_then(|v| v.as_s().ok())?;
@@ -129,7 +130,9 @@ impl Store {
                 .update_expression(
                     "SET expired_at = :now, #history = list_append(#history, :event),                      #slot_pk = :watch, #slot_sk = :watch_sk",
                 )
-                .condition_expression(format!("{DUE} AND contains(#entry_tries, #code)"))
+                // Overstay is watched only for a guest the entry gate let in.
+                .condition_expression(format!("{DUE} AND contains(#entry_tries, #code) AND attribute_exists(#entry_opened)"))
+                .expression_attribute_names("#entry_opened", ENTRY.opened)
                 .expression_attribute_values(":watch", s(keys::OVERSTAY_WATCH_PARTITION))
                 .expression_attribute_values(":watch_sk", s(keys::slot_index_sk(closes, intercom, invite))),
         }
@@ -170,9 +173,10 @@ impl Store {
                 self.leave_index(intercom, invite).await?;
                 Found::Done(Expiry::Skipped)
             }
-            Some(old) if still_indexed && old.expires_at <= now && old.entry.consumed => {
+            Some(old) if still_indexed && old.expires_at <= now && old.entry.opened_at.is_some() => {
                 Found::Inside { exit_closes_at: old.exit_closes_at }
             }
+            // The entry command is still out: the next run finds it opened or lapsed.
             _ => Found::Done(Expiry::Skipped),
         })
     }
@@ -195,8 +199,9 @@ impl Store {
             .update_expression("SET #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk")
             .condition_expression(
                 "#slot_pk = :watch AND exit_closes_at <= :now AND #state = :active \
-                 AND NOT contains(#exit_tries, #code)",
+                 AND NOT contains(#exit_tries, #code) AND attribute_exists(#entry_opened)",
             )
+            .expression_attribute_names("#entry_opened", ENTRY.opened)
             .expression_attribute_names("#history", names::HISTORY)
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
