@@ -21,7 +21,7 @@ async fn assert_place_held(app: &TestApp, invite: &Invite, when: &str) {
     let (status, body) =
         app.create(&app.owner, serde_json::json!({ "name": "Next Guest", "mobile": "082 555 0100" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("limit_reached")), "{when}: {body}");
-    assert_eq!(app.listed_ids().await, [invite.id.clone()], "{when}: the guest inside is still listed");
+    assert_eq!(app.listed_ids().await, std::slice::from_ref(&invite.id), "{when}: the guest inside is still listed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
