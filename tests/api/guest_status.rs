@@ -94,3 +94,42 @@ async fn a_stranger_without_the_link_learns_nothing_and_nothing_is_cached() {
         .await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_json")));
 }
+
+/// A page reloaded (or opened again) while a gate has the command: the status says
+/// which passage is opening and until when, so the page waits for the gate's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_a_command_is_out_the_status_says_opening_with_its_confirm_by() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Reloads").await;
+    app.set_gate("gate-main", local_stack::gates::Mode::Mute).await;
+    let (_, opening) = app.enter(&invite).await;
+    let (_, body) = app.guest_status(&invite.token).await;
+    assert_eq!((body["next"].as_str(), body["gate"].as_str()), (Some("entry"), Some("Main gate")), "{body}");
+    assert_eq!(body["refusal"]["code"], "opening", "no press is taken while the gate has one: {body}");
+    assert_eq!(body["entry"]["state"], "opening");
+    assert_eq!(body["entry"]["confirm_by"], opening["confirm_by"]);
+}
+
+/// A guest whose entry command came back without a report may be inside (a mute
+/// gate opens and says nothing): the status offers the exit too, and each passage
+/// still opens once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_given_back_without_a_report_offers_the_exit_too() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Went In Anyway").await;
+    app.set_gate("gate-main", local_stack::gates::Mode::Mute).await;
+    assert_eq!(app.enter(&invite).await.0, 202);
+    app.advance(Duration::seconds(30));
+    let (_, body) = app.guest_status(&invite.token).await;
+    assert_eq!((body["next"].as_str(), body["also"].as_str()), (Some("entry"), Some("exit")), "{body}");
+    assert!(body["refusal"].is_null());
+    assert_eq!(app.exit(&invite).await.0, 202, "the exit the status offered");
+    app.settle_gates().await;
+    let (_, body) = app.guest_status(&invite.token).await;
+    assert_eq!(body["refusal"]["code"], "already_used", "{body}");
+    let (status, error) = app.enter(&invite).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (409, Some("already_used")), "out is out: {error}");
+    assert_eq!(app.openings("gate-exit"), 1);
+}

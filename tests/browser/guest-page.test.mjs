@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { assertTokenNeverLeaked, checkState, launch, phone, qrVideo, root, startStack } from './harness.mjs';
+import { gateOpen, openLink, scanWithCamera, typeCode, typeGateNumber } from './guest.mjs';
 
 let stack;
 let camera; // Chromium filming the demo intercom's QR
@@ -33,31 +34,6 @@ after(async () => {
   await Promise.all([camera, otherCamera, noCamera].filter(Boolean).map((b) => b.close()));
   if (stack) stack.stop();
 });
-
-async function openLink(browser, invite, options) {
-  const guest = await phone(browser, options);
-  await guest.page.goto(invite.link);
-  await guest.page.getByRole('heading', { level: 1, name: /^Hi |^Hallo / }).waitFor();
-  return guest;
-}
-
-async function scanWithCamera(page) {
-  await page.getByRole('button', { name: 'Open camera and scan' }).click();
-  await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-}
-
-async function typeGateNumber(page, number) {
-  await page.getByRole('textbox', { name: /type the gate number/ }).fill(number);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-}
-
-async function typeCode(page, code) {
-  // Typed digit by digit, as on a keypad: the 4th digit sends it.
-  await page.getByRole('textbox', { name: 'Code from your SMS' }).pressSequentially(code);
-}
-
-const gateOpen = (page) => page.getByRole('heading', { name: 'Gate open' }).waitFor();
 
 describe('the guest page', { concurrency: false }, () => {
   test('entry by camera, exit by camera on the same link: one command each, no token anywhere', async () => {

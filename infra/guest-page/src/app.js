@@ -30,6 +30,9 @@
   const dateLocale = (navigator.languages || []).find((tag) => String(tag).toLowerCase().split('-')[0] === lang) || lang;
   let token = null;
   let status = null;
+  // The passage the guest chose over `status.next` (the exit, when the status offers
+  // it beside the entry: `also`), until the next status.
+  let chosen = null;
   let scanned = null;
   let clockSkewMs = 0;
   let countdownTimer = 0;
@@ -168,6 +171,8 @@
     $('time-left').parentElement.hidden = !next.next;
     $('valid-until').hidden = !next.next;
     // Told before a code is typed: the gate the guest is about to use is offline.
+    chosen = next.also && chosen === next.also ? chosen : null;
+    showAlso();
     const gateNow = next.next && next.gates && next.gates[next.next];
     problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: next.gate }) : '');
     startCountdown(next.next ? until : null);
@@ -206,11 +211,30 @@
     countdownTimer = setInterval(tick, 1000);
   }
 
-  /** Asks what the link allows now and shows it: the next step, or why there is none. */
+  /** The exit offered beside the entry (an entry that came back without the gate's
+   * report: the guest may be inside), as a second button on the code step. */
+  function showAlso() {
+    const button = $('use-exit');
+    const offered = status && status.also === 'exit' && chosen !== 'exit';
+    button.hidden = !offered;
+    if (offered) button.textContent = t('also_exit', { gate: status.exit_gate });
+  }
+
+  function chooseExit() {
+    chosen = 'exit';
+    showAlso();
+    $('purpose').textContent = t('purpose_exit_instead', { gate: status.exit_gate });
+    if (!scanned) return showScanStep();
+    return showCodeStep();
+  }
+
+  /** Asks what the link allows now and shows it: the next step, or why there is none.
+   * A gate that has a command (a reload, or a return, while it opens) is waited for. */
   async function refresh() {
     const next = await loadStatus();
     if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
     renderStatus(next);
+    if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate);
     if (!next.next) return refuse(next.refusal && next.refusal.code);
     if (scanned) return showCodeStep();
     showScanStep();
@@ -352,8 +376,8 @@
   // Each press is a new attempt; only the page's own retries of a lost answer
   // repeat its id (the service then answers as that attempt, with its command).
   async function redeem(code) {
-    const redemption = status.next;
-    const gate = status.gate;
+    const redemption = chosen || status.next;
+    const gate = redemption === status.next ? status.gate : status.exit_gate;
     const attemptId = randomId();
     const started = Date.now();
     showStep('step-progress');
@@ -397,6 +421,8 @@
    * the code unused, and the guest is told to try again. */
   async function awaitGate(redemption, gate) {
     const started = Date.now();
+    showStep('step-progress');
+    $('retry-now').hidden = true;
     $('progress-text').textContent = t('opening', { gate });
     for (;;) {
       const next = await loadStatus();
@@ -406,7 +432,9 @@
       if (passage !== 'opening') {
         renderStatus(next);
         if (!next.next) return refuse(next.refusal && next.refusal.code);
-        return showCodeStep(t('gate_not_opened', { gate }));
+        if (next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate);
+        const message = t('gate_not_opened', { gate });
+        return scanned ? showCodeStep(message) : showScanStep(message);
       }
       if (Date.now() - started > GATE_SLOW_MS) $('progress-text').textContent = t('opening_slow', { gate });
       await sleep(GATE_POLL_MS);
@@ -477,6 +505,7 @@
     $('scan-start').addEventListener('click', startCamera);
     $('scan-stop').addEventListener('click', () => stopCamera());
     $('rescan').addEventListener('click', () => showScanStep());
+    $('use-exit').addEventListener('click', chooseExit);
     $('manual-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const scan = GuestKeeps.scanFromQr($('manual-number').value);

@@ -50,6 +50,24 @@ pub enum Refusal {
     ScanAtGate,
 }
 
+/// What a link allows now ([`Invite::next_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextStep {
+    /// The passage that is the guest's now.
+    pub redemption: Redemption,
+    /// Its command is out: no press is taken until the gate answers or this passes.
+    pub opening_until: Option<OffsetDateTime>,
+    /// Another passage the guest may take instead (the exit, for a guest whose entry
+    /// command came back without a report and who may be inside).
+    pub also: Option<Redemption>,
+}
+
+impl NextStep {
+    fn only(redemption: Redemption) -> Self {
+        Self { redemption, opening_until: None, also: None }
+    }
+}
+
 /// One press of the gate page's button, repeated on retries: chosen by the page,
 /// or by the function for a client that sends none (then only the SDK's own
 /// retries repeat it).
@@ -156,16 +174,35 @@ impl Invite {
         [Redemption::Entry, Redemption::Exit].into_iter().find(|r| self.passage(*r).progress(now) == Progress::Lapsed)
     }
 
-    /// What the link holder can do now: the redemption that is open to them, or
-    /// why none is. What the guest's page shows before any code is typed. A pause
-    /// after wrong exit codes does not hide the exit (the page shows the wait).
-    pub fn next_step(&self, now: OffsetDateTime) -> Result<Redemption, Refusal> {
-        let next = match self.state(now) {
-            InviteState::Unused => Redemption::Entry,
-            _ => Redemption::Exit,
+    /// What the link holder can do now: the redemption that is theirs (with its
+    /// command, if one is out), or why none is. What the guest's page shows before a
+    /// code is typed, and after a reload. A pause after wrong exit codes does not
+    /// hide the exit (the page shows the wait).
+    pub fn next_step(&self, now: OffsetDateTime) -> Result<NextStep, Refusal> {
+        let step = NextStep::only;
+        let opening_until = |redemption| match self.passage(redemption).progress(now) {
+            Progress::Opening { confirm_by } => Some(confirm_by),
+            _ => None,
         };
-        match self.refusal(next, &self.code, now) {
-            None | Some(Refusal::SlowDown) => Ok(next),
+        let state = self.state(now);
+        for redemption in [Redemption::Entry, Redemption::Exit] {
+            if let (false, Some(until)) = (state == InviteState::Revoked, opening_until(redemption)) {
+                return Ok(NextStep { opening_until: Some(until), ..step(redemption) });
+            }
+        }
+        let allowed = |redemption| matches!(self.refusal(redemption, &self.code, now), None | Some(Refusal::SlowDown));
+        if state == InviteState::Unused {
+            // An entry command went out and came back without a report: the gate may
+            // have opened, so the exit is offered beside the entry.
+            let exit_too = allowed(Redemption::Exit);
+            return match (allowed(Redemption::Entry), exit_too) {
+                (true, _) => Ok(NextStep { also: exit_too.then_some(Redemption::Exit), ..step(Redemption::Entry) }),
+                (false, true) => Ok(step(Redemption::Exit)),
+                (false, false) => Err(self.refusal(Redemption::Entry, &self.code, now).unwrap_or(Refusal::AlreadyUsed)),
+            };
+        }
+        match self.refusal(Redemption::Exit, &self.code, now) {
+            None | Some(Refusal::SlowDown) => Ok(step(Redemption::Exit)),
             Some(refusal) => Err(refusal),
         }
     }
@@ -209,7 +246,11 @@ impl Invite {
             (Redemption::Exit, InviteState::Entered | InviteState::ExitFailed) => self.exit_closes_at,
             // An entry command that went out and was given back: the gate may have
             // opened without saying so, and nobody may be locked inside.
-            (Redemption::Exit, InviteState::Unused) if self.entry.given_back > 0 => self.exit_closes_at,
+            (Redemption::Exit, InviteState::Unused)
+                if self.entry.given_back > 0 || self.entry.progress(now) == Progress::Lapsed =>
+            {
+                self.exit_closes_at
+            }
             (Redemption::Exit, InviteState::Unused | InviteState::Entering) if now < self.expires_at => {
                 return Some(Refusal::NotEntered)
             }
@@ -288,7 +329,7 @@ mod tests {
         invite.exit_not_before = Some(T0 + Duration::seconds(90));
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::SlowDown));
         assert_eq!(invite.exit_wait(T0), Duration::seconds(90));
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit), "the exit stays offered during the pause");
+        assert_eq!(invite.next_step(T0), Ok(NextStep::only(Redemption::Exit)), "the exit stays offered during the pause");
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0 + Duration::seconds(90)), None);
     }
 
@@ -314,17 +355,41 @@ mod tests {
 
     #[test]
     fn the_next_step_follows_the_guest_through_entry_grace_and_exit() {
+        let step = |r| Ok(NextStep::only(r));
         let mut invite = invite_at(T0);
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Entry));
+        assert_eq!(invite.next_step(T0), step(Redemption::Entry));
         assert_eq!(invite.next_step(invite.expires_at), Err(Refusal::Expired));
         invite = in_state(invite, InviteState::Entered);
-        assert_eq!(invite.next_step(invite.expires_at), Ok(Redemption::Exit), "exit grace");
+        assert_eq!(invite.next_step(invite.expires_at), step(Redemption::Exit), "exit grace");
         assert_eq!(invite.next_step(invite.exit_closes_at), Err(Refusal::Expired));
         invite = in_state(invite, InviteState::ExitFailed);
-        assert_eq!(invite.next_step(T0), Ok(Redemption::Exit));
+        assert_eq!(invite.next_step(T0), step(Redemption::Exit));
         invite = in_state(invite, InviteState::Exited);
         assert_eq!(invite.next_step(T0), Err(Refusal::AlreadyUsed));
         invite = in_state(invite, InviteState::Revoked);
         assert_eq!(invite.next_step(T0), Err(Refusal::Revoked));
+    }
+
+    #[test]
+    fn a_command_out_is_the_next_step_until_it_is_answered_or_lapses() {
+        let invite = in_state(invite_at(T0), InviteState::Entering);
+        let confirm_by = crate::domain::passage::confirm_by(T0);
+        let waiting = NextStep { opening_until: Some(confirm_by), ..NextStep::only(Redemption::Entry) };
+        assert_eq!(invite.next_step(T0), Ok(waiting));
+        assert_eq!(invite.next_step(confirm_by), Ok(NextStep::only(Redemption::Entry)), "lapsed: the code works again");
+        let mut leaving = in_state(invite_at(T0), InviteState::Entered);
+        leaving.exit = Passage { consumed: true, last_attempt_at: Some(T0), guesses: 1, ..Passage::default() };
+        assert_eq!(leaving.next_step(T0).map(|s| (s.redemption, s.opening_until)), Ok((Redemption::Exit, Some(confirm_by))));
+    }
+
+    #[test]
+    fn an_entry_that_came_back_unanswered_offers_the_exit_beside_it() {
+        let mut invite = invite_at(T0);
+        invite.entry.given_back = 1;
+        let both = NextStep { also: Some(Redemption::Exit), ..NextStep::only(Redemption::Entry) };
+        assert_eq!(invite.next_step(T0), Ok(both));
+        assert_eq!(invite.next_step(invite.expires_at), Ok(NextStep::only(Redemption::Exit)), "after expiry, only out");
+        invite.entry.guesses = MAX_WRONG_ATTEMPTS;
+        assert_eq!(invite.next_step(T0), Ok(NextStep::only(Redemption::Exit)), "locked out, never locked in");
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! The guest's page asks this first, and again while a gate is opening: the guest's
 //! first name, the intercom's label and time zone, which gate opens next (entry or
-//! exit) or why none does, until when, how many wrong codes are left, where each
+//! exit) or why none does (`opening` while that gate has a command and has not
+//! answered: the page waits for it), the exit as well (`also`) for a guest whose
+//! entry came back without a report and who may be inside, until when, how many wrong codes are left, where each
 //! passage stands (`available`, `opening` — the gate has the command and has not
 //! answered —, `used`) and whether each gate is online. A strongly consistent
 //! GetItem (the token names the intercom and the invite) and one BatchGetItem of the
@@ -48,10 +50,15 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         // The answer below reads the lapse from the clock either way.
         tracing::warn!(invite = %invite.id, %error, "could not record a lapsed command");
     }
-    let (next, refusal) = match invite.next_step(now) {
-        Ok(redemption) => (Some(redemption), Value::Null),
-        Err(refusal) => (None, ApiError::refused(refusal).body()["error"].take()),
+    let refusal_of = |refusal| ApiError::refused(refusal).body()["error"].take();
+    let (step, refusal) = match invite.next_step(now) {
+        // A command is out: this passage is the guest's, and the gate's answer is
+        // awaited before any press (a reloaded page keeps asking).
+        Ok(step) if step.opening_until.is_some() => (Some(step), refusal_of(Refusal::Opening)),
+        Ok(step) => (Some(step), Value::Null),
+        Err(refusal) => (None, refusal_of(refusal)),
     };
+    let next = step.map(|step| step.redemption);
     let things = [&invite.entry_gate.thing, &invite.exit_gate.thing];
     let presence = match deps.store.presence_of(&things).await {
         Ok(presence) => presence,
@@ -85,6 +92,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             "intercom": { "label": invite.intercom_label, "time_zone": invite.time_zone.name() },
             "next": next.map(Redemption::as_str),
             "gate": next.map(|redemption| invite.gate_for(redemption).label.as_str()),
+            "also": step.and_then(|step| step.also).map(Redemption::as_str),
             "entry_gate": invite.entry_gate.label,
             "exit_gate": invite.exit_gate.label,
             "gates": { "entry": gate(Redemption::Entry), "exit": gate(Redemption::Exit) },
