@@ -108,3 +108,57 @@ impl GateOpener {
         }
     }
 }
+
+/// Rounds of a withdrawal that raced another update of the same shadow.
+const WITHDRAW_ROUNDS: u32 = 3;
+
+impl GateOpener {
+    /// Takes `command` out of the gate's `ota` shadow if it is still the one there
+    /// (a newer command, another guest's, is left alone): a gate that has not acted
+    /// on it yet (slow, offline, or reading late) then never will, by the firmware
+    /// contract's "act only on the command the shadow still holds". One read, and one
+    /// update guarded by the shadow's version. Returns whether it was withdrawn.
+    pub async fn withdraw(&self, thing: &ThingName, command: &DoorCommand) -> Result<bool, GateError> {
+        let id = command.id.to_string();
+        for _ in 0..WITHDRAW_ROUNDS {
+            let read = self.client.get_thing_shadow().thing_name(thing.as_str()).shadow_name(SHADOW_NAME).send().await;
+            let shadow = match read {
+                Ok(shadow) => shadow,
+                Err(error) if classify(&error) != GateError::Ambiguous && is_not_found(&error) => return Ok(false),
+                Err(error) => return Err(classify(&error)),
+            };
+            let document: serde_json::Value =
+                shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default();
+            if document["state"]["desired"]["command"]["id"].as_str() != Some(id.as_str()) {
+                return Ok(false);
+            }
+            let Some(version) = document["version"].as_i64() else { return Err(GateError::Ambiguous) };
+            let withdrawal = serde_json::json!({ "state": { "desired": { "command": null } }, "version": version });
+            let sent = self
+                .client
+                .update_thing_shadow()
+                .thing_name(thing.as_str())
+                .shadow_name(SHADOW_NAME)
+                .payload(Blob::new(withdrawal.to_string()))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(true),
+                // Another update came first: look again.
+                Err(error) if is_version_conflict(&error) => continue,
+                Err(error) => return Err(classify(&error)),
+            }
+        }
+        Err(GateError::Ambiguous)
+    }
+}
+
+fn is_not_found<E>(error: &aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool {
+    matches!(error, aws_sdk_iotdataplane::error::SdkError::ServiceError(service) if service.raw().status().as_u16() == 404)
+}
+
+fn is_version_conflict<E>(
+    error: &aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(error, aws_sdk_iotdataplane::error::SdkError::ServiceError(service) if service.raw().status().as_u16() == 409)
+}

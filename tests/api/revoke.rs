@@ -61,3 +61,31 @@ async fn a_guest_inside_during_the_exit_grace_is_listed_and_can_be_revoked() {
     assert!(app.gate_command("gate-exit").await.is_none(), "the exit did not open");
     assert!(app.listed_ids().await.is_empty());
 }
+
+/// A slow gate holds the command when the owner revokes: the revoke withdraws it
+/// from the gate's shadow before it answers, so nothing opens after the `204`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoke_withdraws_a_command_the_gate_has_not_acted_on() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let other = app.invite("Other Guest").await;
+    let invite = app.invite("Revoked At The Gate").await;
+    app.set_gate("gate-main", local_stack::gates::Mode::Slow { seconds: 10 }).await;
+    assert_eq!(app.enter(&invite).await.0, 202);
+    app.settle_gates().await;
+    assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204);
+    assert!(app.gate_command("gate-main").await.is_none_or(|c| c.is_null()), "withdrawn from the shadow");
+    app.advance(time::Duration::seconds(10));
+    app.settle_gates().await;
+    assert_eq!(app.openings("gate-main"), 0, "no gate opened after the owner was told the code is revoked");
+
+    // Another guest's newer command at the same gate is left alone.
+    app.set_gate("gate-main", local_stack::gates::Mode::Slow { seconds: 10 }).await;
+    let third = app.invite("Third Guest").await;
+    assert_eq!(app.enter(&third).await.0, 202);
+    assert_eq!(app.enter(&other).await.0, 202);
+    assert_eq!(app.revoke(&app.owner, &third.id).await.0, 204);
+    app.advance(time::Duration::seconds(10));
+    app.settle_gates().await;
+    assert_eq!(app.openings("gate-main"), 1, "the other guest's command still opens the gate");
+}

@@ -352,17 +352,19 @@ impl GateSimulator {
     async fn scan(&self) {
         let _one_at_a_time = self.scanning.lock().await;
         // First every delta pushed since the last scan, to the gates that are online.
-        let mut later = Vec::new();
         for (thing, command) in self.deltas.take() {
             let Some(mode) = self.mode(&thing).filter(|mode| *mode != Mode::Offline) else { continue };
-            match self.act(&thing, mode, &command) {
-                Some(report) => self.report(&thing, report).await,
-                // A slow gate acts on it later.
-                None if matches!(mode, Mode::Slow { .. }) => later.push((thing, command)),
-                None => {}
+            if let Mode::Slow { .. } = mode {
+                // A slow gate starts its wait now, and then acts only on what its
+                // shadow still holds (the contract: a withdrawn command is not acted
+                // on), read below on every scan.
+                self.first_read(&thing, &command);
+                continue;
+            }
+            if let Some(report) = self.act(&thing, mode, &command) {
+                self.report(&thing, report).await;
             }
         }
-        self.deltas.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(later);
         let things: Vec<(String, Mode)> = self
             .lock()
             .iter()
@@ -382,6 +384,13 @@ impl GateSimulator {
         let doc: Value = serde_json::from_slice(shadow.payload()?.as_ref()).ok()?;
         let command = doc["state"]["desired"]["command"].clone();
         command["id"].is_string().then_some(command)
+    }
+
+    fn first_read(&self, thing: &str, command: &Value) {
+        let (Some(id), now) = (command["id"].as_str(), self.now()) else { return };
+        if let Some(gate) = self.lock().get_mut(thing) {
+            gate.first_read.entry(id.to_owned()).or_insert(now);
+        }
     }
 
     /// What the gate does with `command`, by the contract: the report to make, if any.

@@ -329,7 +329,11 @@ mod tests {
         invite.exit_not_before = Some(T0 + Duration::seconds(90));
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::SlowDown));
         assert_eq!(invite.exit_wait(T0), Duration::seconds(90));
-        assert_eq!(invite.next_step(T0), Ok(NextStep::only(Redemption::Exit)), "the exit stays offered during the pause");
+        assert_eq!(
+            invite.next_step(T0),
+            Ok(NextStep::only(Redemption::Exit)),
+            "the exit stays offered during the pause"
+        );
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0 + Duration::seconds(90)), None);
     }
 
@@ -379,7 +383,10 @@ mod tests {
         assert_eq!(invite.next_step(confirm_by), Ok(NextStep::only(Redemption::Entry)), "lapsed: the code works again");
         let mut leaving = in_state(invite_at(T0), InviteState::Entered);
         leaving.exit = Passage { consumed: true, last_attempt_at: Some(T0), guesses: 1, ..Passage::default() };
-        assert_eq!(leaving.next_step(T0).map(|s| (s.redemption, s.opening_until)), Ok((Redemption::Exit, Some(confirm_by))));
+        assert_eq!(
+            leaving.next_step(T0).map(|s| (s.redemption, s.opening_until)),
+            Ok((Redemption::Exit, Some(confirm_by)))
+        );
     }
 
     #[test]

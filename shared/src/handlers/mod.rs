@@ -15,6 +15,7 @@ pub mod outbox;
 #[cfg(feature = "gate")]
 pub mod redeem;
 pub mod resend_sms;
+#[cfg(feature = "gate")]
 pub mod revoke_code;
 #[cfg(feature = "sms")]
 pub mod send_sms;
