@@ -77,6 +77,7 @@ fn refusal_message(refusal: Refusal) -> &'static str {
         Refusal::SlowDown => "too many wrong codes at the exit; wait a moment before the next try",
         Refusal::Opening => "the gate is opening for this code; wait for it to answer",
         Refusal::ScanAtGate => "scan the QR code at the gate, or type the number printed under it",
+        Refusal::GateFailing => "this gate did not open after several tries; ask the person who invited you for help",
     }
 }
 
@@ -110,9 +111,11 @@ impl ApiError {
                 Refusal::WrongCode | Refusal::ScanAtGate => StatusCode::FORBIDDEN,
                 Refusal::Locked => StatusCode::LOCKED,
                 Refusal::Revoked | Refusal::Expired => StatusCode::GONE,
-                Refusal::WrongIntercom | Refusal::AlreadyUsed | Refusal::NotEntered | Refusal::Opening => {
-                    StatusCode::CONFLICT
-                }
+                Refusal::WrongIntercom
+                | Refusal::AlreadyUsed
+                | Refusal::NotEntered
+                | Refusal::Opening
+                | Refusal::GateFailing => StatusCode::CONFLICT,
                 Refusal::GateOffline => StatusCode::SERVICE_UNAVAILABLE,
                 Refusal::SlowDown => StatusCode::TOO_MANY_REQUESTS,
             },
@@ -149,6 +152,7 @@ impl ApiError {
                 Refusal::GateOffline => "gate_offline",
                 Refusal::SlowDown => "slow_down",
                 Refusal::Opening => "opening",
+                Refusal::GateFailing => "gate_failing",
                 Refusal::ScanAtGate => "scan_at_gate",
             },
             Self::GateUnavailable => "gate_unavailable",

@@ -267,3 +267,40 @@ async fn a_lost_create_answer_at_the_sms_allowance_is_still_that_create() {
     assert_eq!(status, 201, "{created}");
     assert_eq!(app.listed_ids().await.len(), 1);
 }
+
+/// A gate that keeps saying it could not open: each press is given back, until the
+/// passage's allowance of gate failures is used up; from then on presses are refused
+/// with `gate_failing` before anything is written, the owner is told once, and the
+/// invite's item stops growing however often the guest presses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_that_fails_thousands_of_presses_leaves_the_invite_under_its_bound() {
+    let app = crate::helpers::spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Broken Motor").await;
+    app.set_gate("gate-main", local_stack::gates::Mode::Failing).await;
+    let mut sizes = Vec::new();
+    for press_number in 0..1_000 {
+        let (status, body) = app.enter(&invite).await;
+        match status {
+            202 => app.settle_gates().await,
+            409 => assert_eq!(body["error"]["code"], "gate_failing", "{body}"),
+            _ => panic!("press {press_number}: {status} {body}"),
+        }
+        if press_number % 100 == 99 {
+            sizes.push(crate::helpers::item_size(&app.invite_item(&invite.id).await));
+        }
+    }
+    let capped = ota::domain::passage::MAX_GATE_FAILURES as usize;
+    assert_eq!(app.openings("gate-main"), 0);
+    assert!(sizes.windows(2).all(|w| w[0] == w[1]), "the item stopped growing: {sizes:?}");
+    assert!(sizes[0] < 4 * 1024, "far below DynamoDB's 400 KB: {sizes:?}");
+    let history = app.invite_item(&invite.id).await["history"].as_l().unwrap().len();
+    assert_eq!(history, 1 + 2 * capped + 1, "created, a try and a failure per press, the cap once");
+    let told: Vec<Value> = {
+        let (_, activity) = app.activity(&app.owner, "limit=100").await;
+        activity["facts"].as_array().unwrap().iter().filter(|f| f["reason"] == "gate_failing").cloned().collect()
+    };
+    assert_eq!(told.len(), 1, "the owner is told once: {told:?}");
+    let (_, status) = app.guest_status(&invite.token).await;
+    assert_eq!(status["refusal"]["code"], "gate_failing", "the page says so before a code is typed: {status}");
+}

@@ -163,7 +163,7 @@ enum State {
     Entered,
     /// Its exit was accepted (opened, or its command may still act).
     Exited,
-    /// An exit that did not open: the guest may try again; it holds no place.
+    /// An exit that did not open: the guest may try again, and keeps their place.
     ExitFailed,
     Revoked,
 }
@@ -176,8 +176,13 @@ struct ModelInvite {
     code: String,
     state: State,
     wrong: u32,
-    /// An entry command went out and was given back: the guest may be inside.
+    /// An entry command went out and was given back (or lapsed, not yet given back in
+    /// the table): the guest may be inside.
     entry_given_back: bool,
+    /// An entry command ever went out: the guest may be inside until the exit window closes.
+    entry_sent: bool,
+    /// The exit gate reported opening: the guest left.
+    exit_opened: bool,
     /// The code is in the entry's (exit's) set of codes typed: spent, at least
     /// provisionally, and not yet given back in the table.
     entry_consumed: bool,
@@ -193,12 +198,17 @@ impl ModelInvite {
         self.wrong >= 5 && self.state == State::Unused
     }
 
+    /// Places held = codes not revoked whose guest has not been let out, while
+    /// their window is open: the exit window once an entry command went out (the
+    /// guest may be inside), else the code's validity. No exit press frees a place.
     fn holds_slot(&self, now: i64) -> bool {
-        matches!(self.state, State::Unused | State::Entering | State::Entered) && now < self.expires_at
+        let closes = if self.entry_sent { self.exit_closes_at } else { self.expires_at };
+        self.state != State::Revoked && !self.exit_opened && now < closes
     }
 
+    /// The owner sees every code that holds a place, and only those.
     fn listed(&self, now: i64) -> bool {
-        self.holds_slot(now) || (matches!(self.state, State::Entered | State::ExitFailed) && now < self.exit_closes_at)
+        self.holds_slot(now)
     }
 
     /// The refusal code for `which` with the right code (`None`: it opens), with every
@@ -312,6 +322,8 @@ impl Run<'_> {
                         state: State::Unused,
                         wrong: 0,
                         entry_given_back: false,
+                        entry_sent: false,
+                        exit_opened: false,
                         entry_consumed: false,
                         exit_consumed: false,
                         expires_at: time_of(&body["expires_at"]),
@@ -343,6 +355,8 @@ impl Run<'_> {
                         state: State::Unused,
                         wrong: 0,
                         entry_given_back: false,
+                        entry_sent: false,
+                        exit_opened: false,
                         entry_consumed: false,
                         exit_consumed: false,
                         expires_at: time_of(&code["expires_at"]),
@@ -520,13 +534,15 @@ impl Run<'_> {
             let pending = consumed && !opened && now < number(&format!("{which}_at")) + CONFIRM_WITHIN;
             (consumed, opened, pending, consumed && !opened && !pending)
         };
-        let (entry_consumed, entry_opened, entry_pending, _) = passage("entry");
+        let (entry_consumed, entry_opened, entry_pending, entry_lapsed) = passage("entry");
         let (exit_consumed, exit_opened, exit_pending, exit_lapsed) = passage("exit");
         let revoked = item.get("state").and_then(|v| v.as_s().ok()).is_some_and(|s| s == "revoked");
         let released = item.get("exit_released").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
         let invite = &mut self.model.invites[i];
         invite.wrong = (number("entry_guesses") as u32).saturating_sub(u32::from(entry_consumed));
-        invite.entry_given_back = number("entry_given_back") > 0;
+        invite.entry_given_back = number("entry_given_back") > 0 || entry_lapsed;
+        invite.entry_sent = entry_consumed || entry_opened || invite.entry_given_back;
+        invite.exit_opened = exit_opened;
         invite.entry_consumed = entry_consumed;
         invite.exit_consumed = exit_consumed;
         let was_revoked = invite.state == State::Revoked;

@@ -472,6 +472,7 @@
       case 'already_used':
       case 'not_entered':
       case 'invalid_link':
+      case 'gate_failing':
         return refuse(error.code);
       default:
         return showCodeStep(t('server_error'));
@@ -481,7 +482,7 @@
   /** The end of the road for this link, or of this try: `confirmed` when the service
    * said so, which alone makes the page forget an ended link. */
   function refuse(code, confirmed = true) {
-    const known = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link', 'not_entered'];
+    const known = ['locked', 'expired', 'revoked', 'already_used', 'invalid_link', 'not_entered', 'gate_failing'];
     const key = known.includes(code) ? code : 'invalid_link';
     stopCamera();
     forgetScan();

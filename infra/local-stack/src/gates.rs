@@ -21,7 +21,8 @@
 //!
 //! Each gate can be online, offline (reads nothing, reports nothing until it is
 //! back), slow (acts N seconds after it first reads a command), mute (acts, never
-//! reports) or skewed (its clock N seconds off). Every opening is recorded, so the
+//! reports), failing (cannot open, reports `failed`) or skewed (its clock N seconds
+//! off). Every opening is recorded, so the
 //! tests can count openings per entry and per exit.
 
 use ota::domain::command::SHADOW_NAME;
@@ -44,6 +45,8 @@ pub enum Mode {
     },
     /// Opens, but never reports.
     Mute,
+    /// Tries and cannot open (a motor fault): reports `failed`.
+    Failing,
     /// Its clock is this many seconds ahead (negative: behind).
     Skewed {
         seconds: i64,
@@ -57,6 +60,7 @@ impl Mode {
             ("online", _) => Self::Online,
             ("offline", _) => Self::Offline,
             ("mute", _) => Self::Mute,
+            ("failing", _) => Self::Failing,
             ("slow", Some(seconds)) if seconds >= 0 => Self::Slow { seconds },
             ("skewed", Some(seconds)) => Self::Skewed { seconds },
             _ => return None,
@@ -420,6 +424,7 @@ impl GateSimulator {
         );
         let outcome = match gate.opened_for.get(&passage) {
             Some(&at) => ("opened", at),
+            None if mode == Mode::Failing => ("failed", gate_now),
             None if command["not_after"].as_i64().is_some_and(|not_after| gate_now < not_after) => {
                 gate.opened_for.insert(passage.clone(), gate_now);
                 gate.openings.push(Opening { command_id: id.clone(), passage, at: gate_now });

@@ -61,7 +61,7 @@ pub(crate) async fn local_route(
                 }
                 None => reply_json(
                     StatusCode::BAD_REQUEST,
-                    &json!({ "message": "give ?mode=online|offline|mute, or ?mode=slow|skewed&seconds=N" }),
+                    &json!({ "message": "give ?mode=online|offline|mute|failing, or ?mode=slow|skewed&seconds=N" }),
                 ),
             }
         }

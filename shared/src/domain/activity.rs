@@ -237,6 +237,9 @@ impl InviteRecord {
             ("exit_opened", _) => (FactKind::GuestLeft, None, exit(), None),
             ("entry_not_opened", _) => (FactKind::GateNotAnswering, None, entry(), None),
             ("exit_not_opened", _) => (FactKind::GateNotAnswering, None, exit(), None),
+            // The passage's allowance of gate failures is used up: presses are refused.
+            ("entry_gate_failing", _) => (FactKind::GateNotAnswering, None, entry(), Some("gate_failing".to_owned())),
+            ("exit_gate_failing", _) => (FactKind::GateNotAnswering, None, exit(), Some("gate_failing".to_owned())),
             ("expired", _) => (FactKind::CodeExpired, None, None, None),
             ("overstayed", _) => (FactKind::GuestOverstayed, None, exit(), None),
             _ => return None,

@@ -423,8 +423,13 @@ pub(crate) mod tests {
     /// answered at its creation.
     pub fn in_state(mut invite: Invite, state: InviteState) -> Invite {
         let at = invite.created_at;
-        let opened =
-            Passage { consumed: true, opened_at: Some(at), last_attempt_at: Some(at), guesses: 1, given_back: 0 };
+        let opened = Passage {
+            consumed: true,
+            opened_at: Some(at),
+            last_attempt_at: Some(at),
+            guesses: 1,
+            ..Passage::default()
+        };
         (invite.entry, invite.exit, invite.exit_released, invite.revoked) = Default::default();
         match state {
             InviteState::Unused => {}

@@ -27,6 +27,16 @@ pub const FREE_EXIT_GUESSES: u32 = 5;
 /// waits a minute.
 pub const EXIT_PAUSE_STEP: Duration = Duration::seconds(15);
 
+/// Commands of one passage a gate may fail (say it could not open, or never answer)
+/// before the passage is refused `gate_failing`: a gate that keeps failing needs a
+/// person, and each failure is a line and an attempt key in the invite's item, which
+/// must stay far below DynamoDB's 400 KB however often the guest presses.
+pub const MAX_GATE_FAILURES: u32 = 10;
+
+/// Commands of one passage IoT Core may refuse outright (never sent) before the
+/// passage is refused the same way: each is a line in the item's history.
+pub const MAX_UNSENT_COMMANDS: u32 = 30;
+
 /// What an invite's item records of one passage.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Passage {
@@ -42,6 +52,8 @@ pub struct Passage {
     pub guesses: u32,
     /// Commands that were given back (the gate did not act, or said it could not).
     pub given_back: u32,
+    /// Commands IoT Core refused outright (never sent), given back at once.
+    pub not_sent: u32,
 }
 
 /// Where a passage stands at a moment.
@@ -93,6 +105,11 @@ impl Passage {
     /// Wrong codes typed for it (the consuming attempt, if any, was right).
     pub fn wrong(&self) -> u32 {
         self.guesses.saturating_sub(u32::from(self.consumed))
+    }
+
+    /// Whether its gate has failed it too often for another try ([`MAX_GATE_FAILURES`]).
+    pub fn gate_failing(&self) -> bool {
+        self.given_back >= MAX_GATE_FAILURES || self.not_sent >= MAX_UNSENT_COMMANDS
     }
 
     /// Whether a door command was ever sent for it: the code was right at least once.

@@ -48,6 +48,9 @@ pub enum Refusal {
     /// No gate number, or not this intercom's: the guest has not shown they are at
     /// the gate (scanned its QR code or typed the number under it). Nothing counted.
     ScanAtGate,
+    /// This passage's gate has failed it too often (`passage::MAX_GATE_FAILURES`):
+    /// a person must help. Nothing is written, so the invite stays small.
+    GateFailing,
 }
 
 /// What a link allows now ([`Invite::next_step`]).
@@ -195,10 +198,13 @@ impl Invite {
             // An entry command went out and came back without a report: the gate may
             // have opened, so the exit is offered beside the entry.
             let exit_too = allowed(Redemption::Exit);
+            let entry_refusal = self.refusal(Redemption::Entry, &self.code, now);
             return match (allowed(Redemption::Entry), exit_too) {
                 (true, _) => Ok(NextStep { also: exit_too.then_some(Redemption::Exit), ..step(Redemption::Entry) }),
-                (false, true) => Ok(step(Redemption::Exit)),
-                (false, false) => Err(self.refusal(Redemption::Entry, &self.code, now).unwrap_or(Refusal::AlreadyUsed)),
+                // A gate that keeps failing is the guest's news, not "you are inside"
+                // (the exit stays open to one who is: the API takes it).
+                (false, true) if entry_refusal != Some(Refusal::GateFailing) => Ok(step(Redemption::Exit)),
+                (false, _) => Err(entry_refusal.unwrap_or(Refusal::AlreadyUsed)),
             };
         }
         match self.refusal(Redemption::Exit, &self.code, now) {
@@ -258,6 +264,9 @@ impl Invite {
         };
         if now >= window_closes {
             return Some(Refusal::Expired);
+        }
+        if self.passage(redemption).gate_failing() {
+            return Some(Refusal::GateFailing);
         }
         if redemption == Redemption::Exit && self.exit_wait(now) > time::Duration::ZERO {
             return Some(Refusal::SlowDown);
@@ -380,7 +389,8 @@ mod tests {
         let confirm_by = crate::domain::passage::confirm_by(T0);
         let waiting = NextStep { opening_until: Some(confirm_by), ..NextStep::only(Redemption::Entry) };
         assert_eq!(invite.next_step(T0), Ok(waiting));
-        assert_eq!(invite.next_step(confirm_by), Ok(NextStep::only(Redemption::Entry)), "lapsed: the code works again");
+        let lapsed = NextStep { also: Some(Redemption::Exit), ..NextStep::only(Redemption::Entry) };
+        assert_eq!(invite.next_step(confirm_by), Ok(lapsed), "lapsed: the code works again, and the guest may be in");
         let mut leaving = in_state(invite_at(T0), InviteState::Entered);
         leaving.exit = Passage { consumed: true, last_attempt_at: Some(T0), guesses: 1, ..Passage::default() };
         assert_eq!(
@@ -398,5 +408,16 @@ mod tests {
         assert_eq!(invite.next_step(invite.expires_at), Ok(NextStep::only(Redemption::Exit)), "after expiry, only out");
         invite.entry.guesses = MAX_WRONG_ATTEMPTS;
         assert_eq!(invite.next_step(T0), Ok(NextStep::only(Redemption::Exit)), "locked out, never locked in");
+    }
+
+    #[test]
+    fn a_passage_whose_gate_keeps_failing_takes_no_more_presses() {
+        let mut invite = invite_at(T0);
+        invite.entry.given_back = crate::domain::passage::MAX_GATE_FAILURES - 1;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None);
+        invite.entry.given_back += 1;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::GateFailing));
+        assert_eq!(invite.next_step(T0), Err(Refusal::GateFailing), "said before a code is typed");
+        assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), None, "a guest who got in may still leave");
     }
 }

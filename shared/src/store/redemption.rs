@@ -10,7 +10,7 @@ use super::{request_failed, Store, StoreError};
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId};
 use crate::domain::invite::{Invite, MAX_WRONG_ATTEMPTS};
-use crate::domain::passage::{EXIT_PAUSE_STEP, FREE_EXIT_GUESSES};
+use crate::domain::passage::{EXIT_PAUSE_STEP, FREE_EXIT_GUESSES, MAX_GATE_FAILURES, MAX_UNSENT_COMMANDS};
 use crate::domain::redemption::{AttemptKey, Redemption};
 use crate::domain::token::TokenHash;
 use crate::keys;
@@ -99,6 +99,12 @@ impl Store {
                 ", #not_before = :now + #pause, #pause = #pause + :step".to_owned(),
             ),
         };
+        // A passage whose gate has failed it too often takes no more presses: the
+        // item stays bounded whatever the gate and the guest do.
+        let condition = format!(
+            "{condition} AND (attribute_not_exists(#given_back) OR #given_back < :failures) \
+             AND (attribute_not_exists(#not_sent) OR #not_sent < :unsent)"
+        );
         update.insert_str(
             0,
             "ADD #tries :typed, #guesses :one SET #history = list_append(#history, :event), \
@@ -121,6 +127,10 @@ impl Store {
             .expression_attribute_names("#last_at", passage.at)
             .expression_attribute_names("#attempts", ATTEMPTS)
             .expression_attribute_names("#attempt", attempt.as_str())
+            .expression_attribute_names("#given_back", passage.given_back)
+            .expression_attribute_names("#not_sent", passage.not_sent)
+            .expression_attribute_values(":failures", n(MAX_GATE_FAILURES))
+            .expression_attribute_values(":unsent", n(MAX_UNSENT_COMMANDS))
             .expression_attribute_values(":hash", s(&token_hash.0))
             .expression_attribute_values(":active", s(ACTIVE))
             .expression_attribute_values(":now", epoch(now))
@@ -175,23 +185,41 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let passage = names::passage(redemption);
+        let recorded = invite.passage(redemption);
+        // This give-back uses up the passage's allowance of gate failures: the owner
+        // is told, once (give-backs of a passage are one at a time: each needs its
+        // attempt to be the passage's last, and the copy read after it is exact).
+        let uses_up = match why {
+            GiveBack::NotOpened => recorded.given_back + 1 == MAX_GATE_FAILURES,
+            GiveBack::NotSent => recorded.not_sent + 1 == MAX_UNSENT_COMMANDS,
+        };
+        let mut lines = Vec::new();
         // Sent: the gate may yet report on it, so the attempt stays, and the owner's
         // history says the gate did not open. Never sent: nothing can report on it, so
         // the attempt is forgotten (a retry of it is a new attempt) and only counted,
         // which keeps an invite small however often a broken gate is tried.
         let (counter, mut update) = match why {
-            GiveBack::NotOpened => (
-                passage.given_back,
-                "DELETE #tries :code ADD #guesses :minus_one, #counter :one SET #history = list_append(#history, :event)"
-                    .to_owned(),
-            ),
+            GiveBack::NotOpened => {
+                lines.push(history_line(&format!("{}_not_opened", redemption.as_str()), now));
+                (
+                    passage.given_back,
+                    "DELETE #tries :code ADD #guesses :minus_one, #counter :one SET #history = list_append(#history, :event)"
+                        .to_owned(),
+                )
+            }
             GiveBack::NotSent => (
                 passage.not_sent,
                 "DELETE #tries :code ADD #guesses :minus_one, #counter :one REMOVE #attempts.#attempt".to_owned(),
             ),
         };
+        if uses_up {
+            lines.push(history_line(&format!("{}_gate_failing", redemption.as_str()), now));
+            if why == GiveBack::NotSent {
+                update.push_str(" SET #history = list_append(#history, :event)");
+            }
+        }
         if redemption == Redemption::Exit {
-            update.push_str(if why == GiveBack::NotOpened { ", #released = :true" } else { " SET #released = :true" });
+            update.push_str(if update.contains(" SET ") { ", #released = :true" } else { " SET #released = :true" });
         }
         let mut request = self
             .client
@@ -210,17 +238,16 @@ impl Store {
             .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":minus_one", n(-1))
             .expression_attribute_values(":one", n(1));
-        request = match why {
-            GiveBack::NotOpened => {
-                request.expression_attribute_names("#history", names::HISTORY).expression_attribute_values(
-                    ":event",
-                    history_append(&format!("{}_not_opened", redemption.as_str()), now),
-                )
-            }
-            GiveBack::NotSent => request
+        if !lines.is_empty() {
+            request = request
+                .expression_attribute_names("#history", names::HISTORY)
+                .expression_attribute_values(":event", AttributeValue::L(lines));
+        }
+        if why == GiveBack::NotSent {
+            request = request
                 .expression_attribute_names("#attempts", ATTEMPTS)
-                .expression_attribute_names("#attempt", attempt.as_str()),
-        };
+                .expression_attribute_names("#attempt", attempt.as_str());
+        }
         if redemption == Redemption::Exit {
             request = request
                 .expression_attribute_names("#released", EXIT_RELEASED)

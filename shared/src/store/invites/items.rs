@@ -8,7 +8,7 @@ use super::*;
 /// gate failures) keeps the item under 1 KB, so a redemption costs one write unit.
 /// Who acted is on the item already (`created_by`, `revoked_by`; the guest for
 /// attempts, the system for the rest).
-pub(super) fn history_line(event: &str, at: OffsetDateTime) -> AttributeValue {
+pub(crate) fn history_line(event: &str, at: OffsetDateTime) -> AttributeValue {
     s(format!("{} {event}", at.unix_timestamp()))
 }
 
@@ -99,6 +99,7 @@ pub(super) fn passage_from_item(item: &Item, names: &names::Passage, code: &Acce
         last_attempt_at: get_optional(item, names.at, get_time)?,
         guesses: get_optional(item, names.guesses, get_n)?.unwrap_or(0),
         given_back: get_optional(item, names.given_back, get_n)?.unwrap_or(0),
+        not_sent: get_optional(item, names.not_sent, get_n)?.unwrap_or(0),
     })
 }
 
