@@ -281,6 +281,25 @@ def check_sms_delivery_status(clients: Callable[[str, str], object], region: str
     return Finding(True, "SMS delivery reports", f"every SMS reported through {role}")
 
 
+def check_gate_policy(clients: Callable[[str, str], object], region: str, stack: str) -> Finding:
+    """The stack's IoT policy for the gates (GatePolicy) exists and ties each gate to its own
+    thing: gate-events believes a report's thing from its topic only because of it."""
+    name = stack_output(clients("cloudformation", region), stack, "GatePolicyName")
+    attach = "attach it to each gate's certificate when provisioning (README: Deploying, gates)"
+    if name is None:
+        return Finding(True, "Gate IoT policy", "made by this deploy", attach, warning=True)
+    iot = clients("iot", region)
+    try:
+        document = iot.get_policy(policyName=name)["policyDocument"]
+    except iot.exceptions.ResourceNotFoundException:
+        return Finding(False, "Gate IoT policy", f"{name} is gone: no gate can connect as its own thing",
+                       "deploy again (the stack makes it), then re-attach it to the gates' certificates")
+    if "iot:Connection.Thing.ThingName" not in document or "iot:Connection.Thing.IsAttached" not in document:
+        return Finding(False, "Gate IoT policy", f"{name} no longer ties a certificate to its own thing's topics",
+                       "deploy again: the template's GatePolicy replaces the edited document")
+    return Finding(True, "Gate IoT policy", f"{name}: each gate connects as its own thing, on its own ota shadow only")
+
+
 def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "samconfig.toml") -> list[Finding]:
     """Every check for `env`; `clients(service, region)` gives a boto3 client."""
     stack, region, parameters = environment(env, config)
@@ -297,6 +316,7 @@ def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "
         check_web_acl(clients("wafv2", "us-east-1"), parameters, stack),
         check_sms_delivery_logs(clients("logs", region), parameters, region),
         check_sms_delivery_status(clients, region, stack, env),
+        check_gate_policy(clients, region, stack),
     ]
 
 

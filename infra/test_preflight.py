@@ -189,6 +189,29 @@ class SmsDeliveryReports(unittest.TestCase):
             self.assertFalse(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
 
 
+class GatePolicy(unittest.TestCase):
+    NAME = "ota-dev-gate"
+
+    def clients(self, policy=None, error=None):
+        stack = {"Stacks": [{"StackName": "ota-dev", "CreationTime": "2026-12-01T00:00:00Z", "StackStatus": "UPDATE_COMPLETE",
+                             "Outputs": [{"OutputKey": "GatePolicyName", "OutputValue": self.NAME}]}]}
+
+        def make(service, region):
+            if service == "cloudformation":
+                return Recorded("cloudformation", "describe_stacks", stack).client
+            return Recorded("iot", "get_policy", policy, error=error, expected={"policyName": self.NAME}).client
+        return make
+
+    def test_a_deleted_or_loosened_gate_policy_is_caught(self):
+        gone = self.clients(error=("ResourceNotFoundException", "no such policy"))
+        self.assertFalse(preflight.check_gate_policy(gone, "eu-west-1", "ota-dev").ok)
+        loose = self.clients({"policyName": self.NAME, "policyDocument": '{"Statement":[{"Effect":"Allow","Action":"iot:*","Resource":"*"}]}'})
+        self.assertFalse(preflight.check_gate_policy(loose, "eu-west-1", "ota-dev").ok)
+        document = '{"Statement":[{"Resource":"client/${iot:Connection.Thing.ThingName}","Condition":{"Bool":{"iot:Connection.Thing.IsAttached":"true"}}}]}'
+        good = self.clients({"policyName": self.NAME, "policyDocument": document})
+        self.assertTrue(preflight.check_gate_policy(good, "eu-west-1", "ota-dev").ok)
+
+
 class Whole(unittest.TestCase):
     def test_run_asks_each_service_in_its_region_and_reports_every_check(self):
         asked = []

@@ -14,6 +14,7 @@ mod budgets;
 mod contract;
 mod create_invite;
 mod deployment;
+mod device_policy;
 mod edge;
 mod events;
 mod expiry;

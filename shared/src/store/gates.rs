@@ -372,4 +372,28 @@ mod tests {
         assert_eq!(presence_from_item(&item).unwrap(), Some(gone));
         assert_eq!(presence_from_item(&HashMap::new()).unwrap(), None, "registered, never connected");
     }
+
+    #[test]
+    fn a_gate_serving_two_intercoms_gives_each_its_own_event_id() {
+        let at = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let (pk, _) = keys::gate_presence_key(&ThingName::parse("north-gate-main").unwrap());
+        let mut old = HashMap::from([
+            (keys::PK.to_owned(), s(&pk)),
+            (CONNECTED.to_owned(), AttributeValue::Bool(false)),
+            (EVENT_VERSION.to_owned(), n(2)),
+            (EVENT_AT.to_owned(), n(millis(at))),
+            (format!("{}ic-north-1", keys::GATE_SITE_PREFIX), s("North gate")),
+            (format!("{}ic-north-2", keys::GATE_SITE_PREFIX), s("North gate")),
+        ]);
+        let mut new = old.clone();
+        new.insert(OFFLINE_SINCE.to_owned(), n(millis(at)));
+        let offline = presence_facts(Some(&old), &new);
+        assert_eq!(offline.len(), 2);
+        assert_ne!(offline[0].id, offline[1].id, "a consumer de-duplicating by event_id keeps both");
+        // The next spell offline, after a reconnect whose version reset to 0, is another fact.
+        old.insert(EVENT_AT.to_owned(), n(millis(at + Duration::hours(2))));
+        new.insert(EVENT_AT.to_owned(), n(millis(at + Duration::hours(2))));
+        let later = presence_facts(Some(&old), &new);
+        assert!(later.iter().all(|fact| offline.iter().all(|earlier| earlier.id != fact.id)));
+    }
 }
