@@ -5,7 +5,9 @@
 // 360 px.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { checkState, launch, startStack } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { checkState, launch, root, startStack } from './harness.mjs';
 import { gateOpen, openLink, typeCode, typeGateNumber } from './guest.mjs';
 
 let stack;
@@ -69,5 +71,21 @@ describe('the rescues a guest can reach', { concurrency: false }, () => {
     await page.reload();
     await page.getByRole('heading', { name: 'This code is used up' }).waitFor();
     await context.close();
+  });
+
+  test('a gate registered with ota-admin, or added at /_local/gates, is simulated at once', async () => {
+    execFileSync(join(root, 'target', 'debug', 'ota-admin'),
+      ['intercom', 'ic-lobby', '--label', 'Lobby', '--gate', 'lobby-door=Lobby door=fluss-gate-lobby'], {
+        env: { ...process.env, OTA_TABLE_NAME: 'ota-local', AWS_ENDPOINT_URL: stack.emulator, AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true' },
+      });
+    const added = await fetch(`${stack.base}/_local/gates?thing=fluss-gate-garage`, { method: 'POST' });
+    assert.equal(added.status, 201);
+    for (let tries = 0; !(await stack.gates())['fluss-gate-lobby'] && tries < 50; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const gates = await stack.gates();
+    assert.deepEqual(gates['fluss-gate-lobby']?.mode, { mode: 'online' }, 'the registered gate plays');
+    assert.deepEqual(gates['fluss-gate-garage']?.mode, { mode: 'online' });
   });
 });

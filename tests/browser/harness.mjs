@@ -55,6 +55,7 @@ export async function startStack() {
   const base = `http://127.0.0.1:${port}`;
   const owner = await (await fetch(`${base}/_local/token/user-owner`)).text();
   const stack = new Stack(base, owner, child);
+  stack.emulator = (output.match(/AWS emulator\s+(http:\/\/[0-9.:]+)/) || [])[1];
   const settings = { entry_gate: 'gate-main', exit_gate: 'gate-exit', max_users: 100, invite_duration_minutes: 720 };
   for (const intercom of ['ic-demo', 'ic-demo-north']) await stack.settings(settings, intercom);
   return stack;
@@ -109,6 +110,11 @@ class Stack {
     const query = `mode=${mode}${seconds === undefined ? '' : `&seconds=${seconds}`}`;
     const response = await fetch(`${this.base}/_local/gates/${thing}?${query}`, { method: 'POST' });
     if (!response.ok) throw new Error(`gate ${thing}: ${response.status}`);
+  }
+
+  /** Every simulated gate: `{ thing: { mode, openings } }`. */
+  async gates() {
+    return (await fetch(`${this.base}/_local/gates`)).json();
   }
 
   /** The id of the door command in a gate's `ota` shadow, or null. */

@@ -261,6 +261,37 @@ impl GateSimulator {
         self.set_mode(thing, Mode::Online).await;
     }
 
+    /// Plays `thing` from now on, if it does not already: creates it in the emulator
+    /// (device management's job in production) and connects it. Returns whether it
+    /// was new.
+    pub async fn play(&self, thing: &str, emulator: &str) -> Result<bool, String> {
+        if self.mode(thing).is_some() {
+            return Ok(false);
+        }
+        ota::domain::ids::ThingName::parse(thing).ok_or_else(|| format!("{thing:?} is not a thing name"))?;
+        crate::seed::create_thing(emulator, thing).await?;
+        self.add(thing).await;
+        Ok(true)
+    }
+
+    /// Plays every gate that provisioning registers (`LocalOutbox` sees its presence
+    /// item on the table's stream), checking once a second.
+    pub fn follow_provisioning(self: &Arc<Self>, outbox: Arc<crate::outbox::LocalOutbox>, emulator: String) {
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                for thing in outbox.take_registered_gates() {
+                    match me.play(&thing, &emulator).await {
+                        Ok(true) => tracing::info!(thing, "simulating a newly registered gate"),
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(thing, %error, "could not simulate a registered gate"),
+                    }
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        });
+    }
+
     /// Runs the gates until the process ends: a scan when woken, and once a second.
     pub fn spawn(self: &Arc<Self>) {
         let me = Arc::clone(self);

@@ -49,6 +49,16 @@ pub(crate) async fn local_route(
             }
         }
         ("GET", ["_local", "gates"]) => reply_json(StatusCode::OK, &front.gates.describe()),
+        // A gate of one's own, played from now on (`ota-admin` registrations are
+        // picked up by themselves): POST /_local/gates?thing=<thing name>.
+        ("POST", ["_local", "gates"]) => {
+            let thing = query.split('&').find_map(|p| p.strip_prefix("thing=")).unwrap_or_default();
+            match front.gates.play(thing, &front.emulator).await {
+                Ok(true) => reply_json(StatusCode::CREATED, &json!({ "thing": thing, "gate": { "mode": "online" } })),
+                Ok(false) => reply_json(StatusCode::OK, &json!({ "thing": thing, "message": "already simulated" })),
+                Err(error) => reply_json(StatusCode::BAD_REQUEST, &json!({ "message": error })),
+            }
+        }
         ("POST", ["_local", "gates", thing]) => {
             let param = |name: &str| query.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
             let seconds = param("seconds").and_then(|s| s.parse().ok());

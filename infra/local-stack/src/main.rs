@@ -45,6 +45,7 @@ async fn run() -> Result<(), String> {
     let (deps, gates) = GateSimulator::with_functions(config, dynamo, &sdk, clock.clone(), events.clone())?;
     let outbox = local_stack::outbox::LocalOutbox::new(deps.clone(), &moto.endpoint, events);
     local_stack::outbox::spawn_poller(outbox.clone());
+    gates.follow_provisioning(outbox.clone(), moto.endpoint.clone());
     let site = Site::demo();
     let north = Site::demo_north();
     for site in [&site, &north] {

@@ -94,6 +94,9 @@ pub struct LocalOutbox {
     stream: std::sync::OnceLock<(String, String)>,
     pub events: EventTap,
     receipts: Mutex<HashMap<String, Receipt>>,
+    /// Gate things whose presence items provisioning wrote (registry of any intercom,
+    /// `ota-admin` included), for the simulator to play ([`Self::take_registered_gates`]).
+    registered_gates: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// A request to moto's DynamoDB (Streams) JSON API.
@@ -136,6 +139,7 @@ impl LocalOutbox {
             stream: std::sync::OnceLock::new(),
             events,
             receipts: Mutex::new(HashMap::new()),
+            registered_gates: Mutex::new(std::collections::BTreeSet::new()),
         })
     }
 
@@ -210,6 +214,7 @@ impl LocalOutbox {
             let Some(last) = records.last() else { return Ok(handled) };
             *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
             handled += records.len();
+            self.note_registered_gates(&records);
             let event = json!({ "Records": records });
             outbox::run(&self.outbox, &event).await.map_err(|e| format!("outbox: {e}"))?;
             send_sms::run(&self.sender, &event).await.map_err(|e| format!("sms-sender: {e}"))?;
@@ -222,6 +227,22 @@ impl LocalOutbox {
             }
         }
         Ok(handled)
+    }
+
+    /// Provisioning writes a presence item per gate (`Store::register_intercom`): its
+    /// insertion on the stream names a gate the local stack must play.
+    fn note_registered_gates(&self, records: &[Value]) {
+        let things = records
+            .iter()
+            .filter(|r| r["eventName"] == "INSERT")
+            .filter_map(|r| r["dynamodb"]["Keys"]["PK"]["S"].as_str()?.strip_prefix("GATE#").map(str::to_owned));
+        self.registered_gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(things);
+    }
+
+    /// The gate things registered since the last call.
+    pub fn take_registered_gates(&self) -> Vec<String> {
+        let mut gates = self.registered_gates.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *gates).into_iter().collect()
     }
 
     /// A delivery report for each SMS these records say SNS accepted.
