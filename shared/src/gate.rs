@@ -113,37 +113,56 @@ impl GateOpener {
 const WITHDRAW_ROUNDS: u32 = 3;
 
 impl GateOpener {
-    /// Takes `command` out of the gate's `ota` shadow if it is still the one there
-    /// (a newer command, another guest's, is left alone): a gate that has not acted
-    /// on it yet (slow, offline, or reading late) then never will, by the firmware
-    /// contract's "act only on the command the shadow still holds". One read, and one
-    /// update guarded by the shadow's version. Returns whether it was withdrawn.
-    pub async fn withdraw(&self, thing: &ThingName, command: &DoorCommand) -> Result<bool, GateError> {
+    /// Withdraws `command` from the gate: lists its id under the `ota` shadow's
+    /// `desired.withdrawn` (with its not-after; entries whose not-after passed are
+    /// dropped in the same update, so the list stays short), and takes it out of
+    /// `desired.command` if it is still the one there (another guest's newer command
+    /// stays). A gate that has not acted on it yet (slow, offline, reading late) then
+    /// never will, by the firmware contract's rule 2, even if a newer command
+    /// replaced it in the shadow. One read, and one update guarded by the shadow's
+    /// version. Returns whether the command was still the shadow's.
+    pub async fn withdraw(
+        &self,
+        thing: &ThingName,
+        command: &DoorCommand,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, GateError> {
         let id = command.id.to_string();
         for _ in 0..WITHDRAW_ROUNDS {
             let read = self.client.get_thing_shadow().thing_name(thing.as_str()).shadow_name(SHADOW_NAME).send().await;
-            let shadow = match read {
-                Ok(shadow) => shadow,
-                Err(error) if classify(&error) != GateError::Ambiguous && is_not_found(&error) => return Ok(false),
+            let document: serde_json::Value = match read {
+                Ok(shadow) => shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default(),
+                // No shadow yet: nothing was ever sent there; the update creates it.
+                Err(error) if is_not_found(&error) => serde_json::Value::Null,
                 Err(error) => return Err(classify(&error)),
             };
-            let document: serde_json::Value =
-                shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default();
-            if document["state"]["desired"]["command"]["id"].as_str() != Some(id.as_str()) {
-                return Ok(false);
+            let desired = &document["state"]["desired"];
+            let current = desired["command"]["id"].as_str() == Some(id.as_str());
+            let now = now.unix_timestamp();
+            let mut withdrawn = serde_json::Map::new();
+            for (old, not_after) in desired["withdrawn"].as_object().into_iter().flatten() {
+                if not_after.as_i64().is_none_or(|not_after| not_after < now) {
+                    withdrawn.insert(old.clone(), serde_json::Value::Null);
+                }
             }
-            let Some(version) = document["version"].as_i64() else { return Err(GateError::Ambiguous) };
-            let withdrawal = serde_json::json!({ "state": { "desired": { "command": null } }, "version": version });
+            withdrawn.insert(id.clone(), serde_json::json!(command.not_after.unix_timestamp()));
+            let mut update = serde_json::json!({ "state": { "desired": { "withdrawn": withdrawn } } });
+            if current {
+                update["state"]["desired"]["command"] = serde_json::Value::Null;
+            }
+            if let Some(version) = document["version"].as_i64() {
+                update["version"] = serde_json::json!(version);
+            }
             let sent = self
                 .client
                 .update_thing_shadow()
                 .thing_name(thing.as_str())
                 .shadow_name(SHADOW_NAME)
-                .payload(Blob::new(withdrawal.to_string()))
+                .payload(Blob::new(update.to_string()))
                 .send()
                 .await;
             match sent {
-                Ok(_) => return Ok(true),
+                Ok(_) => return Ok(current),
                 // Another update came first: look again.
                 Err(error) if is_version_conflict(&error) => continue,
                 Err(error) => return Err(classify(&error)),

@@ -106,6 +106,8 @@ struct Gate {
     delivery: Delivery,
     /// Its last lifecycle event, for a late second delivery.
     last_event: Option<Value>,
+    /// Command ids its shadow lists as withdrawn (`desired.withdrawn`): never acted on.
+    withdrawn: std::collections::HashSet<String>,
     /// Command ids acted on, with the report made (re-sent on reconnect).
     handled: HashMap<String, Value>,
     /// When each command was first read (a slow gate acts some time later).
@@ -155,9 +157,12 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for ShadowDeltas {
         let thing = uri.split("/things/").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_owned);
         let document = request.body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok());
         if let (true, Some(thing), Some(document)) = (named, thing, document) {
-            let command = document["state"]["desired"]["command"].clone();
-            if command["id"].is_string() {
-                cfg.interceptor_state().store_put(Outgoing(thing, command));
+            let desired = &document["state"]["desired"];
+            if desired["command"]["id"].is_string() {
+                cfg.interceptor_state().store_put(Outgoing(thing, desired["command"].clone()));
+            } else if desired["withdrawn"].is_object() {
+                // A withdrawal reaches the gate as a delta too.
+                cfg.interceptor_state().store_put(Outgoing(thing, json!({ "withdrawn": desired["withdrawn"] })));
             }
         }
         Ok(())
@@ -251,6 +256,7 @@ impl GateSimulator {
                 dropped_at: None,
                 delivery: Delivery::default(),
                 last_event: None,
+                withdrawn: std::collections::HashSet::new(),
                 handled: HashMap::new(),
                 first_read: HashMap::new(),
                 opened_for: HashMap::new(),
@@ -387,19 +393,26 @@ impl GateSimulator {
     async fn scan(&self) {
         let _one_at_a_time = self.scanning.lock().await;
         // First every delta pushed since the last scan, to the gates that are online.
-        for (thing, command) in self.deltas.take() {
-            let Some(mode) = self.mode(&thing).filter(|mode| *mode != Mode::Offline) else { continue };
-            if let Mode::Slow { .. } = mode {
-                // A slow gate starts its wait now, and then acts only on what its
-                // shadow still holds (the contract: a withdrawn command is not acted
-                // on), read below on every scan.
-                self.first_read(&thing, &command);
-                continue;
-            }
-            if let Some(report) = self.act(&thing, mode, &command) {
-                self.report(&thing, report).await;
+        let mut later = Vec::new();
+        let (withdrawals, commands): (Vec<_>, Vec<_>) =
+            self.deltas.take().into_iter().partition(|(_, delta)| delta["withdrawn"].is_object());
+        // A withdrawal the gate has heard of stops a command it has not acted on yet,
+        // whichever delta came first.
+        for (thing, withdrawal) in withdrawals {
+            if self.mode(&thing).is_some_and(|mode| mode != Mode::Offline) {
+                self.note_withdrawn(&thing, &withdrawal["withdrawn"]);
             }
         }
+        for (thing, command) in commands {
+            let Some(mode) = self.mode(&thing).filter(|mode| *mode != Mode::Offline) else { continue };
+            match self.act(&thing, mode, &command) {
+                Some(report) => self.report(&thing, report).await,
+                // A slow gate acts on it later, unless it is withdrawn meanwhile.
+                None if matches!(mode, Mode::Slow { .. }) => later.push((thing, command)),
+                None => {}
+            }
+        }
+        self.deltas.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(later);
         let things: Vec<(String, Mode)> = self
             .lock()
             .iter()
@@ -417,14 +430,14 @@ impl GateSimulator {
     async fn desired_command(&self, thing: &str) -> Option<Value> {
         let shadow = self.iot.get_thing_shadow().thing_name(thing).shadow_name(SHADOW_NAME).send().await.ok()?;
         let doc: Value = serde_json::from_slice(shadow.payload()?.as_ref()).ok()?;
+        self.note_withdrawn(thing, &doc["state"]["desired"]["withdrawn"]);
         let command = doc["state"]["desired"]["command"].clone();
         command["id"].is_string().then_some(command)
     }
 
-    fn first_read(&self, thing: &str, command: &Value) {
-        let (Some(id), now) = (command["id"].as_str(), self.now()) else { return };
-        if let Some(gate) = self.lock().get_mut(thing) {
-            gate.first_read.entry(id.to_owned()).or_insert(now);
+    fn note_withdrawn(&self, thing: &str, withdrawn: &Value) {
+        if let (Some(gate), Some(ids)) = (self.lock().get_mut(thing), withdrawn.as_object()) {
+            gate.withdrawn.extend(ids.iter().filter(|(_, v)| !v.is_null()).map(|(id, _)| id.clone()));
         }
     }
 
@@ -434,6 +447,11 @@ impl GateSimulator {
         let mut gates = self.lock();
         let gate = gates.get_mut(thing)?;
         if gate.handled.contains_key(&id) {
+            return None;
+        }
+        if gate.withdrawn.contains(&id) {
+            // The contract's rule 2: a withdrawn command is never acted on.
+            gate.handled.insert(id, Value::Null);
             return None;
         }
         let real_now = self.now();

@@ -60,7 +60,7 @@ async fn withdraw_commands(deps: &Deps, intercom: &IntercomId, invite: &InviteId
             continue;
         };
         let command = DoorCommand::for_attempt(&invite.intercom_id, &invite.id, attempt, issued_at);
-        match deps.gate.withdraw(&invite.gate_for(redemption).thing, &command).await {
+        match deps.gate.withdraw(&invite.gate_for(redemption).thing, &command, now).await {
             Ok(withdrawn) => {
                 tracing::info!(invite = %invite.id, command = %command.id, withdrawn, "door command of a revoked code")
             }

@@ -1,7 +1,11 @@
 //! `fleet`: a benchmark, not a test. Guests in their hundreds go through the local
-//! stack's API as the guest page would (status, press, the page's retries of a lost
-//! answer, polling for the gate's word), in and out, while gates go offline, answer
-//! slowly or not at all, and guests mistype. It counts what matters to a guest and an
+//! stack's API moving only as the guest page would let them: read the status, do what
+//! it offers (wait while a gate is opening; press the passage it names, or the exit it
+//! offers beside the entry to a guest who is inside), the page's retries of a lost
+//! answer, reloads, walking away and coming back — never an endpoint the page would
+//! not call at that moment — while gates go offline (for over an hour of the stack's
+//! clock), answer slowly or not at all, and guests mistype. A guest walks through a
+//! gate when it opens for them, whatever the page knows. It counts what matters to a guest and an
 //! owner: who got in and out with nobody's help, who is locked inside (must be 0), how
 //! often each entry and exit opened its gate (must be at most once), and codes spent
 //! with no opening (must be 0). Bounded: every guest gives up after `GIVE_UP`.
@@ -35,14 +39,20 @@ const LOST_ANSWERS: f64 = 0.08;
 
 #[derive(Debug, Default, Clone)]
 struct Outcome {
-    entered: bool,
-    exited: bool,
+    /// The entry gate opened for the guest: they walked in.
+    inside: bool,
+    /// The exit gate opened for them: they walked out.
+    out: bool,
     /// Presses that ended without opening (gate offline, silent, refused).
     unopened_presses: u32,
-    /// The passages (`<intercom>.<invite>.<entry|exit>`) the service confirmed.
+    /// The passages (`<intercom>.<invite>.<entry|exit>`) the page said were open.
     confirmed: Vec<String>,
-    /// Why a guest stopped, if a refusal stopped them.
+    /// Why the page sent the guest to ask for help, if it did.
     stopped_by: Option<String>,
+    /// The last status the page read, for a guest who needed help.
+    last_status: Value,
+    /// The last press's answer, likewise.
+    last_press: String,
 }
 
 struct Guest {
@@ -52,6 +62,19 @@ struct Guest {
     intercom: String,
     gate_number: String,
     code: String,
+    entry_thing: String,
+    exit_thing: String,
+    gates: Arc<GateSimulator>,
+}
+
+/// What a guest does between two reads of the status: the page's own rule.
+enum Move {
+    /// A command is out: the page waits and reads the status again.
+    Wait,
+    /// The page offers this passage: the guest types the code.
+    Press(&'static str),
+    /// The page says the link is done (or sends the guest to their host).
+    Done(String),
 }
 
 impl Guest {
@@ -76,6 +99,7 @@ impl Guest {
         Some((status, body))
     }
 
+    /// The page's status read, retried until an answer arrives.
     async fn status(&self) -> Value {
         loop {
             if let Some((200, body)) = self.post("/guest/status", &json!({ "token": self.token })).await {
@@ -85,10 +109,34 @@ impl Guest {
         }
     }
 
-    /// Types `code` at the `which` gate as one press, with the page's retries of a
-    /// lost answer, and waits for the gate's word. `Ok(true)`: opened; `Ok(false)`:
-    /// not opened, try again; `Err(code)`: refused for good.
-    async fn press(&self, which: &str, code: &str, outcome: &mut Outcome) -> Result<bool, String> {
+    /// Where the guest physically is: a gate that opened for them, they walked through.
+    fn walk(&self, outcome: &mut Outcome) {
+        let invite = self.token.split('.').nth(1).unwrap_or_default();
+        let opened = |thing: &str, which: &str| {
+            let passage = format!("{}.{invite}.{which}", self.intercom);
+            self.gates.openings(thing).iter().any(|o| o.passage == passage)
+        };
+        outcome.inside |= opened(&self.entry_thing, "entry");
+        outcome.out |= opened(&self.exit_thing, "exit");
+    }
+
+    /// The page's rule, from a status: nothing else decides the guest's next move.
+    /// A guest inside takes the exit the page offers beside the entry ("Already
+    /// inside?"); one outside never does.
+    fn next_move(status: &Value, inside: bool) -> Move {
+        let refusal = status["refusal"]["code"].as_str();
+        match (status["next"].as_str(), refusal) {
+            (Some(_), Some("opening")) => Move::Wait,
+            (Some(_), _) if inside && status["also"] == "exit" => Move::Press("exit"),
+            (Some("entry"), _) => Move::Press("entry"),
+            (Some("exit"), _) => Move::Press("exit"),
+            _ => Move::Done(refusal.unwrap_or("no next step").to_owned()),
+        }
+    }
+
+    /// One press of the page's button (its retries of a lost answer repeat the
+    /// attempt id), then the page's polling of the status until the gate answers.
+    async fn press(&self, which: &str, code: &str, outcome: &mut Outcome) {
         let attempt: String = (0..16).map(|_| char::from(b'a' + rand::rng().random_range(0..26))).collect();
         let body = json!({ "token": self.token, "intercom_id": self.intercom, "gate_number": self.gate_number, "code": code, "attempt_id": attempt });
         let (status, answer) = loop {
@@ -101,51 +149,93 @@ impl Guest {
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         };
-        let error = answer["error"]["code"].as_str().unwrap_or_default().to_owned();
-        match (status, error.as_str()) {
-            (200, _) => return Ok(true),
+        outcome.last_press = format!("{which} {status} {}", answer["error"]["code"]);
+        match (status, answer["error"]["code"].as_str().unwrap_or_default()) {
+            (200, _) => {
+                outcome.confirmed.push(self.passage(which));
+                return;
+            }
             (202, _) | (409, "opening") => {}
-            (403, "wrong_code") => return Ok(false),
             (429, "slow_down") => {
                 let wait = answer["error"]["retry_after_seconds"].as_u64().unwrap_or(60);
                 tokio::time::sleep(Duration::from_secs(wait)).await;
-                return Ok(false);
+                return;
             }
             (503, _) => {
+                // "Try again in a few minutes": the guest comes back a little later.
                 outcome.unopened_presses += 1;
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                return Ok(false);
+                return;
             }
-            _ => return Err(format!("{status} {error}")),
+            _ => return,
         }
         loop {
             let now = self.status().await;
             match now[which]["state"].as_str() {
-                Some("used") => return Ok(true),
+                Some("used") => {
+                    outcome.confirmed.push(self.passage(which));
+                    return;
+                }
                 Some("opening") => tokio::time::sleep(Duration::from_millis(700)).await,
                 _ => {
                     outcome.unopened_presses += 1;
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    return Ok(false);
+                    return;
                 }
             }
         }
     }
 
-    /// Gets through `which`: `typos` wrong codes first, then the code until it opens.
-    async fn pass(&self, which: &str, typos: u32, deadline: Instant, outcome: &mut Outcome) -> Result<bool, String> {
+    fn passage(&self, which: &str) -> String {
+        format!("{}.{}.{which}", self.intercom, self.token.split('.').nth(1).unwrap_or_default())
+    }
+
+    /// A guest's whole visit, by the page's rule alone: read the status (on arrival,
+    /// after every press, after a reload, after coming back), do what it offers,
+    /// walk through whatever gate opens. `typos` wrong codes are typed at the first
+    /// presses of each passage; every sixth move is a reload, every tenth a walk away
+    /// and back.
+    async fn visit(&self, typos: u32, deadline: Instant, outcome: &mut Outcome) {
         let wrong = format!("{:04}", (self.code.parse::<u32>().unwrap_or(0) + 1) % 10_000);
-        for _ in 0..typos {
-            self.press(which, &wrong, outcome).await?;
-        }
-        while Instant::now() < deadline {
-            if self.press(which, &self.code, outcome).await? {
-                let invite = self.token.split('.').nth(1).unwrap_or_default();
-                outcome.confirmed.push(format!("{}.{invite}.{which}", self.intercom));
-                return Ok(true);
+        let mut typed_wrong = [0; 2];
+        for step in 0.. {
+            self.walk(outcome);
+            if outcome.out || Instant::now() >= deadline {
+                return;
+            }
+            if step % 10 == 9 {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            let status = self.status().await;
+            outcome.last_status = status.clone();
+            self.walk(outcome);
+            match Self::next_move(&status, outcome.inside) {
+                Move::Wait => tokio::time::sleep(Duration::from_millis(700)).await,
+                Move::Press(which) => {
+                    let slot = usize::from(which == "exit");
+                    let code = if typed_wrong[slot] < typos {
+                        typed_wrong[slot] += 1;
+                        wrong.clone()
+                    } else {
+                        self.code.clone()
+                    };
+                    if outcome.inside && which == "entry" {
+                        // Inside, and the page offers only the entry: a guest waits.
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    if step % 6 != 5 {
+                        self.press(which, &code, outcome).await;
+                    }
+                }
+                Move::Done(why) => {
+                    self.walk(outcome);
+                    if !outcome.out {
+                        outcome.stopped_by = Some(why);
+                    }
+                    return;
+                }
             }
         }
-        Ok(false)
     }
 }
 
@@ -189,7 +279,7 @@ async fn main() -> Result<(), String> {
         iot: iot(),
         openapi: String::new(),
         page: None,
-        clock: Some(clock),
+        clock: Some(clock.clone()),
         gates: gates.clone(),
         gate_numbers: Default::default(),
         outbox,
@@ -220,7 +310,11 @@ async fn main() -> Result<(), String> {
             let (Some(token), Some(code)) = (token, created["code"].as_str()) else {
                 return Err(format!("create failed: {created}"));
             };
-            invites.push((site.intercom.to_string(), site.gate_number.as_digits().to_owned(), token, code.to_owned()));
+            let thing = |device: &str| {
+                site.gates.iter().find(|(id, _)| id.as_str() == device).map(|(_, g)| g.thing.as_str().to_owned())
+            };
+            let things = (thing("gate-main").unwrap_or_default(), thing("gate-exit").unwrap_or_default());
+            invites.push((site.intercom.to_string(), site.gate_number.as_digits().to_owned(), token, code.to_owned(), things));
         }
     }
     invites.truncate(guests);
@@ -231,6 +325,9 @@ async fn main() -> Result<(), String> {
     let trouble = gates.clone();
     let (offline, slow, mute) =
         ([things[0].clone(), things[3].clone()], [things[4].clone(), things[7].clone()], things[9].clone());
+    // One of the offline gates stays away for over an hour of the stack's clock: it
+    // comes back with its lifecycle version reset to 0, as AWS resets it.
+    let shifted = clock.clone();
     tokio::spawn(async move {
         for thing in &slow {
             trouble.set_mode(thing, Mode::Slow { seconds: 4 }).await;
@@ -241,7 +338,9 @@ async fn main() -> Result<(), String> {
                 trouble.set_mode(thing, Mode::Offline).await;
             }
             trouble.set_mode(&mute, Mode::Mute).await;
-            tokio::time::sleep(Duration::from_secs(60)).await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            shifted.advance(time::Duration::minutes(61));
+            tokio::time::sleep(Duration::from_secs(30)).await;
             for thing in offline.iter().chain([&mute]) {
                 trouble.set_mode(thing, Mode::Online).await;
             }
@@ -253,31 +352,22 @@ async fn main() -> Result<(), String> {
     let tasks: Vec<_> = invites
         .into_iter()
         .enumerate()
-        .map(|(n, (intercom, gate_number, token, code))| {
-            let guest = Guest { api: api.clone(), http: http.clone(), token, intercom, gate_number, code };
+        .map(|(n, (intercom, gate_number, token, code, (entry_thing, exit_thing)))| {
+            let gates = gates.clone();
+            let guest =
+                Guest { api: api.clone(), http: http.clone(), token, intercom, gate_number, code, entry_thing, exit_thing, gates };
             tokio::spawn(async move {
                 // A steady pace (moto is single-threaded: a few dozen guests at a
                 // time keep it within its pace); a stay of a few seconds.
                 tokio::time::sleep(ARRIVAL_GAP * n as u32).await;
                 let deadline = Instant::now() + GIVE_UP;
                 let mut outcome = Outcome::default();
-                let (entry_typos, exit_typos) = match n % 10 {
-                    0 | 1 => (1, 0),
-                    2 => (0, 1),
-                    3 => (2, 2),
-                    _ => (0, 0),
+                let typos = match n % 10 {
+                    0..=2 => 1,
+                    3 => 2,
+                    _ => 0,
                 };
-                match guest.pass("entry", entry_typos, deadline, &mut outcome).await {
-                    Ok(entered) => outcome.entered = entered,
-                    Err(why) => outcome.stopped_by = Some(format!("entry: {why}")),
-                }
-                if outcome.entered {
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                    match guest.pass("exit", exit_typos, deadline, &mut outcome).await {
-                        Ok(exited) => outcome.exited = exited,
-                        Err(why) => outcome.stopped_by = Some(format!("exit: {why}")),
-                    }
-                }
+                guest.visit(typos, deadline, &mut outcome).await;
                 outcome
             })
         })
@@ -294,9 +384,9 @@ async fn main() -> Result<(), String> {
             *openings.entry(opening.passage).or_default() += 1;
         }
     }
-    let through = outcomes.iter().filter(|o| o.entered && o.exited).count();
-    let locked_inside = outcomes.iter().filter(|o| o.entered && !o.exited).count();
-    let never_in = outcomes.iter().filter(|o| !o.entered).count();
+    let through = outcomes.iter().filter(|o| o.inside && o.out).count();
+    let locked_inside = outcomes.iter().filter(|o| o.inside && !o.out).count();
+    let never_in = outcomes.iter().filter(|o| !o.inside).count();
     let retried = outcomes.iter().filter(|o| o.unopened_presses > 0).count();
     let most_openings = openings.values().copied().max().unwrap_or(0);
     let passages_opened = openings.len();
@@ -305,7 +395,7 @@ async fn main() -> Result<(), String> {
     let spent_without_opening = confirmed.iter().filter(|p| !openings.contains_key(p.as_str())).count();
     let confirmed = confirmed.len();
     println!(
-        "fleet: {} guests at {INTERCOMS} intercoms in {:.0} s; fault mix: {:.0} % of guest answers lost, a guest arriving every {:.1} s, 2 of {} gates offline and 1 mute from 20 s to 80 s of every {} s, 2 slow (4 s) throughout, typos on 40 % of guests (1-2 at entry and/or exit)",
+        "fleet: {} guests at {INTERCOMS} intercoms in {:.0} s, each moving only as the page's status says (reloads, returns, presses again); fault mix: {:.0} % of guest answers lost, a guest arriving every {:.1} s, 2 of {} gates offline and 1 mute from 20 s to 80 s of every {} s (the clock jumping 61 minutes in each spell: gates back after an hour, versions reset to 0), 2 slow (4 s) throughout, typos on 40 % of guests (1-2 at each passage)",
         outcomes.len(),
         took.as_secs_f64(),
         LOST_ANSWERS * 100.0,
@@ -324,8 +414,15 @@ async fn main() -> Result<(), String> {
     for why in outcomes.iter().filter_map(|o| o.stopped_by.as_deref()) {
         *stopped.entry(why).or_default() += 1;
     }
-    let gave_up = outcomes.iter().filter(|o| o.stopped_by.is_none() && !(o.entered && o.exited)).count();
+    let gave_up = outcomes.iter().filter(|o| o.stopped_by.is_none() && !(o.inside && o.out)).count();
     println!("  stopped by a refusal: {stopped:?}; gave up after {} s: {gave_up}", GIVE_UP.as_secs());
+    for outcome in outcomes.iter().filter(|o| !(o.inside && o.out)).take(5) {
+        let status = &outcome.last_status;
+        println!(
+            "  needed help: inside {}, out {}, last press {}; the page last said next {} also {} refusal {} entry {} exit {} gates {}",
+            outcome.inside, outcome.out, outcome.last_press, status["next"], status["also"], status["refusal"]["code"], status["entry"], status["exit"], status["gates"]
+        );
+    }
     drop(moto);
     if locked_inside > 0 || most_openings > 1 || spent_without_opening > 0 {
         return Err("an invariant failed".into());
