@@ -57,6 +57,7 @@ bench-page: setup
 bench-gate: setup
 	cargo build -p local-stack
 	node tests/browser/gate-latency.mjs
+	OTA_BROWSER_FLEET=$(or $(BROWSER_GUESTS),20) node --test tests/browser/fleet.test.mjs
 	cargo run --release -q -p local-stack --bin fleet $(or $(GUESTS),500)
 
 # Cold start, warm CPU, memory, size, AWS requests and cost of every function (release

@@ -131,7 +131,9 @@ impl GateOpener {
         for _ in 0..WITHDRAW_ROUNDS {
             let read = self.client.get_thing_shadow().thing_name(thing.as_str()).shadow_name(SHADOW_NAME).send().await;
             let document: serde_json::Value = match read {
-                Ok(shadow) => shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default(),
+                Ok(shadow) => {
+                    shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default()
+                }
                 // No shadow yet: nothing was ever sent there; the update creates it.
                 Err(error) if is_not_found(&error) => serde_json::Value::Null,
                 Err(error) => return Err(classify(&error)),

@@ -68,11 +68,21 @@ pub async fn handle(deps: &Deps, event: &serde_json::Value) -> Result<Handled, A
 
 async fn handle_report(deps: &Deps, report: Report) -> Result<Handled, ApiError> {
     let received_at = report.received_at.unwrap_or_else(|| deps.clock.now());
-    let thing = &report.thing;
+    let handled = settle_report(deps, &report, received_at).await;
     // Only a connected gate can report: whatever the report says, the gate is online.
-    if deps.store.record_proven_online(thing, received_at).await? {
-        tracing::info!(thing = thing.as_str(), "gate proven online by its report");
+    // Recorded after the guest's passage is settled, so it delays no "Gate open".
+    match deps.store.record_proven_online(&report.thing, received_at).await {
+        Ok(true) => tracing::info!(thing = report.thing.as_str(), "gate proven online by its report"),
+        Ok(false) => {}
+        Err(error) if handled.is_ok() => return Err(error.into()),
+        Err(_) => {}
     }
+    handled
+}
+
+/// What the report says of its passage: confirmed, given back, or nothing to do.
+async fn settle_report(deps: &Deps, report: &Report, received_at: time::OffsetDateTime) -> Result<Handled, ApiError> {
+    let thing = &report.thing;
     let skew = report.clock_skew().map(|skew| skew.whole_seconds());
     // One log line per report with the gate's clock skew: the metric filter
     // `GateClockSkew` reads `clock_skew_seconds` from it.

@@ -5,7 +5,7 @@
 use super::attributes::bad;
 use super::attributes::names::{CONNECTED, EVENT_AT, EVENT_SESSION, EVENT_VERSION, OFFLINE_SINCE, PROVEN_ONLINE_AT};
 use super::attributes::*;
-use super::condition_failed;
+use super::written;
 use super::{request_failed, Store, StoreError};
 use crate::domain::ids::ThingName;
 use crate::domain::presence::{LifecycleEvent, RESET_GAP, TIMESTAMP_ACCURACY};
@@ -179,11 +179,7 @@ impl Store {
             .expression_attribute_values(":far_after", n(shifted(event.at, RESET_GAP)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error).is_some() => Ok(false),
-            Err(error) => Err(request_failed(error)),
-        }
+        written(result)
     }
 
     /// Records that something only a connected gate can do (its report) reached IoT
@@ -215,11 +211,7 @@ impl Store {
             .expression_attribute_values(":dropped_before", n(shifted(received_at, -TIMESTAMP_ACCURACY)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error).is_some() => Ok(false),
-            Err(error) => Err(request_failed(error)),
-        }
+        written(result)
     }
 
     /// The presence of each of `things` that has one: one BatchGetItem.
@@ -303,11 +295,7 @@ impl Store {
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error).is_some() => Ok(false),
-            Err(error) => Err(request_failed(error)),
-        }
+        written(result)
     }
 }
 

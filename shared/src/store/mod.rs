@@ -146,6 +146,24 @@ pub(crate) fn condition_failed<R>(
     }
 }
 
+/// A conditional update's outcome: `true` if it wrote, `false` if its condition
+/// refused it (the usual answer to a duplicate or a write overtaken by another).
+pub(crate) fn written<O>(
+    result: Result<
+        O,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_smithy_runtime_api::http::Response,
+        >,
+    >,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(error) if condition_failed(&error).is_some() => Ok(false),
+        Err(error) => Err(request_failed(error)),
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     client: Client,

@@ -314,7 +314,13 @@ async fn main() -> Result<(), String> {
                 site.gates.iter().find(|(id, _)| id.as_str() == device).map(|(_, g)| g.thing.as_str().to_owned())
             };
             let things = (thing("gate-main").unwrap_or_default(), thing("gate-exit").unwrap_or_default());
-            invites.push((site.intercom.to_string(), site.gate_number.as_digits().to_owned(), token, code.to_owned(), things));
+            invites.push((
+                site.intercom.to_string(),
+                site.gate_number.as_digits().to_owned(),
+                token,
+                code.to_owned(),
+                things,
+            ));
         }
     }
     invites.truncate(guests);
@@ -354,8 +360,17 @@ async fn main() -> Result<(), String> {
         .enumerate()
         .map(|(n, (intercom, gate_number, token, code, (entry_thing, exit_thing)))| {
             let gates = gates.clone();
-            let guest =
-                Guest { api: api.clone(), http: http.clone(), token, intercom, gate_number, code, entry_thing, exit_thing, gates };
+            let guest = Guest {
+                api: api.clone(),
+                http: http.clone(),
+                token,
+                intercom,
+                gate_number,
+                code,
+                entry_thing,
+                exit_thing,
+                gates,
+            };
             tokio::spawn(async move {
                 // A steady pace (moto is single-threaded: a few dozen guests at a
                 // time keep it within its pace); a stay of a few seconds.
