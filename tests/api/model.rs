@@ -62,6 +62,13 @@ enum Step {
         which: Which,
         parallel: usize,
     },
+    /// A guest who does only what their page shows: reads the status, waits while a
+    /// command is out, else presses the passage it names — or the exit it offers
+    /// beside the entry, if `take_also`.
+    Page {
+        invite: usize,
+        take_also: bool,
+    },
     Advance {
         seconds: i64,
     },
@@ -116,6 +123,7 @@ fn plain_step() -> impl Strategy<Value = Step> {
         2 => any::<usize>().prop_map(Step::Revoke),
         5 => (any::<usize>(), which(), 1usize..=3).prop_map(|(invite, which, parallel)| Step::Redeem { invite, which, parallel }),
         2 => (any::<usize>(), which(), 1usize..=3).prop_map(|(invite, which, parallel)| Step::Wrong { invite, which, parallel }),
+        4 => (any::<usize>(), any::<bool>()).prop_map(|(invite, take_also)| Step::Page { invite, take_also }),
         2 => prop_oneof![Just(10i64), Just(30), Just(5 * 60), Just(45 * 60), Just(DURATION_MINUTES * 60), Just((GRACE_MINUTES + 1) * 60)]
             .prop_map(|seconds| Step::Advance { seconds }),
         1 => Just(Step::Sweep),
@@ -476,6 +484,24 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The page's rule: the status alone decides the press (judged like any other).
+    async fn page(&mut self, index: usize, take_also: bool, faulty: bool) -> Result<(), TestCaseError> {
+        let Some(i) = self.model.pick(index) else { return Ok(()) };
+        let Some(token) = self.model.invites[i].token.clone() else { return Ok(()) };
+        self.app.faults().heal();
+        let (status, body) = self.app.guest_status(&token).await;
+        if status != 200 {
+            return Err(self.fail(format!("status answered {status}: {body}")));
+        }
+        let which = match (body["next"].as_str(), body["also"].as_str(), body["refusal"]["code"].as_str()) {
+            (Some(_), _, Some("opening")) | (None, _, _) => return Ok(()),
+            (Some(_), Some("exit"), _) if take_also => Which::Exit,
+            (Some("exit"), _, _) => Which::Exit,
+            _ => Which::Entry,
+        };
+        self.redeem(index, which, 1, faulty).await
+    }
+
     async fn wrong(&mut self, index: usize, which: Which, parallel: usize, faulty: bool) -> Result<(), TestCaseError> {
         let Some(i) = self.model.pick(index) else { return Ok(()) };
         if self.model.invites[i].token.is_none() {
@@ -697,7 +723,9 @@ impl Run<'_> {
             Step::Settings { .. } => &["DynamoDB.TransactGetItems", "DynamoDB.TransactWriteItems"],
             Step::Create { .. } => &["DynamoDB.Query", "DynamoDB.TransactWriteItems"],
             Step::Revoke(_) => &["DynamoDB.TransactWriteItems"],
-            Step::Redeem { .. } | Step::Wrong { .. } => &["DynamoDB.UpdateItem", "IoT.UpdateThingShadow"],
+            Step::Redeem { .. } | Step::Wrong { .. } | Step::Page { .. } => {
+                &["DynamoDB.UpdateItem", "IoT.UpdateThingShadow"]
+            }
             Step::Sweep => &["DynamoDB.Query", "DynamoDB.UpdateItem"],
             Step::Advance { .. } | Step::Gate { .. } | Step::Faulty { .. } => &[],
         }
@@ -710,6 +738,7 @@ impl Run<'_> {
             Step::Revoke(index) => self.revoke(*index, faulty).await,
             Step::Redeem { invite, which, parallel } => self.redeem(*invite, *which, *parallel, faulty).await,
             Step::Wrong { invite, which, parallel } => self.wrong(*invite, *which, *parallel, faulty).await,
+            Step::Page { invite, take_also } => self.page(*invite, *take_also, faulty).await,
             Step::Advance { seconds } => {
                 self.app.advance(time::Duration::seconds(*seconds));
                 Ok(())

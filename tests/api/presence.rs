@@ -148,3 +148,23 @@ async fn a_report_proves_a_gate_online_whose_connect_has_not_arrived() {
     app.settle().await;
     assert!(app.activity_kinds().await.iter().any(|kind| kind == "gate_online"), "the owner hears it is back");
 }
+
+/// The simulator itself, told to deliver every lifecycle event twice and each one's
+/// predecessor again late: a gate that drops, comes back, drops for over an hour and
+/// comes back (version reset to 0) reads as it really is after each step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_s_duplicated_and_late_events_still_tell_the_truth() {
+    let app = spawn_app().await;
+    app.configure(10).await;
+    let invite = app.invite("Flaky Link").await;
+    let thing = app.site.thing("gate-main").as_str().to_owned();
+    let delivery = local_stack::gates::Delivery { duplicate: true, reorder: true };
+    assert!(app.front.gates.set_delivery(&thing, delivery));
+    for outage in [Duration::minutes(2), Duration::minutes(70), Duration::seconds(40)] {
+        app.set_gate("gate-main", local_stack::gates::Mode::Offline).await;
+        app.advance(outage);
+        assert_eq!(entry_gate_status(&app, &invite).await, "offline", "after {outage}");
+        app.set_gate("gate-main", local_stack::gates::Mode::Online).await;
+        assert_eq!(entry_gate_status(&app, &invite).await, "online", "back after {outage}");
+    }
+}

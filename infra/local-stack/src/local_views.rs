@@ -62,9 +62,15 @@ pub(crate) async fn local_route(
         ("POST", ["_local", "gates", thing]) => {
             let param = |name: &str| query.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='));
             let seconds = param("seconds").and_then(|s| s.parse().ok());
+            // How its lifecycle events are delivered from now on (AWS: "might be sent out
+            // of order", "duplicate messages"): &duplicate=1, &reorder=1.
+            let delivery = crate::gates::Delivery {
+                duplicate: param("duplicate") == Some("1"),
+                reorder: param("reorder") == Some("1"),
+            };
             match param("mode").and_then(|mode| Mode::parse(mode, seconds)) {
-                Some(mode) if front.gates.set_mode(thing, mode).await => {
-                    reply_json(StatusCode::OK, &json!({ "thing": thing, "gate": mode }))
+                Some(mode) if front.gates.set_delivery(thing, delivery) && front.gates.set_mode(thing, mode).await => {
+                    reply_json(StatusCode::OK, &json!({ "thing": thing, "gate": mode, "delivery": delivery }))
                 }
                 Some(_) => {
                     reply_json(StatusCode::NOT_FOUND, &json!({ "message": format!("no simulated gate {thing}") }))
