@@ -27,11 +27,17 @@
 
 use ota::domain::command::SHADOW_NAME;
 use ota::Deps;
+
+mod shapes;
+mod tap;
+
 use serde::Serialize;
 use serde_json::{json, Value};
+pub use shapes::{lifecycle_event, report_event};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+pub use tap::ShadowDeltas;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,70 +123,6 @@ struct Gate {
     opened_for: HashMap<String, i64>,
     openings: Vec<Opening>,
     last_report: Option<Value>,
-}
-
-/// The shadow updates IoT Core accepted, as the delta messages it would push: put
-/// on the functions' IoT client as an interceptor, read by the simulator.
-#[derive(Debug, Clone, Default)]
-pub struct ShadowDeltas(Arc<Mutex<Vec<(String, Value)>>>);
-
-impl ShadowDeltas {
-    fn take(&self) -> Vec<(String, Value)> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-    }
-}
-
-/// The command of an update on its way out, kept until its answer says whether
-/// IoT Core accepted it.
-#[derive(Debug, Clone)]
-struct Outgoing(String, Value);
-
-impl aws_smithy_types::config_bag::Storable for Outgoing {
-    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
-}
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for ShadowDeltas {
-    fn name(&self) -> &'static str {
-        "ShadowDeltas"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
-        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        // POST /things/<thing>/shadow?name=ota
-        let request = context.request();
-        let uri = request.uri().to_owned();
-        let named = uri.contains(&format!("name={SHADOW_NAME}")) && request.method() == "POST";
-        let thing = uri.split("/things/").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_owned);
-        let document = request.body().bytes().and_then(|b| serde_json::from_slice::<Value>(b).ok());
-        if let (true, Some(thing), Some(document)) = (named, thing, document) {
-            let desired = &document["state"]["desired"];
-            if desired["command"]["id"].is_string() {
-                cfg.interceptor_state().store_put(Outgoing(thing, desired["command"].clone()));
-            } else if desired["withdrawn"].is_object() {
-                // A withdrawal reaches the gate as a delta too.
-                cfg.interceptor_state().store_put(Outgoing(thing, json!({ "withdrawn": desired["withdrawn"] })));
-            }
-        }
-        Ok(())
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
-        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        if let (true, Some(Outgoing(thing, command))) =
-            (context.response().status().is_success(), cfg.load::<Outgoing>().cloned())
-        {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((thing, command));
-        }
-        Ok(())
-    }
 }
 
 pub struct GateSimulator {
@@ -510,12 +452,6 @@ impl GateSimulator {
     }
 }
 
-/// What the rule on `$aws/things/+/shadow/name/ota/update/accepted` delivers:
-/// `SELECT topic(3) AS thing, state.reported.result AS result, timestamp() AS received_at`.
-pub fn report_event(thing: &str, result: &Value, now: OffsetDateTime) -> Value {
-    json!({ "thing": thing, "result": result, "received_at": millis(now) })
-}
-
 /// The version of a gate's next connection: AWS's is "a monotonically increasing
 /// long integer value for each client ID connection", which "might skip values and
 /// is not guaranteed to be consistently increasing by 1 for each event", and is
@@ -527,34 +463,4 @@ fn next_version(gate: &Gate, now: OffsetDateTime) -> i64 {
         _ if gate.connections == 0 => 1,
         _ => gate.version + if gate.connections % 3 == 2 { 2 } else { 1 },
     }
-}
-
-/// A lifecycle event as AWS IoT publishes it on `$aws/events/presence/...` (the
-/// rule delivers it whole: `SELECT *`), element by element as the developer guide's
-/// "Lifecycle events" page lists them: `timestamp` "expressed in milliseconds since
-/// the Unix epoch"; `sessionIdentifier` "a globally unique identifier in AWS IoT that
-/// exists for the life of the session"; `versionNumber` shared by "the connect and
-/// disconnect messages for a client connection"; `ipAddress` "found in connection
-/// messages only"; `clientInitiatedDisconnect` and `disconnectReason` "found in
-/// disconnect messages only".
-pub fn lifecycle_event(thing: &str, connected: bool, version: i64, session: &str, now: OffsetDateTime) -> Value {
-    let mut event = json!({
-        "clientId": thing,
-        "timestamp": millis(now),
-        "eventType": if connected { "connected" } else { "disconnected" },
-        "sessionIdentifier": session,
-        "principalIdentifier": "12345678901234567890123456789012",
-        "versionNumber": version,
-    });
-    if connected {
-        event["ipAddress"] = json!("192.0.2.10");
-    } else {
-        event["clientInitiatedDisconnect"] = json!(false);
-        event["disconnectReason"] = json!("MQTT_KEEP_ALIVE_TIMEOUT");
-    }
-    event
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
