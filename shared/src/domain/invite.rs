@@ -2,9 +2,9 @@
 //!
 //! Nothing here stores a "slot" or a state: whether an invite takes one of the
 //! intercom's Max Users places is derived from what its item records and the clock
-//! ([`Standing::holds_slot`]), so revoke, exit and expiry free the place in the same
-//! step that ends the invite, an expired invite that TTL has not deleted yet never
-//! counts, and an entry or exit whose gate never answered is available again the
+//! ([`Standing::holds_slot`]), so revoke, a confirmed exit and the end of its window
+//! free the place in the same step that ends the invite, an ended invite that TTL has
+//! not deleted yet never counts, and an entry or exit whose gate never answered is available again the
 //! moment its command lapses (see [`super::passage`]). What a guest may do at the
 //! gate, and why a redemption is refused, is [`super::redemption`]'s.
 

@@ -4,8 +4,8 @@
 //! first name, the intercom's label and time zone, which gate opens next (entry or
 //! exit) or why none does (`opening` while that gate has a command and has not
 //! answered: the page waits for it), the exit as well (`also`) for a guest whose
-//! entry came back without a report and who may be inside, until when, how many wrong codes are left, where each
-//! passage stands (`available`, `opening` — the gate has the command and has not
+//! entry came back without a report and who may be inside, until when, how many
+//! wrong codes are left, where each passage stands (`available`, `opening` — the gate has the command and has not
 //! answered —, `used`) and whether each gate is online. A strongly consistent
 //! GetItem (the token names the intercom and the invite) and one BatchGetItem of the
 //! gates' presence. A command that lapsed unanswered is given back here too (one

@@ -4,8 +4,8 @@
 //! guest has still not left then, the sweep records that they overstayed (once:
 //! the write is conditional, so overlapping sweeps cannot record it twice).
 //!
-//! Places are freed by the clock itself (an invite stops holding one at its expiry,
-//! see `Invite::holds_slot`), so a late or skipped sweep never blocks a create.
+//! Places are freed by the clock itself (an invite stops holding one when its window
+//! ends, see `Invite::holds_slot`), so a late or skipped sweep never blocks a create.
 //! The sweep keeps the history truthful and the index small, and its work grows
 //! with the number of invites that expired, never with the table.
 
