@@ -29,7 +29,7 @@ before(async () => {
 });
 
 after(async () => {
-  troubles.stop = true;
+  if (troubles) await troubles.stop();
   if (browser) await browser.close();
   if (stack) stack.stop();
 });
@@ -37,25 +37,29 @@ after(async () => {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The gates' troubles, every 60 s until stopped: the entry gate mute, then offline
- * across a jump of 61 minutes, the exit gate slow. */
+ * across a jump of 61 minutes, the exit gate slow. `stop()` ends the loop and waits for
+ * it, so nothing reaches the stack after it is stopped. */
 function runTroubles() {
-  const state = { stop: false };
-  (async () => {
-    while (!state.stop) {
-      await stack.setGate('demo-gate-main', 'mute');
-      await sleep(15_000);
-      await stack.setGate('demo-gate-main', 'offline');
-      await sleep(5_000);
-      await stack.advanceClock(61);
-      await sleep(5_000);
-      await stack.setGate('demo-gate-main', 'online');
-      await stack.setGate('demo-gate-exit', 'slow', 4);
-      await sleep(15_000);
-      await stack.setGate('demo-gate-exit', 'online');
-      await sleep(20_000);
+  let stopped = false;
+  const pause = async (ms) => {
+    for (const end = Date.now() + ms; !stopped && Date.now() < end;) await sleep(100);
+    if (stopped) throw new Error('stopped');
+  };
+  const steps = [
+    () => stack.setGate('demo-gate-main', 'mute'), () => pause(15_000),
+    () => stack.setGate('demo-gate-main', 'offline'), () => pause(5_000),
+    () => stack.advanceClock(61), () => pause(5_000),
+    () => stack.setGate('demo-gate-main', 'online'), () => stack.setGate('demo-gate-exit', 'slow', 4), () => pause(15_000),
+    () => stack.setGate('demo-gate-exit', 'online'), () => pause(20_000),
+  ];
+  const done = (async () => {
+    try {
+      for (;;) for (const step of steps) await step();
+    } catch (error) {
+      if (!stopped) throw error;
     }
   })();
-  return state;
+  return { stop: async () => { stopped = true; await done; } };
 }
 
 /** Which passages of `invite` its gates opened, and how often. */
