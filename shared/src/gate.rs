@@ -63,13 +63,29 @@ pub struct GateOpener {
     client: Client,
 }
 
+/// Rounds of a withdrawal that raced another update of the same shadow.
+const WITHDRAW_ROUNDS: u32 = 3;
+
 impl GateOpener {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
 
+    /// An update of the gate's `ota` shadow with `document`.
+    fn update(
+        &self,
+        thing: &ThingName,
+        document: &serde_json::Value,
+    ) -> aws_sdk_iotdataplane::operation::update_thing_shadow::builders::UpdateThingShadowFluentBuilder {
+        self.client
+            .update_thing_shadow()
+            .thing_name(thing.as_str())
+            .shadow_name(SHADOW_NAME)
+            .payload(Blob::new(document.to_string()))
+    }
+
     pub async fn open(&self, thing: &ThingName, command: &DoorCommand) -> Result<(), GateError> {
-        let payload = command.shadow_document().to_string();
+        let document = command.shadow_document();
         let mut ambiguous = false;
         let mut last = GateError::Ambiguous;
         for try_number in 0..TRIES {
@@ -77,11 +93,7 @@ impl GateOpener {
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             let sent = self
-                .client
-                .update_thing_shadow()
-                .thing_name(thing.as_str())
-                .shadow_name(SHADOW_NAME)
-                .payload(Blob::new(payload.clone()))
+                .update(thing, &document)
                 .customize()
                 .config_override(aws_sdk_iotdataplane::config::Builder::default().retry_config(RetryConfig::disabled()))
                 .send()
@@ -107,66 +119,33 @@ impl GateOpener {
             Err(last)
         }
     }
-}
 
-/// Rounds of a withdrawal that raced another update of the same shadow.
-const WITHDRAW_ROUNDS: u32 = 3;
-
-impl GateOpener {
-    /// Withdraws `command` from the gate: lists its id under the `ota` shadow's
-    /// `desired.withdrawn` (with its not-after; entries whose not-after passed are
-    /// dropped in the same update, so the list stays short), and takes it out of
-    /// `desired.command` if it is still the one there (another guest's newer command
-    /// stays). A gate that has not acted on it yet (slow, offline, reading late) then
-    /// never will, by the firmware contract's rule 2, even if a newer command
-    /// replaced it in the shadow. One read, and one update guarded by the shadow's
-    /// version. Returns whether the command was still the shadow's.
+    /// Withdraws `command` from the gate (`DoorCommand::withdrawal_document`): a gate
+    /// that has not acted on it yet (slow, offline, reading late) then never will, by
+    /// the firmware contract's rule 2, even if a newer command replaced it in the
+    /// shadow. One read, and one update guarded by the shadow's version. Returns
+    /// whether the command was still the shadow's.
     pub async fn withdraw(
         &self,
         thing: &ThingName,
         command: &DoorCommand,
         now: time::OffsetDateTime,
     ) -> Result<bool, GateError> {
-        let id = command.id.to_string();
         for _ in 0..WITHDRAW_ROUNDS {
             let read = self.client.get_thing_shadow().thing_name(thing.as_str()).shadow_name(SHADOW_NAME).send().await;
-            let document: serde_json::Value = match read {
+            let shadow: serde_json::Value = match read {
                 Ok(shadow) => {
                     shadow.payload().and_then(|p| serde_json::from_slice(p.as_ref()).ok()).unwrap_or_default()
                 }
                 // No shadow yet: nothing was ever sent there; the update creates it.
-                Err(error) if is_not_found(&error) => serde_json::Value::Null,
+                Err(error) if status_of(&error) == Some(404) => serde_json::Value::Null,
                 Err(error) => return Err(classify(&error)),
             };
-            let desired = &document["state"]["desired"];
-            let current = desired["command"]["id"].as_str() == Some(id.as_str());
-            let now = now.unix_timestamp();
-            let mut withdrawn = serde_json::Map::new();
-            for (old, not_after) in desired["withdrawn"].as_object().into_iter().flatten() {
-                if not_after.as_i64().is_none_or(|not_after| not_after < now) {
-                    withdrawn.insert(old.clone(), serde_json::Value::Null);
-                }
-            }
-            withdrawn.insert(id.clone(), serde_json::json!(command.not_after.unix_timestamp()));
-            let mut update = serde_json::json!({ "state": { "desired": { "withdrawn": withdrawn } } });
-            if current {
-                update["state"]["desired"]["command"] = serde_json::Value::Null;
-            }
-            if let Some(version) = document["version"].as_i64() {
-                update["version"] = serde_json::json!(version);
-            }
-            let sent = self
-                .client
-                .update_thing_shadow()
-                .thing_name(thing.as_str())
-                .shadow_name(SHADOW_NAME)
-                .payload(Blob::new(update.to_string()))
-                .send()
-                .await;
-            match sent {
+            let (document, current) = command.withdrawal_document(&shadow, now);
+            match self.update(thing, &document).send().await {
                 Ok(_) => return Ok(current),
                 // Another update came first: look again.
-                Err(error) if is_version_conflict(&error) => continue,
+                Err(error) if status_of(&error) == Some(409) => continue,
                 Err(error) => return Err(classify(&error)),
             }
         }
@@ -174,12 +153,12 @@ impl GateOpener {
     }
 }
 
-fn is_not_found<E>(error: &aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool {
-    matches!(error, aws_sdk_iotdataplane::error::SdkError::ServiceError(service) if service.raw().status().as_u16() == 404)
-}
-
-fn is_version_conflict<E>(
+/// The HTTP status of IoT Core's answer, if it answered.
+fn status_of<E>(
     error: &aws_sdk_iotdataplane::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool {
-    matches!(error, aws_sdk_iotdataplane::error::SdkError::ServiceError(service) if service.raw().status().as_u16() == 409)
+) -> Option<u16> {
+    match error {
+        aws_sdk_iotdataplane::error::SdkError::ServiceError(service) => Some(service.raw().status().as_u16()),
+        _ => None,
+    }
 }

@@ -101,6 +101,33 @@ impl DoorCommand {
             }
         })
     }
+
+    /// The update that withdraws this command from a shadow whose current document is
+    /// `shadow` (`Null` if it has none): its id listed under `desired.withdrawn` with
+    /// its not-after (entries whose not-after passed by `now` are dropped), and the
+    /// command taken out of `desired.command` if it is still the one there. Guarded by
+    /// the shadow's version when it has one. Also says whether it was still the one.
+    pub fn withdrawal_document(&self, shadow: &Value, now: OffsetDateTime) -> (Value, bool) {
+        let id = self.id.to_string();
+        let desired = &shadow["state"]["desired"];
+        let current = desired["command"]["id"].as_str() == Some(id.as_str());
+        let now = now.unix_timestamp();
+        let mut withdrawn = serde_json::Map::new();
+        for (old, not_after) in desired["withdrawn"].as_object().into_iter().flatten() {
+            if not_after.as_i64().is_none_or(|not_after| not_after < now) {
+                withdrawn.insert(old.clone(), Value::Null);
+            }
+        }
+        withdrawn.insert(id, json!(self.not_after.unix_timestamp()));
+        let mut update = json!({ "state": { "desired": { "withdrawn": withdrawn } } });
+        if current {
+            update["state"]["desired"]["command"] = Value::Null;
+        }
+        if let Some(version) = shadow["version"].as_i64() {
+            update["version"] = json!(version);
+        }
+        (update, current)
+    }
 }
 
 /// What a gate says it did with a command (`reported.result.outcome`).

@@ -85,7 +85,7 @@ async fn settle_report(deps: &Deps, report: &Report, received_at: time::OffsetDa
     let thing = &report.thing;
     let skew = report.clock_skew().map(|skew| skew.whole_seconds());
     // One log line per report with the gate's clock skew: the metric filter
-    // `GateClockSkew` reads `clock_skew_seconds` from it.
+    // `GateClockSkewMetric` reads `clock_skew_seconds` from it.
     tracing::info!(
         thing = thing.as_str(),
         clock_skew_seconds = skew,

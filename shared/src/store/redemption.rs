@@ -189,10 +189,12 @@ impl Store {
         // This give-back uses up the passage's allowance of gate failures: the owner
         // is told, once (give-backs of a passage are one at a time: each needs its
         // attempt to be the passage's last, and the copy read after it is exact).
-        let uses_up = match why {
-            GiveBack::NotOpened => recorded.given_back + 1 == MAX_GATE_FAILURES,
-            GiveBack::NotSent => recorded.not_sent + 1 == MAX_UNSENT_COMMANDS,
-        };
+        let mut after = recorded.clone();
+        match why {
+            GiveBack::NotOpened => after.given_back += 1,
+            GiveBack::NotSent => after.not_sent += 1,
+        }
+        let uses_up = after.gate_failing() && !recorded.gate_failing();
         let mut lines = Vec::new();
         // Sent: the gate may yet report on it, so the attempt stays, and the owner's
         // history says the gate did not open. Never sent: nothing can report on it, so

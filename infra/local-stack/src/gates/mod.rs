@@ -85,13 +85,11 @@ pub struct Opening {
 
 /// How a gate's lifecycle events reach the backend: AWS says "Lifecycle messages
 /// might be sent out of order. You might receive duplicate messages."
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     /// Every event is delivered twice.
-    #[serde(default)]
     pub duplicate: bool,
     /// Every event is followed by the one before it, delivered again, late.
-    #[serde(default)]
     pub reorder: bool,
 }
 

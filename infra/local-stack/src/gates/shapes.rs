@@ -2,6 +2,7 @@
 //! projection of a shadow update, and a lifecycle event (see `events/README.md` for
 //! the documentation each follows).
 
+use ota::store::gates::millis;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -35,8 +36,4 @@ pub fn lifecycle_event(thing: &str, connected: bool, version: i64, session: &str
         event["disconnectReason"] = json!("MQTT_KEEP_ALIVE_TIMEOUT");
     }
     event
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
