@@ -111,9 +111,8 @@ impl Guest {
 
     /// Where the guest physically is: a gate that opened for them, they walked through.
     fn walk(&self, outcome: &mut Outcome) {
-        let invite = self.token.split('.').nth(1).unwrap_or_default();
         let opened = |thing: &str, which: &str| {
-            let passage = format!("{}.{invite}.{which}", self.intercom);
+            let passage = self.passage(which);
             self.gates.openings(thing).iter().any(|o| o.passage == passage)
         };
         outcome.inside |= opened(&self.entry_thing, "entry");
