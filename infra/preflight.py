@@ -135,6 +135,35 @@ def check_spend_limit(sns_client, parameters: Mapping[str, str]) -> Finding:
     return Finding(True, "SMS spend limit", f"USD {limit:g} a month; the spend alarm at {alarm:g}")
 
 
+def check_sms_rate(quotas_client, parameters: Mapping[str, str]) -> Finding:
+    """The account's SMS rate, as Service Quotas reports SNS's SMS-per-second quota, against
+    SmsPerSecond (the pace the SMS sender keeps). An account whose quota Service Quotas does
+    not list gets a warning: the rate is then only in the SNS console or a support case."""
+    wanted = int(parameters["SmsPerSecond"])
+    quotas = quotas_client.list_service_quotas(ServiceCode="sns").get("Quotas", [])
+    rates = [
+        q for q in quotas if "sms" in q.get("QuotaName", "").lower() and "per second" in q.get("QuotaName", "").lower()
+    ]
+    if not rates:
+        return Finding(
+            True,
+            "SMS rate",
+            f"Service Quotas lists no SNS SMS-per-second quota here; SmsPerSecond is {wanted}",
+            "confirm the account's SMS rate (SNS > Text messaging, or AWS Support) is at least SmsPerSecond",
+            warning=True,
+        )
+    granted = min(int(q.get("Value", 0)) for q in rates)
+    name = rates[0]["QuotaName"]
+    if granted < wanted:
+        return Finding(
+            False,
+            "SMS rate",
+            f"{name}: {granted}, below SmsPerSecond {wanted}: the senders would meet SNS throttling at every burst",
+            f"set SmsPerSecond={granted} in samconfig.toml, or ask for more: Service Quotas > Amazon SNS > {name}",
+        )
+    return Finding(True, "SMS rate", f"{name}: {granted}; the SMS sender paces to {wanted}")
+
+
 def check_sender_id(parameters: Mapping[str, str]) -> Finding:
     sender = parameters["SmsSenderId"]
     countries = {c.strip().upper() for c in parameters["PhoneRegions"].split(",") if c.strip()}
@@ -310,6 +339,7 @@ def run(env: str, clients: Callable[[str, str], object], config: Path = ROOT / "
         check_concurrency(clients("lambda", region), parameters),
         check_sms_sandbox(clients("sns", region)),
         check_spend_limit(clients("sns", region), parameters),
+        check_sms_rate(clients("service-quotas", region), parameters),
         check_sender_id(parameters),
         check_iot_endpoint(clients("iot", region), parameters),
         check_certificate(clients("acm", "us-east-1"), parameters),

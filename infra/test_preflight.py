@@ -83,6 +83,21 @@ class Sms(unittest.TestCase):
         self.assertTrue(finding.ok)
         self.assertTrue(finding.warning)
 
+    def test_an_sms_rate_below_the_senders_pace_is_caught(self):
+        quota = {"QuotaName": "Transactional SMS messages per second", "QuotaCode": "L-SMS", "Value": 20.0}
+        with Recorded("service-quotas", "list_service_quotas", {"Quotas": [quota]}) as quotas:
+            finding = preflight.check_sms_rate(quotas, params(SmsPerSecond="100"))
+        self.assertFalse(finding.ok)
+        self.assertIn("SmsPerSecond=20", finding.fix)
+        with Recorded("service-quotas", "list_service_quotas", {"Quotas": [quota]}) as quotas:
+            self.assertTrue(preflight.check_sms_rate(quotas, params(SmsPerSecond="20")).ok)
+
+    def test_an_sms_rate_service_quotas_does_not_list_is_warned_of(self):
+        with Recorded("service-quotas", "list_service_quotas", {"Quotas": []}) as quotas:
+            finding = preflight.check_sms_rate(quotas, params())
+        self.assertTrue(finding.ok)
+        self.assertTrue(finding.warning)
+
     def test_a_sender_id_for_south_africa_is_refused(self):
         finding = preflight.check_sender_id(params(SmsSenderId="Fluss", PhoneRegions="ZA,NA"))
         self.assertFalse(finding.ok)
@@ -220,6 +235,7 @@ class Whole(unittest.TestCase):
             "lambda": ("get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000}}, None),
             "iot": ("describe_endpoint", {"endpointAddress": "a1-ats.iot.eu-west-1.amazonaws.com"}, None),
             "logs": ("describe_log_groups", {"logGroups": []}, None),
+            "service-quotas": ("list_service_quotas", {"Quotas": []}, None),
         }
         sns_calls = [("get_sms_sandbox_account_status", {"IsInSandbox": False}), ("get_sms_attributes", {"attributes": {"MonthlySpendLimit": "100"}})]
 

@@ -104,6 +104,11 @@ impl AwsSetup {
         config!(aws_sdk_sns, self, 2, self.endpoint.clone())
     }
 
+    #[cfg(feature = "queue")]
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(config!(aws_sdk_sqs, self, 3, self.endpoint.clone()).build())
+    }
+
     #[cfg(feature = "events")]
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         aws_sdk_eventbridge::Client::from_conf(config!(aws_sdk_eventbridge, self, 3, self.endpoint.clone()).build())

@@ -35,6 +35,33 @@ pub struct Config {
     pub sms_limits: SmsLimits,
     /// `OTA_EVENT_BUS_NAME`: the EventBridge bus the outbox publishes facts to.
     pub event_bus_name: Option<String>,
+    /// `OTA_SMS_QUEUE_URL`: the SQS queue between the stream and SNS (outbox, SMS sender).
+    pub sms_queue_url: Option<String>,
+    /// `OTA_SMS_PER_SECOND` and `OTA_SMS_SENDERS`: how fast the SMS go out.
+    pub sms_pace: SmsPace,
+}
+
+/// The account's SMS rate (SNS's "transactional SMS per second", 20 by default in
+/// every account) shared by the SMS sender's concurrent executions, of which the
+/// queue's event source runs at most `senders` (its `MaximumConcurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsPace {
+    pub per_second: u32,
+    pub senders: u32,
+}
+
+impl SmsPace {
+    /// The gap one sender leaves between two SMS, so that all of them together stay
+    /// at or under the account's rate.
+    pub fn gap(self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(f64::from(self.senders.max(1)) / f64::from(self.per_second.max(1)))
+    }
+}
+
+impl Default for SmsPace {
+    fn default() -> Self {
+        Self { per_second: 20, senders: 2 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,9 +161,16 @@ impl Config {
             per_user_per_hour: limit("OTA_SMS_PER_USER_PER_HOUR", defaults.per_user_per_hour)?,
             per_intercom_per_hour: limit("OTA_SMS_PER_INTERCOM_PER_HOUR", defaults.per_intercom_per_hour)?,
         };
+        let pace = SmsPace::default();
+        let sms_pace = SmsPace {
+            per_second: limit("OTA_SMS_PER_SECOND", pace.per_second)?,
+            senders: limit("OTA_SMS_SENDERS", pace.senders)?,
+        };
         Ok(Self {
             seal_keys,
             sms_limits,
+            sms_pace,
+            sms_queue_url: non_empty("OTA_SMS_QUEUE_URL"),
             table_name,
             link_base_url,
             default_phone_region,
@@ -172,6 +206,13 @@ mod tests {
         assert_eq!(config.default_phone_region, PhoneRegion::default());
         assert_eq!(config.phone_regions, vec![PhoneRegion::default()]);
         assert_eq!(config.sms_sender_id, None);
+        assert_eq!(config.sms_pace, SmsPace { per_second: 20, senders: 2 });
+    }
+
+    #[test]
+    fn two_senders_at_twenty_a_second_each_leave_a_tenth_of_a_second() {
+        assert_eq!(SmsPace { per_second: 20, senders: 2 }.gap(), std::time::Duration::from_millis(100));
+        assert_eq!(SmsPace { per_second: 50, senders: 1 }.gap(), std::time::Duration::from_millis(20));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Deps {
     pub gate: crate::gate::GateOpener,
     #[cfg(feature = "events")]
     pub events: crate::events::EventPublisher,
+    /// The SMS queue (outbox: puts requests on it; SMS sender: delays retries).
+    #[cfg(feature = "queue")]
+    pub sms_queue: crate::sms_queue::SmsQueue,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -37,7 +40,7 @@ impl Deps {
         Ok(Self {
             store: Store::new(aws.dynamodb(), config.table_name.clone()),
             #[cfg(feature = "sms")]
-            sms: crate::sms::SmsSender::new(aws.sns(), config.sms_sender_id.clone()),
+            sms: crate::sms::SmsSender::new(aws.sns(), config.sms_sender_id.clone(), config.sms_pace),
             #[cfg(feature = "phone")]
             phone_book: Arc::new(phone_book(&config)?),
             #[cfg(feature = "phone")]
@@ -49,14 +52,20 @@ impl Deps {
                 aws.eventbridge(),
                 config.event_bus_name.clone().ok_or(crate::config::ConfigError::Missing("OTA_EVENT_BUS_NAME"))?,
             ),
+            #[cfg(feature = "queue")]
+            sms_queue: crate::sms_queue::SmsQueue::new(
+                aws.sqs(),
+                config.sms_queue_url.clone().ok_or(crate::config::ConfigError::Missing("OTA_SMS_QUEUE_URL"))?,
+            ),
             clock: Arc::new(SystemClock),
             config,
         })
     }
 
     /// Every client, given: the local stack and the tests, which build them
-    /// against the emulator.
-    #[cfg(all(feature = "sms", feature = "gate", feature = "events"))]
+    /// against the emulator. The SMS queue is left unconfigured; whoever makes the
+    /// queue sets it (`LocalOutbox`).
+    #[cfg(all(feature = "sms", feature = "gate", feature = "events", feature = "queue"))]
     pub fn from_clients(
         config: Config,
         dynamo: aws_sdk_dynamodb::Client,
@@ -67,7 +76,7 @@ impl Deps {
     ) -> Result<Self, crate::config::ConfigError> {
         Ok(Self {
             store: Store::new(dynamo, config.table_name.clone()),
-            sms: crate::sms::SmsSender::new(sns, config.sms_sender_id.clone()),
+            sms: crate::sms::SmsSender::new(sns, config.sms_sender_id.clone(), config.sms_pace),
             phone_book: Arc::new(phone_book(&config)?),
             seal_keys: config.seal_keys.clone().ok_or(crate::config::ConfigError::Missing("OTA_SEAL_KEYS"))?,
             gate: crate::gate::GateOpener::new(iot),
@@ -75,6 +84,7 @@ impl Deps {
                 eventbridge,
                 config.event_bus_name.clone().unwrap_or_else(|| LOCAL_EVENT_BUS.to_owned()),
             ),
+            sms_queue: crate::sms_queue::SmsQueue::unconfigured(),
             clock,
             config,
         })

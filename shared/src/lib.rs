@@ -13,6 +13,7 @@
 //! - [`store`]: the DynamoDB adapter — every read and conditional write, one file
 //!   per aggregate with its item mapping beside its requests.
 //! - [`sms`]: the SNS adapter and the text of the SMS and share message.
+//! - [`sms_queue`]: the SQS queue that buffers SMS requests between the stream and SNS.
 //! - [`gate`]: the IoT device-shadow adapter that opens gates.
 //! - [`error`]: the one error type and its one mapping to HTTP.
 //! - [`http`]: request parsing (claims, path, JSON bodies) and JSON responses.
@@ -33,6 +34,8 @@ pub mod http;
 pub mod keys;
 #[cfg(feature = "phone")]
 pub mod sms;
+#[cfg(feature = "queue")]
+pub mod sms_queue;
 pub mod store;
 pub mod telemetry;
 

@@ -187,13 +187,15 @@ async fn a_failed_sms_shows_in_the_list_and_a_resend_is_sent_once_per_key_and_co
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_sms_refused_by_sns_is_failed_at_once() {
+async fn an_sms_sns_cannot_be_reached_for_waits_queued_and_is_not_failed() {
     let app = spawn_app_with(Options { sms_down: true, ..Options::default() }).await;
     app.configure(5).await;
     app.invite("No Signal").await;
     app.settle().await;
+    app.settle().await;
     let (_, list) = app.list(&app.owner).await;
-    assert_eq!(list["codes"][0]["sms"], json!({ "status": "failed", "reason": "sns_unreachable" }), "{list}");
+    assert_eq!(list["codes"][0]["sms"], json!({ "status": "queued" }), "tried again later: {list}");
+    assert!(!app.activity_kinds().await.contains(&"sms_failed".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

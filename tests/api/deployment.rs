@@ -186,8 +186,9 @@ fn every_function_outlives_the_calls_it_can_make() {
         ("update-settings", 2.0 * call),
         // the partition read, the commit (the SMS is the sender's)
         ("create-invite", 2.0 * call),
-        // per SMS request of a batch of 10: two reads, the SMS, two writes
-        ("sms-sender", 10.0 * 5.0 * call),
+        // per SMS request of a batch of 5: two reads, the claim, the SMS, up to six tries
+        // of its record with 6.3 s of pauses between them, and its turn (the pace)
+        ("sms-sender", 5.0 * (10.0 * call + 6.3 + 1.0)),
         // a batch of 100 changes: 4 BatchWriteItem and 10 PutEvents calls, with rounds
         ("outbox", 14.0 * call),
         // per report, its invite and one write: a few dozen at a time
@@ -218,6 +219,24 @@ fn every_function_outlives_the_calls_it_can_make() {
         let read_timeout = origin["CustomOriginConfig"]["OriginReadTimeout"].as_u64().unwrap_or(30);
         assert!(read_timeout > timeout(binary), "{binary}: CloudFront gives up after {read_timeout} s");
     }
+}
+
+/// The SMS queue's settings hold what the sender relies on: a live sender's claim is
+/// never taken for a dead one's (the lease outlasts the function), the queue keeps a
+/// message in flight for 6x the function's timeout (Lambda's SQS guide), and the local
+/// stack's queue is made with the same visibility.
+#[test]
+fn the_sms_queue_and_the_senders_claim_outlast_the_sender() {
+    let template = template();
+    let sender = &functions_by_binary(&template)["sms-sender"]["Properties"];
+    let timeout = sender["Timeout"].as_i64().unwrap();
+    assert!(ota::store::invites::CLAIM_LEASE.whole_seconds() > timeout);
+    let visibility = template["Resources"]["SmsQueue"]["Properties"]["VisibilityTimeout"].as_i64().unwrap();
+    assert!(visibility >= 6 * timeout, "visibility {visibility} s, timeout {timeout} s");
+    assert_eq!(visibility, i64::from(local_stack::sms_queue::VISIBILITY_TIMEOUT_SECONDS));
+    let retention = template["Resources"]["SmsQueue"]["Properties"]["MessageRetentionPeriod"].as_i64().unwrap();
+    let longest_code = i64::from(*ota::domain::settings::INVITE_DURATION_MINUTES_RANGE.end()) * 60;
+    assert!(retention > longest_code, "a burst waits in the queue as long as any code lives");
 }
 
 /// What a statement's resource is, from its (possibly tagged) value.

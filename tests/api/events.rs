@@ -92,10 +92,11 @@ fn the_gate_events_samples_are_what_the_rules_deliver() {
     assert_eq!(keys(&simulated), keys(&connected));
 }
 
-/// The stream consumers' samples are records as Lambda delivers them (taken from the
+/// The stream consumer's sample is records as Lambda delivers them (taken from the
 /// local stack's stream): a new invite, which the outbox makes a fact of, and its SMS
-/// item, which the SMS sender sends; sms-status's is a CloudWatch Logs subscription's
-/// delivery of one failure report.
+/// item, which it puts on the SMS queue; the SMS sender's is that request as Lambda
+/// delivers an SQS batch; sms-status's is a CloudWatch Logs subscription's delivery
+/// of one failure report.
 #[test]
 fn the_stream_and_delivery_report_samples_are_what_their_functions_read() {
     let read = |name: &str| -> serde_json::Value {
@@ -103,9 +104,10 @@ fn the_stream_and_delivery_report_samples_are_what_their_functions_read() {
     };
     let facts = ota::handlers::outbox::facts_of(&read("outbox.json"));
     assert_eq!(facts.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(), ["code_created"]);
-    let requests = ota::handlers::send_sms::requests_of(&read("sms-sender.json"));
-    assert_eq!(requests.len(), 1, "the first SMS of a new invite");
-    assert_eq!(requests[0].2, 1);
+    let requests = ota::handlers::outbox::sms_requests_of(&read("outbox.json"));
+    let queued: ota::sms_queue::SmsRequest =
+        serde_json::from_str(read("sms-sender.json")["Records"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(requests, [queued], "the first SMS of the new invite, as the sender receives it");
     let reports = ota::handlers::sms_status::reports_of(&read("sms-status.json")).unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0].failure, Some("unreachable"));

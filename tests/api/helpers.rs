@@ -216,6 +216,8 @@ pub struct Options {
     pub faults: bool,
     /// `OTA_SMS_PER_USER_PER_HOUR` and `OTA_SMS_PER_INTERCOM_PER_HOUR`.
     pub sms_limits: Option<(u32, u32)>,
+    /// `OTA_SMS_PER_SECOND` for the one SMS sender; unset, 1,000 (no test waits on it).
+    pub sms_per_second: Option<u32>,
 }
 
 pub struct TestApp {
@@ -305,6 +307,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
         "OTA_SMS_PER_USER_PER_HOUR" => options.sms_limits.map(|(user, _)| user.to_string()),
         "OTA_SMS_PER_INTERCOM_PER_HOUR" => options.sms_limits.map(|(_, intercom)| intercom.to_string()),
+        "OTA_SMS_PER_SECOND" => Some(options.sms_per_second.unwrap_or(1_000).to_string()),
+        "OTA_SMS_SENDERS" => Some("1".to_owned()),
         _ => None,
     })
     .unwrap();
@@ -335,22 +339,31 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     // an SMS test may have pointed at a closed port.
     // Each consumer's IAM needs are recorded apart (`TestApp::consumer_iam`).
     let consumer_iam: [RequestLog; 3] = Default::default();
-    let consumer = |iam: &RequestLog| {
+    // With faults on, the SMS sender's DynamoDB and SNS calls go through the proxy too
+    // (`through_proxy`), so a test can throttle SNS or fail the record of a sent SMS.
+    let consumer = |iam: &RequestLog, through_proxy: bool| {
         let recorder = |service| Recorder {
             service,
             log: RequestLog::default(),
             iam: iam.clone(),
             query_answers: QueryAnswers::default(),
         };
-        let mut sns = aws_sdk_sns::config::Builder::from(&sdk).interceptor(recorder("sns"));
+        let proxied = production.as_ref().filter(|_| through_proxy);
+        let mut sns = match proxied {
+            Some(setup) => setup.sns_config(),
+            None => aws_sdk_sns::config::Builder::from(&sdk),
+        }
+        .interceptor(recorder("sns"));
         if options.sms_down {
             sns = sns.endpoint_url("http://127.0.0.1:9");
         }
+        let dynamo = match proxied {
+            Some(setup) => setup.dynamodb_config(),
+            None => aws_sdk_dynamodb::config::Builder::from(&sdk),
+        };
         ota::Deps::from_clients(
             config.clone(),
-            aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(recorder("dynamodb")).build(),
-            ),
+            aws_sdk_dynamodb::Client::from_conf(dynamo.interceptor(recorder("dynamodb")).build()),
             aws_sdk_sns::Client::from_conf(sns.build()),
             aws_sdk_iotdataplane::Client::new(&sdk),
             aws_sdk_eventbridge::Client::from_conf(
@@ -363,7 +376,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         )
         .unwrap()
     };
-    let consumers = [consumer(&consumer_iam[0]), consumer(&consumer_iam[1]), consumer(&consumer_iam[2])];
+    let consumers =
+        [consumer(&consumer_iam[0], false), consumer(&consumer_iam[1], true), consumer(&consumer_iam[2], false)];
     let mut deps = ota::Deps::from_clients(
         config,
         dynamo,

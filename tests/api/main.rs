@@ -27,4 +27,5 @@ mod redeem;
 mod revoke;
 mod secrets;
 mod settings;
+mod sms_pipeline;
 mod template_rules;

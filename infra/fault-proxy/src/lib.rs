@@ -39,6 +39,9 @@ pub enum Fault {
     ServerErrorAfterEffect,
     /// The service's throttling error, without reaching it.
     Throttle,
+    /// A final refusal of the request itself, without reaching the service: SNS's
+    /// `InvalidParameter` (as for a number SMS cannot go to), DynamoDB's `ValidationException`.
+    Reject,
     /// `TransactWriteItems` cancelled with `TransactionConflict` on its first item,
     /// without reaching DynamoDB (what real DynamoDB answers when two transactions
     /// touch one item at once).
@@ -69,6 +72,8 @@ pub struct Exchange {
     pub fault: Option<Fault>,
     /// The service's status, if the request reached it.
     pub upstream_status: Option<u16>,
+    /// When the proxy received it (a test can check a caller's pace).
+    pub received: std::time::Instant,
 }
 
 impl Exchange {
@@ -201,7 +206,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Answer {
             .find(|r| r.operation == operation && call >= r.first && call - r.first < r.count)
             .map(|r| r.fault)
     };
-    let mut exchange = Exchange { operation: operation.clone(), body: body.clone(), fault, upstream_status: None };
+    let mut exchange = Exchange {
+        operation: operation.clone(),
+        body: body.clone(),
+        fault,
+        upstream_status: None,
+        received: std::time::Instant::now(),
+    };
 
     let answer = if fault.is_none_or(Fault::reaches_service) {
         match forward(&shared, &parts, body).await {
@@ -302,8 +313,17 @@ fn fake_error(operation: &str, fault: Fault) -> Response<Full<Bytes>> {
         Fault::Throttle if operation.starts_with("IoT.") => {
             (StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded")
         }
+        // SNS's API reference, Publish: "ThrottledException … exceeds the limit for
+        // your AWS account. HTTP Status Code: 429" (code `Throttled` on the wire).
+        Fault::Throttle if operation.starts_with("SNS.") => {
+            (StatusCode::TOO_MANY_REQUESTS, "Throttled", "Rate exceeded")
+        }
         Fault::Throttle => (StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
         Fault::TransactionConflict => (StatusCode::BAD_REQUEST, "TransactionCanceledException", ""),
+        Fault::Reject if operation.starts_with("DynamoDB.") => {
+            (StatusCode::BAD_REQUEST, "ValidationException", "One or more parameter values were invalid")
+        }
+        Fault::Reject => (StatusCode::BAD_REQUEST, "InvalidParameter", "Invalid parameter: PhoneNumber"),
         _ if operation.starts_with("DynamoDB.") => {
             (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal server error")
         }

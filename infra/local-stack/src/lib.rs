@@ -16,6 +16,7 @@
 //!   it); plus `/_local/...` endpoints to look at SMS, shadows and QR codes.
 //! - [`gates`]: the gate simulator (the firmware contract against moto's shadows)
 //!   and the routing of its reports and lifecycle events, as IoT rules would do.
+//! - [`sms_queue`]: the SMS queue in moto's SQS, and its event source mapping to the SMS sender.
 //! - [`page`]: the built guest page and its headers (`infra/guest-page`).
 //! - [`clock`]: real time plus an offset the developer can move forward.
 
@@ -29,6 +30,7 @@ pub mod moto;
 pub mod outbox;
 pub mod page;
 pub mod seed;
+pub mod sms_queue;
 pub mod table;
 
 use std::path::PathBuf;

@@ -34,6 +34,9 @@ async fn run() -> Result<(), String> {
         "OTA_LINK_BASE_URL" => Some(std::env::var(name).unwrap_or_else(|_| base.clone())),
         // A fresh secret per run: replays across restarts of the local stack need not work.
         "OTA_SEAL_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_seal_key.clone())),
+        // One SMS sender here (the queue's mapping runs up to two in AWS): it takes the
+        // account's whole rate.
+        "OTA_SMS_SENDERS" => Some(std::env::var(name).unwrap_or_else(|_| "1".into())),
         other => std::env::var(other).ok(),
     })
     .map_err(|e| e.to_string())?;

@@ -1,8 +1,10 @@
 //! What the deployed stack's managed services do after a write, done here for real
 //! against moto: the table's DynamoDB stream is read (moto implements streams) and
-//! its records handed, in the shape Lambda delivers, to the same two consumers the
-//! template wires to it — the outbox (activity + events) and the SMS sender; the
-//! events the bus would receive are kept for `/_local/events`; and SNS's SMS
+//! its records handed, in the shape Lambda delivers, to the consumer the template
+//! wires to it — the outbox (activity, events, and SMS requests onto the SMS
+//! queue); the SMS queue's messages are handed to the SMS sender as its event source
+//! mapping would (`sms_queue`); the events the bus would receive are kept for
+//! `/_local/events`; and SNS's SMS
 //! delivery reports, which moto never writes, are made up here (delivered, unless
 //! a number is told otherwise) and handed to `sms-status` in the shape a CloudWatch
 //! Logs subscription delivers them (gzipped, base64).
@@ -11,9 +13,10 @@
 //! queue; EventBridge rules and their targets; the real reports' lag (AWS says up to
 //! hours) and wording.
 
+use crate::sms_queue::LocalSmsQueue;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use ota::handlers::{outbox, send_sms, sms_status};
+use ota::handlers::{outbox, sms_status};
 use ota::Deps;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -92,6 +95,8 @@ pub struct LocalOutbox {
     iterator: tokio::sync::Mutex<Option<String>>,
     /// The table's stream and its shard, looked up once (they never change).
     stream: std::sync::OnceLock<(String, String)>,
+    /// The SMS queue, made at the first settle.
+    sms_queue: tokio::sync::OnceCell<LocalSmsQueue>,
     pub events: EventTap,
     receipts: Mutex<HashMap<String, Receipt>>,
     /// Gate things whose presence items provisioning wrote (registry of any intercom,
@@ -137,6 +142,7 @@ impl LocalOutbox {
             emulator: emulator.to_owned(),
             iterator: tokio::sync::Mutex::new(None),
             stream: std::sync::OnceLock::new(),
+            sms_queue: tokio::sync::OnceCell::new(),
             events,
             receipts: Mutex::new(HashMap::new()),
             registered_gates: Mutex::new(std::collections::BTreeSet::new()),
@@ -199,7 +205,22 @@ impl LocalOutbox {
         self.hand_over(&mut None).await
     }
 
+    async fn queue(&self) -> Result<&LocalSmsQueue, String> {
+        let table = &self.outbox.config.table_name;
+        self.sms_queue.get_or_try_init(|| LocalSmsQueue::create(&self.emulator, table)).await
+    }
+
+    /// The consumer's dependencies with the SMS queue in place.
+    fn with_queue(deps: &Deps, queue: &LocalSmsQueue) -> Deps {
+        let mut deps = deps.clone();
+        deps.sms_queue = queue.queue();
+        deps
+    }
+
     async fn hand_over(&self, position: &mut Option<String>) -> Result<usize, String> {
+        let queue = self.queue().await?;
+        let (outbox_deps, sender_deps) = (Self::with_queue(&self.outbox, queue), Self::with_queue(&self.sender, queue));
+        queue.wake_waiting().await?;
         let mut handled = 0;
         for _ in 0..50 {
             let iterator = self.iterator_after(position.as_deref()).await?;
@@ -211,13 +232,18 @@ impl LocalOutbox {
             )
             .await?;
             let records = answer["Records"].as_array().cloned().unwrap_or_default();
-            let Some(last) = records.last() else { return Ok(handled) };
+            let Some(last) = records.last() else {
+                // The stream is read; the SMS it queued go out (their records follow).
+                if queue.drain(&sender_deps).await? == 0 {
+                    return Ok(handled);
+                }
+                continue;
+            };
             *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
             handled += records.len();
             self.note_registered_gates(&records);
             let event = json!({ "Records": records });
-            outbox::run(&self.outbox, &event).await.map_err(|e| format!("outbox: {e}"))?;
-            send_sms::run(&self.sender, &event).await.map_err(|e| format!("sms-sender: {e}"))?;
+            outbox::run(&outbox_deps, &event).await.map_err(|e| format!("outbox: {e}"))?;
             let reports = self.reports_of(&records);
             if !reports.is_empty() {
                 let at = self.status.clock.now();

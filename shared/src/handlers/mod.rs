@@ -10,14 +10,14 @@ pub mod guest_status;
 mod lapse;
 pub mod list_activity;
 pub mod list_codes;
-#[cfg(feature = "events")]
+#[cfg(all(feature = "events", feature = "queue"))]
 pub mod outbox;
 #[cfg(feature = "gate")]
 pub mod redeem;
 pub mod resend_sms;
 #[cfg(feature = "gate")]
 pub mod revoke_code;
-#[cfg(feature = "sms")]
+#[cfg(all(feature = "sms", feature = "queue"))]
 pub mod send_sms;
 #[cfg(feature = "delivery-reports")]
 pub mod sms_status;

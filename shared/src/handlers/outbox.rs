@@ -1,6 +1,9 @@
-//! The outbox: a consumer of the table's stream that turns every committed change
-//! of an invite (and of its SMS item) into its facts (`domain::activity`), writes them to the activity
-//! log and publishes them to the event bus.
+//! The outbox: the table's stream's one consumer. It turns every committed change
+//! of an invite (and of its SMS item) into its facts (`domain::activity`), writes
+//! them to the activity log and publishes them to the event bus; and it puts each
+//! SMS the changes ask for (`sms_queued`, `sms_resend`) on the SMS queue, for the
+//! SMS sender to send at the account's pace (`handlers::send_sms`). One consumer,
+//! not two: DynamoDB asks for no more than two readers of a shard at once.
 //!
 //! Why a stream and not a publish next to each write: a fact is published if and
 //! only if its change committed (a failed conditional write makes no stream record;
@@ -11,6 +14,7 @@
 //! records over in order, so one invite's facts are published in their order.
 
 use crate::domain::activity::Fact;
+use crate::sms_queue::SmsRequest;
 use crate::store::activity::{invite_record_from_item, sms_record_from_item};
 use crate::store::stream_image::changes;
 use crate::Deps;
@@ -20,6 +24,8 @@ use serde::Serialize;
 pub struct OutboxReport {
     pub changes: usize,
     pub facts: usize,
+    /// SMS requests put on the SMS queue.
+    pub sms: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +34,34 @@ pub enum OutboxError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Publish(#[from] crate::events::PublishError),
+    #[error(transparent)]
+    Queue(#[from] crate::sms_queue::QueueError),
+}
+
+/// The SMS requests a stream event's changes of SMS items made, in stream order:
+/// each `sms_queued` or `sms_resend` line new in a change, numbered as the item
+/// counts them (the first SMS is 1).
+pub fn sms_requests_of(event: &serde_json::Value) -> Vec<SmsRequest> {
+    let mut requests = Vec::new();
+    for change in changes(event) {
+        let (Some((intercom, invite)), Some(new)) = (change.sms_key(), change.new.as_ref()) else { continue };
+        let lines = new.get(crate::store::attributes::names::HISTORY).and_then(|l| l.as_l().ok());
+        let mut number = 0;
+        for (index, line) in lines.into_iter().flatten().enumerate() {
+            let event = line.as_s().ok().and_then(|l| l.split(' ').nth(1));
+            if matches!(event, Some("sms_queued" | "sms_resend")) {
+                number += 1;
+                if index >= change.history_before() {
+                    requests.push(SmsRequest {
+                        intercom: intercom.to_string(),
+                        invite: invite.to_string(),
+                        request: number,
+                    });
+                }
+            }
+        }
+    }
+    requests
 }
 
 /// The facts of a stream event's changes, in stream order.
@@ -57,13 +91,20 @@ pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
     facts
 }
 
-/// One batch: record, then publish. Any failure fails the batch, which Lambda
-/// delivers again (and, after its retries, hands to the dead-letter queue).
+/// One batch: queue the SMS, record, then publish. Any failure fails the batch,
+/// which Lambda delivers again (and, after its retries, hands to the dead-letter
+/// queue); an SMS request queued twice is still sent once (the sender claims it).
 pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport, OutboxError> {
+    let requests = sms_requests_of(event);
+    deps.sms_queue.enqueue(&requests).await?;
     let facts = facts_of(event);
     deps.store.record_facts(&facts).await?;
     deps.events.publish(&facts).await?;
-    let report = OutboxReport { changes: event["Records"].as_array().map_or(0, Vec::len), facts: facts.len() };
-    tracing::info!(changes = report.changes, facts = report.facts, "outbox batch published");
+    let report = OutboxReport {
+        changes: event["Records"].as_array().map_or(0, Vec::len),
+        facts: facts.len(),
+        sms: requests.len(),
+    };
+    tracing::info!(changes = report.changes, facts = report.facts, sms = report.sms, "outbox batch published");
     Ok(report)
 }

@@ -135,6 +135,9 @@ pub mod names {
     pub const SETTINGS_UPDATED_BY: &str = "settings_updated_by";
     /// SMS requests (the first, then resends) the SMS sender has handled.
     pub const SMS_HANDLED: &str = "sms_handled";
+    /// The SMS request a sender has claimed and is handing to SNS, and since when.
+    pub const SMS_CLAIM: &str = "sms_claim";
+    pub const SMS_CLAIMED_AT: &str = "sms_claimed_at";
     /// Why the latest SMS failed (its class), while it stands failed.
     pub const SMS_FAILURE: &str = "sms_failure";
     pub const SMS_MESSAGE_ID: &str = "sms_message_id";

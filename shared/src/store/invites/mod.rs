@@ -1,6 +1,6 @@
 //! An invite's life, one file a part: `items` (the item and its mapping),
 //! `partition` (the partition read of create and list), `create` (the commit),
-//! `sms` (the SMS sender's outcomes, delivery reports, resends), `revoke`, `expiry` (the sweep's index and expiring), and
+//! `sms` (delivery reports, resends), `sms_claim` (the SMS sender's claim and outcome), `revoke`, `expiry` (the sweep's index and expiring), and
 //! `idempotency` records. Here: the outcomes callers see, and reading one invite.
 
 use super::attributes::*;
@@ -119,10 +119,12 @@ mod items;
 mod partition;
 mod revoke;
 mod sms;
+mod sms_claim;
 
 pub use idempotency::*;
 pub use items::*;
-pub use sms::{sms_from_item, sms_to_item, ResendOutcome, SmsOutcome, SmsRecord};
+pub use sms::{sms_from_item, sms_to_item, ResendOutcome, SmsRecord};
+pub use sms_claim::{SmsClaim, SmsOutcome, CLAIM_LEASE};
 
 impl Store {
     /// The invite a guest's link opens, as it is now (a strongly consistent

@@ -16,7 +16,7 @@ pub struct SmsRecord {
     pub handled: u32,
 }
 
-fn sms_key(intercom: &IntercomId, invite: &InviteId) -> Item {
+pub(super) fn sms_key(intercom: &IntercomId, invite: &InviteId) -> Item {
     key(keys::intercom_pk(intercom), keys::sms_sk(invite))
 }
 
@@ -57,16 +57,6 @@ pub fn sms_from_item(item: &Item) -> Result<SmsRecord, ItemError> {
     })
 }
 
-/// What became of one SMS request (the first, or a resend).
-pub enum SmsOutcome<'a> {
-    /// SNS accepted it, under this message id.
-    Sent { message_id: &'a str },
-    /// SNS refused it; `reason` is the failure's class.
-    Refused { reason: &'a str },
-    /// The code ended before it was sent: nothing was sent, nothing is said.
-    NotSent,
-}
-
 pub enum ResendOutcome {
     Requested,
     /// The same `Idempotency-Key` asked for this resend already.
@@ -97,77 +87,6 @@ impl Store {
             .await
             .map_err(request_failed)?;
         Ok(output.item().map(sms_from_item).transpose()?)
-    }
-
-    /// Records the outcome of SMS request `request` (1 for the first) unless it was
-    /// recorded already: a redelivered stream record records nothing twice.
-    /// Returns whether this call recorded it.
-    pub async fn record_sms_outcome(
-        &self,
-        intercom: &IntercomId,
-        invite: &InviteId,
-        request: u32,
-        outcome: SmsOutcome<'_>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(sms_key(intercom, invite)))
-            .condition_expression("attribute_exists(#history) AND (attribute_not_exists(#handled) OR #handled < :n)")
-            .expression_attribute_names("#history", names::HISTORY)
-            .expression_attribute_names("#handled", names::SMS_HANDLED)
-            .expression_attribute_values(":n", n(request));
-        update = match outcome {
-            SmsOutcome::Sent { message_id } => update
-                .update_expression(
-                    "SET #handled = :n, #status = :sent, #message = :id, #history = list_append(#history, :event) \
-                     REMOVE #failure",
-                )
-                .expression_attribute_names("#failure", names::SMS_FAILURE)
-                .expression_attribute_names("#status", names::SMS_STATUS)
-                .expression_attribute_names("#message", names::SMS_MESSAGE_ID)
-                .expression_attribute_values(":sent", s(SmsStatus::Sent.as_str()))
-                .expression_attribute_values(":id", s(message_id))
-                .expression_attribute_values(":event", history_append("sms_sent", now)),
-            SmsOutcome::Refused { reason } => update
-                .update_expression(
-                    "SET #handled = :n, #status = :failed, #failure = :reason, \
-                     #history = list_append(#history, :event)",
-                )
-                .expression_attribute_names("#failure", names::SMS_FAILURE)
-                .expression_attribute_values(":reason", s(reason))
-                .expression_attribute_names("#status", names::SMS_STATUS)
-                .expression_attribute_values(":failed", s(SmsStatus::Failed.as_str()))
-                .expression_attribute_values(":event", history_append(&format!("sms_failed {reason}"), now)),
-            SmsOutcome::NotSent => update.update_expression("SET #handled = :n"),
-        };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(error) if super::super::condition_failed(&error).is_some() => Ok(false),
-            Err(error) => Err(request_failed(error)),
-        }
-    }
-
-    /// Remembers which invite an SNS message id belongs to, for its delivery report
-    /// (kept as long as the invite).
-    pub async fn remember_sms_message(
-        &self,
-        message_id: &str,
-        intercom: &IntercomId,
-        invite: &InviteId,
-        purge_at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let (pk, sk) = keys::sms_message_key(message_id);
-        let mut item = key(pk, sk);
-        item.extend([
-            (names::INTERCOM_ID.to_owned(), s(intercom.as_str())),
-            (names::INVITE_ID.to_owned(), s(invite.as_str())),
-            (keys::PURGE_AT.to_owned(), epoch(purge_at)),
-        ]);
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(request_failed)?;
-        Ok(())
     }
 
     /// The invite an SNS message id was sent for.
