@@ -66,6 +66,34 @@ class Transactions(unittest.TestCase):
         backend.transact_write_items([put("c", "1")])
         self.assertEqual(stream(backend), [("INSERT", "a"), ("INSERT", "c")], "the stream goes on after a cancel")
 
+    def test_a_transaction_copies_only_the_partitions_it_writes(self):
+        """A transaction's cost must not grow with its table: a fleet's capacity run
+        made thousands of partitions, and whole-table copies made it quadratic."""
+        backend = table_with_stream()
+        for n in range(300):
+            item = put("x", "1")["Put"]["Item"]
+            item["pk"] = {"S": f"other{n}"}
+            backend.put_item("t", item)
+        copied = []
+
+        def counted(item, memo):
+            copied.append(item)
+            clone = Item.__new__(Item)
+            memo[id(item)] = clone
+            clone.__dict__.update(copy.deepcopy(item.__dict__, memo))
+            return clone
+
+        Item.__deepcopy__ = counted
+        try:
+            backend.transact_write_items([put("a", "1")])
+            with self.assertRaises(Exception):
+                backend.transact_write_items([put("b", "1"), put("a", "2", "attribute_not_exists(pk)")])
+        finally:
+            del Item.__deepcopy__
+        self.assertLess(len(copied), 10, f"{len(copied)} items copied by two one-partition transactions")
+        self.assertEqual(stream(backend)[-1], ("INSERT", "a"), "the cancelled one left no record")
+        self.assertIsNone(backend.get_item("t", {"pk": {"S": "p"}, "sk": {"S": "b"}}))
+
     def test_a_transaction_copies_none_of_the_stream(self):
         """moto copies a transaction's tables for its rollback. Copying their streams
         too made every transaction slower as a table's history grew (0.4 s a

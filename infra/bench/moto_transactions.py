@@ -1,12 +1,14 @@
-"""How long the local emulator takes for one TransactWriteItems as a table's stream
-grows, with infra/moto_server.py's patch as it is and with its tables' copies
-copying their streams (as before 2026-12-05), in one run:
+"""How long the local emulator takes for one TransactWriteItems as its table grows,
+with infra/moto_server.py's patch as it is (a transaction copies only the partitions
+it writes) and as it was before 2026-12-06 (each transaction copied its whole tables,
+their streams shared), in one run:
 
     .venv/bin/python infra/bench/moto_transactions.py
 
 In-process (no HTTP): the figures are moto's own work, which its single thread
 makes every other caller wait for. Results in infra/bench/RESULTS.md."""
 
+import copy
 import statistics
 import sys
 import time
@@ -17,15 +19,45 @@ import moto_server  # noqa: E402
 from moto_server_test import put, table_with_stream  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 
+from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
+
+moto_transact = DynamoDBBackend.transact_write_items
 moto_server.apply_patches()
-sharing = Table.__deepcopy__
 
 
-def per_transaction_ms(writes_before: int, runs: int = 20) -> float:
+def whole_table_copies(self, transact_items):
+    """The patch before 2026-12-06: scratch copies of whole tables (streams shared),
+    and moto's own rollback copies on top."""
+    names = {next(iter(op.values())).get("TableName") for op in transact_items}
+    real = {name: self.tables[name] for name in names if name in self.tables}
+    for name, table in real.items():
+        scratch = copy.deepcopy(table)
+        scratch.stream_shard = None
+        self.tables[name] = scratch
+    try:
+        moto_transact(self, transact_items)
+    finally:
+        self.tables.update(real)
+    moto_transact(self, transact_items)
+
+
+def sharing_stream(table, memo):
+    if table.stream_shard is not None:
+        memo[id(table.stream_shard)] = table.stream_shard
+    clone = Table.__new__(Table)
+    memo[id(table)] = clone
+    clone.__dict__.update(copy.deepcopy(table.__dict__, memo))
+    return clone
+
+
+def per_transaction_ms(partitions: int, runs: int = 20) -> float:
     backend = table_with_stream()
-    for n in range(writes_before):
-        # A few items rewritten many times, as an intercom's invites are.
-        backend.put_item("t", put(f"item{n % 40}", "x" * 200)["Put"]["Item"])
+    for n in range(partitions):
+        # Other intercoms' partitions, a few items each.
+        for i in range(3):
+            item = put(f"item{i}", "x" * 200)["Put"]["Item"]
+            item["pk"] = {"S": f"intercom{n}"}
+            backend.put_item("t", item)
     backend.put_item("t", put("item0", "x")["Put"]["Item"])
     times = []
     for run in range(runs):
@@ -35,11 +67,14 @@ def per_transaction_ms(writes_before: int, runs: int = 20) -> float:
     return statistics.median(times)
 
 
-print("| writes in the table's stream | stream copied (before) | stream shared (now) |")
+print("| partitions in the table (3 items each) | whole tables copied (before) | written partitions copied (now) |")
 print("|---:|---:|---:|")
-for writes in (0, 500, 2000, 5000):
+now_transact = DynamoDBBackend.transact_write_items
+for partitions in (0, 1000, 5000, 20000):
+    DynamoDBBackend.transact_write_items = whole_table_copies
+    Table.__deepcopy__ = sharing_stream
+    before = per_transaction_ms(partitions)
     del Table.__deepcopy__
-    before = per_transaction_ms(writes)
-    Table.__deepcopy__ = sharing
-    now = per_transaction_ms(writes)
-    print(f"| {writes} | {before:.1f} ms | {now:.1f} ms |")
+    DynamoDBBackend.transact_write_items = now_transact
+    now = per_transaction_ms(partitions)
+    print(f"| {partitions} | {before:.1f} ms | {now:.1f} ms |")

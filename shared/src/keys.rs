@@ -25,9 +25,17 @@
 //! an invite is known from its id alone (guest links, revoke).
 //! Invites that still hold a place carry `GSI1PK`/`GSI1SK` (a sparse index sorted
 //! by expiry), so the sweep reads only invites that are due. The same index has two
-//! more partitions the sweep reads: invites whose guest was inside at expiry, by the
-//! close of their exit window (`INSIDE_AFTER_EXPIRY`), and gates whose link dropped, by
-//! when the drop has lasted the debounce (`GATE_DISCONNECTED`).
+//! more kinds of partition the sweep reads: invites whose guest was inside at expiry,
+//! by the close of their exit window (`INSIDE_AFTER_EXPIRY`), and gates whose link
+//! dropped, by when the drop has lasted the debounce (`GATE_DISCONNECTED`).
+//!
+//! Each of the three is split into [`SWEEP_SHARDS`] partitions (`HOLDS_SLOT#017`),
+//! an intercom's (a gate's) shard fixed by a hash of its id, so that no index
+//! partition's writes grow with the fleet: at the fleet's peak (README, "Capacity")
+//! each shard takes under a tenth of a partition's 1,000 writes a second. The sweep
+//! reads every shard, and the unsharded partition of earlier versions until it is
+//! empty ([`sweep_partitions`]); conditions on an item's place in the index compare
+//! its prefix ([`in_partition`]), so items indexed before the split are handled alike.
 
 use crate::domain::ids::{IntercomId, InviteId, ThingName, UserId};
 use time::OffsetDateTime;
@@ -48,12 +56,52 @@ const ENDS_PREFIX: &str = "ENDS#";
 const INVITE_TAG: &str = "#INVITE#";
 const IDEMPOTENCY_TAG: &str = "#IDEMP#";
 const SMS_TAG: &str = "#SMS";
-/// All invites that hold a place share one index partition; the sweep reads it
-/// in expiry order.
+/// Invites that hold a place, in expiry order, for the sweep (sharded: [`slot_partition`]).
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
 /// Gates whose link dropped wait here, sorted by when the drop has lasted the
-/// debounce, for the sweep to declare them offline if they have not come back.
+/// debounce, for the sweep to declare them offline if they have not come back
+/// (sharded: [`gate_watch_partition`]).
 pub const GATE_WATCH_PARTITION: &str = "GATE_DISCONNECTED";
+
+/// Shards of each of the sweep's index partitions. 128: at the fleet's peak the
+/// index takes ~7,000 writes a second (each create, exit and expiry), ~55 a shard.
+pub const SWEEP_SHARDS: u32 = 128;
+
+/// FNV-1a, 32 bits: a shard that never changes between releases or machines (std's
+/// hasher promises neither).
+fn stable_hash(id: &str) -> u32 {
+    id.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+}
+
+fn sharded(partition: &str, id: &str) -> String {
+    format!("{partition}#{:03}", stable_hash(id) % SWEEP_SHARDS)
+}
+
+/// The slot-index partition of an intercom's invites.
+pub fn slot_partition(intercom: &IntercomId) -> String {
+    sharded(SLOT_INDEX_PARTITION, intercom.as_str())
+}
+
+/// The overstay-watch partition of an intercom's invites.
+pub fn overstay_partition(intercom: &IntercomId) -> String {
+    sharded(OVERSTAY_WATCH_PARTITION, intercom.as_str())
+}
+
+/// The gate-watch partition of a gate.
+pub fn gate_watch_partition(thing: &ThingName) -> String {
+    sharded(GATE_WATCH_PARTITION, thing.as_str())
+}
+
+/// Every partition of one of the sweep's kinds (`HOLDS_SLOT`, …): its shards, then the
+/// unsharded partition items of earlier versions may still sit in.
+pub fn sweep_partitions(kind: &'static str) -> impl Iterator<Item = String> {
+    (0..SWEEP_SHARDS).map(move |shard| format!("{kind}#{shard:03}")).chain(std::iter::once(kind.to_owned()))
+}
+
+/// Whether an index partition key is one of `kind`'s (a shard, or the unsharded one).
+pub fn in_partition(partition: &str, kind: &str) -> bool {
+    partition.strip_prefix(kind).is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
+}
 
 /// The watch key of a gate whose drop counts from `due` on.
 pub fn gate_watch_sk(due: OffsetDateTime, thing: &ThingName) -> String {
@@ -231,6 +279,30 @@ mod tests {
         let ic = IntercomId::parse("ic").unwrap();
         let id = InviteId::generate(OffsetDateTime::UNIX_EPOCH + Duration::days(20_000));
         assert_eq!(parse_invite_key(&intercom_pk(&ic), &invite_sk(&id)), Some((ic, id)));
+    }
+
+    #[test]
+    fn shards_are_fixed_by_the_id_and_spread_a_fleet_evenly() {
+        let ic = IntercomId::parse("ic-demo").unwrap();
+        assert_eq!(slot_partition(&ic), slot_partition(&IntercomId::parse("ic-demo").unwrap()));
+        // Pinned: a release that moved an intercom's shard would strand its index entries.
+        assert_eq!(stable_hash("ic-demo"), 0xf7e1_49df);
+        assert_eq!(slot_partition(&ic), "HOLDS_SLOT#095");
+        let mut counts = vec![0u32; SWEEP_SHARDS as usize];
+        for i in 0..12_800 {
+            let ic = IntercomId::parse(&format!("ic-{i:06}")).unwrap();
+            let shard: usize = slot_partition(&ic)[SLOT_INDEX_PARTITION.len() + 1..].parse().unwrap();
+            counts[shard] += 1;
+        }
+        let (least, most) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+        assert!(*least > 50 && *most < 150, "100 a shard expected: {least}..{most}");
+        let partitions: Vec<String> = sweep_partitions(SLOT_INDEX_PARTITION).collect();
+        assert_eq!(partitions.len(), SWEEP_SHARDS as usize + 1);
+        assert!(partitions.contains(&slot_partition(&ic)) && partitions.contains(&"HOLDS_SLOT".to_owned()));
+        assert!(in_partition("HOLDS_SLOT", SLOT_INDEX_PARTITION));
+        assert!(in_partition("HOLDS_SLOT#017", SLOT_INDEX_PARTITION));
+        assert!(!in_partition("HOLDS_SLOTS", SLOT_INDEX_PARTITION));
+        assert!(!in_partition("GATE_DISCONNECTED#001", SLOT_INDEX_PARTITION));
     }
 
     #[test]

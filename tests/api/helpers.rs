@@ -218,6 +218,9 @@ pub struct Options {
     pub sms_limits: Option<(u32, u32)>,
     /// `OTA_SMS_PER_SECOND` for the one SMS sender; unset, 1,000 (no test waits on it).
     pub sms_per_second: Option<u32>,
+    /// An emulator of this test's own, not the one the other tests share: for a test
+    /// whose load would hold up everyone else's on moto's single thread (the capacity run).
+    pub own_emulator: bool,
 }
 
 pub struct TestApp {
@@ -243,6 +246,8 @@ pub struct TestApp {
     /// The IAM permissions the stream's consumers needed: outbox, sms-sender, sms-status.
     pub consumer_iam: [RequestLog; 3],
     pub emulator: &'static str,
+    /// Every DynamoDB request of the functions, once started (`capacity::CapacityTap`).
+    pub capacity: local_stack::capacity::CapacityTap,
     proxy: Option<FaultProxy>,
 }
 
@@ -251,7 +256,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let emulator = emulator();
+    let emulator = if options.own_emulator {
+        // Lives as long as the test process (moto exits when its stdin closes).
+        let moto: &'static Moto = Box::leak(Box::new(Moto::start(&repo_root()).unwrap()));
+        moto.endpoint.as_str()
+    } else {
+        emulator()
+    };
     let suffix = format!("{:010x}", rand::rng().random::<u64>() & 0xff_ffff_ffff);
     let sdk = aws::sdk_config(emulator).await;
     let table_name = format!("ota-test-{suffix}");
@@ -277,8 +288,15 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         Some(setup) => setup.dynamodb_config(),
         None => aws_sdk_dynamodb::config::Builder::from(&sdk),
     };
+    // Every DynamoDB client the functions use, tapped for the capacity model (off
+    // until a test starts it).
+    let capacity = local_stack::capacity::CapacityTap::default();
     let dynamo = aws_sdk_dynamodb::Client::from_conf(
-        dynamo_config.interceptor(recorder("dynamodb")).interceptor(paused_read.clone()).build(),
+        dynamo_config
+            .interceptor(recorder("dynamodb"))
+            .interceptor(paused_read.clone())
+            .interceptor(capacity.clone())
+            .build(),
     );
     let mut sns = match &production {
         Some(setup) => setup.sns_config(),
@@ -324,7 +342,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let gate_events = ota::Deps::from_clients(
         config.clone(),
         aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(gate_recorder).build(),
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(gate_recorder)
+                .interceptor(capacity.clone())
+                .build(),
         ),
         aws_sdk_sns::Client::new(&sdk),
         aws_sdk_iotdataplane::Client::new(&sdk),
@@ -363,7 +384,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         };
         ota::Deps::from_clients(
             config.clone(),
-            aws_sdk_dynamodb::Client::from_conf(dynamo.interceptor(recorder("dynamodb")).build()),
+            aws_sdk_dynamodb::Client::from_conf(
+                dynamo.interceptor(recorder("dynamodb")).interceptor(capacity.clone()).build(),
+            ),
             aws_sdk_sns::Client::from_conf(sns.build()),
             aws_sdk_iotdataplane::Client::new(&sdk),
             aws_sdk_eventbridge::Client::from_conf(
@@ -449,6 +472,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         front,
         consumer_iam,
         emulator,
+        capacity,
         proxy,
     }
 }

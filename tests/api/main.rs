@@ -11,6 +11,7 @@ mod model;
 mod activity;
 mod authorization;
 mod budgets;
+mod capacity;
 mod contract;
 mod create_invite;
 mod deployment;

@@ -231,6 +231,16 @@ async fn answer(counts: &Counts, req: hyper::Request<Incoming>) -> hyper::Respon
         let results: Vec<Value> = (0..entries).map(|i| json!({ "EventId": format!("bench-{i}") })).collect();
         return reply("application/x-amz-json-1.1", json!({ "FailedEntryCount": 0, "Entries": results }).to_string());
     }
+    if target.as_deref().is_some_and(|t| t.starts_with("AmazonSQS.")) {
+        // The SMS queue: the outbox's SendMessageBatch (the sender's retry delay is
+        // not on the sample's path).
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        counts.add("sqs:SendMessage".into(), 0.0, 0.0);
+        let entries = request["Entries"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let successful: Vec<Value> =
+            entries.iter().map(|e| json!({ "Id": e["Id"], "MessageId": "bench", "MD5OfMessageBody": "" })).collect();
+        return reply("application/x-amz-json-1.0", json!({ "Successful": successful, "Failed": [] }).to_string());
+    }
     if let Some(target) = target {
         let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);

@@ -11,21 +11,83 @@ use time::{Duration, OffsetDateTime};
 const LIVE: usize = 10_000;
 const EXPIRED: usize = 100;
 
+/// Due invites the drain measurement sweeps, over this many intercoms.
+const DRAIN: usize = 5_000;
+const DRAIN_INTERCOMS: usize = 1_000;
+
 pub async fn print(root: &Path) -> Result<(), String> {
     let moto = Moto::start(root)?;
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     table::create_from_template(&dynamo, &root.join("template.yaml"), "ota-bench-sweep").await?;
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).map_err(|e| e.to_string())?;
-    let mut writes = Vec::with_capacity(LIVE + EXPIRED);
-    for i in 0..LIVE + EXPIRED {
-        let expires = if i < EXPIRED { now - Duration::minutes(5) } else { now + Duration::hours(6) };
-        let intercom = ota::domain::ids::IntercomId::parse(&format!("ic-{}", i % 50)).ok_or("intercom id")?;
+    seed(&dynamo, "ota-bench-sweep", now, LIVE, EXPIRED, 50).await?;
+    reads(&sdk, "ota-bench-sweep", now).await?;
+    table::create_from_template(&dynamo, &root.join("template.yaml"), "ota-bench-drain").await?;
+    seed(&dynamo, "ota-bench-drain", now, 0, DRAIN, DRAIN_INTERCOMS).await?;
+    drain(&sdk, "ota-bench-drain", now).await
+}
+
+/// How fast the sweep empties its index of `DRAIN` due invites of many intercoms
+/// (spread over the shards as a fleet's are), run after run as the schedule would.
+async fn drain(sdk: &aws_config::SdkConfig, table: &str, now: OffsetDateTime) -> Result<(), String> {
+    let deps = deps_for(sdk, table, now, aws_sdk_dynamodb::Client::new(sdk))?;
+    let started = std::time::Instant::now();
+    let (mut runs, mut expired) = (0, 0);
+    while expired < DRAIN && runs < 20 {
+        let report = ota::handlers::sweep::run(&deps).await.map_err(|e| e.to_string())?;
+        expired += report.expired;
+        runs += 1;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("### The sweep draining {DRAIN} due invites of {DRAIN_INTERCOMS} intercoms (moto)\n");
+    println!("| expired | runs | seconds | expiries a second |");
+    println!("|---:|---:|---:|---:|");
+    println!("| {expired} | {runs} | {seconds:.1} | {:.0} |\n", expired as f64 / seconds);
+    Ok(())
+}
+
+fn deps_for(
+    sdk: &aws_config::SdkConfig,
+    table: &str,
+    now: OffsetDateTime,
+    dynamo: aws_sdk_dynamodb::Client,
+) -> Result<ota::Deps, String> {
+    let config = ota::config::Config::from_lookup(|name| match name {
+        "OTA_TABLE_NAME" => Some(table.into()),
+        // Every set of clients carries the seal keys (create-invite's); the sweep uses none.
+        "OTA_SEAL_KEYS" => Some(crate::SEAL_KEYS.into()),
+        _ => None,
+    })
+    .map_err(|e| e.to_string())?;
+    ota::Deps::from_clients(
+        config,
+        dynamo,
+        aws_sdk_sns::Client::new(sdk),
+        aws_sdk_iotdataplane::Client::new(sdk),
+        aws_sdk_eventbridge::Client::new(sdk),
+        Arc::new(ManualClock::starting_at(now)),
+    )
+    .map_err(|e| e.to_string())
+}
+
+async fn seed(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+    now: OffsetDateTime,
+    live: usize,
+    expired: usize,
+    intercoms: usize,
+) -> Result<(), String> {
+    let mut writes = Vec::with_capacity(live + expired);
+    for i in 0..live + expired {
+        let expires = if i < expired { now - Duration::minutes(5) } else { now + Duration::hours(6) };
+        let intercom = ota::domain::ids::IntercomId::parse(&format!("ic-{}", i % intercoms)).ok_or("intercom id")?;
         let id = ota::domain::ids::InviteId::generate(expires + Duration::hours(1));
         let item = [
             ("PK", ota::keys::intercom_pk(&intercom)),
             ("SK", ota::keys::invite_sk(&id)),
-            ("GSI1PK", ota::keys::SLOT_INDEX_PARTITION.to_owned()),
+            ("GSI1PK", ota::keys::slot_partition(&intercom)),
             ("GSI1SK", ota::keys::slot_index_sk(expires, &intercom, &id)),
         ]
         .into_iter()
@@ -41,31 +103,20 @@ pub async fn print(root: &Path) -> Result<(), String> {
     for chunk in writes.chunks(25) {
         dynamo
             .batch_write_item()
-            .request_items("ota-bench-sweep", chunk.to_vec())
+            .request_items(table, chunk.to_vec())
             .send()
             .await
             .map_err(|e| format!("seeding: {e}"))?;
     }
-    let config = ota::config::Config::from_lookup(|name| match name {
-        "OTA_TABLE_NAME" => Some("ota-bench-sweep".into()),
-        // Every set of clients carries the seal keys (create-invite's); the sweep uses none.
-        "OTA_SEAL_KEYS" => Some(crate::SEAL_KEYS.into()),
-        _ => None,
-    })
-    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn reads(sdk: &aws_config::SdkConfig, table: &str, now: OffsetDateTime) -> Result<(), String> {
     let counter = Counter::default();
     let counted = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(counter.clone()).build(),
+        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(counter.clone()).build(),
     );
-    let deps = ota::Deps::from_clients(
-        config,
-        counted,
-        aws_sdk_sns::Client::new(&sdk),
-        aws_sdk_iotdataplane::Client::new(&sdk),
-        aws_sdk_eventbridge::Client::new(&sdk),
-        Arc::new(ManualClock::starting_at(now)),
-    )
-    .map_err(|e| e.to_string())?;
+    let deps = deps_for(sdk, table, now, counted)?;
     let report = ota::handlers::sweep::run(&deps).await.map_err(|e| e.to_string())?;
     let requests = counter.0.lock().map(|r| r.clone()).unwrap_or_default();
     let queries = requests.iter().filter(|r| *r == "Query").count();

@@ -59,6 +59,8 @@ impl Fault {
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub operation: String,
+    /// Only calls whose request body contains this (an item's key, say).
+    pub body_contains: Option<String>,
     pub first: u32,
     pub count: u32,
     pub fault: Fault,
@@ -131,7 +133,27 @@ impl FaultProxy {
     pub fn inject(&self, operation: &str, fault: Fault, nth: u32, count: u32) {
         let mut state = lock(&self.state);
         let seen = state.calls.get(operation).copied().unwrap_or(0);
-        state.rules.push(Rule { operation: operation.to_owned(), first: seen + nth, count, fault });
+        state.rules.push(Rule {
+            operation: operation.to_owned(),
+            body_contains: None,
+            first: seen + nth,
+            count,
+            fault,
+        });
+    }
+
+    /// Every call of `operation` whose request body contains `needle` gets `fault`
+    /// from now on (until [`Self::heal`]): one item's writes, among parallel ones.
+    pub fn always_when(&self, operation: &str, needle: &str, fault: Fault) {
+        let mut state = lock(&self.state);
+        let seen = state.calls.get(operation).copied().unwrap_or(0);
+        state.rules.push(Rule {
+            operation: operation.to_owned(),
+            body_contains: Some(needle.to_owned()),
+            first: seen + 1,
+            count: u32::MAX,
+            fault,
+        });
     }
 
     /// The next call of `operation` gets `fault`.
@@ -203,7 +225,14 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Answer {
             .rules
             .iter()
             .rev()
-            .find(|r| r.operation == operation && call >= r.first && call - r.first < r.count)
+            .find(|r| {
+                r.operation == operation
+                    && call >= r.first
+                    && call - r.first < r.count
+                    && r.body_contains.as_ref().is_none_or(|needle| {
+                        body.windows(needle.len().max(1)).any(|window| window == needle.as_bytes())
+                    })
+            })
             .map(|r| r.fault)
     };
     let mut exchange = Exchange {

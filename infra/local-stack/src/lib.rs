@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`moto`]: starts `infra/moto_server.py` (moto, single-threaded) on a free
 //!   loopback port and stops it with this process.
+//! - [`capacity`]: the capacity model: every DynamoDB request of a simulated fleet's
+//!   day, as units on each partition key, scaled to the fleet at its peak.
 //! - [`aws`]: SDK configuration pointing every client at that emulator.
 //! - [`table`]: creates the table from `template.yaml`'s `Table` resource, so the
 //!   local table is the deployed one.
@@ -21,6 +23,7 @@
 //! - [`clock`]: real time plus an offset the developer can move forward.
 
 pub mod aws;
+pub mod capacity;
 pub mod clock;
 pub mod front;
 pub mod gates;

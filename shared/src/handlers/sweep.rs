@@ -7,14 +7,29 @@
 //! Places are freed by the clock itself (an invite stops holding one when its window
 //! ends, see `Invite::holds_slot`), so a late or skipped sweep never blocks a create.
 //! The sweep keeps the history truthful and the index small, and its work grows
-//! with the number of invites that expired, never with the table.
+//! with the number of invites that expired, never with the table: it reads each
+//! shard of its index (`keys::sweep_partitions`) from the oldest due key up, 16
+//! shards at a time, and writes each due item's record conditionally, 8 at a time
+//! per shard. A guest who left took their invite out of the index in the write that
+//! recorded the exit, so it never waits here.
 
+use crate::domain::ids::{IntercomId, InviteId, ThingName};
+use crate::keys;
 use crate::store::{Expiry, StoreError};
 use crate::Deps;
+use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
+use time::OffsetDateTime;
 
-/// Invites handled per run; the next run (a minute later) takes the rest.
+/// Items handled per partition a run; the next run (a minute later) takes the rest.
 pub const BATCH: usize = 500;
+
+/// Partitions swept at once, and writes in flight within each. Conditional writes
+/// cannot share a batch (BatchWriteItem takes no conditions; a transaction's one
+/// failed condition would cancel the rest), so the sweep's throughput comes from
+/// running them side by side: 16 × 8 writes in flight.
+pub const PARALLEL_PARTITIONS: usize = 16;
+pub const PARALLEL_WRITES: usize = 8;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
@@ -30,39 +45,53 @@ pub struct SweepReport {
     pub failed: usize,
 }
 
-/// One run. A failing item is logged and left for the next run; the others are
-/// still handled. Only a failed read of the index fails the run as a whole.
+impl SweepReport {
+    fn add(&mut self, other: &Self) {
+        self.due += other.due;
+        self.expired += other.expired;
+        self.overstayed += other.overstayed;
+        self.gates_offline += other.gates_offline;
+        self.failed += other.failed;
+    }
+}
+
+/// What the sweep does in one partition of its index.
+#[derive(Debug, Clone, Copy)]
+enum Watch {
+    Expiries,
+    Overstays,
+    GateDrops,
+}
+
+/// One run over every partition of the sweep's index, a bounded number at a time.
+/// A failing item is logged and left for the next run; the others are still
+/// handled. A failed read of a partition fails the run (after the other partitions
+/// are swept), so the schedule's retry and its alarm see it.
 pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
     let now = deps.clock.now();
-    let due = deps.store.due_invites(now, BATCH).await?;
-    let mut report = SweepReport { due: due.len(), ..SweepReport::default() };
-    for (intercom, invite) in &due {
-        match expire(deps, intercom, invite, now).await {
-            Ok(true) => report.expired += 1,
-            Ok(false) => {}
+    let partitions = [
+        (Watch::Expiries, keys::SLOT_INDEX_PARTITION),
+        (Watch::Overstays, keys::OVERSTAY_WATCH_PARTITION),
+        (Watch::GateDrops, keys::GATE_WATCH_PARTITION),
+    ]
+    .into_iter()
+    .flat_map(|(watch, kind)| keys::sweep_partitions(kind).map(move |partition| (watch, partition)))
+    .collect::<Vec<_>>();
+    // Named functions, not async blocks, in the combinators: the compiler cannot yet
+    // prove an async block's future `Send` for every lifetime a closure is called with.
+    let results: Vec<Result<SweepReport, StoreError>> = stream::iter(partitions)
+        .map(|(watch, partition)| sweep_partition(deps, watch, partition, now))
+        .buffer_unordered(PARALLEL_PARTITIONS)
+        .collect()
+        .await;
+    let mut report = SweepReport::default();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(part) => report.add(&part),
             Err(error) => {
-                tracing::warn!(%intercom, %invite, %error, "could not record an expiry; left for the next run");
-                report.failed += 1;
-            }
-        }
-    }
-    for (intercom, invite) in deps.store.due_overstays(now, BATCH).await? {
-        match deps.store.mark_overstayed(&intercom, &invite, now).await {
-            Ok(true) => report.overstayed += 1,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(%intercom, %invite, %error, "could not record an overstay; left for the next run");
-                report.failed += 1;
-            }
-        }
-    }
-    for thing in deps.store.due_gate_checks(now, BATCH).await? {
-        match deps.store.mark_offline(&thing).await {
-            Ok(true) => report.gates_offline += 1,
-            Ok(false) => {}
-            Err(error) => {
-                tracing::warn!(thing = thing.as_str(), %error, "could not declare a gate offline; left for the next run");
-                report.failed += 1;
+                tracing::warn!(%error, "could not read a partition of the sweep's index");
+                first_error.get_or_insert(error);
             }
         }
     }
@@ -74,18 +103,88 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
         failed = report.failed,
         "sweep done"
     );
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
+}
+
+/// Counts one item's outcome: `Ok(true)` recorded, `Ok(false)` nothing to do.
+fn tally(report: &mut SweepReport, outcome: Result<bool, StoreError>, what: &str, recorded: fn(&mut SweepReport)) {
+    match outcome {
+        Ok(true) => recorded(report),
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(%error, what, "could not record it; left for the next run");
+            report.failed += 1;
+        }
+    }
+}
+
+async fn sweep_partition(
+    deps: &Deps,
+    watch: Watch,
+    partition: String,
+    now: OffsetDateTime,
+) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    match watch {
+        Watch::Expiries => {
+            let due = deps.store.due_invites(&partition, now, BATCH).await?;
+            report.due = due.len();
+            let outcomes: Vec<_> = stream::iter(due)
+                .map(|(intercom, invite)| expire(deps, intercom, invite, now))
+                .buffer_unordered(PARALLEL_WRITES)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                tally(&mut report, outcome, "an expiry", |r| r.expired += 1);
+            }
+        }
+        Watch::Overstays => {
+            let due = deps.store.due_overstays(&partition, now, BATCH).await?;
+            let outcomes: Vec<_> = stream::iter(due)
+                .map(|(intercom, invite)| mark_overstayed(deps, intercom, invite, now))
+                .buffer_unordered(PARALLEL_WRITES)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                tally(&mut report, outcome, "an overstay", |r| r.overstayed += 1);
+            }
+        }
+        Watch::GateDrops => {
+            let due = deps.store.due_gate_checks(&partition, now, BATCH).await?;
+            let outcomes: Vec<_> = stream::iter(due)
+                .map(|thing| mark_offline(deps, thing))
+                .buffer_unordered(PARALLEL_WRITES)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                tally(&mut report, outcome, "a gate offline", |r| r.gates_offline += 1);
+            }
+        }
+    }
     Ok(report)
+}
+
+async fn mark_overstayed(
+    deps: &Deps,
+    intercom: IntercomId,
+    invite: InviteId,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    deps.store.mark_overstayed(&intercom, &invite, now).await
+}
+
+async fn mark_offline(deps: &Deps, thing: ThingName) -> Result<bool, StoreError> {
+    deps.store.mark_offline(&thing).await
 }
 
 /// Expires one due invite; whether this run recorded the expiry. A door command of it
 /// that lapsed unanswered is given back first (the sweep is one of the writes that
 /// find lapses lazily), so its guest's code and place are accounted truly.
-async fn expire(
-    deps: &Deps,
-    intercom: &crate::domain::ids::IntercomId,
-    invite: &crate::domain::ids::InviteId,
-    now: time::OffsetDateTime,
-) -> Result<bool, StoreError> {
+async fn expire(deps: &Deps, intercom: IntercomId, invite: InviteId, now: OffsetDateTime) -> Result<bool, StoreError> {
+    let (intercom, invite) = (&intercom, &invite);
     match deps.store.expire(intercom, invite, now).await? {
         Expiry::Recorded => Ok(true),
         Expiry::Skipped => Ok(false),

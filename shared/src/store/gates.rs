@@ -160,7 +160,7 @@ impl Store {
                      #watch_pk = :watch, #watch_sk = :due REMOVE #proven",
                 )
                 .expression_attribute_names("#proven", PROVEN_ONLINE_AT)
-                .expression_attribute_values(":watch", s(keys::GATE_WATCH_PARTITION))
+                .expression_attribute_values(":watch", s(keys::gate_watch_partition(thing)))
                 .expression_attribute_values(":due", s(keys::gate_watch_sk(due, thing)))
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
         };
@@ -264,12 +264,15 @@ impl Store {
         Ok(())
     }
 
-    /// Gates whose drop has lasted the debounce by `now`, from the sweep's watch.
-    pub async fn due_gate_checks(&self, now: OffsetDateTime, limit: usize) -> Result<Vec<ThingName>, StoreError> {
-        self.due_in(keys::GATE_WATCH_PARTITION, now, limit, |item| {
-            keys::parse_gate_pk(item.get(keys::PK)?.as_s().ok()?)
-        })
-        .await
+    /// Gates whose drop has lasted the debounce by `now`, from one partition of the
+    /// sweep's gate watch (`keys::sweep_partitions`).
+    pub async fn due_gate_checks(
+        &self,
+        partition: &str,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<ThingName>, StoreError> {
+        self.due_in(partition, now, limit, |item| keys::parse_gate_pk(item.get(keys::PK)?.as_s().ok()?)).await
     }
 
     /// Declares a watched gate offline, once, if it is still disconnected: the
@@ -282,7 +285,7 @@ impl Store {
             .set_key(Some(presence_key(thing)))
             .update_expression("SET #offline = #at REMOVE #watch_pk, #watch_sk")
             .condition_expression(
-                "#watch_pk = :watch AND #connected = :false AND attribute_not_exists(#offline) \
+                "begins_with(#watch_pk, :watch) AND #connected = :false AND attribute_not_exists(#offline) \
                  AND attribute_not_exists(#proven)",
             )
             .expression_attribute_names("#proven", PROVEN_ONLINE_AT)

@@ -268,6 +268,8 @@ impl Store {
     /// it was confirmed already. Once per passage: duplicate and out-of-order reports
     /// change nothing. Returns whether it wrote; `false` if the passage was confirmed
     /// before or changed since `invite` was read (the caller reads again to tell).
+    /// The exit's confirmation takes the invite out of the sweep's index in the same
+    /// write: nothing is left for the sweep to do with a guest who has left.
     pub async fn confirm_opened(
         &self,
         invite: &Invite,
@@ -294,8 +296,21 @@ impl Store {
             .expression_attribute_values(":attempt", s(attempt.as_str()))
             .expression_attribute_values(":issued", epoch(issued_at))
             .expression_attribute_values(":event", event);
-        let set =
-            "SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)";
+        let set = match redemption {
+            Redemption::Entry => {
+                "SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)"
+            }
+            Redemption::Exit => {
+                "REMOVE #slot_pk, #slot_sk \
+                 SET #opened = :opened, #last = :attempt, #last_at = :issued, #history = list_append(#history, :event)"
+            }
+        };
+        let request = match redemption {
+            Redemption::Entry => request,
+            Redemption::Exit => request
+                .expression_attribute_names("#slot_pk", crate::keys::SLOT_INDEX_PK)
+                .expression_attribute_names("#slot_sk", crate::keys::SLOT_INDEX_SK),
+        };
         let request = if consumed {
             request
                 .update_expression(set)

@@ -19,23 +19,27 @@ enum Found {
 }
 
 impl Store {
-    /// Invites that hold a place and whose expiry has passed, oldest first, at most
-    /// `limit`. Reads the sparse slot index only: work grows with what is due.
+    /// Invites of one slot-index partition (`keys::sweep_partitions`) that hold a place
+    /// and whose expiry has passed, oldest first, at most `limit`. Reads the sparse
+    /// slot index only: work grows with what is due.
     pub async fn due_invites(
         &self,
+        partition: &str,
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
-        self.due_in(keys::SLOT_INDEX_PARTITION, now, limit, invite_key_of).await
+        self.due_in(partition, now, limit, invite_key_of).await
     }
 
-    /// Invites that expired with their guest inside and whose exit window has closed.
+    /// Invites of one overstay-watch partition that expired with their guest inside
+    /// and whose exit window has closed.
     pub async fn due_overstays(
         &self,
+        partition: &str,
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<(IntercomId, InviteId)>, StoreError> {
-        self.due_in(keys::OVERSTAY_WATCH_PARTITION, now, limit, invite_key_of).await
+        self.due_in(partition, now, limit, invite_key_of).await
     }
 
     /// What is due by `now` in one partition of the sweep's index (expiries, overstays,
@@ -119,7 +123,8 @@ impl Store {
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
             .expression_attribute_names("#entry_tries", ENTRY_TRIES)
             .expression_attribute_values(":holds", s(keys::SLOT_INDEX_PARTITION));
-        const DUE: &str = "#slot_pk = :holds AND expires_at <= :now AND NOT contains(#exit_tries, #code)";
+        // A prefix: the invite's shard, or the unsharded partition of earlier versions.
+        const DUE: &str = "begins_with(#slot_pk, :holds) AND expires_at <= :now AND NOT contains(#exit_tries, #code)";
         match watch_until {
             None => update
                 .update_expression(
@@ -133,7 +138,7 @@ impl Store {
                 // Overstay is watched only for a guest the entry gate let in.
                 .condition_expression(format!("{DUE} AND contains(#entry_tries, #code) AND attribute_exists(#entry_opened)"))
                 .expression_attribute_names("#entry_opened", ENTRY.opened)
-                .expression_attribute_values(":watch", s(keys::OVERSTAY_WATCH_PARTITION))
+                .expression_attribute_values(":watch", s(keys::overstay_partition(intercom)))
                 .expression_attribute_values(":watch_sk", s(keys::slot_index_sk(closes, intercom, invite))),
         }
         .expression_attribute_names("#history", names::HISTORY)
@@ -166,7 +171,7 @@ impl Store {
         let Some(failed) = condition_failed(&error) else { return Err(request_failed(error)) };
         let old = failed.item().map(invite_from_item).transpose()?;
         let holding = failed.item().and_then(|item| item.get(keys::SLOT_INDEX_PK)).and_then(|v| v.as_s().ok());
-        let still_indexed = holding.map(String::as_str) == Some(keys::SLOT_INDEX_PARTITION);
+        let still_indexed = holding.is_some_and(|p| keys::in_partition(p, keys::SLOT_INDEX_PARTITION));
         Ok(match old {
             Some(old) if still_indexed && old.lapsed(now).is_some() => Found::Done(Expiry::Lapsed(Box::new(old))),
             Some(old) if still_indexed && old.state(now) == InviteState::Exited => {
@@ -198,7 +203,7 @@ impl Store {
             .set_key(Some(key(keys::intercom_pk(intercom), keys::invite_sk(invite))))
             .update_expression("SET #history = list_append(#history, :event) REMOVE #slot_pk, #slot_sk")
             .condition_expression(
-                "#slot_pk = :watch AND exit_closes_at <= :now AND #state = :active \
+                "begins_with(#slot_pk, :watch) AND exit_closes_at <= :now AND #state = :active \
                  AND NOT contains(#exit_tries, #code) AND attribute_exists(#entry_opened)",
             )
             .expression_attribute_names("#entry_opened", ENTRY.opened)
@@ -222,7 +227,7 @@ impl Store {
                     let watched = failed
                         .item()
                         .and_then(|item| item.get(keys::SLOT_INDEX_PK))
-                        .is_some_and(|v| v.as_s().is_ok_and(|p| p == keys::OVERSTAY_WATCH_PARTITION));
+                        .is_some_and(|v| v.as_s().is_ok_and(|p| keys::in_partition(p, keys::OVERSTAY_WATCH_PARTITION)));
                     if watched {
                         self.leave_index(intercom, invite).await?;
                     }

@@ -78,7 +78,7 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
     ]);
     if invite.holds_slot(invite.created_at) {
-        item.insert(keys::SLOT_INDEX_PK.to_owned(), s(keys::SLOT_INDEX_PARTITION));
+        item.insert(keys::SLOT_INDEX_PK.to_owned(), s(keys::slot_partition(&invite.intercom_id)));
         item.insert(
             keys::SLOT_INDEX_SK.to_owned(),
             s(keys::slot_index_sk(invite.expires_at, &invite.intercom_id, &invite.id)),
