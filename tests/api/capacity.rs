@@ -113,11 +113,7 @@ async fn a_fleets_day_at_ten_million_intercoms_keeps_every_partition_key_under_a
     // functions run ~12 times a code at ~30 ms each (an assumption to check against
     // CloudWatch's Duration after a deploy).
     let others = vec![
-        (
-            format!("SNS SMS a second (AWS's default rate 20: raise it to {:.0}, 10 % headroom)", peak * 1.1),
-            peak,
-            20.0,
-        ),
+        (format!("SNS SMS a second (AWS's default rate 20: raise it to {:.0}, 10 % headroom)", peak * 1.1), peak, 20.0),
         ("app API requests a second (API Gateway's 10,000 a region)".to_owned(), peak * 3.0, 10_000.0),
         ("Lambda executions at once (the default 1,000 a region)".to_owned(), peak * 12.0 * 0.030, 1_000.0),
     ];
