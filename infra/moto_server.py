@@ -101,6 +101,22 @@ def transactions_leave_no_trace_in_streams() -> None:
     DynamoDBBackend.transact_write_items = try_first
 
 
+def index_reads_unsorted() -> None:
+    """moto answers a Query on a global secondary index by walking every item of the
+    table, after sorting them all by primary key (`Table.all_items`) — a sort of
+    DynamoType comparisons on every index read, which the sweep makes 387 times a run:
+    ~0.2 s a read at 15,000 items, most of a fleet's capacity run. The walk needs no
+    order (the index's results are sorted by the index's own keys afterwards, and a
+    Scan's order is not one DynamoDB promises), so the items are walked as stored."""
+
+    def all_items(self):
+        if self.range_key_attr:
+            return [item for partition in self.items.values() for item in partition.values()]
+        return list(self.items.values())
+
+    Table.all_items = all_items
+
+
 def objects_untracked() -> None:
     """moto keeps every object it ever makes (each BaseModel's `instances_tracked`)
     for its dashboard and `/moto-api/data.json`: every copy of a table that a
@@ -125,6 +141,7 @@ def apply_patches() -> None:
         return
     _patched = True
     transactions_leave_no_trace_in_streams()
+    index_reads_unsorted()
     objects_untracked()
 
 
