@@ -2,6 +2,7 @@
 objects it keeps, the SMS it sent), in process (no server, no network). Run by `make test` with the project's moto venv
 (`.venv/bin/python -m unittest infra/moto_server_test.py`)."""
 
+import contextlib
 import copy
 import json
 import sys
@@ -49,6 +50,36 @@ def stream(backend):
     return [(r.record["eventName"], r.record["dynamodb"]["Keys"]["sk"]["S"]) for r in backend.tables["t"].stream_shard.items]
 
 
+@contextlib.contextmanager
+def copies_counted(cls):
+    """Every deep copy of a `cls` made inside the block, in a list."""
+    copied = []
+    original = cls.__dict__.get("__deepcopy__")
+
+    def counted(instance, memo):
+        copied.append(instance)
+        clone = cls.__new__(cls)
+        memo[id(instance)] = clone
+        clone.__dict__.update(copy.deepcopy(instance.__dict__, memo))
+        return clone
+
+    cls.__deepcopy__ = counted
+    try:
+        yield copied
+    finally:
+        if original is None:
+            del cls.__deepcopy__
+        else:
+            cls.__deepcopy__ = original
+
+
+def commit_then_cancel(test, backend):
+    """One transaction that commits, then one its condition cancels."""
+    backend.transact_write_items([put("a", "1")])
+    with test.assertRaises(Exception):
+        backend.transact_write_items([put("b", "1"), put("a", "2", "attribute_not_exists(pk)")])
+
+
 class Transactions(unittest.TestCase):
     def test_a_committed_transaction_streams_each_write_once(self):
         backend = table_with_stream()
@@ -74,22 +105,8 @@ class Transactions(unittest.TestCase):
             item = put("x", "1")["Put"]["Item"]
             item["pk"] = {"S": f"other{n}"}
             backend.put_item("t", item)
-        copied = []
-
-        def counted(item, memo):
-            copied.append(item)
-            clone = Item.__new__(Item)
-            memo[id(item)] = clone
-            clone.__dict__.update(copy.deepcopy(item.__dict__, memo))
-            return clone
-
-        Item.__deepcopy__ = counted
-        try:
-            backend.transact_write_items([put("a", "1")])
-            with self.assertRaises(Exception):
-                backend.transact_write_items([put("b", "1"), put("a", "2", "attribute_not_exists(pk)")])
-        finally:
-            del Item.__deepcopy__
+        with copies_counted(Item) as copied:
+            commit_then_cancel(self, backend)
         self.assertLess(len(copied), 10, f"{len(copied)} items copied by two one-partition transactions")
         self.assertEqual(stream(backend)[-1], ("INSERT", "a"), "the cancelled one left no record")
         self.assertIsNone(backend.get_item("t", {"pk": {"S": "p"}, "sk": {"S": "b"}}))
@@ -102,26 +119,8 @@ class Transactions(unittest.TestCase):
         backend = table_with_stream()
         for n in range(50):
             backend.put_item("t", put(f"item{n}", "1")["Put"]["Item"])
-        copied = []
-        original = getattr(StreamRecord, "__deepcopy__", None)
-
-        def counted(record, memo):
-            copied.append(record)
-            clone = StreamRecord.__new__(StreamRecord)
-            memo[id(record)] = clone
-            clone.__dict__.update(copy.deepcopy(record.__dict__, memo))
-            return clone
-
-        StreamRecord.__deepcopy__ = counted
-        try:
-            backend.transact_write_items([put("a", "1")])
-            with self.assertRaises(Exception):
-                backend.transact_write_items([put("b", "1"), put("a", "2", "attribute_not_exists(pk)")])
-        finally:
-            if original is None:
-                del StreamRecord.__deepcopy__
-            else:
-                StreamRecord.__deepcopy__ = original
+        with copies_counted(StreamRecord) as copied:
+            commit_then_cancel(self, backend)
         self.assertEqual(len(copied), 0, "stream records copied by two transactions")
         self.assertEqual(len(stream(backend)), 51)
 
