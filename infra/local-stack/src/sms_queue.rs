@@ -46,7 +46,7 @@ impl LocalSmsQueue {
             )
             .send()
             .await
-            .map_err(|e| format!("create SMS queue: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .map_err(sqs_error("create SMS queue"))?;
         let url = created.queue_url().ok_or("SQS gave no queue URL")?.to_owned();
         let arn = format!("arn:aws:sqs:{}:123456789012:{name}", crate::aws::REGION);
         Ok(Self { client, url, arn, waiting: Mutex::new(Vec::new()) })
@@ -70,7 +70,7 @@ impl LocalSmsQueue {
                 .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
                 .send()
                 .await
-                .map_err(|e| format!("receive SMS requests: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(sqs_error("receive SMS requests"))?;
             let messages = received.messages();
             if messages.is_empty() {
                 return Ok(handed);
@@ -93,7 +93,7 @@ impl LocalSmsQueue {
                         .receipt_handle(receipt)
                         .send()
                         .await
-                        .map_err(|e| format!("delete SMS request: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                        .map_err(sqs_error("delete SMS request"))?;
                 }
             }
         }
@@ -112,7 +112,7 @@ impl LocalSmsQueue {
                 .visibility_timeout(0)
                 .send()
                 .await
-                .map_err(|e| format!("wake SMS request: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(sqs_error("wake SMS request"))?;
         }
         Ok(())
     }
@@ -142,4 +142,9 @@ impl LocalSmsQueue {
             .collect();
         json!({ "Records": records })
     }
+}
+
+/// An SQS call's error, named by what the local mapping was doing.
+fn sqs_error<E: std::error::Error>(doing: &'static str) -> impl FnOnce(E) -> String {
+    move |error| format!("{doing}: {}", aws_sdk_sqs::error::DisplayErrorContext(error))
 }

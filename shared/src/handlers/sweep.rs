@@ -109,14 +109,22 @@ pub async fn run(deps: &Deps) -> Result<SweepReport, StoreError> {
     }
 }
 
-/// Counts one item's outcome: `Ok(true)` recorded, `Ok(false)` nothing to do.
-fn tally(report: &mut SweepReport, outcome: Result<bool, StoreError>, what: &str, recorded: fn(&mut SweepReport)) {
-    match outcome {
-        Ok(true) => recorded(report),
-        Ok(false) => {}
-        Err(error) => {
-            tracing::warn!(%error, what, "could not record it; left for the next run");
-            report.failed += 1;
+/// Counts each item's outcome: `Ok(true)` recorded, `Ok(false)` nothing to do, an
+/// error logged and left for the next run.
+fn tally(
+    report: &mut SweepReport,
+    outcomes: Vec<Result<bool, StoreError>>,
+    what: &str,
+    recorded: fn(&mut SweepReport),
+) {
+    for outcome in outcomes {
+        match outcome {
+            Ok(true) => recorded(report),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, what, "could not record it; left for the next run");
+                report.failed += 1;
+            }
         }
     }
 }
@@ -137,9 +145,7 @@ async fn sweep_partition(
                 .buffer_unordered(PARALLEL_WRITES)
                 .collect()
                 .await;
-            for outcome in outcomes {
-                tally(&mut report, outcome, "an expiry", |r| r.expired += 1);
-            }
+            tally(&mut report, outcomes, "an expiry", |r| r.expired += 1);
         }
         Watch::Overstays => {
             let due = deps.store.due_overstays(&partition, now, BATCH).await?;
@@ -148,9 +154,7 @@ async fn sweep_partition(
                 .buffer_unordered(PARALLEL_WRITES)
                 .collect()
                 .await;
-            for outcome in outcomes {
-                tally(&mut report, outcome, "an overstay", |r| r.overstayed += 1);
-            }
+            tally(&mut report, outcomes, "an overstay", |r| r.overstayed += 1);
         }
         Watch::GateDrops => {
             let due = deps.store.due_gate_checks(&partition, now, BATCH).await?;
@@ -159,9 +163,7 @@ async fn sweep_partition(
                 .buffer_unordered(PARALLEL_WRITES)
                 .collect()
                 .await;
-            for outcome in outcomes {
-                tally(&mut report, outcome, "a gate offline", |r| r.gates_offline += 1);
-            }
+            tally(&mut report, outcomes, "a gate offline", |r| r.gates_offline += 1);
         }
     }
     Ok(report)
