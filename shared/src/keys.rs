@@ -7,20 +7,26 @@
 //! | membership | `INTERCOM#<intercom>` | `MEMBER#<user sub>` |
 //! | invite | `INTERCOM#<intercom>` | `ENDS#<exit window closes, 12 digits>#INVITE#<invite id>` |
 //! | its guest's SMS | `INTERCOM#<intercom>` | the invite's sort key + `#SMS` |
-//! | idempotency record | `INTERCOM#<intercom>` | `ENDS#<record expires, 12 digits>#IDEMP#<sha256(user, key)>` |
+//! | idempotency record | `INTERCOM#<intercom>` | `IDEMP#<sha256(user, key)>` |
+//! | a place (one of Max Users) | `INTERCOM#<intercom>` | `PLACE#<number, 4 digits>` |
+//! | a code's reservation | `INTERCOM#<intercom>` | `CODE#<the 4 digits>` |
 //! | settings audit entry | `AUDIT#<intercom>` | `<epoch>#<random>` |
 //! | a gate's presence | `GATE#<thing name>` | `PRESENCE` |
 //! | an activity fact | `ACTIVITY#<intercom>` | `<fact time, 12 digits>#<fact id>` |
 //! | an SMS's invite, by SNS message id | `SMS#MESSAGE#<message id>` | `INVITE` |
 //!
-//! Everything of an intercom that a create or a list needs sorts last in its
-//! partition: `META`, then `MEMBER#…`, then what has not ended yet, newest end
-//! first. One strongly consistent Query, descending, from the top down to
-//! `ENDS#<now>` reads the registry first, then the members, then the live invites
-//! and idempotency records, and never anything that ended (kept 14 days for the
-//! history, at no cost to these reads). Reading the registry's version first is what
-//! makes a create safe even when its read spans pages: any create that commits
-//! meanwhile moves that version on, and this one's commit fails its guard.
+//! A create reads no invite. It reads three items by key (registry, the caller's
+//! membership, its idempotency record) and claims, in one transaction with the new
+//! invite, one *place* and one *code*: a place item is one of the intercom's Max Users
+//! (`store::places`), a code item reserves four digits until its invite's exit window
+//! closes. So a create costs the same with 1 or 1,000 open codes, and two creates
+//! collide only if they take the same place or the same code. Free places are found
+//! in the index: each place sits in its intercom's `PLACES#<intercom>` partition,
+//! sorted by the earliest time its holder may let it go ([`place_index_sk`]).
+//!
+//! The list pages through the invites by their sort key, `ENDS#<exit window closes>`,
+//! from `ENDS#<now>` up: what is still open, soonest end first, never anything that
+//! ended (kept 14 days for the history, at no cost to these reads).
 //! The invite id carries its window's end (`InviteId::window_closes`), so the key of
 //! an invite is known from its id alone (guest links, revoke).
 //! Invites that still hold a place carry `GSI1PK`/`GSI1SK` (a sparse index sorted
@@ -54,7 +60,13 @@ pub const MEMBER_PREFIX: &str = "MEMBER#";
 /// Sorts below `MEMBER#` and `META`; what follows is the end time, zero-padded.
 const ENDS_PREFIX: &str = "ENDS#";
 const INVITE_TAG: &str = "#INVITE#";
-const IDEMPOTENCY_TAG: &str = "#IDEMP#";
+/// Records of versions before places sat among the open invites (`ENDS#…#IDEMP#`).
+const LEGACY_IDEMPOTENCY_TAG: &str = "#IDEMP#";
+const IDEMPOTENCY_PREFIX: &str = "IDEMP#";
+const PLACE_PREFIX: &str = "PLACE#";
+const CODE_PREFIX: &str = "CODE#";
+/// The index partition of an intercom's places (`PLACES#<intercom>`).
+const PLACES_PARTITION_PREFIX: &str = "PLACES#";
 const SMS_TAG: &str = "#SMS";
 /// Invites that hold a place, in expiry order, for the sweep (sharded: [`slot_partition`]).
 pub const SLOT_INDEX_PARTITION: &str = "HOLDS_SLOT";
@@ -163,13 +175,66 @@ pub fn sms_sk(invite: &InviteId) -> String {
     format!("{}{SMS_TAG}", invite_sk(invite))
 }
 
-pub fn idempotency_sk(hash: &str, expires_at: OffsetDateTime) -> String {
-    format!("{ENDS_PREFIX}{:012}{IDEMPOTENCY_TAG}{hash}", expires_at.unix_timestamp())
+/// Found by key (a create reads it with the registry), so it needs no end in its key;
+/// an expired record that TTL has not deleted yet is told by its `created_at`.
+pub fn idempotency_sk(hash: &str) -> String {
+    format!("{IDEMPOTENCY_PREFIX}{hash}")
 }
 
-/// The lowest sort key a create or a list reads: what ends after `now`.
+/// The lowest sort key the list reads: what ends after `now`.
 pub fn still_open_from(now: OffsetDateTime) -> String {
     format!("{ENDS_PREFIX}{:012}", now.unix_timestamp() + 1)
+}
+
+/// Above every invite's and SMS item's key (`ENDS#<12 digits>#INVITE#…`), below
+/// whatever else the partition holds: the list's upper bound.
+pub fn open_invites_end() -> String {
+    format!("{ENDS_PREFIX}~")
+}
+
+pub fn place_sk(number: u32) -> String {
+    format!("{PLACE_PREFIX}{number:04}")
+}
+
+pub const PLACE_SK_PREFIX: &str = PLACE_PREFIX;
+
+/// The number of a place item's sort key.
+pub fn parse_place_sk(sk: &str) -> Option<u32> {
+    sk.strip_prefix(PLACE_PREFIX)?.parse().ok()
+}
+
+pub fn code_sk(code: &str) -> String {
+    format!("{CODE_PREFIX}{code}")
+}
+
+pub fn places_partition(intercom: &IntercomId) -> String {
+    format!("{PLACES_PARTITION_PREFIX}{intercom}")
+}
+
+/// The holder of a place nobody holds: as long as an invite id (so every place item
+/// has the same size, and counting them costs the same whoever holds them), and never
+/// one (`~` is not in an id's alphabet).
+pub const NO_HOLDER: &str = "~~~~~~~~~~~";
+
+/// A place's key in the index: the earliest time its holder may let it go, then the
+/// holder ([`NO_HOLDER`] for a place nobody holds). Free places, and places whose holder
+/// may have let them go, sort at or below [`places_free_by`]`(now)`. The holder is in
+/// the key because the index projects keys only, and a create needs it to check
+/// that holder's invite.
+pub fn place_index_sk(free_at: i64, holder: Option<&InviteId>) -> String {
+    format!("{free_at:012}#{}", holder.map_or(NO_HOLDER, InviteId::as_str))
+}
+
+/// The free-at time and holder of a place's index key.
+pub fn parse_place_index_sk(sk: &str) -> Option<(i64, Option<InviteId>)> {
+    let (at, holder) = sk.split_once('#')?;
+    let holder = if holder == NO_HOLDER { None } else { Some(InviteId::parse(holder)?) };
+    Some((at.parse().ok()?, holder))
+}
+
+/// Every place whose holder may have let it go by `now` sorts below this.
+pub fn places_free_by(now: OffsetDateTime) -> String {
+    format!("{:012}", now.unix_timestamp() + 1)
 }
 
 /// What an item of an intercom's partition is, from its sort key.
@@ -190,6 +255,9 @@ pub fn classify(sk: &str) -> Option<PartitionItem<'_>> {
     if let Some(user) = sk.strip_prefix(MEMBER_PREFIX) {
         return Some(PartitionItem::Member(user));
     }
+    if let Some(hash) = sk.strip_prefix(IDEMPOTENCY_PREFIX) {
+        return Some(PartitionItem::Idempotency(hash));
+    }
     let timed = sk.strip_prefix(ENDS_PREFIX)?;
     let (_, rest) = timed.split_at_checked(12)?;
     match rest.strip_prefix(INVITE_TAG) {
@@ -197,7 +265,7 @@ pub fn classify(sk: &str) -> Option<PartitionItem<'_>> {
             Some(sms_of) => PartitionItem::Sms(sms_of),
             None => PartitionItem::Invite(invite),
         }),
-        None => rest.strip_prefix(IDEMPOTENCY_TAG).map(PartitionItem::Idempotency),
+        None => rest.strip_prefix(LEGACY_IDEMPOTENCY_TAG).map(PartitionItem::Idempotency),
     }
 }
 
@@ -255,23 +323,47 @@ mod tests {
     use time::Duration;
 
     #[test]
-    fn a_partition_read_from_the_top_meets_registry_members_then_what_is_still_open() {
+    fn the_lists_range_holds_the_open_invites_and_their_sms_and_nothing_else() {
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let open = invite_sk(&InviteId::generate(now + Duration::hours(1)));
         let ended = invite_sk(&InviteId::generate(now - Duration::hours(1)));
-        let record = idempotency_sk("abc", now + Duration::hours(24));
-        let from = still_open_from(now);
-        let member = format!("{MEMBER_PREFIX}user");
-        assert!(META_SK > member.as_str() && member > record && record > open && open >= from && from > ended);
+        let (from, to) = (still_open_from(now), open_invites_end());
+        let in_range = |sk: &str| from.as_str() <= sk && sk <= to.as_str();
+        assert!(in_range(&open) && !in_range(&ended));
         assert!(invite_sk(&InviteId::generate(now)) < from, "a window closing now has closed");
+        let member = member_sk(&UserId::parse("user").unwrap());
+        for other in [META_SK, member.as_str(), &idempotency_sk("abc"), &place_sk(7), &code_sk("4821")] {
+            assert!(!in_range(other), "{other} is not listed");
+        }
         assert_eq!(classify(META_SK), Some(PartitionItem::Registry));
         assert_eq!(classify(&member), Some(PartitionItem::Member("user")));
-        assert_eq!(classify(&record), Some(PartitionItem::Idempotency("abc")));
+        assert_eq!(classify(&idempotency_sk("abc")), Some(PartitionItem::Idempotency("abc")));
+        assert_eq!(
+            classify("ENDS#000000000099#IDEMP#abc"),
+            Some(PartitionItem::Idempotency("abc")),
+            "an earlier version's"
+        );
         assert!(matches!(classify(&open), Some(PartitionItem::Invite(_))));
         assert_eq!(classify("ENDS#12#INVITE#x"), None);
+        assert_eq!(classify(&place_sk(7)), None);
         let invite = InviteId::generate(now + Duration::hours(1));
         assert_eq!(classify(&sms_sk(&invite)), Some(PartitionItem::Sms(invite.as_str())));
-        assert!(sms_sk(&invite) > invite_sk(&invite) && sms_sk(&invite) >= from, "beside its invite, as open");
+        assert!(sms_sk(&invite) > invite_sk(&invite) && in_range(&sms_sk(&invite)), "beside its invite, as open");
+    }
+
+    #[test]
+    fn a_places_index_key_sorts_by_when_it_may_be_free_and_names_its_holder() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let holder = InviteId::generate(now + Duration::hours(2));
+        let free = place_index_sk(0, None);
+        let held_until_now = place_index_sk(now.unix_timestamp(), Some(&holder));
+        let held_later = place_index_sk(now.unix_timestamp() + 1, Some(&holder));
+        let bound = places_free_by(now);
+        assert!(free < bound && held_until_now < bound && held_later > bound);
+        assert_eq!(parse_place_index_sk(&held_later), Some((now.unix_timestamp() + 1, Some(holder))));
+        assert_eq!(parse_place_index_sk(&free), Some((0, None)));
+        assert_eq!(parse_place_sk(&place_sk(999)), Some(999));
+        assert_eq!(place_sk(3), "PLACE#0003");
     }
 
     #[test]

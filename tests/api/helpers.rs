@@ -120,10 +120,8 @@ impl Intercept for Recorder {
     }
 }
 
-/// Holds one request until the test resumes it: by default the first Query page
-/// that starts after a membership item (so a test can commit another create
-/// between the pages of a read, every time); with [`Self::arm_before`], the first
-/// request of a given operation (so a test can change something between a
+/// Holds one request until the test resumes it: once armed with [`Self::arm_before`],
+/// the first request of a given operation (so a test can change something between a
 /// handler's read and its write).
 #[derive(Debug, Clone, Default)]
 pub struct PausedRead(Arc<(Mutex<PauseState>, std::sync::Condvar)>);
@@ -131,22 +129,14 @@ pub struct PausedRead(Arc<(Mutex<PauseState>, std::sync::Condvar)>);
 #[derive(Debug, Default)]
 struct PauseState {
     armed: bool,
-    operation: Option<&'static str>,
+    operation: &'static str,
     paused: bool,
     resumed: bool,
 }
 
 impl PausedRead {
-    pub fn arm(&self) {
-        self.arm_for(None);
-    }
-
-    /// Holds the next `operation` (e.g. `"TransactWriteItems"`) request instead.
+    /// Holds the next `operation` (e.g. `"TransactWriteItems"`) request.
     pub fn arm_before(&self, operation: &'static str) {
-        self.arm_for(Some(operation));
-    }
-
-    fn arm_for(&self, operation: Option<&'static str>) {
         if let Ok(mut state) = self.0 .0.lock() {
             *state = PauseState { armed: true, operation, ..PauseState::default() };
         }
@@ -175,20 +165,14 @@ impl Intercept for PausedRead {
 
     fn read_before_transmit(
         &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let body: Value =
-            context.request().body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
         let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
         let (lock, changed) = &*self.0;
         let mut state = lock.lock().unwrap();
-        let matches = match state.operation {
-            Some(wanted) => operation == wanted,
-            None => body["ExclusiveStartKey"]["SK"]["S"].as_str().is_some_and(|sk| sk.contains("MEMBER#")),
-        };
-        if !state.armed || !matches {
+        if !state.armed || operation != state.operation {
             return Ok(());
         }
         state.armed = false;
@@ -591,11 +575,25 @@ impl TestApp {
         self.call(reqwest::Method::GET, &path, Some(bearer), None).await
     }
 
-    /// The ids of the codes the owner's list shows.
+    /// Every code the owner's list shows, all its pages followed.
+    pub async fn listed_codes(&self) -> Vec<Value> {
+        let mut codes = Vec::new();
+        let mut query = String::from("?limit=100");
+        loop {
+            let path = format!("/intercoms/{}/codes{query}", self.intercom());
+            let (status, body) = self.call(reqwest::Method::GET, &path, Some(&self.owner), None).await;
+            assert_eq!(status, 200, "{body}");
+            codes.extend(body["codes"].as_array().unwrap().iter().cloned());
+            match body["next_cursor"].as_str() {
+                Some(cursor) => query = format!("?limit=100&cursor={cursor}"),
+                None => return codes,
+            }
+        }
+    }
+
+    /// The ids of the codes the owner's list shows (all pages).
     pub async fn listed_ids(&self) -> Vec<String> {
-        let (status, body) = self.list(&self.owner).await;
-        assert_eq!(status, 200, "{body}");
-        body["codes"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+        self.listed_codes().await.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
     }
 
     pub async fn revoke(&self, bearer: &str, id: &str) -> (u16, Value) {

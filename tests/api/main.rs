@@ -11,6 +11,8 @@ mod model;
 mod activity;
 mod authorization;
 mod budgets;
+mod busy_estate;
+mod busy_estate_bench;
 mod capacity;
 mod contract;
 mod create_invite;

@@ -48,7 +48,7 @@ async fn invalid_settings_are_refused_with_the_field_named_and_nothing_saved() {
         (json!({ "entry_gate": "gate-main", "exit_gate": "gate-neighbour" }), "unknown_gate"),
         (json!({ "entry_gate": "gate#main" }), "unknown_gate"),
         (json!({ "entry_gate": "gate-main", "max_users": 0 }), "invalid_field"),
-        (json!({ "entry_gate": "gate-main", "max_users": 101 }), "invalid_field"),
+        (json!({ "entry_gate": "gate-main", "max_users": 1001 }), "invalid_field"),
         (json!({ "entry_gate": "gate-main", "invite_duration_minutes": 14 }), "invalid_field"),
         (json!({ "entry_gate": "gate-main", "invite_duration_minutes": 4321 }), "invalid_field"),
         (json!({ "entry_gate": "gate-main", "exit_grace_minutes": 100000 }), "invalid_field"),

@@ -6,7 +6,12 @@
 //! ota-admin member <intercom-id> <user-sub> owner|intercom
 //! ota-admin remove-member <intercom-id> <user-sub>
 //! ota-admin gate-number <intercom-id> --page <guest page URL>
+//! ota-admin sms-allowance <intercom-id> [--per-intercom <n>|default] [--per-user <n>|default]
 //! ```
+//! `sms-allowance` raises (or lowers) the guest SMS an intercom may cause each hour,
+//! and each of its members, for an estate or an integration; `default` goes back to
+//! the deployment's (`SmsPerIntercomPerHour`, `SmsPerUserPerHour`). Owners cannot
+//! change it: it is what bounds the SMS bill of a stolen app session.
 //! `gate-number` gives the intercom a new gate number and prints it with what its QR
 //! code must say; this is the only time the number is shown (the table keeps a hash).
 //! The number it replaces keeps working for 14 days, while the new stickers go up.
@@ -17,7 +22,7 @@ use aws_config::BehaviorVersion;
 use ota::domain::access::Role;
 use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
-use ota::domain::settings::Gate;
+use ota::domain::settings::{Gate, SmsAllowance, SMS_ALLOWANCE_RANGE};
 use ota::domain::zone::LocalZone;
 use ota::store::Store;
 use std::collections::BTreeMap;
@@ -28,6 +33,7 @@ const USAGE: &str = "usage:
   ota-admin member <intercom-id> <user-sub> owner|intercom
   ota-admin remove-member <intercom-id> <user-sub>
   ota-admin gate-number <intercom-id> --page <guest page URL, e.g. https://ote.fluss.me>
+  ota-admin sms-allowance <intercom-id> [--per-intercom <1..100000>|default] [--per-user <1..100000>|default]
 environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
 #[tokio::main]
@@ -114,6 +120,37 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             println!("  QR code:        {page}/s/{intercom}#{}", number.as_digits());
             println!("  under it:       {}", number.printed());
             println!("The number it replaced works until {} (UTC).", now + ROTATION_GRACE);
+        }
+        ["sms-allowance", intercom, rest @ ..] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let mut allowance = SmsAllowance::default();
+            let mut rest = rest.iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                let per_hour = match *value {
+                    "default" => None,
+                    raw => Some(
+                        raw.parse()
+                            .ok()
+                            .filter(|n| SMS_ALLOWANCE_RANGE.contains(n))
+                            .ok_or_else(|| format!("{flag} is SMS an hour, {SMS_ALLOWANCE_RANGE:?}, or default"))?,
+                    ),
+                };
+                match *flag {
+                    "--per-intercom" => allowance.per_intercom_per_hour = per_hour,
+                    "--per-user" => allowance.per_user_per_hour = per_hour,
+                    other => return Err(format!("unknown option {other}")),
+                }
+            }
+            if !store.set_sms_allowance(&intercom, allowance).await.map_err(|e| e.to_string())? {
+                return Err(format!("{intercom} is not registered (ota-admin intercom … first)"));
+            }
+            let shown = |n: Option<u32>| n.map_or("the deployment's".to_owned(), |n| n.to_string());
+            println!(
+                "{intercom} may now cause {} guest SMS an hour, each member {}",
+                shown(allowance.per_intercom_per_hour),
+                shown(allowance.per_user_per_hour)
+            );
         }
         _ => return Err("unknown command".into()),
     }

@@ -1,8 +1,9 @@
 //! An invite (one guest's one-time access) and the rules of its life.
 //!
-//! Nothing here stores a "slot" or a state: whether an invite takes one of the
-//! intercom's Max Users places is derived from what its item records and the clock
-//! ([`Standing::holds_slot`]), so revoke, a confirmed exit and the end of its window
+//! Nothing here stores a state: whether an invite holds one of the intercom's Max
+//! Users places is derived from what its item records and the clock
+//! ([`Standing::holds_slot`]; the place items a create claims, `store::places`, only
+//! say which invite to ask, in the same terms), so revoke, a confirmed exit and the end of its window
 //! free the place in the same step that ends the invite, an ended invite that TTL has
 //! not deleted yet never counts, and an entry or exit whose gate never answered is available again the
 //! moment its command lapses (see [`super::passage`]). What a guest may do at the
@@ -105,6 +106,9 @@ pub struct Invite {
     pub exit_gate: GateSnapshot,
     /// The Max Users in force when the code was made (shown, not enforced per code).
     pub max_users: u32,
+    /// The place it holds (`store::places`); `None` before it is claimed, and for
+    /// invites made before places.
+    pub place: Option<u32>,
     pub revoked: bool,
     pub entry: Passage,
     pub exit: Passage,
@@ -237,25 +241,12 @@ pub struct ListedInvite {
 /// Why no new code can be made now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CannotCreate {
-    /// Max Users codes hold a place already.
-    Full { max_users: u32 },
     /// A gate the settings name is no longer registered: the owner must choose again.
     GateGone,
 }
 
-/// Whether one more code fits under the settings' Max Users, and which code it
-/// gets: one no other invite may be using now (exit grace included), not guessable.
-pub fn next_code(invites: &[Invite], settings: &Settings, now: OffsetDateTime) -> Result<AccessCode, CannotCreate> {
-    let full = CannotCreate::Full { max_users: settings.max_users };
-    let live = invites.iter().filter(|i| i.holds_slot(now)).count();
-    if live >= settings.max_users as usize {
-        return Err(full);
-    }
-    let taken = invites.iter().filter(|i| i.reserves_code(now)).map(|i| i.code.clone()).collect();
-    AccessCode::generate_avoiding(&taken).ok_or(full)
-}
-
 /// What the owner asked for: one guest.
+#[derive(Clone, Copy)]
 pub struct NewGuest<'a> {
     pub name: &'a GuestName,
     pub mobile: &'a Mobile,
@@ -305,6 +296,7 @@ impl Invite {
             entry_gate: snapshot(&settings.entry_gate)?,
             exit_gate: snapshot(&settings.exit_gate)?,
             max_users: settings.max_users,
+            place: None,
             revoked: false,
             entry: Passage::default(),
             exit: Passage::default(),
@@ -406,6 +398,7 @@ pub(crate) mod tests {
             entry_gate: gate.clone(),
             exit_gate: gate,
             max_users: 10,
+            place: None,
             revoked: false,
             entry: Passage::default(),
             exit: Passage::default(),
@@ -465,22 +458,6 @@ pub(crate) mod tests {
         let mut maybe_inside = invite_at(T0);
         maybe_inside.entry.given_back = 1;
         assert!(maybe_inside.holds_slot(maybe_inside.expires_at), "an entry command went out: the guest may be in");
-    }
-
-    #[test]
-    fn a_new_code_needs_a_free_place_and_avoids_codes_still_in_use() {
-        let intercom = crate::domain::settings::tests::intercom();
-        let owner = UserId::parse("owner").unwrap();
-        let mut settings = crate::domain::settings::tests::change().apply(&intercom, owner, T0).unwrap();
-        settings.max_users = 2;
-        let mut inside = invite_at(T0);
-        inside = in_state(inside, InviteState::Entered);
-        let mut gone = invite_at(T0);
-        gone = in_state(gone, InviteState::Exited);
-        let later = inside.expires_at; // the guest inside is in the exit grace: keeps the place and the code
-        let code = next_code(&[inside.clone(), gone.clone()], &settings, later).unwrap();
-        assert_ne!(code, inside.code, "the code of a guest still inside is not reissued");
-        assert_eq!(next_code(&[invite_at(T0), invite_at(T0)], &settings, T0), Err(CannotCreate::Full { max_users: 2 }));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::zone::LocalZone;
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
 
-pub const MAX_USERS_RANGE: std::ops::RangeInclusive<u32> = 1..=100;
+pub const MAX_USERS_RANGE: std::ops::RangeInclusive<u32> = 1..=1000;
 pub const DEFAULT_MAX_USERS: u32 = 10;
 /// 15 minutes to 3 days, the range Fluss uses for tenant invites.
 pub const INVITE_DURATION_MINUTES_RANGE: std::ops::RangeInclusive<u32> = 15..=3 * 24 * 60;
@@ -52,9 +52,26 @@ pub struct Intercom {
     pub settings: Option<Settings>,
     /// Where the intercom is: times shown to its guests and owners are in this zone.
     pub time_zone: LocalZone,
-    /// Bumped by every create and settings change; a create commits only if it is
-    /// unchanged since its read, which is what keeps parallel creates under Max Users.
+    /// Moved on by every settings change.
     pub version: u64,
+    /// How many places are laid out (`store::places`); a create lays them out first
+    /// unless this equals Max Users. `None` for an intercom of an earlier version.
+    pub places: Option<u32>,
+    /// Guest SMS allowances provisioning raised (or lowered) for this intercom, an
+    /// estate or an integration; `None`: the deployment's defaults.
+    pub sms_allowance: SmsAllowance,
+}
+
+/// What provisioning may set an SMS allowance to, an hour. The top keeps each SMS
+/// counter item, written once per SMS, far under a partition's 1,000 writes a second
+/// (100,000 an hour is 28 a second; README, "Capacity").
+pub const SMS_ALLOWANCE_RANGE: std::ops::RangeInclusive<u32> = 1..=100_000;
+
+/// Per-intercom guest SMS allowances, each hour; unset ones are the deployment's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SmsAllowance {
+    pub per_user_per_hour: Option<u32>,
+    pub per_intercom_per_hour: Option<u32>,
 }
 
 /// A settings change as the owner asked for it, checked against the registry.
@@ -121,6 +138,8 @@ pub(crate) mod tests {
             settings: None,
             time_zone: LocalZone::default(),
             version: 0,
+            places: None,
+            sms_allowance: SmsAllowance::default(),
         }
     }
 
@@ -153,11 +172,11 @@ pub(crate) mod tests {
 
     #[test]
     fn ranges_are_enforced_at_both_ends() {
-        assert!(apply(SettingsChange { max_users: 100, invite_duration_minutes: 15, ..change() }).is_ok());
+        assert!(apply(SettingsChange { max_users: 1000, invite_duration_minutes: 15, ..change() }).is_ok());
         assert!(apply(SettingsChange { invite_duration_minutes: 4320, exit_grace_minutes: 0, ..change() }).is_ok());
         for bad in [
             SettingsChange { max_users: 0, ..change() },
-            SettingsChange { max_users: 101, ..change() },
+            SettingsChange { max_users: 1001, ..change() },
             SettingsChange { invite_duration_minutes: 14, ..change() },
             SettingsChange { invite_duration_minutes: 4321, ..change() },
             SettingsChange { exit_grace_minutes: 1441, ..change() },

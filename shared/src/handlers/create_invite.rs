@@ -1,34 +1,49 @@
 //! `POST /intercoms/{intercomId}/codes` — owner or shared user: a code for one guest.
 //!
-//! Two DynamoDB requests: one consistent Query of the intercom's partition (settings,
-//! membership, live codes, this caller's idempotency record), then one transaction
-//! that writes the invite only if the intercom's version has not moved since that
-//! Query. The guest's SMS is not sent here: the SMS sender sends it from the table's
-//! stream once the invite has committed (`handlers::send_sms`), so an SMS goes out
-//! if and only if its invite exists, and the answer says `queued`.
+//! No read of the intercom's other codes: one consistent BatchGetItem (registry, the
+//! caller's membership, their idempotency record), one small Query of the index for
+//! places that may be free, then one transaction that writes the invite and claims
+//! one place and one code (`store::places`). The cost is the same with 1 or 1,000
+//! open codes, and parallel creates collide only when they pick the same place or
+//! code, which costs the loser one more small round. The guest's SMS is not sent
+//! here: the SMS sender sends it from the table's stream once the invite has
+//! committed (`handlers::send_sms`), so an SMS goes out if and only if its invite
+//! exists, and the answer says `queued`.
 //!
 //! `Idempotency-Key`: a retry with the same key and body returns the same invite
 //! (same code, same link) and sends no second SMS (see `domain::idempotency`).
-//! The rules — capacity, the code, the draft — are the domain's
-//! (`domain::invite::next_code`, `Invite::draft`); this parses, reads, commits, answers.
+//! The draft is the domain's (`Invite::draft`); this parses, reads, claims, answers.
 
-use super::{back_off, intercom_in_path, remaining_seconds, rfc3339, CONTENDED_ROUNDS};
+use super::{back_off, intercom_in_path, remaining_seconds, rfc3339};
+use crate::domain::code::AccessCode;
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
-use crate::domain::invite::{next_code, CannotCreate, Invite, InviteState, NewGuest};
+use crate::domain::invite::{CannotCreate, Invite, InviteState, NewGuest};
 use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{caller, json_body, respond};
 use crate::sms;
+use crate::store::invites::sms_limits_for;
+use crate::store::places::layout::Layout;
 use crate::store::{CreateOutcome, IdempotencyRecord};
 use crate::Deps;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
+use rand::seq::IndexedRandom;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::HashSet;
+
+/// Places a create reads from the index at once: enough that parallel creates
+/// rarely pick the same one.
+const OPEN_PLACES_READ: i32 = 16;
+
+/// Rounds before a create answers `503 busy`: each reads three items and a few
+/// index keys, and most lost rounds lost a place or a code to another create.
+const CREATE_ROUNDS: u32 = 12;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,38 +99,44 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         })
         .transpose()?;
     let fingerprint = fingerprint(&name, &mobile);
-    // The invite of a commit that failed with a conflict. If the conflict was the
-    // SDK's retry meeting this very commit (its first answer lost), the next read
-    // finds the invite, and this request goes on with it instead of making another.
-    let mut unconfirmed: Option<(Invite, LinkToken)> = None;
+    let key_hash = idempotency.as_ref().map(|key| key.record_hash(&user));
+    let guest = NewGuest { name: &name, mobile: &mobile };
+    // Places and codes found taken this request: never tried twice.
+    let mut tried_places = HashSet::new();
+    let mut tried_codes = HashSet::new();
+    let mut laid_out = false;
 
-    // Parallel creates race for the intercom's version; each loser reads again.
-    for round in 0..CONTENDED_ROUNDS {
-        back_off(round).await;
+    for round in 0..CREATE_ROUNDS {
+        back_off(round / 2).await;
         let now = deps.clock.now();
-        let partition = deps.store.load_partition(&intercom_id, &user, now).await?;
-        partition.caller_role.ok_or(ApiError::Forbidden)?;
-        let intercom = partition.intercom.as_ref().ok_or(ApiError::Forbidden)?;
-        if let Some((invite, token)) = unconfirmed.take() {
-            if partition.invites.iter().any(|stored| stored.id == invite.id) {
-                return Ok(announce(deps, invite, &token).await);
-            }
+        let context = deps.store.load_for_create(&intercom_id, &user, key_hash.as_deref(), now).await?;
+        context.caller_role.ok_or(ApiError::Forbidden)?;
+        let intercom = context.intercom.as_ref().ok_or(ApiError::Forbidden)?;
+        if let (Some(key), Some(record)) = (&idempotency, &context.idempotency) {
+            return replay(deps, intercom, key, record, &user, &fingerprint).await;
         }
-
-        if let Some(key) = &idempotency {
-            if let Some(record) = partition.idempotency.get(&key.record_hash(&user)) {
-                return replay(deps, intercom, &partition.invites, key, record, &user, &fingerprint);
-            }
-        }
-
         let settings = intercom.settings.as_ref().ok_or(ApiError::SettingsNotConfigured)?;
-        let guest = NewGuest { name: &name, mobile: &mobile };
-        let (invite, token) = next_code(&partition.invites, settings, now)
-            .and_then(|code| Invite::draft(intercom, settings, &user, guest, code, &deps.seal_keys, now))
-            .map_err(|refusal| match refusal {
-                CannotCreate::Full { max_users } => ApiError::LimitReached { max_users },
-                CannotCreate::GateGone => ApiError::SettingsNotConfigured,
-            })?;
+        if intercom.places != Some(settings.max_users) && !laid_out {
+            // The first create after a settings change that did not finish laying
+            // out, or on an intercom of an earlier version.
+            laid_out = deps.store.lay_out_places(intercom, settings.max_users, now).await? == Layout::Done;
+            continue;
+        }
+        let places = deps.store.open_places(&intercom_id, now, OPEN_PLACES_READ).await?;
+        let untried: Vec<_> = places.into_iter().filter(|place| !tried_places.contains(&place.number)).collect();
+        // A random one of those found, so parallel creates rarely pick the same.
+        let Some(place) = untried.choose(&mut rand::rng()) else {
+            if tried_places.is_empty() {
+                return Err(ApiError::LimitReached { max_users: settings.max_users });
+            }
+            // Every place found was taken meanwhile: look again.
+            tried_places.clear();
+            continue;
+        };
+        let code = AccessCode::generate_avoiding(&tried_codes).ok_or(ApiError::Busy)?;
+        let (mut invite, token) = Invite::draft(intercom, settings, &user, guest, code, &deps.seal_keys, now)
+            .map_err(|CannotCreate::GateGone| ApiError::SettingsNotConfigured)?;
+        invite.place = Some(place.number);
         let record = idempotency
             .as_ref()
             .map(|key| {
@@ -130,7 +151,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                 })
             })
             .transpose()?;
-        match deps.store.commit_create(intercom, &user, &invite, record.as_ref(), deps.config.sms_limits).await? {
+        let limits = sms_limits_for(intercom.sms_allowance, deps.config.sms_limits);
+        match deps.store.commit_create(&user, &invite, place, record.as_ref(), limits, now).await? {
             CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
             CreateOutcome::SmsLimitReached(scope) => {
                 tracing::warn!(intercom = %intercom.id, scope = scope.as_str(), "guest SMS limit reached");
@@ -140,7 +162,17 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
                     retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
                 });
             }
-            CreateOutcome::Conflict => unconfirmed = Some((invite, token)),
+            CreateOutcome::PlaceTaken => {
+                tried_places.insert(place.number);
+            }
+            CreateOutcome::PlaceStillHeld => {
+                tried_places.insert(place.number);
+                deps.store.place_held_on(&intercom_id, place).await?;
+            }
+            CreateOutcome::CodeTaken => {
+                tried_codes.insert(invite.code.clone());
+            }
+            CreateOutcome::KeyTaken | CreateOutcome::Contended => {}
             CreateOutcome::MemberGone => return Err(ApiError::Forbidden),
         }
     }
@@ -155,10 +187,9 @@ async fn announce(deps: &Deps, invite: Invite, token: &LinkToken) -> Response<Bo
 }
 
 /// The same answer as the first time, for a retry under the same `Idempotency-Key`.
-fn replay(
+async fn replay(
     deps: &Deps,
     intercom: &Intercom,
-    invites: &[Invite],
     key: &IdempotencyKey,
     record: &IdempotencyRecord,
     user: &UserId,
@@ -167,15 +198,15 @@ fn replay(
     if record.fingerprint != fingerprint {
         return Err(ApiError::IdempotencyKeyReused);
     }
-    // The read holds every invite whose exit window is open; one not there has ended.
     let ended = |state| ApiError::CodeEnded { code_id: record.invite_id.to_string(), state };
-    let invite = invites.iter().find(|i| i.id == record.invite_id).ok_or(ended("ended"))?;
+    let invite = deps.store.invite_with_sms(&intercom.id, &record.invite_id).await?.ok_or(ended("ended"))?;
     let now = deps.clock.now();
     match invite.state(now) {
         InviteState::Revoked => return Err(ended("revoked")),
         InviteState::Exited => return Err(ended("used")),
         _ if invite.is_locked(now) => return Err(ended("locked")),
         InviteState::Unused if now >= invite.expires_at => return Err(ended("expired")),
+        _ if now >= invite.exit_closes_at => return Err(ended("ended")),
         _ => {}
     }
     let secret = key
@@ -185,7 +216,7 @@ fn replay(
         &deps.config.link_base_url,
         &LinkToken::with_secret(intercom.id.clone(), invite.id.clone(), secret).expose(),
     );
-    Ok(created_response(deps, invite, &link, true))
+    Ok(created_response(deps, &invite, &link, true))
 }
 
 fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) -> Response<Body> {

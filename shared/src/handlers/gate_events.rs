@@ -119,11 +119,29 @@ async fn settle_report(deps: &Deps, report: &Report, received_at: time::OffsetDa
             return Ok(if given_back { Handled::GivenBack } else { Handled::Unchanged });
         }
         if invite.passage(redemption).opened_at.is_some() {
+            // A repeated report: the place may not have been freed the first time.
+            free_place_after_exit(deps, &invite, redemption, received_at).await?;
             return Ok(Handled::Unchanged);
         }
         if deps.store.confirm_opened(&invite, &command.attempt, issued_at, received_at).await? {
+            free_place_after_exit(deps, &invite, redemption, received_at).await?;
             return Ok(Handled::Confirmed);
         }
     }
     Err(ApiError::Busy)
+}
+
+/// A guest who left frees their place now, not at its recorded time: the next create
+/// finds it. After the exit is recorded, in a write of its own (see
+/// `Store::free_place_of`).
+async fn free_place_after_exit(
+    deps: &Deps,
+    invite: &crate::domain::invite::Invite,
+    redemption: crate::domain::redemption::Redemption,
+    at: time::OffsetDateTime,
+) -> Result<(), ApiError> {
+    if redemption == crate::domain::redemption::Redemption::Exit {
+        deps.store.free_place_of(invite, at).await?;
+    }
+    Ok(())
 }

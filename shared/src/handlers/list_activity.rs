@@ -11,7 +11,7 @@
 //! A page's position is a sort key, so facts that arrive while a client pages (they
 //! sort newer) never shift the pages after the cursor: nothing is lost or repeated.
 
-use super::intercom_in_path;
+use super::{intercom_in_path, page_wanted};
 use crate::domain::activity::Fact;
 use crate::domain::ids::InviteId;
 use crate::error::ApiError;
@@ -37,19 +37,7 @@ fn wanted(req: &Request) -> Result<Wanted, ApiError> {
     if let Some(code) = param("code") {
         return InviteId::parse(code).map(Wanted::Code).ok_or(ApiError::CodeNotFound);
     }
-    let limit =
-        match param("limit") {
-            None => DEFAULT_PAGE,
-            Some(raw) => raw.parse::<i32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-                ApiError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_PAGE}"))
-            })?,
-        };
-    let cursor = param("cursor")
-        .map(|raw| {
-            ActivityCursor::decode(raw)
-                .ok_or_else(|| ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged"))
-        })
-        .transpose()?;
+    let (limit, cursor) = page_wanted(req, DEFAULT_PAGE, MAX_PAGE, ActivityCursor::decode)?;
     Ok(Wanted::Page { limit, cursor })
 }
 

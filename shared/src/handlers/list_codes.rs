@@ -1,13 +1,16 @@
-//! `GET /intercoms/{intercomId}/codes` — the live codes, soonest expiry first, and
-//! guests still inside during the exit grace (`inside`, holding no place).
-//! One strongly consistent Query of only what the list shows: a code just created
-//! or revoked shows as such, and an expired code is hidden even if TTL has not
-//! deleted it yet.
+//! `GET /intercoms/{intercomId}/codes` — the live codes, soonest end first, a page at
+//! a time (`limit`, 1–100, default 50; `cursor` from the previous page's
+//! `next_cursor`), with how many places are in use of Max Users.
+//! Strongly consistent reads of only what the list shows: a code just created or
+//! revoked shows as such, and an expired code is hidden even if TTL has not deleted
+//! it yet. A page's cost does not grow with the intercom's open codes; counting the
+//! places in use reads the place items (a few dozen bytes each, Max Users of them).
 
-use super::{intercom_in_path, remaining_seconds, rfc3339};
+use super::{intercom_in_path, page_wanted, remaining_seconds, rfc3339};
 use crate::domain::invite::ListedInvite;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
+use crate::store::invites::ListCursor;
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -24,9 +27,16 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 struct CodeList<'a> {
     intercom_id: &'a str,
     max_users: Option<u32>,
-    active: usize,
+    /// Places in use now, of all pages.
+    active: u32,
     codes: Vec<ListedCode<'a>>,
+    /// `None` on the last page.
+    next_cursor: Option<String>,
 }
+
+/// Codes a page lists by default, and at most.
+const DEFAULT_PAGE: i32 = 50;
+const MAX_PAGE: i32 = 100;
 
 #[derive(Serialize)]
 struct ListedCode<'a> {
@@ -78,18 +88,19 @@ impl<'a> ListedCode<'a> {
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
+    let (limit, cursor) = page_wanted(req, DEFAULT_PAGE, MAX_PAGE, ListCursor::decode)?;
     let now = deps.clock.now();
-    let listing = deps.store.load_listing(&intercom_id, &user, now).await?;
-    if !listing.registered || listing.caller_role.is_none() {
-        return Err(ApiError::Forbidden);
-    }
-    let mut listed: Vec<_> = listing.invites.iter().filter(|i| i.standing.is_listed(now)).collect();
-    listed.sort_by_key(|i| (i.standing.expires_at, i.created_at));
+    let (intercom, role) = deps.store.load_access(&intercom_id, &user).await?;
+    let (Some(intercom), Some(_)) = (intercom, role) else { return Err(ApiError::Forbidden) };
+    let page = deps.store.list_page(&intercom_id, now, cursor.as_ref(), limit).await?;
+    let active = deps.store.places_held(&intercom, now).await?;
+    let listed = page.invites.iter().filter(|i| i.standing.is_listed(now));
     let answer = CodeList {
         intercom_id: intercom_id.as_str(),
-        max_users: listing.max_users,
-        active: listed.iter().filter(|i| i.standing.holds_slot(now)).count(),
-        codes: listed.into_iter().map(|invite| ListedCode::of(invite, now)).collect(),
+        max_users: intercom.settings.as_ref().map(|settings| settings.max_users),
+        active,
+        codes: listed.map(|invite| ListedCode::of(invite, now)).collect(),
+        next_cursor: page.next.map(|cursor| cursor.encode()),
     };
     Ok(json_response(StatusCode::OK, &answer))
 }

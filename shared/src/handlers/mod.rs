@@ -37,6 +37,34 @@ fn intercom_in_path(req: &Request) -> Result<IntercomId, ApiError> {
     path_param(req, "intercomId", IntercomId::parse, ApiError::Forbidden)
 }
 
+/// `limit` (1 to `max`, `default` when absent) and `cursor` (one `decode` accepts: a
+/// cursor this service handed out) of a paginated list.
+fn page_wanted<C>(
+    req: &Request,
+    default: i32,
+    max: i32,
+    decode: impl Fn(&str) -> Option<C>,
+) -> Result<(i32, Option<C>), ApiError> {
+    use lambda_http::RequestExt;
+    let query = req.query_string_parameters_ref();
+    let param = |name: &str| query.and_then(|q| q.first(name));
+    let limit = match param("limit") {
+        None => default,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("limit must be a whole number from 1 to {max}")))?,
+    };
+    let cursor = param("cursor")
+        .map(|raw| {
+            decode(raw)
+                .ok_or_else(|| ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged"))
+        })
+        .transpose()?;
+    Ok((limit, cursor))
+}
+
 /// Rounds of a write that met contention (a conflicting transaction, throttling,
 /// a version moved by a parallel create) before the caller is told `busy`.
 const CONTENDED_ROUNDS: u32 = 8;

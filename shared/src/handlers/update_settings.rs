@@ -1,18 +1,21 @@
 //! `PUT /intercoms/{intercomId}/settings` — owner only. Applies to new codes only:
 //! existing codes carry their own snapshot.
 //!
-//! Two DynamoDB requests: the registry item and the caller's membership (a
-//! consistent two-item read: anyone but the owner is refused here, before anything
-//! else is read), then one transaction that saves, re-checks the owner role and the
-//! gates, and records the change. Contention is retried; the later save stands.
+//! The registry item and the caller's membership (a consistent two-item read:
+//! anyone but the owner is refused here, before anything else is read), then one
+//! transaction that saves, re-checks the owner role and the gates, and records the
+//! change. Contention is retried; the later save stands. Then the places are laid
+//! out to the new Max Users (`store::places::layout`): a read of the place items and,
+//! only if Max Users changed, the writes that add or withdraw places.
 
 use super::get_settings::settings_view;
 use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
 use crate::domain::access::Role;
-use crate::domain::ids::DeviceId;
-use crate::domain::settings::{self, SettingsChange, SettingsError};
+use crate::domain::ids::{DeviceId, UserId};
+use crate::domain::settings::{self, Intercom, SettingsChange, SettingsError};
 use crate::error::ApiError;
 use crate::http::{caller, json_body, json_response, respond, whole_number};
+use crate::store::places::layout::Layout;
 use crate::store::SaveOutcome;
 use crate::Deps;
 use lambda_http::http::StatusCode;
@@ -68,6 +71,7 @@ async fn update(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         match deps.store.save_settings(&intercom, &saved, &user).await? {
             SaveOutcome::Saved => {
                 tracing::info!(intercom = %intercom.id, max_users = saved.max_users, "settings saved");
+                lay_out_places(deps, &intercom, &user, saved.max_users).await?;
                 intercom.settings = Some(saved);
                 return Ok(json_response(StatusCode::OK, &settings_view(&intercom, Role::Owner)));
             }
@@ -77,4 +81,27 @@ async fn update(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
     }
     Err(ApiError::Busy)
+}
+
+/// Lays the places out to the new Max Users (`store::places::layout`). Left
+/// unfinished (other writes kept getting in between), the next create finishes it:
+/// it lays out first whenever the registry's places differ from Max Users.
+async fn lay_out_places(deps: &Deps, read: &Intercom, owner: &UserId, max_users: u32) -> Result<(), ApiError> {
+    if read.places == Some(max_users) {
+        return Ok(());
+    }
+    let mut intercom = read.clone();
+    for round in 0..CONTENDED_ROUNDS {
+        back_off(round).await;
+        if deps.store.lay_out_places(&intercom, max_users, deps.clock.now()).await? == Layout::Done {
+            return Ok(());
+        }
+        match deps.store.load_access(&intercom.id, owner).await?.0 {
+            // A later change lays out for itself.
+            Some(now) if now.settings.as_ref().is_some_and(|s| s.max_users == max_users) => intercom = now,
+            _ => return Ok(()),
+        }
+    }
+    tracing::warn!(intercom = %intercom.id, max_users, "places not laid out yet; the next create lays them out");
+    Ok(())
 }

@@ -113,6 +113,10 @@ pub mod names {
     pub const GATE: &str = "gate";
     pub const GATES: &str = "gates";
     pub const GUEST_MOBILE: &str = "guest_mobile";
+    /// The invite that holds a place or reserves a code (place and code items).
+    pub const HOLDER: &str = "holder";
+    /// When a place's holder may let it go (its earliest end), or a code is free again.
+    pub const FREE_AT: &str = "free_at";
     pub const GUEST_NAME: &str = "guest_name";
     pub const HISTORY: &str = "history";
     pub const INTERCOM_ID: &str = "intercom_id";
@@ -124,6 +128,13 @@ pub mod names {
     /// An invite's link secret, sealed under the server key (`SealKeys::seal_link`).
     pub const LINK_SEAL: &str = "link_seal";
     pub const MAX_USERS: &str = "max_users";
+    /// An invite's place number (invites made before places have none).
+    pub const PLACE: &str = "place";
+    /// On the registry: how many places are laid out (equal to Max Users once done).
+    pub const PLACES: &str = "places";
+    /// On the registry: guest SMS allowances provisioning set for this intercom.
+    pub const SMS_PER_INTERCOM_PER_HOUR: &str = "sms_per_intercom_per_hour";
+    pub const SMS_PER_USER_PER_HOUR: &str = "sms_per_user_per_hour";
     pub const REASON: &str = "reason";
     pub const REVOKED_AT: &str = "revoked_at";
     pub const REVOKED_BY: &str = "revoked_by";

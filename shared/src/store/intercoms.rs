@@ -1,15 +1,15 @@
 //! The intercom registry (label, gates and their IoT things, settings, the version
-//! every create and settings change moves on), memberships, the settings audit,
-//! and provisioning them.
+//! every settings change moves on, the places laid out, the SMS allowances
+//! provisioning set), memberships, the settings audit, and provisioning them.
 
 use super::attributes::*;
 use super::{request_failed, sdk, transaction_failure, Store, StoreError, TransactionFailure};
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
-use crate::domain::settings::{Gate, Intercom, Settings};
+use crate::domain::settings::{Gate, Intercom, Settings, SmsAllowance};
 use crate::domain::zone::LocalZone;
 use crate::keys;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
@@ -50,6 +50,11 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
             Some(_) => LocalZone::from_stored(get_s(item, TIME_ZONE)?.to_owned()),
         },
         version: get_n(item, names::VERSION).unwrap_or(0),
+        places: get_optional(item, names::PLACES, get_n)?,
+        sms_allowance: SmsAllowance {
+            per_user_per_hour: get_optional(item, names::SMS_PER_USER_PER_HOUR, get_n)?,
+            per_intercom_per_hour: get_optional(item, names::SMS_PER_INTERCOM_PER_HOUR, get_n)?,
+        },
     })
 }
 
@@ -88,33 +93,25 @@ pub fn role_from_item(item: &Item) -> Result<Role, ItemError> {
 }
 
 impl Store {
-    /// The registry item and the caller's membership, in one consistent read.
+    /// The registry item and the caller's membership, in one consistent
+    /// BatchGetItem (not a transactional read, which a create's transaction on the
+    /// membership would cancel).
     pub async fn load_access(
         &self,
         intercom: &IntercomId,
         user: &UserId,
     ) -> Result<(Option<Intercom>, Option<Role>), StoreError> {
         let pk = keys::intercom_pk(intercom);
-        let get = |sk: String| {
-            Get::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(pk.clone(), sk)))
-                .build()
-                .map(|get| TransactGetItem::builder().get(get).build())
-        };
-        let output = self
-            .client
-            .transact_get_items()
-            .transact_items(get(keys::META_SK.to_owned()).map_err(sdk)?)
-            .transact_items(get(keys::member_sk(user)).map_err(sdk)?)
-            .send()
-            .await
-            .map_err(request_failed)?;
-        let responses = output.responses();
-        let item_at = |i: usize| responses.get(i).and_then(|r| r.item());
-        let intercom = item_at(0).map(intercom_from_item).transpose()?;
-        let role = item_at(1).map(role_from_item).transpose()?;
-        Ok((intercom, role))
+        let items = self.get_items(vec![key(pk.clone(), keys::META_SK), key(pk, keys::member_sk(user))]).await?;
+        let (mut found, mut role) = (None, None);
+        for item in &items {
+            match sort_key(item).and_then(keys::classify) {
+                Some(keys::PartitionItem::Registry) => found = Some(intercom_from_item(item)?),
+                Some(keys::PartitionItem::Member(_)) => role = Some(role_from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok((found, role))
     }
 
     /// An update of the registry item that moves the intercom's version on (from
@@ -138,21 +135,6 @@ impl Store {
                 .expression_attribute_values(format!(":{name}"), value);
         }
         update.update_expression(expression)
-    }
-
-    /// Moves the version on only if the intercom is still at the version the caller
-    /// read: two writers that decided on the same read cannot both commit.
-    pub(crate) fn version_guard(&self, intercom: &Intercom) -> Result<Update, StoreError> {
-        let condition = if intercom.version == 0 {
-            "attribute_not_exists(#version) OR #version = :seen"
-        } else {
-            "#version = :seen"
-        };
-        self.bump_version(&intercom.id, Vec::new())
-            .condition_expression(condition)
-            .expression_attribute_values(":seen", n(intercom.version))
-            .build()
-            .map_err(sdk)
     }
 
     pub(crate) fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
@@ -271,6 +253,41 @@ impl Store {
             self.register_gate_site(&gate.thing, intercom, &gate.label).await?;
         }
         Ok(())
+    }
+
+    /// Sets (or, where `None`, removes) the intercom's own SMS allowances; `false` if
+    /// it is not registered.
+    pub async fn set_sms_allowance(&self, intercom: &IntercomId, allowance: SmsAllowance) -> Result<bool, StoreError> {
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK);
+        for (binding, name, value) in [
+            ("intercom", names::SMS_PER_INTERCOM_PER_HOUR, allowance.per_intercom_per_hour),
+            ("user", names::SMS_PER_USER_PER_HOUR, allowance.per_user_per_hour),
+        ] {
+            request = request.expression_attribute_names(format!("#{binding}"), name);
+            match value {
+                Some(per_hour) => {
+                    set.push(format!("#{binding} = :{binding}"));
+                    request = request.expression_attribute_values(format!(":{binding}"), n(per_hour));
+                }
+                None => remove.push(format!("#{binding}")),
+            }
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression.push_str(&format!("SET {} ", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            expression.push_str(&format!("REMOVE {}", remove.join(", ")));
+        }
+        super::written(request.update_expression(expression.trim_end()).send().await)
     }
 
     pub async fn grant(&self, intercom: &IntercomId, user: &UserId, role: Role) -> Result<(), StoreError> {

@@ -8,6 +8,8 @@
 //!   provisioning (what Fluss's device management writes in production).
 //! - [`invites`]: an invite's life: the partition read of create and list, create,
 //!   revoke, the SMS outcome, expiry and the sweep's index; idempotency records.
+//! - [`places`]: the places of Max Users and the codes' reservations a create claims,
+//!   and laying places out when Max Users changes.
 //! - [`redemption`]: the guest's write path at the gate, and what settles a passage
 //!   afterwards (given back, or confirmed by the gate's report).
 //! - [`gates`]: each gate's presence, from its lifecycle events.
@@ -24,6 +26,7 @@ pub mod gate_numbers;
 pub mod gates;
 pub mod intercoms;
 pub mod invites;
+pub mod places;
 pub mod redemption;
 pub mod stream_image;
 
@@ -32,8 +35,8 @@ pub use gate_numbers::GateNumbersFound;
 pub use gates::{GateReachability, Presence};
 pub use intercoms::SaveOutcome;
 pub use invites::{
-    CreateOutcome, Expiry, IdempotencyRecord, Listing, Partition, ResendOutcome, RevokeOutcome, SmsLimitScope,
-    SmsOutcome,
+    CreateContext, CreateOutcome, Expiry, IdempotencyRecord, ListCursor, ListPage, ResendOutcome, RevokeOutcome,
+    SmsLimitScope, SmsOutcome,
 };
 pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 
@@ -181,6 +184,70 @@ impl Store {
     pub fn with_page_limit(mut self, items: i32) -> Self {
         self.page_limit = Some(items);
         self
+    }
+
+    /// Items by key, as they are now (consistent BatchGetItem, 100 keys a request,
+    /// what DynamoDB leaves unprocessed asked again); absent ones are left out.
+    pub(crate) async fn get_items(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(sdk)?,
+            );
+            for round in 0.. {
+                let Some(request) = pending.take() else { break };
+                if round > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << round.min(5))).await;
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(request_failed)?;
+                if let Some(items) = output.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().cloned());
+                }
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .filter(|k| !k.keys().is_empty());
+                if round >= 8 && pending.is_some() {
+                    return Err(StoreError::Throttled);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every item `query` finds, page by page (`page_limit` items a page in tests).
+    pub(crate) async fn query_all(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = query
+                .clone()
+                .set_exclusive_start_key(start_key)
+                .set_limit(self.page_limit)
+                .send()
+                .await
+                .map_err(request_failed)?;
+            items.extend(page.items().iter().cloned());
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(items);
+            }
+        }
     }
 
     pub(crate) fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {

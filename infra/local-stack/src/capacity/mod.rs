@@ -232,4 +232,29 @@ mod tests {
         let own = model.keys.iter().find(|k| k.key == "table:INTERCOM#ic-7").unwrap();
         assert!(!own.shared && own.writes_per_second < 0.01);
     }
+
+    #[test]
+    fn a_projected_read_costs_the_whole_item() {
+        let big = "x".repeat(5_000);
+        let exchanges = [
+            Exchange {
+                operation: "PutItem".into(),
+                request: json!({ "Item": { "PK": { "S": "INTERCOM#ic" }, "SK": { "S": "a" }, "big": { "S": big } } }),
+                response: Value::Null,
+            },
+            Exchange {
+                operation: "Query".into(),
+                request: json!({
+                    "KeyConditionExpression": "#pk = :pk",
+                    "ExpressionAttributeNames": { "#pk": "PK" },
+                    "ExpressionAttributeValues": { ":pk": { "S": "INTERCOM#ic" } },
+                    "ProjectionExpression": "SK",
+                    "ConsistentRead": true,
+                }),
+                response: json!({ "Items": [{ "PK": { "S": "INTERCOM#ic" }, "SK": { "S": "a" } }] }),
+            },
+        ];
+        let usage = Usage::of(&exchanges);
+        assert_eq!(usage.keys["table:INTERCOM#ic"].reads, 2.0, "5 KB read, 8 bytes returned");
+    }
 }

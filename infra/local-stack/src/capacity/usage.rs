@@ -73,6 +73,27 @@ impl Usage {
         load.requests += 1;
     }
 
+    /// What reading `item` costs in bytes: the whole item, as last seen whole, even
+    /// where the read projected a few of its attributes (DynamoDB charges a read by
+    /// the item's size, not by what it returns). A whole item read is seen anew.
+    fn read_size(
+        &mut self,
+        item: &Value,
+        projected: bool,
+        sizes: &mut HashMap<String, usize>,
+        indexed: &mut HashMap<String, String>,
+    ) -> usize {
+        if !projected {
+            self.seen(item, sizes, indexed);
+            return item_size(item);
+        }
+        let whole = match (s_of(&item["PK"]), s_of(&item["SK"])) {
+            (Some(pk), Some(sk)) => sizes.get(&format!("{pk} {sk}")).copied(),
+            _ => None,
+        };
+        whole.unwrap_or(0).max(item_size(item))
+    }
+
     fn seen(&mut self, item: &Value, sizes: &mut HashMap<String, usize>, indexed: &mut HashMap<String, String>) {
         let (Some(pk), Some(sk)) = (s_of(&item["PK"]), s_of(&item["SK"])) else { return };
         let id = format!("{pk} {sk}");
@@ -138,8 +159,8 @@ impl Usage {
         let consistency = if request["ConsistentRead"].as_bool() == Some(true) { 1.0 } else { 0.5 };
         match exchange.operation.as_str() {
             "GetItem" => {
-                self.seen(&response["Item"], sizes, indexed);
-                let size = item_size(&response["Item"]);
+                let projected = request["ProjectionExpression"].is_string();
+                let size = self.read_size(&response["Item"], projected, sizes, indexed);
                 if let Some(pk) = s_of(&request["Key"]["PK"]) {
                     self.add(format!("table:{pk}"), consistency * units(size, 4096), 0.0);
                 }
@@ -156,11 +177,14 @@ impl Usage {
                         .flat_map(|v| v.as_array().into_iter().flatten())
                         .collect()
                 };
+                let projected = request["RequestItems"]
+                    .as_object()
+                    .is_some_and(|tables| tables.values().any(|t| t["ProjectionExpression"].is_string()));
                 for item in items {
-                    self.seen(item, sizes, indexed);
+                    let size = self.read_size(item, projected, sizes, indexed);
                     if let Some(pk) = s_of(&item["PK"]) {
                         let factor = if transactional { 2.0 } else { consistency };
-                        self.add(format!("table:{pk}"), factor * units(item_size(item), 4096), 0.0);
+                        self.add(format!("table:{pk}"), factor * units(size, 4096), 0.0);
                     }
                 }
             }
@@ -174,10 +198,13 @@ impl Usage {
                     (names[name.trim()] == key).then(|| s_of(&request["ExpressionAttributeValues"][value.trim()]))?
                 });
                 let items = response["Items"].as_array().map(Vec::as_slice).unwrap_or_default();
-                let bytes: usize = items.iter().map(item_size).sum();
-                for item in items.iter().filter(|_| !on_index) {
-                    self.seen(item, sizes, indexed);
-                }
+                // An index's entries are what it holds (its projection), whole.
+                let projected = !on_index && request["ProjectionExpression"].is_string();
+                let bytes: usize = if on_index {
+                    items.iter().map(item_size).sum()
+                } else {
+                    items.iter().map(|item| self.read_size(item, projected, sizes, indexed)).sum()
+                };
                 if let Some(partition) = partition {
                     let prefix = if on_index { "index" } else { "table" };
                     self.add(format!("{prefix}:{partition}"), consistency * units(bytes, 4096), 0.0);

@@ -19,7 +19,7 @@ pub struct IdempotencyRecord {
 
 pub fn idempotency_to_item(intercom: &IntercomId, record: &IdempotencyRecord) -> Item {
     let expires_at = record.created_at.saturating_add(IDEMPOTENCY_WINDOW);
-    let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash, expires_at));
+    let mut item = key(keys::intercom_pk(intercom), keys::idempotency_sk(&record.key_hash));
     item.extend([
         (names::FINGERPRINT.to_owned(), s(&record.fingerprint)),
         (names::INVITE_ID.to_owned(), s(record.invite_id.as_str())),

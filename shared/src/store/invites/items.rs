@@ -77,6 +77,9 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::HISTORY.to_owned(), history_append("created", invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
     ]);
+    if let Some(place) = invite.place {
+        item.insert(names::PLACE.to_owned(), n(place));
+    }
     if invite.holds_slot(invite.created_at) {
         item.insert(keys::SLOT_INDEX_PK.to_owned(), s(keys::slot_partition(&invite.intercom_id)));
         item.insert(
@@ -156,6 +159,7 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         entry_gate: gate_snapshot_from(item, names::ENTRY_GATE)?,
         exit_gate: gate_snapshot_from(item, names::EXIT_GATE)?,
         max_users: get_n(item, names::MAX_USERS)?,
+        place: get_optional(item, names::PLACE, get_n)?,
         revoked: standing.revoked,
         entry: standing.entry,
         exit: standing.exit,

@@ -1,5 +1,5 @@
 //! An invite's life, one file a part: `items` (the item and its mapping),
-//! `partition` (the partition read of create and list), `create` (the commit),
+//! `listing` (the owner's list, page by page), `create` (its reads and its commit),
 //! `sms` (delivery reports, resends), `sms_claim` (the SMS sender's claim and outcome), `revoke`, `expiry` (the sweep's index and expiring), and
 //! `idempotency` records. Here: the outcomes callers see, and reading one invite.
 
@@ -29,34 +29,20 @@ use base64::Engine;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// Everything in an intercom's partition that a create needs.
-#[derive(Debug, Default)]
-pub struct Partition {
-    pub intercom: Option<Intercom>,
-    /// The caller's role; `None` if they are not a member.
-    pub caller_role: Option<Role>,
-    pub invites: Vec<Invite>,
-    pub idempotency: HashMap<String, IdempotencyRecord>,
-}
-
-/// What the owner's list needs of an intercom.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub registered: bool,
-    /// `None` until the owner's first settings.
-    pub max_users: Option<u32>,
-    /// The caller's role; `None` if they are not a member.
-    pub caller_role: Option<Role>,
-    pub invites: Vec<ListedInvite>,
-}
-
 pub enum CreateOutcome {
     Committed,
     /// This hour's guest SMS for the caller (or the intercom) are used up.
     SmsLimitReached(SmsLimitScope),
-    /// Another create or a settings change got in between, or an identical
-    /// idempotent request committed first: read again and decide again.
-    Conflict,
+    /// Another create took the place first, or it was withdrawn: take another.
+    PlaceTaken,
+    /// The place's holder still holds it (its guest tried the gate): take another.
+    PlaceStillHeld,
+    /// Another live invite reserves the code: draw another.
+    CodeTaken,
+    /// An identical keyed request committed first: read its record and replay it.
+    KeyTaken,
+    /// Throttled, or another transaction held an item: nothing was decided.
+    Contended,
     /// The caller's membership vanished between read and write.
     MemberGone,
 }
@@ -116,13 +102,15 @@ mod create;
 mod expiry;
 mod idempotency;
 mod items;
-mod partition;
+mod listing;
 mod revoke;
 mod sms;
 mod sms_claim;
 
+pub use create::{sms_limits_for, CreateContext};
 pub use idempotency::*;
 pub use items::*;
+pub use listing::{ListCursor, ListPage};
 pub use sms::{sms_from_item, sms_to_item, ResendOutcome, SmsRecord};
 pub use sms_claim::{SmsClaim, SmsOutcome, CLAIM_LEASE};
 
@@ -152,7 +140,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::partition::*;
+    use super::listing::*;
     use super::*;
     use crate::domain::invite::tests::invite_at;
     use crate::store::attributes::names::{ENTRY, EXIT};
