@@ -1,7 +1,7 @@
 """How long the local emulator takes for one TransactWriteItems as its table grows,
-with infra/moto_server.py's patch as it is (a transaction copies only the partitions
-it writes) and as it was before 2026-12-06 (each transaction copied its whole tables,
-their streams shared), in one run:
+with infra/moto_server.py's patch as it is (a transaction copies only the items it
+names) and as it was before (each transaction copied its whole tables, their streams
+shared; then, from 2026-12-06, the partitions it wrote), in one run:
 
     .venv/bin/python infra/bench/moto_transactions.py
 
@@ -67,7 +67,21 @@ def per_transaction_ms(partitions: int, runs: int = 20) -> float:
     return statistics.median(times)
 
 
-print("| partitions in the table (3 items each) | whole tables copied (before) | written partitions copied (now) |")
+def in_one_partition_ms(items: int, runs: int = 20) -> float:
+    """A create's transaction on an estate's partition of `items` items."""
+    backend = table_with_stream()
+    for i in range(items):
+        backend.put_item("t", put(f"neighbour{i}", "x" * 200)["Put"]["Item"])
+    backend.put_item("t", put("item0", "x")["Put"]["Item"])
+    times = []
+    for run in range(runs):
+        started = time.perf_counter()
+        backend.transact_write_items([put(f"new{run}", "1"), put("item0", "2", "attribute_exists(pk)")])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+print("| partitions in the table (3 items each) | whole tables copied (before) | named items copied (now) |")
 print("|---:|---:|---:|")
 now_transact = DynamoDBBackend.transact_write_items
 for partitions in (0, 1000, 5000, 20000):
@@ -78,3 +92,13 @@ for partitions in (0, 1000, 5000, 20000):
     DynamoDBBackend.transact_write_items = now_transact
     now = per_transaction_ms(partitions)
     print(f"| {partitions} | {before:.1f} ms | {now:.1f} ms |")
+
+print()
+print("| items in the written partition (an estate's codes, SMS items, places, reservations) | its whole partition copied (before) | named items copied (now) |")
+print("|---:|---:|---:|")
+for items in (0, 1000, 4000):
+    moto_server.COPY_WHOLE_PARTITIONS = True
+    before = in_one_partition_ms(items)
+    moto_server.COPY_WHOLE_PARTITIONS = False
+    now = in_one_partition_ms(items)
+    print(f"| {items} | {before:.1f} ms | {now:.1f} ms |")

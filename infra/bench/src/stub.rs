@@ -392,7 +392,9 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                 .unwrap_or_default();
             json!({ "Responses": responses })
         }
-        // The gates' presence: each connected, by its first lifecycle event a day ago.
+        // An intercom's items by key (create, list: registry, membership; no idempotency
+        // record), or the gates' presence: each connected, by its first lifecycle event a
+        // day ago.
         "BatchGetItem" => {
             let mut responses = serde_json::Map::new();
             for (table, wanted) in request["RequestItems"].as_object().into_iter().flatten() {
@@ -400,14 +402,47 @@ fn dynamodb(operation: &str, request: &Value) -> Value {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|key| {
-                        json!({ "PK": key["PK"], "SK": key["SK"], "connected": { "BOOL": true },
-                                "event_version": n(1), "event_at": n((now() - 86_400) * 1000) })
+                    .filter_map(|key| match key["PK"]["S"].as_str().unwrap_or_default() {
+                        pk if pk.starts_with("INTERCOM#") => {
+                            Some(item_at(pk, key["SK"]["S"].as_str().unwrap_or_default(), Redeemed::Not))
+                                .filter(|item| !item.is_null())
+                        }
+                        _ => Some(json!({ "PK": key["PK"], "SK": key["SK"], "connected": { "BOOL": true },
+                                "event_version": n(1), "event_at": n((now() - 86_400) * 1000) })),
                     })
                     .collect();
                 responses.insert(table.clone(), Value::Array(items));
             }
             json!({ "Responses": responses, "UnprocessedKeys": {} })
+        }
+        // A create's places that may be free: four nobody holds.
+        "Query"
+            if request["ExpressionAttributeValues"][":pk"]["S"]
+                .as_str()
+                .is_some_and(|pk| pk.starts_with("PLACES#")) =>
+        {
+            let items: Vec<Value> = (0..4).map(|i| place(i, true)).collect();
+            json!({ "Items": items, "Count": 4, "ScannedCount": 4 })
+        }
+        // The list's count of places in use: Max Users of them, one per live code held.
+        "Query" if request["ExpressionAttributeValues"][":places"].is_object() => {
+            let held = LIVE_INVITES.load(Ordering::SeqCst);
+            let items: Vec<Value> = (0..10.max(held)).map(|i| place(i, i >= held)).collect();
+            let count = items.len();
+            json!({ "Items": items, "Count": count, "ScannedCount": count })
+        }
+        // A page of the list: the live codes from the soonest end up, each with its SMS item after it.
+        "Query" if request["ExpressionAttributeValues"][":to"].is_object() => {
+            let mut items = Vec::new();
+            for i in 0..LIVE_INVITES.load(Ordering::SeqCst) {
+                let id = live_invite_id();
+                items.push(invite(&id, &format!("{:04}", (2841 + 1013 * i) % 10_000), Redeemed::Not));
+                if SMS_ITEMS.load(Ordering::SeqCst) {
+                    items.push(sms_item(&id));
+                }
+            }
+            let count = items.len();
+            json!({ "Items": items, "Count": count, "ScannedCount": count })
         }
         "Query" if request.get("IndexName").is_some() => {
             // The sweep's index: one invite due.
@@ -544,7 +579,7 @@ fn meta() -> Value {
         "PK": s("INTERCOM#ic-demo"), "SK": s("META"), "intercom_id": s("ic-demo"), "label": s("Demo Estate"),
         "time_zone": s("Africa/Johannesburg"),
         "gates": { "M": { "gate-main": gate("Main gate", "demo-gate-main"), "gate-exit": gate("Exit gate", "demo-gate-exit") } },
-        "entry_gate": s("gate-main"), "exit_gate": s("gate-exit"), "max_users": n(10),
+        "entry_gate": s("gate-main"), "exit_gate": s("gate-exit"), "max_users": n(10), "places": n(10),
         "invite_duration_minutes": n(720), "exit_grace_minutes": n(60),
         "settings_updated_at": n(now() - 86_400), "settings_updated_by": s("user-owner"), "version": n(7),
         "gate_number": s(&demo_gate_number_check()),
@@ -556,6 +591,15 @@ fn demo_gate_number_check() -> String {
     let intercom = ota::domain::ids::IntercomId::parse("ic-demo");
     let number = ota::domain::gate_number::GateNumber::parse(DEMO_GATE_NUMBER);
     intercom.zip(number).map(|(intercom, number)| number.check(&intercom).0).unwrap_or_default()
+}
+
+/// Place `number` of the demo intercom: free, or held until an hour from now.
+fn place(number: usize, free: bool) -> Value {
+    let (free_at, holder) = if free { (0, "~~~~~~~~~~~".to_owned()) } else { (now() + 3600, live_invite_id()) };
+    json!({
+        "PK": s("INTERCOM#ic-demo"), "SK": s(&format!("PLACE#{number:04}")), "holder": s(&holder),
+        "free_at": n(free_at), "GSI1PK": s("PLACES#ic-demo"), "GSI1SK": s(&format!("{free_at:012}#{holder}")),
+    })
 }
 
 fn member(user: &str, role: &str) -> Value {
