@@ -189,6 +189,8 @@ async fn max_users_raised_and_lowered_takes_effect_for_the_next_create() {
 
     app.configure(4).await;
     assert_eq!(create_quietly(&app, &app.owner, "Over").await.0, 409, "7 out, 4 allowed");
+    let (_, list) = app.list(&app.owner).await;
+    assert_eq!((list["max_users"].as_u64(), list["active"].as_u64()), (Some(4), Some(7)), "{list}");
     assert_eq!(app.enter(&out[0]).await.0, 202, "the codes out keep working");
     for invite in &out {
         assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204);

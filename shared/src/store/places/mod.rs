@@ -19,6 +19,9 @@
 //! never meet. A place's key in the index also moves on every claim, so a place
 //! taken twice in a row is never mistaken for the free one that was found.
 //!
+//! Every place item has the same size whoever holds it (a free place's holder is
+//! [`keys::NO_HOLDER`]), so counting them costs the same with 1 or 1,000 codes out.
+//!
 //! A *code* item (`CODE#1234`) reserves its digits for its invite until the
 //! invite's exit window closes. That is longer than `Standing::reserves_code` for a
 //! code never used or revoked (it could be given again at once), which costs nothing
@@ -274,7 +277,8 @@ impl Store {
         let places = self.place_items(intercom).await?;
         let mut held = 0;
         let mut undecided = Vec::new();
-        for place in places.iter().filter(|place| place.listed) {
+        // Withdrawn places too: their codes are out until they end.
+        for place in &places {
             match &place.holder {
                 None => {}
                 Some(_) if place.free_at > now.unix_timestamp() => held += 1,
