@@ -163,6 +163,21 @@ async fn a_create_whose_commit_answer_is_lost_makes_one_invite_and_one_sms() {
     assert_eq!(app.sms().await.len(), 1);
 }
 
+/// The commit took effect, its answer was lost, and the SDK's retry was answered with a
+/// conflict (as DynamoDB may answer a transaction whose first attempt is still in
+/// flight): the create finds its invite instead of making a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_commit_took_effect_but_was_answered_with_a_conflict_makes_one_invite() {
+    let app = faulty_app().await;
+    app.faults().next(TRANSACT, Fault::LoseAnswer);
+    app.faults().inject(TRANSACT, Fault::TransactionConflict, 2, 1);
+
+    let (status, created) = app.create(&app.owner, json!({ "name": "Conflicted Commit", "mobile": app.mobile })).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(app.listed_ids().await, vec![created["id"].as_str().unwrap().to_owned()], "one invite holds a place");
+    assert_eq!(app.sms().await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_that_meets_a_conflict_or_throttling_is_retried_not_refused() {
     let app = faulty_app().await;

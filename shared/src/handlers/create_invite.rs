@@ -105,6 +105,10 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let mut tried_places = HashSet::new();
     let mut tried_codes = HashSet::new();
     let mut laid_out = false;
+    // The invite of a commit that met contention. If that was the SDK's retry meeting
+    // this very commit still in flight (its first answer lost), the invite is there by
+    // the next round, and this request goes on with it instead of making another.
+    let mut unconfirmed: Option<(Invite, LinkToken)> = None;
 
     for round in 0..CREATE_ROUNDS {
         back_off(round / 2).await;
@@ -112,6 +116,11 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let context = deps.store.load_for_create(&intercom_id, &user, key_hash.as_deref(), now).await?;
         context.caller_role.ok_or(ApiError::Forbidden)?;
         let intercom = context.intercom.as_ref().ok_or(ApiError::Forbidden)?;
+        if let Some((invite, token)) = unconfirmed.take() {
+            if deps.store.invite(&intercom_id, &invite.id).await?.is_some() {
+                return Ok(announce(deps, invite, &token).await);
+            }
+        }
         if let (Some(key), Some(record)) = (&idempotency, &context.idempotency) {
             return replay(deps, intercom, key, record, &user, &fingerprint).await;
         }
@@ -172,7 +181,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             CreateOutcome::CodeTaken => {
                 tried_codes.insert(invite.code.clone());
             }
-            CreateOutcome::KeyTaken | CreateOutcome::Contended => {}
+            CreateOutcome::Contended => unconfirmed = Some((invite, token)),
+            CreateOutcome::KeyTaken => {}
             CreateOutcome::MemberGone => return Err(ApiError::Forbidden),
         }
     }
