@@ -93,6 +93,19 @@ impl ListCursor {
     }
 }
 
+/// Where a page's range starts: what ends after `now`, or lower if the cursor is. A
+/// cursor whose invite has ended since (the owner paged slowly) would otherwise lie
+/// outside the range, which DynamoDB refuses ("The provided starting key is outside
+/// query boundaries based on provided condition"); what ended in between is read, and
+/// left out by the list as ended.
+fn lowest_key(now: OffsetDateTime, after: Option<&ListCursor>) -> String {
+    let open = keys::still_open_from(now);
+    match after {
+        Some(cursor) if cursor.0 < open => cursor.0.clone(),
+        _ => open,
+    }
+}
+
 pub struct ListPage {
     /// In key order: by the close of the exit window, soonest first.
     pub invites: Vec<ListedInvite>,
@@ -121,7 +134,7 @@ impl Store {
             .filter_expression(&read.filter)
             .set_expression_attribute_names(Some(read.names.clone()))
             .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":from", s(keys::still_open_from(now)))
+            .expression_attribute_values(":from", s(lowest_key(now, after)))
             .expression_attribute_values(":to", s(keys::open_invites_end()))
             .set_exclusive_start_key(after.map(|cursor| key(pk.clone(), cursor.0.clone())))
             .limit(limit.saturating_mul(2))
@@ -156,5 +169,21 @@ impl Store {
             }
         }
         Ok(ListPage { invites, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_older_than_the_open_range_is_still_inside_the_querys_range() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
+        let ended = InviteId::generate(now - time::Duration::minutes(5));
+        let open = InviteId::generate(now + time::Duration::hours(1));
+        let cursor = |id: &InviteId| ListCursor::decode(&ListCursor(keys::invite_sk(id)).encode()).unwrap();
+        assert_eq!(lowest_key(now, None), keys::still_open_from(now));
+        assert_eq!(lowest_key(now, Some(&cursor(&ended))), keys::invite_sk(&ended), "ended since it was handed out");
+        assert_eq!(lowest_key(now, Some(&cursor(&open))), keys::still_open_from(now));
     }
 }
