@@ -50,6 +50,18 @@ def sharing_stream(table, memo):
     return clone
 
 
+def median_transaction_ms(backend, runs: int) -> float:
+    """The median of `runs` transactions that add an item and update another in the
+    partition `p` (a create's shape)."""
+    backend.put_item("t", put("item0", "x")["Put"]["Item"])
+    times = []
+    for run in range(runs):
+        started = time.perf_counter()
+        backend.transact_write_items([put(f"new{run}", "1"), put("item0", "2", "attribute_exists(pk)")])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def per_transaction_ms(partitions: int, runs: int = 20) -> float:
     backend = table_with_stream()
     for n in range(partitions):
@@ -58,13 +70,7 @@ def per_transaction_ms(partitions: int, runs: int = 20) -> float:
             item = put(f"item{i}", "x" * 200)["Put"]["Item"]
             item["pk"] = {"S": f"intercom{n}"}
             backend.put_item("t", item)
-    backend.put_item("t", put("item0", "x")["Put"]["Item"])
-    times = []
-    for run in range(runs):
-        started = time.perf_counter()
-        backend.transact_write_items([put(f"new{run}", "1"), put("item0", "2", "attribute_exists(pk)")])
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return median_transaction_ms(backend, runs)
 
 
 def in_one_partition_ms(items: int, runs: int = 20) -> float:
@@ -72,13 +78,7 @@ def in_one_partition_ms(items: int, runs: int = 20) -> float:
     backend = table_with_stream()
     for i in range(items):
         backend.put_item("t", put(f"neighbour{i}", "x" * 200)["Put"]["Item"])
-    backend.put_item("t", put("item0", "x")["Put"]["Item"])
-    times = []
-    for run in range(runs):
-        started = time.perf_counter()
-        backend.transact_write_items([put(f"new{run}", "1"), put("item0", "2", "attribute_exists(pk)")])
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return median_transaction_ms(backend, runs)
 
 
 print("| partitions in the table (3 items each) | whole tables copied (before) | named items copied (now) |")

@@ -148,9 +148,10 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         invite.place = Some(place.number);
         let record = idempotency
             .as_ref()
-            .map(|key| {
+            .zip(key_hash.as_ref())
+            .map(|(key, hash)| {
                 Ok::<_, ApiError>(IdempotencyRecord {
-                    key_hash: key.record_hash(&user),
+                    key_hash: hash.clone(),
                     fingerprint: fingerprint.clone(),
                     invite_id: invite.id.clone(),
                     sealed_secret: key

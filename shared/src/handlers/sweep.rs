@@ -13,7 +13,7 @@
 //! per shard. A guest who left took their invite out of the index in the write that
 //! recorded the exit, so it never waits here.
 
-use crate::domain::ids::{IntercomId, InviteId, ThingName};
+use crate::domain::ids::{IntercomId, InviteId};
 use crate::keys;
 use crate::store::{Expiry, StoreError};
 use crate::Deps;
@@ -140,46 +140,34 @@ async fn sweep_partition(
         Watch::Expiries => {
             let due = deps.store.due_invites(&partition, now, BATCH).await?;
             report.due = due.len();
-            let outcomes: Vec<_> = stream::iter(due)
-                .map(|(intercom, invite)| expire(deps, intercom, invite, now))
-                .buffer_unordered(PARALLEL_WRITES)
-                .collect()
-                .await;
+            let outcomes = in_parallel(due, |(intercom, invite)| expire(deps, intercom, invite, now)).await;
             tally(&mut report, outcomes, "an expiry", |r| r.expired += 1);
         }
         Watch::Overstays => {
             let due = deps.store.due_overstays(&partition, now, BATCH).await?;
-            let outcomes: Vec<_> = stream::iter(due)
-                .map(|(intercom, invite)| mark_overstayed(deps, intercom, invite, now))
-                .buffer_unordered(PARALLEL_WRITES)
-                .collect()
-                .await;
+            let outcomes = in_parallel(due, |(intercom, invite)| async move {
+                deps.store.mark_overstayed(&intercom, &invite, now).await
+            })
+            .await;
             tally(&mut report, outcomes, "an overstay", |r| r.overstayed += 1);
         }
         Watch::GateDrops => {
             let due = deps.store.due_gate_checks(&partition, now, BATCH).await?;
-            let outcomes: Vec<_> = stream::iter(due)
-                .map(|thing| mark_offline(deps, thing))
-                .buffer_unordered(PARALLEL_WRITES)
-                .collect()
-                .await;
+            let outcomes = in_parallel(due, |thing| async move { deps.store.mark_offline(&thing).await }).await;
             tally(&mut report, outcomes, "a gate offline", |r| r.gates_offline += 1);
         }
     }
     Ok(report)
 }
 
-async fn mark_overstayed(
-    deps: &Deps,
-    intercom: IntercomId,
-    invite: InviteId,
-    now: OffsetDateTime,
-) -> Result<bool, StoreError> {
-    deps.store.mark_overstayed(&intercom, &invite, now).await
-}
-
-async fn mark_offline(deps: &Deps, thing: ThingName) -> Result<bool, StoreError> {
-    deps.store.mark_offline(&thing).await
+/// `write` for each of `due`, [`PARALLEL_WRITES`] at once (conditional writes cannot
+/// be batched without losing their conditions).
+async fn in_parallel<T, F, Fut>(due: Vec<T>, write: F) -> Vec<Result<bool, StoreError>>
+where
+    F: FnMut(T) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
+    stream::iter(due).map(write).buffer_unordered(PARALLEL_WRITES).collect().await
 }
 
 /// Expires one due invite; whether this run recorded the expiry. A door command of it

@@ -81,7 +81,7 @@ impl Store {
         if listed < max_users {
             let mut wanted = max_users - listed;
             for place in places.iter().filter(|place| !place.listed).take(wanted as usize) {
-                writes.push(self.list_again(intercom, place)?);
+                writes.push(self.set_listed(intercom, place, true)?);
                 wanted -= 1;
             }
             let next = places.iter().map(|place| place.number + 1).max().unwrap_or(0);
@@ -94,39 +94,35 @@ impl Store {
             surplus
                 .sort_by_key(|place| (place.holder.is_some() && place.free_at > now.unix_timestamp(), place.free_at));
             for place in surplus.into_iter().take((listed - max_users) as usize) {
-                writes.push(self.withdraw_place(intercom, place)?);
+                writes.push(self.set_listed(intercom, place, false)?);
             }
         }
         Ok(writes)
     }
 
-    fn withdraw_place(&self, intercom: &IntercomId, place: &PlaceItem) -> Result<TransactWriteItem, StoreError> {
+    /// Takes `place` out of the index (`listed: false`: never claimed again) or puts it
+    /// back, only if it is as read.
+    fn set_listed(
+        &self,
+        intercom: &IntercomId,
+        place: &PlaceItem,
+        listed: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(intercom), keys::place_sk(place.number))))
-            .update_expression("REMOVE #index_pk")
-            .condition_expression("#index_sk = :seen")
             .expression_attribute_names("#index_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#index_sk", keys::SLOT_INDEX_SK)
-            .expression_attribute_values(":seen", s(place.open().index_sk()))
-            .build()
-            .map_err(sdk)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-
-    fn list_again(&self, intercom: &IntercomId, place: &PlaceItem) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(intercom), keys::place_sk(place.number))))
-            .update_expression("SET #index_pk = :partition")
-            .condition_expression("attribute_not_exists(#index_pk) AND #index_sk = :seen")
-            .expression_attribute_names("#index_pk", keys::SLOT_INDEX_PK)
-            .expression_attribute_names("#index_sk", keys::SLOT_INDEX_SK)
-            .expression_attribute_values(":partition", s(keys::places_partition(intercom)))
-            .expression_attribute_values(":seen", s(place.open().index_sk()))
-            .build()
-            .map_err(sdk)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .expression_attribute_values(":seen", s(place.open().index_sk()));
+        let update = if listed {
+            update
+                .update_expression("SET #index_pk = :partition")
+                .condition_expression("attribute_not_exists(#index_pk) AND #index_sk = :seen")
+                .expression_attribute_values(":partition", s(keys::places_partition(intercom)))
+        } else {
+            update.update_expression("REMOVE #index_pk").condition_expression("#index_sk = :seen")
+        };
+        Ok(TransactWriteItem::builder().update(update.build().map_err(sdk)?).build())
     }
 
     /// Gives each open invite of an earlier version that holds a place, and has

@@ -77,12 +77,6 @@ impl OpenPlace {
     }
 }
 
-/// How many of an intercom's places are held now, of how many laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlacesInUse {
-    pub held: u32,
-}
-
 impl Store {
     /// Up to `limit` places that may be free at `now`, earliest-freed first: one
     /// Query of the index (eventually consistent; the claim's conditions decide).
@@ -264,7 +258,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<u32, StoreError> {
         if intercom.places.is_some() {
-            return Ok(self.places_in_use(&intercom.id, now).await?.held);
+            return self.places_in_use(&intercom.id, now).await;
         }
         let invites = self.open_invites(&intercom.id, now).await?;
         Ok(invites.iter().filter(|invite| invite.holds_slot(now)).count() as u32)
@@ -273,7 +267,7 @@ impl Store {
     /// How many places are held now: one consistent Query of the place items (a few
     /// dozen bytes each, Max Users of them), and a read of the holders whose place
     /// may have been let go, to tell.
-    pub async fn places_in_use(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<PlacesInUse, StoreError> {
+    pub async fn places_in_use(&self, intercom: &IntercomId, now: OffsetDateTime) -> Result<u32, StoreError> {
         let places = self.place_items(intercom).await?;
         let mut held = 0;
         let mut undecided = Vec::new();
@@ -290,7 +284,7 @@ impl Store {
                 held += 1;
             }
         }
-        Ok(PlacesInUse { held })
+        Ok(held)
     }
 
     /// Every place item of an intercom, withdrawn ones too (consistent, paginated).
