@@ -4,9 +4,9 @@
 //! whole cause chain of unexpected errors, and never a secret (the variants carry
 //! none).
 
+use crate::api::errors::{ErrorBody, ErrorDetail};
 use crate::domain::redemption::Refusal;
 use lambda_http::http::StatusCode;
-use serde_json::{json, Value};
 use std::error::Error as StdError;
 use thiserror::Error;
 
@@ -58,6 +58,42 @@ pub enum ApiError {
     #[error("something went wrong on our side")]
     Unexpected(#[source] BoxError),
 }
+
+/// Every error code a function answers with, and `rate_limited`, which the web
+/// firewall in front of the guest routes answers with in the same shape
+/// (`infra/guest-waf.yaml`). A 401 has the edge's shape instead (`EdgeMessage`).
+pub const ERROR_CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_field",
+    "payload_too_large",
+    "forbidden",
+    "owner_only",
+    "code_not_found",
+    "code_ended",
+    "sms_rate_limited",
+    "settings_not_configured",
+    "limit_reached",
+    "idempotency_key_reused",
+    "unknown_gate",
+    "invalid_link",
+    "wrong_intercom",
+    "revoked",
+    "locked",
+    "already_used",
+    "not_entered",
+    "expired",
+    "wrong_code",
+    "gate_offline",
+    "slow_down",
+    "opening",
+    "scan_at_gate",
+    "gate_failing",
+    "gate_unavailable",
+    "busy",
+    "unavailable",
+    "internal",
+    "rate_limited",
+];
 
 fn refusal_message(refusal: Refusal) -> &'static str {
     match refusal {
@@ -124,7 +160,7 @@ impl ApiError {
         }
     }
 
-    /// The stable machine-readable code clients switch on.
+    /// The stable machine-readable code clients switch on: one of [`ERROR_CODES`].
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidJson(_) => "invalid_json",
@@ -163,30 +199,26 @@ impl ApiError {
     }
 
     /// The JSON body: `{"error": {"code", "message", ...details}}`.
-    pub fn body(&self) -> Value {
-        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+    pub fn body(&self) -> ErrorBody {
+        let mut error = ErrorDetail { code: self.code(), message: self.to_string(), ..ErrorDetail::default() };
         match self {
-            Self::InvalidField { field, .. } => error["field"] = json!(field),
-            Self::LimitReached { max_users } => error["max_users"] = json!(max_users),
+            Self::InvalidField { field, .. } => error.field = Some(field),
+            Self::LimitReached { max_users } => error.max_users = Some(*max_users),
             Self::CodeEnded { code_id, state } => {
-                error["code_id"] = json!(code_id);
-                error["state"] = json!(state);
+                error.code_id = Some(code_id.clone());
+                error.state = Some(state);
             }
             Self::SmsRateLimited { scope, retry_after_seconds } => {
-                error["scope"] = json!(scope);
-                error["retry_after_seconds"] = json!(retry_after_seconds);
+                error.scope = Some(scope);
+                error.retry_after_seconds = Some(*retry_after_seconds);
             }
             Self::Refused { attempts_left, retry_after_seconds, .. } => {
-                if let Some(left) = attempts_left {
-                    error["attempts_left"] = json!(left);
-                }
-                if let Some(wait) = retry_after_seconds {
-                    error["retry_after_seconds"] = json!(wait);
-                }
+                error.attempts_left = *attempts_left;
+                error.retry_after_seconds = *retry_after_seconds;
             }
             _ => {}
         }
-        json!({ "error": error })
+        ErrorBody { error }
     }
 
     /// Unexpected errors are logged with their whole cause chain; the client sees
@@ -246,6 +278,6 @@ mod tests {
     fn unexpected_errors_hide_their_cause_from_the_client() {
         let err = ApiError::unexpected("connection reset by 10.0.0.7");
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!err.body().to_string().contains("10.0.0.7"));
+        assert!(!serde_json::to_string(&err.body()).unwrap().contains("10.0.0.7"));
     }
 }

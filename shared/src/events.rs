@@ -37,7 +37,7 @@ impl EventPublisher {
             .event_bus_name(&self.bus)
             .source(SOURCE)
             .detail_type(fact.kind.detail_type())
-            .detail(fact.to_json().to_string())
+            .detail(serde_json::to_string(&crate::api::activity::FactView::of(fact)).unwrap_or_default())
             .time(aws_sdk_eventbridge::primitives::DateTime::from_secs(fact.at.unix_timestamp()))
             .build()
     }

@@ -1,5 +1,6 @@
 //! The HTTP edge: who is calling, what they sent, and JSON answers.
 
+use crate::api::errors::EdgeMessage;
 use crate::domain::ids::UserId;
 use crate::error::ApiError;
 use crate::Deps;
@@ -70,6 +71,10 @@ pub fn empty_response(status: StatusCode) -> Response<Body> {
 
 pub fn error_response(error: &ApiError) -> Response<Body> {
     error.log();
+    if let ApiError::Unauthenticated = error {
+        // The authorizer's own answer, so that a 401 has one shape whoever gives it.
+        return json_response(StatusCode::UNAUTHORIZED, &EdgeMessage { message: "Unauthorized" });
+    }
     let mut response = json_response(error.status(), &error.body());
     if let ApiError::SmsRateLimited { retry_after_seconds, .. } = error {
         response.headers_mut().insert(header::RETRY_AFTER, (*retry_after_seconds).into());
@@ -217,6 +222,16 @@ mod finished_tests {
         assert_eq!(posted["headers"]["retry-after"], "600");
         let body: serde_json::Value = serde_json::from_str(posted["body"].as_str().unwrap()).unwrap();
         assert_eq!(body["error"]["code"], "sms_rate_limited", "{body}");
+    }
+
+    /// Only a route deployed without the authorizer gets here; it answers as the
+    /// authorizer would, so that a 401 has one shape.
+    #[tokio::test]
+    async fn a_caller_without_verified_claims_gets_the_authorizers_answer() {
+        let posted = as_posted(|| error_response(&ApiError::Unauthenticated)).await;
+        assert_eq!(posted["statusCode"], 401);
+        let body: serde_json::Value = serde_json::from_str(posted["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body, serde_json::json!({ "message": "Unauthorized" }));
     }
 
     #[tokio::test]

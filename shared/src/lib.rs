@@ -15,11 +15,14 @@
 //! - [`sms`]: the SNS adapter and the text of the SMS and share message.
 //! - [`sms_queue`]: the SQS queue that buffers SMS requests between the stream and SNS.
 //! - [`gate`]: the IoT device-shadow adapter that opens gates.
+//! - [`api`]: the wire types, every response and error body (the contract
+//!   `infra/openapi.yaml` is checked against).
 //! - [`error`]: the one error type and its one mapping to HTTP.
 //! - [`http`]: request parsing (claims, path, JSON bodies) and JSON responses.
 //! - [`handlers`]: one module per endpoint, thin: parse, call the domain and store, answer.
 //! - [`config`], [`clock`], [`telemetry`]: read once at cold start / injected.
 
+pub mod api;
 pub mod aws;
 pub mod clock;
 pub mod config;

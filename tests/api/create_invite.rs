@@ -54,7 +54,10 @@ async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_l
     assert_eq!(listed["state"], "unused");
     assert_eq!(listed["created_by"], app.site.shared_user.as_str());
     assert_eq!(listed["guest_name"], "Thandi Mokoena");
-    assert_eq!((listed["entry_gate"].as_str(), listed["exit_gate"].as_str()), (Some("Main gate"), Some("Exit gate")));
+    assert_eq!(
+        (listed["entry_gate_label"].as_str(), listed["exit_gate_label"].as_str()),
+        (Some("Main gate"), Some("Exit gate"))
+    );
     assert_eq!(listed["expires_at"], body["expires_at"]);
     assert!(!listed["guest_mobile"].as_str().unwrap().contains(&app.mobile[4..10]), "list masks the number");
 }

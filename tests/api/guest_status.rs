@@ -14,8 +14,11 @@ async fn the_link_holder_is_led_from_entry_to_exit_to_done() {
     assert_eq!(body["first_name"], "Thandi");
     assert_eq!(body["intercom"]["label"], app.site.label.as_str());
     assert_eq!(body["intercom"]["time_zone"], "Africa/Johannesburg");
-    assert_eq!((body["next"].as_str(), body["gate"].as_str()), (Some("entry"), Some("Main gate")));
-    assert_eq!((body["entry_gate"].as_str(), body["exit_gate"].as_str()), (Some("Main gate"), Some("Exit gate")));
+    assert_eq!((body["next"].as_str(), body["gate_label"].as_str()), (Some("entry"), Some("Main gate")));
+    assert_eq!(
+        (body["entry_gate_label"].as_str(), body["exit_gate_label"].as_str()),
+        (Some("Main gate"), Some("Exit gate"))
+    );
     assert_eq!(body["valid_until"], invite.body["expires_at"]);
     assert_eq!(body["exit_open_until"], invite.body["exit_closes_at"]);
     assert_eq!(body["attempts_left"], 5);
@@ -27,7 +30,7 @@ async fn the_link_holder_is_led_from_entry_to_exit_to_done() {
 
     assert_eq!(app.enter(&invite).await.0, 202);
     let (_, body) = app.guest_status(&invite.token).await;
-    assert_eq!((body["next"].as_str(), body["gate"].as_str()), (Some("exit"), Some("Exit gate")));
+    assert_eq!((body["next"].as_str(), body["gate_label"].as_str()), (Some("exit"), Some("Exit gate")));
 
     // Past expiry, a guest who is inside may still leave.
     app.advance(Duration::hours(12));
@@ -57,7 +60,7 @@ async fn revoked_expired_and_locked_links_say_so() {
     for (invite, refusal) in [(&revoked, "revoked"), (&locked, "locked"), (&expiring, "expired")] {
         let (status, body) = app.guest_status(&invite.token).await;
         assert_eq!(status, 200, "{body}");
-        assert!(body["next"].is_null() && body["gate"].is_null(), "{body}");
+        assert!(body["next"].is_null() && body["gate_label"].is_null(), "{body}");
         assert_eq!(body["refusal"]["code"], refusal, "{body}");
         assert!(!body["refusal"]["message"].as_str().unwrap().is_empty());
     }
@@ -105,7 +108,7 @@ async fn while_a_command_is_out_the_status_says_opening_with_its_confirm_by() {
     app.set_gate("gate-main", local_stack::gates::Mode::Mute).await;
     let (_, opening) = app.enter(&invite).await;
     let (_, body) = app.guest_status(&invite.token).await;
-    assert_eq!((body["next"].as_str(), body["gate"].as_str()), (Some("entry"), Some("Main gate")), "{body}");
+    assert_eq!((body["next"].as_str(), body["gate_label"].as_str()), (Some("entry"), Some("Main gate")), "{body}");
     assert_eq!(body["refusal"]["code"], "opening", "no press is taken while the gate has one: {body}");
     assert_eq!(body["entry"]["state"], "opening");
     assert_eq!(body["entry"]["confirm_by"], opening["confirm_by"]);

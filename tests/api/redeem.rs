@@ -9,7 +9,7 @@ async fn a_guest_enters_and_exits_once_through_the_right_gates() {
 
     let (status, opened) = app.enter(&invite).await;
     assert_eq!((status, opened["result"].as_str()), (202, Some("opening")), "{opened}");
-    assert_eq!(opened["gate"], "Main gate");
+    assert_eq!(opened["gate_label"], "Main gate");
     let command = app.gate_command("gate-main").await.expect("entry gate got a command");
     assert_eq!(command["action"], "open");
     assert_eq!(command["reason"], "entry");
@@ -26,7 +26,7 @@ async fn a_guest_enters_and_exits_once_through_the_right_gates() {
 
     let (status, opened) = app.exit(&invite).await;
     assert_eq!(status, 202, "{opened}");
-    assert_eq!(opened["gate"], "Exit gate");
+    assert_eq!(opened["gate_label"], "Exit gate");
     assert_eq!(app.gate_command("gate-exit").await.unwrap()["reason"], "exit");
     let (status, again) = app.exit(&invite).await;
     assert_eq!((status, again["error"]["code"].as_str()), (409, Some("already_used")));
@@ -86,9 +86,10 @@ async fn a_wrong_intercom_and_a_bad_link_are_told_apart_without_opening_anything
         let (status, error) = app.redeem(Redeem::Entry, garbage, app.intercom(), &invite.code).await;
         assert_eq!((status, error["error"]["code"].as_str()), (404, Some("invalid_link")), "{garbage}");
     }
-    // A body no guest's page sends: the WAF's size rule blocks it before any function.
-    let (status, _) = app.redeem(Redeem::Entry, &"x".repeat(5000), app.intercom(), &invite.code).await;
-    assert_eq!(status, 403);
+    // A body no guest's page sends: the WAF's size rule blocks it before any function,
+    // in the service's error shape (infra/guest-waf.yaml's custom response).
+    let (status, error) = app.redeem(Redeem::Entry, &"x".repeat(5000), app.intercom(), &invite.code).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (413, Some("payload_too_large")));
     let (status, error) = app.redeem(Redeem::Entry, &invite.token, app.intercom(), "12a4").await;
     assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_field")));
     assert!(app.gate_command("gate-main").await.is_none());

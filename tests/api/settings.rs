@@ -101,12 +101,18 @@ async fn settings_apply_to_new_codes_only() {
     assert_eq!(app.gate_command("gate-main").await.unwrap()["reason"], "entry");
     assert_eq!(app.exit(&old).await.0, 202);
     assert_eq!(app.gate_command("gate-exit").await.unwrap()["reason"], "exit");
-    assert_eq!(old.body["exit_gate"], "Exit gate");
+    assert_eq!(
+        (old.body["exit_gate"].as_str(), old.body["exit_gate_label"].as_str()),
+        (Some("gate-exit"), Some("Exit gate"))
+    );
 
     // A new code takes the new settings: ten hours, and the new Max Users of 1.
     let new = app.invite("New Settings").await;
     assert_eq!(new.body["remaining_seconds"], 600 * 60);
-    assert_eq!(new.body["entry_gate"], "Exit gate");
+    assert_eq!(
+        (new.body["entry_gate"].as_str(), new.body["entry_gate_label"].as_str()),
+        (Some("gate-exit"), Some("Exit gate"))
+    );
     let (status, error) = app.create(&app.owner, json!({ "name": "Third", "mobile": app.mobile })).await;
     assert_eq!((status, error["error"]["code"].as_str()), (409, Some("limit_reached")));
 }

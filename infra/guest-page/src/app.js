@@ -164,7 +164,7 @@
     $('greeting').textContent = t('greeting', { name: next.first_name || '' });
     $('intercom-label').textContent = (next.intercom && next.intercom.label) || '';
     const exit = next.next === 'exit';
-    $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: next.gate }) : '';
+    $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: next.gate_label }) : '';
     $('time-left-label').textContent = next.next ? t(exit ? 'time_left_exit' : 'time_left_entry') : '';
     const until = exit ? next.exit_open_until : next.valid_until;
     $('valid-until').textContent = next.next ? t('valid_until', { time: localTime(until), zone: zoneName() }) : '';
@@ -174,7 +174,7 @@
     chosen = next.also && chosen === next.also ? chosen : null;
     showAlso();
     const gateNow = next.next && next.gates && next.gates[next.next];
-    problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: next.gate }) : '');
+    problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: next.gate_label }) : '');
     startCountdown(next.next ? until : null);
   }
 
@@ -217,13 +217,13 @@
     const button = $('use-exit');
     const offered = status && status.also === 'exit' && chosen !== 'exit';
     button.hidden = !offered;
-    if (offered) button.textContent = t('also_exit', { gate: status.exit_gate });
+    if (offered) button.textContent = t('also_exit', { gate: status.exit_gate_label });
   }
 
   function chooseExit() {
     chosen = 'exit';
     showAlso();
-    $('purpose').textContent = t('purpose_exit_instead', { gate: status.exit_gate });
+    $('purpose').textContent = t('purpose_exit_instead', { gate: status.exit_gate_label });
     if (!scanned) return showScanStep();
     return showCodeStep();
   }
@@ -234,7 +234,7 @@
     const next = await loadStatus();
     if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
     renderStatus(next);
-    if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate);
+    if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate_label);
     if (!next.next) return refuse(next.refusal && next.refusal.code);
     if (scanned) return showCodeStep();
     showScanStep();
@@ -377,7 +377,7 @@
   // repeat its id (the service then answers as that attempt, with its command).
   async function redeem(code) {
     const redemption = chosen || status.next;
-    const gate = redemption === status.next ? status.gate : status.exit_gate;
+    const gate = redemption === status.next ? status.gate_label : status.exit_gate_label;
     const attemptId = randomId();
     const started = Date.now();
     showStep('step-progress');
@@ -432,7 +432,7 @@
       if (passage !== 'opening') {
         renderStatus(next);
         if (!next.next) return refuse(next.refusal && next.refusal.code);
-        if (next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate);
+        if (next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate_label);
         const message = t('gate_not_opened', { gate });
         return scanned ? showCodeStep(message) : showScanStep(message);
       }

@@ -148,13 +148,16 @@ pub fn content_sha256(body: &[u8]) -> String {
 }
 
 /// What CloudFront and a function URL behind origin access control do to a guest
-/// request before the function runs: the WAF blocks an oversized body (403), and a
+/// request before the function runs: the WAF blocks an oversized body (413, in the
+/// service's error shape, as infra/guest-waf.yaml answers it), and a
 /// POST whose `x-amz-content-sha256` is not the SHA-256 of its body fails the
 /// signature Lambda checks (403), since CloudFront signs the hash the viewer gives.
 /// The WAF's rate rules are not reproduced: every local client is one address.
 fn guest_edge(headers: &hyper::HeaderMap, body: &[u8]) -> Option<HyperResponse> {
     if body.len() > GUEST_BODY_LIMIT_BYTES {
-        return Some(reply(StatusCode::FORBIDDEN, "text/html", "<html><body>403 Forbidden</body></html>"));
+        let message = format!("the request body is larger than {GUEST_BODY_LIMIT_BYTES} bytes");
+        let error = json!({ "error": { "code": "payload_too_large", "message": message } });
+        return Some(reply_json(StatusCode::PAYLOAD_TOO_LARGE, &error));
     }
     let expected = content_sha256(body);
     let given = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());

@@ -137,30 +137,6 @@ pub struct Fact {
 /// shape). A consumer checks it; a change that is not additive takes the next.
 pub const SCHEMA_VERSION: u32 = 1;
 
-impl Fact {
-    /// The fact as the activity API answers it and as an event's `detail` carries
-    /// it (`events/schemas/`). Absent parts are left out, never `null`.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut json = serde_json::json!({
-            "schema_version": SCHEMA_VERSION,
-            "event_id": self.id,
-            "kind": self.kind.as_str(),
-            "occurred_at": self.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "intercom_id": self.intercom.as_str(),
-        });
-        if let Some(guest) = &self.guest {
-            json["code_id"] = guest.invite.as_str().into();
-            json["guest"] = serde_json::json!({ "name": guest.name, "mobile": guest.mobile });
-        }
-        for (name, value) in [("actor", &self.actor), ("gate", &self.gate), ("reason", &self.reason)] {
-            if let Some(value) = value {
-                json[name] = value.as_str().into();
-            }
-        }
-        json
-    }
-}
-
 /// What a fact derivation needs of an invite: its item, as a stream image carries it.
 #[derive(Debug, Clone)]
 pub struct InviteRecord {

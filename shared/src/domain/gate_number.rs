@@ -39,9 +39,19 @@ impl GateNumber {
     }
 
     /// As typed or scanned: spaces and dashes (the sticker groups the digits) are ignored.
+    /// As printed (`4821 0937`), with a dash (`4821-0937`) or run together, and
+    /// nothing else (the API documents exactly these forms).
     pub fn parse(raw: &str) -> Option<Self> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        (digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit())).then_some(Self(digits))
+        let half = DIGITS / 2;
+        let (first, second) = match raw.len() {
+            n if n == DIGITS => raw.split_at_checked(half)?,
+            n if n == DIGITS + 1 && matches!(raw.as_bytes().get(half), Some(b' ' | b'-')) => {
+                (raw.get(..half)?, raw.get(half + 1..)?)
+            }
+            _ => return None,
+        };
+        let digits = format!("{first}{second}");
+        digits.bytes().all(|b| b.is_ascii_digit()).then_some(Self(digits))
     }
 
     /// As printed under the QR code: `4821 0937`.
@@ -101,7 +111,17 @@ mod tests {
         assert_eq!(GateNumber::parse(&number.printed()), Some(number.clone()));
         assert_eq!(GateNumber::parse(number.as_digits()), Some(number));
         assert_eq!(GateNumber::parse("4821-0937").unwrap().printed(), "4821 0937");
-        for bad in ["", "4821093", "482109371", "4821 093a", "ic-demo", "４８２１０９３７"] {
+        for bad in [
+            "",
+            "4821093",
+            "482109371",
+            "4821 093a",
+            "ic-demo",
+            "４８２１０９３７",
+            " 48210937",
+            "48 21 09 37",
+            "4821  0937",
+        ] {
             assert!(GateNumber::parse(bad).is_none(), "{bad:?}");
         }
     }

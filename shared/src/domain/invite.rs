@@ -230,12 +230,19 @@ pub struct ListedInvite {
     pub guest_mobile: Mobile,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
-    pub entry_gate_label: String,
-    pub exit_gate_label: String,
+    pub entry_gate: ListedGate,
+    pub exit_gate: ListedGate,
     pub standing: Standing,
     pub sms_status: SmsStatus,
     /// The failure's class, while the SMS stands failed.
     pub sms_failure: Option<String>,
+}
+
+/// A gate as the list shows it: its device id and its label, as the code was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGate {
+    pub device: String,
+    pub label: String,
 }
 
 /// Why no new code can be made now.

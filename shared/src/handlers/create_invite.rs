@@ -14,7 +14,9 @@
 //! (same code, same link) and sends no second SMS (see `domain::idempotency`).
 //! The draft is the domain's (`Invite::draft`); this parses, reads, claims, answers.
 
-use super::{back_off, intercom_in_path, remaining_seconds, rfc3339};
+use super::{back_off, intercom_in_path};
+use crate::api::codes::{CreatedGuest, InviteCreated, SmsView};
+use crate::api::{seconds_until, Instant};
 use crate::domain::code::AccessCode;
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
@@ -34,7 +36,6 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use rand::seq::IndexedRandom;
 use serde::Deserialize;
-use serde_json::json;
 use std::collections::HashSet;
 
 /// Places a create reads from the index at once: enough that parallel creates
@@ -233,23 +234,28 @@ async fn replay(
 fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) -> Response<Body> {
     let until = invite.time_zone.wall_clock(invite.expires_at);
     let share = sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, &until);
-    let body = json!({
-        "id": invite.id.as_str(),
-        "intercom_id": invite.intercom_id.as_str(),
-        "code": invite.code.as_str(),
-        "guest": { "name": invite.guest_name.as_str(), "mobile": invite.guest_mobile.e164() },
-        "link": link,
-        "token": link.rsplit_once('#').map(|(_, token)| token).unwrap_or_default(),
-        "created_at": rfc3339(invite.created_at),
-        "expires_at": rfc3339(invite.expires_at),
-        "exit_closes_at": rfc3339(invite.exit_closes_at),
-        "remaining_seconds": remaining_seconds(invite.expires_at, deps.clock.now()),
-        "entry_gate": invite.entry_gate.label,
-        "exit_gate": invite.exit_gate.label,
-        "share_message": share,
+    let body = InviteCreated {
+        id: invite.id.to_string(),
+        intercom_id: invite.intercom_id.to_string(),
+        code: invite.code.as_str().to_owned(),
+        guest: CreatedGuest {
+            name: invite.guest_name.as_str().to_owned(),
+            mobile: invite.guest_mobile.e164().to_owned(),
+        },
+        link: link.to_owned(),
+        token: link.rsplit_once('#').map(|(_, token)| token).unwrap_or_default().to_owned(),
+        created_at: Instant(invite.created_at),
+        expires_at: Instant(invite.expires_at),
+        exit_closes_at: Instant(invite.exit_closes_at),
+        remaining_seconds: seconds_until(invite.expires_at, deps.clock.now()),
+        entry_gate: invite.entry_gate.device.to_string(),
+        entry_gate_label: invite.entry_gate.label.clone(),
+        exit_gate: invite.exit_gate.device.to_string(),
+        exit_gate_label: invite.exit_gate.label.clone(),
+        share_message: share,
         // `queued` when made; a replay tells where the SMS is now.
-        "sms": { "status": invite.sms_status.as_str() },
-    });
+        sms: SmsView { status: invite.sms_status, reason: None },
+    };
     let mut response = crate::http::json_response(StatusCode::CREATED, &body);
     if let Ok(location) = format!("/intercoms/{}/codes/{}", invite.intercom_id, invite.id).parse() {
         response.headers_mut().insert(header::LOCATION, location);

@@ -1,14 +1,16 @@
 //! `GET /intercoms/{intercomId}/settings` — owner and shared users.
 
-use super::{intercom_in_path, rfc3339};
+use super::intercom_in_path;
+use crate::api::settings::{GateOption, SavedSettings, SettingsDefaults, SettingsView};
+use crate::api::Instant;
 use crate::domain::access::Role;
+use crate::domain::ids::DeviceId;
 use crate::domain::settings::{self, Intercom};
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde_json::{json, Value};
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(get(deps, &req).await)
@@ -25,32 +27,35 @@ async fn get(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
 }
 
 /// The settings page as the app shows it; also the answer of `update-settings`.
-pub fn settings_view(intercom: &Intercom, role: Role) -> Value {
-    let gates: Vec<Value> =
-        intercom.gates.iter().map(|(id, gate)| json!({ "id": id.as_str(), "label": gate.label })).collect();
-    let saved = intercom.settings.as_ref().map(|s| {
-        json!({
-            "entry_gate": s.entry_gate.as_str(),
-            "exit_gate": s.exit_gate.as_str(),
-            "exit_same_as_entry": s.entry_gate == s.exit_gate,
-            "max_users": s.max_users,
-            "invite_duration_minutes": s.invite_duration_minutes,
-            "exit_grace_minutes": s.exit_grace_minutes,
-            "updated_at": rfc3339(s.updated_at),
-            "updated_by": s.updated_by.as_str(),
-        })
-    });
-    json!({
-        "intercom_id": intercom.id.as_str(),
-        "label": intercom.label,
-        "configured": saved.is_some(),
-        "settings": saved,
-        "gates": gates,
-        "can_edit": role.can_change_settings(),
-        "defaults": {
-            "max_users": settings::DEFAULT_MAX_USERS,
-            "invite_duration_minutes": settings::DEFAULT_INVITE_DURATION_MINUTES,
-            "exit_grace_minutes": settings::DEFAULT_EXIT_GRACE_MINUTES,
+pub fn settings_view(intercom: &Intercom, role: Role) -> SettingsView {
+    // A gate removed since the owner saved keeps its id as its label until they choose again.
+    let label = |id: &DeviceId| intercom.gates.get(id).map_or_else(|| id.to_string(), |gate| gate.label.clone());
+    SettingsView {
+        intercom_id: intercom.id.to_string(),
+        label: intercom.label.clone(),
+        configured: intercom.settings.is_some(),
+        settings: intercom.settings.as_ref().map(|saved| SavedSettings {
+            entry_gate: saved.entry_gate.to_string(),
+            entry_gate_label: label(&saved.entry_gate),
+            exit_gate: saved.exit_gate.to_string(),
+            exit_gate_label: label(&saved.exit_gate),
+            exit_same_as_entry: saved.entry_gate == saved.exit_gate,
+            max_users: saved.max_users,
+            invite_duration_minutes: saved.invite_duration_minutes,
+            exit_grace_minutes: saved.exit_grace_minutes,
+            updated_at: Instant(saved.updated_at),
+            updated_by: saved.updated_by.to_string(),
+        }),
+        gates: intercom
+            .gates
+            .iter()
+            .map(|(id, gate)| GateOption { id: id.to_string(), label: gate.label.clone() })
+            .collect(),
+        can_edit: role.can_change_settings(),
+        defaults: SettingsDefaults {
+            max_users: settings::DEFAULT_MAX_USERS,
+            invite_duration_minutes: settings::DEFAULT_INVITE_DURATION_MINUTES,
+            exit_grace_minutes: settings::DEFAULT_EXIT_GRACE_MINUTES,
         },
-    })
+    }
 }

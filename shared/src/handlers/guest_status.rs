@@ -15,8 +15,9 @@
 //! token travels in the body, never in the URL, so it reaches no access log.
 
 use super::lapse::give_back_lapsed;
-use super::{rejected_at_edge, rfc3339};
-use crate::domain::passage::Progress;
+use super::rejected_at_edge;
+use crate::api::guest::{AlsoExit, GateView, GatesView, GuestStatus, IntercomView, PassageView, StatusRefusal};
+use crate::api::Instant;
 use crate::domain::redemption::{Redemption, Refusal};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
@@ -26,7 +27,6 @@ use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,12 +50,15 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         // The answer below reads the lapse from the clock either way.
         tracing::warn!(invite = %invite.id, %error, "could not record a lapsed command");
     }
-    let refusal_of = |refusal| ApiError::refused(refusal).body()["error"].take();
+    let refusal_of = |refusal| {
+        let error = ApiError::refused(refusal);
+        Some(StatusRefusal { code: error.code(), message: error.to_string() })
+    };
     let (step, refusal) = match invite.next_step(now) {
         // A command is out: this passage is the guest's, and the gate's answer is
         // awaited before any press (a reloaded page keeps asking).
         Ok(step) if step.opening_until.is_some() => (Some(step), refusal_of(Refusal::Opening)),
-        Ok(step) => (Some(step), Value::Null),
+        Ok(step) => (Some(step), None),
         Err(refusal) => (None, refusal_of(refusal)),
     };
     let next = step.map(|step| step.redemption);
@@ -69,41 +72,26 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     };
     let gate = |redemption: Redemption| {
         let gate = invite.gate_for(redemption);
-        json!({
-            "label": gate.label,
-            "status": GateReachability::of(presence.get(&gate.thing), now).as_str(),
-        })
-    };
-    let passage = |redemption: Redemption| {
-        let progress = invite.passage(redemption).progress(now);
-        let mut out = json!({ "state": progress.as_str() });
-        match progress {
-            Progress::Opening { confirm_by } => out["confirm_by"] = json!(rfc3339(confirm_by)),
-            Progress::Opened { at } => out["opened_at"] = json!(rfc3339(at)),
-            Progress::Available | Progress::Lapsed => {}
-        }
-        out
+        GateView { label: &gate.label, status: GateReachability::of(presence.get(&gate.thing), now) }
     };
     let wait = invite.exit_wait(now).whole_seconds();
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({
-            "first_name": invite.guest_name.first_name(),
-            "intercom": { "label": invite.intercom_label, "time_zone": invite.time_zone.name() },
-            "next": next.map(Redemption::as_str),
-            "gate": next.map(|redemption| invite.gate_for(redemption).label.as_str()),
-            "also": step.and_then(|step| step.also).map(Redemption::as_str),
-            "entry_gate": invite.entry_gate.label,
-            "exit_gate": invite.exit_gate.label,
-            "gates": { "entry": gate(Redemption::Entry), "exit": gate(Redemption::Exit) },
-            "entry": passage(Redemption::Entry),
-            "exit": passage(Redemption::Exit),
-            "valid_until": rfc3339(invite.expires_at),
-            "exit_open_until": rfc3339(invite.exit_closes_at),
-            "server_time": rfc3339(now),
-            "attempts_left": invite.attempts_left(next.unwrap_or(Redemption::Entry)),
-            "retry_after_seconds": (wait > 0).then_some(wait),
-            "refusal": refusal,
-        }),
-    ))
+    let answer = GuestStatus {
+        first_name: invite.guest_name.first_name(),
+        intercom: IntercomView { label: &invite.intercom_label, time_zone: invite.time_zone.name() },
+        next,
+        gate_label: next.map(|redemption| invite.gate_for(redemption).label.as_str()),
+        also: step.and_then(|step| step.also).map(|_| AlsoExit::Exit),
+        entry_gate_label: &invite.entry_gate.label,
+        exit_gate_label: &invite.exit_gate.label,
+        gates: GatesView { entry: gate(Redemption::Entry), exit: gate(Redemption::Exit) },
+        entry: PassageView::of(invite.passage(Redemption::Entry).progress(now)),
+        exit: PassageView::of(invite.passage(Redemption::Exit).progress(now)),
+        valid_until: Instant(invite.expires_at),
+        exit_open_until: Instant(invite.exit_closes_at),
+        server_time: Instant(now),
+        attempts_left: invite.attempts_left(next.unwrap_or(Redemption::Entry)),
+        retry_after_seconds: (wait > 0).then_some(wait),
+        refusal,
+    };
+    Ok(json_response(StatusCode::OK, &answer))
 }

@@ -12,6 +12,7 @@
 //! sort newer) never shift the pages after the cursor: nothing is lost or repeated.
 
 use super::{intercom_in_path, page_wanted};
+use crate::api::activity::{ActivityPage, FactView};
 use crate::domain::activity::Fact;
 use crate::domain::ids::InviteId;
 use crate::error::ApiError;
@@ -20,7 +21,6 @@ use crate::store::activity::{ActivityCursor, DEFAULT_PAGE, MAX_PAGE};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
-use serde_json::json;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(list(deps, &req).await)
@@ -41,8 +41,8 @@ fn wanted(req: &Request) -> Result<Wanted, ApiError> {
     Ok(Wanted::Page { limit, cursor })
 }
 
-fn facts_json(facts: &[Fact]) -> Vec<serde_json::Value> {
-    facts.iter().map(Fact::to_json).collect()
+fn views(facts: &[Fact]) -> Vec<FactView<'_>> {
+    facts.iter().map(FactView::of).collect()
 }
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
@@ -53,19 +53,28 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     if intercom.is_none() || role.is_none() {
         return Err(ApiError::Forbidden);
     }
+    let page;
+    let history;
     let body = match wanted {
         Wanted::Page { limit, cursor } => {
-            let page = deps.store.activity_page(&intercom_id, cursor.as_ref(), limit).await?;
-            json!({
-                "intercom_id": intercom_id.as_str(),
-                "facts": facts_json(&page.facts),
-                "next_cursor": page.next.map(|c| c.encode()),
-            })
+            page = deps.store.activity_page(&intercom_id, cursor.as_ref(), limit).await?;
+            ActivityPage {
+                intercom_id: intercom_id.as_str(),
+                code_id: None,
+                facts: views(&page.facts),
+                next_cursor: page.next.as_ref().map(|c| c.encode()),
+            }
         }
-        Wanted::Code(code) => {
-            let mut facts = deps.store.code_facts(&intercom_id, &code).await?.ok_or(ApiError::CodeNotFound)?;
+        Wanted::Code(ref code) => {
+            let mut facts = deps.store.code_facts(&intercom_id, code).await?.ok_or(ApiError::CodeNotFound)?;
             facts.reverse();
-            json!({ "intercom_id": intercom_id.as_str(), "code_id": code.as_str(), "facts": facts_json(&facts) })
+            history = facts;
+            ActivityPage {
+                intercom_id: intercom_id.as_str(),
+                code_id: Some(code.as_str()),
+                facts: views(&history),
+                next_cursor: None,
+            }
         }
     };
     Ok(json_response(StatusCode::OK, &body))

@@ -6,7 +6,9 @@
 //! it yet. A page's cost does not grow with the intercom's open codes; counting the
 //! places in use reads the place items (a few dozen bytes each, Max Users of them).
 
-use super::{intercom_in_path, page_wanted, remaining_seconds, rfc3339};
+use super::{intercom_in_path, page_wanted};
+use crate::api::codes::{CodeList, ListedCode, ListedSms};
+use crate::api::{seconds_until, Instant};
 use crate::domain::invite::ListedInvite;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
@@ -14,74 +16,34 @@ use crate::store::invites::ListCursor;
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
-use serde::Serialize;
 use time::OffsetDateTime;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(list(deps, &req).await)
 }
 
-/// The answer, written straight from borrowed fields (no intermediate JSON tree:
-/// its cost grew with every listed code).
-#[derive(Serialize)]
-struct CodeList<'a> {
-    intercom_id: &'a str,
-    max_users: Option<u32>,
-    /// Places in use now, of all pages.
-    active: u32,
-    codes: Vec<ListedCode<'a>>,
-    /// `None` on the last page.
-    next_cursor: Option<String>,
-}
-
 /// Codes a page lists by default, and at most.
 const DEFAULT_PAGE: i32 = 50;
 const MAX_PAGE: i32 = 100;
 
-#[derive(Serialize)]
-struct ListedCode<'a> {
-    id: &'a str,
-    code: &'a str,
-    guest_name: &'a str,
-    guest_mobile: String,
-    state: &'static str,
-    created_by: &'a str,
-    created_at: String,
-    expires_at: String,
-    remaining_seconds: i64,
-    exit_open_until: String,
-    entry_gate: &'a str,
-    exit_gate: &'a str,
-    sms: ListedSms<'a>,
-}
-
-/// Where the guest's SMS is: `queued`, `sent` (SNS took it; not yet confirmed by the
-/// carrier, whose report can lag for hours), `delivered`, or `failed` with a reason.
-#[derive(Serialize)]
-struct ListedSms<'a> {
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
-impl<'a> ListedCode<'a> {
-    fn of(invite: &'a ListedInvite, now: OffsetDateTime) -> Self {
-        let standing = &invite.standing;
-        Self {
-            id: invite.id.as_str(),
-            code: invite.code.as_str(),
-            guest_name: invite.guest_name.as_str(),
-            guest_mobile: invite.guest_mobile.masked(),
-            state: standing.listed_state(now).as_str(),
-            created_by: invite.created_by.as_str(),
-            created_at: rfc3339(invite.created_at),
-            expires_at: rfc3339(standing.expires_at),
-            remaining_seconds: remaining_seconds(standing.expires_at, now),
-            exit_open_until: rfc3339(standing.exit_closes_at),
-            entry_gate: &invite.entry_gate_label,
-            exit_gate: &invite.exit_gate_label,
-            sms: ListedSms { status: invite.sms_status.as_str(), reason: invite.sms_failure.as_deref() },
-        }
+fn listed_code(invite: &ListedInvite, now: OffsetDateTime) -> ListedCode<'_> {
+    let standing = &invite.standing;
+    ListedCode {
+        id: invite.id.as_str(),
+        code: invite.code.as_str(),
+        guest_name: invite.guest_name.as_str(),
+        guest_mobile: invite.guest_mobile.masked(),
+        state: standing.listed_state(now),
+        created_by: invite.created_by.as_str(),
+        created_at: Instant(invite.created_at),
+        expires_at: Instant(standing.expires_at),
+        remaining_seconds: seconds_until(standing.expires_at, now),
+        exit_open_until: Instant(standing.exit_closes_at),
+        entry_gate: &invite.entry_gate.device,
+        entry_gate_label: &invite.entry_gate.label,
+        exit_gate: &invite.exit_gate.device,
+        exit_gate_label: &invite.exit_gate.label,
+        sms: ListedSms { status: invite.sms_status, reason: invite.sms_failure.as_deref() },
     }
 }
 
@@ -99,7 +61,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         intercom_id: intercom_id.as_str(),
         max_users: intercom.settings.as_ref().map(|settings| settings.max_users),
         active,
-        codes: listed.map(|invite| ListedCode::of(invite, now)).collect(),
+        codes: listed.map(|invite| listed_code(invite, now)).collect(),
         next_cursor: page.next.map(|cursor| cursor.encode()),
     };
     Ok(json_response(StatusCode::OK, &answer))

@@ -28,8 +28,6 @@ use crate::domain::ids::IntercomId;
 use crate::error::ApiError;
 use crate::http::path_param;
 use lambda_http::Request;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 /// The `{intercomId}` of app routes. A malformed id names no intercom the caller
 /// can be a member of, so it reads as forbidden, like any other such intercom.
@@ -84,12 +82,4 @@ async fn back_off(round: u32) {
 fn rejected_at_edge(error: ApiError) -> ApiError {
     tracing::info!(code = error.code(), "guest request rejected at the edge");
     error
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
-fn remaining_seconds(until: OffsetDateTime, now: OffsetDateTime) -> i64 {
-    (until - now).whole_seconds().max(0)
 }

@@ -27,7 +27,9 @@
 //! one read, to tell it from a forged link.
 
 use super::lapse::give_back_lapsed;
-use super::{rejected_at_edge, rfc3339};
+use super::rejected_at_edge;
+use crate::api::guest::{OpenResult, Opened};
+use crate::api::Instant;
 use crate::domain::code::AccessCode;
 use crate::domain::command::DoorCommand;
 use crate::domain::gate_number::GateNumber;
@@ -44,7 +46,6 @@ use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
-use serde_json::json;
 use time::OffsetDateTime;
 
 /// The most AWS calls one redemption makes (the gate numbers' and the presence
@@ -84,15 +85,15 @@ fn command_response(invite: &Invite, command: &DoorCommand, opened: bool, repeat
     let redemption = command.redemption;
     json_response(
         if opened { StatusCode::OK } else { StatusCode::ACCEPTED },
-        &json!({
-            "result": if opened { "opened" } else { "opening" },
-            "redemption": redemption.as_str(),
-            "gate": invite.gate_for(redemption).label,
-            "command_id": command.id.to_string(),
-            "confirm_by": rfc3339(confirm_by(command.issued_at)),
-            "repeated": repeated,
-            "exit_open_until": rfc3339(invite.exit_closes_at),
-        }),
+        &Opened {
+            result: if opened { OpenResult::Opened } else { OpenResult::Opening },
+            redemption,
+            gate_label: &invite.gate_for(redemption).label,
+            command_id: command.id.to_string(),
+            confirm_by: Instant(confirm_by(command.issued_at)),
+            repeated,
+            exit_open_until: Instant(invite.exit_closes_at),
+        },
     )
 }
 
@@ -131,13 +132,15 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let token = LinkToken::parse(body.token.trim())
         .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(ApiError::refused(Refusal::InvalidLink)))?;
-    let scanned = match body.intercom_id.as_deref().map(str::trim) {
-        None | Some("") => None,
+    // Values are taken as the document describes them, untrimmed: an empty
+    // `intercom_id` is not a missing one.
+    let scanned = match body.intercom_id.as_deref() {
+        None => None,
         Some(raw) => Some(IntercomId::parse(raw).ok_or_else(|| {
             ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
         })?),
     };
-    let code = AccessCode::parse(body.code.trim()).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
+    let code = AccessCode::parse(&body.code).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
     let attempt = match body.attempt_id.as_deref() {
         Some(raw) => AttemptId::parse(raw)
             .ok_or_else(|| ApiError::invalid("attempt_id", "attempt_id is 8 to 64 letters, digits, - or _"))?,
@@ -155,7 +158,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             None => Err(ApiError::refused(Refusal::InvalidLink)),
         };
     }
-    let Some(number) = body.gate_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+    let Some(number) = body.gate_number.as_deref() else {
         return Err(rejected_at_edge(ApiError::refused(Refusal::ScanAtGate)));
     };
     let number = GateNumber::parse(number)

@@ -8,15 +8,16 @@
 //! nothing more and is answered the same (`Idempotent-Replayed: true`).
 
 use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
+use crate::api::codes::{SmsResend, SmsView};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::InviteId;
+use crate::domain::invite::SmsStatus;
 use crate::error::ApiError;
 use crate::http::{caller, header_value, json_response, path_param, respond};
 use crate::store::ResendOutcome;
 use crate::Deps;
 use lambda_http::http::{header::HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(resend(deps, &req).await)
@@ -56,7 +57,8 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             }
         };
         tracing::info!(intercom = %intercom_id, invite = %invite_id, replayed, "SMS resend requested");
-        let body = json!({ "code_id": invite_id.as_str(), "sms": { "status": "queued" } });
+        let body =
+            SmsResend { code_id: invite_id.to_string(), sms: SmsView { status: SmsStatus::Queued, reason: None } };
         let mut response = json_response(StatusCode::ACCEPTED, &body);
         if replayed {
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));

@@ -177,9 +177,12 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
 /// One invite as the list reads it ([`LISTING_READ`]), `id` from its key.
 pub fn listed_from_item(id: &str, item: &Item) -> Result<ListedInvite, ItemError> {
     let code = parse_attr(item, names::CODE, AccessCode::parse)?;
-    let gate_label = |name: &str| {
+    let listed_gate = |name: &str| {
         let gate = item.get(name).and_then(|v| v.as_m().ok()).ok_or_else(|| bad(name))?;
-        get_s(gate, names::LABEL).map(str::to_owned)
+        Ok::<_, ItemError>(crate::domain::invite::ListedGate {
+            device: get_s(gate, names::DEVICE)?.to_owned(),
+            label: get_s(gate, names::LABEL)?.to_owned(),
+        })
     };
     Ok(ListedInvite {
         standing: standing_from_item(item, &code)?,
@@ -189,8 +192,8 @@ pub fn listed_from_item(id: &str, item: &Item) -> Result<ListedInvite, ItemError
         guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
         created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
         created_at: get_time(item, names::CREATED_AT)?,
-        entry_gate_label: gate_label(names::ENTRY_GATE)?,
-        exit_gate_label: gate_label(names::EXIT_GATE)?,
+        entry_gate: listed_gate(names::ENTRY_GATE)?,
+        exit_gate: listed_gate(names::EXIT_GATE)?,
         // From the invite's SMS item, which the same read returns.
         sms_status: SmsStatus::Queued,
         sms_failure: None,

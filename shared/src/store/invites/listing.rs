@@ -34,7 +34,7 @@ pub(super) const INVITE_AS_LISTED: &[&str] = &[
 pub(super) const LISTING_READ: &[&[&str]] = &[
     &[keys::SK],
     INVITE_AS_LISTED,
-    &["entry_gate.label", "exit_gate.label"],
+    &["entry_gate.device", "entry_gate.label", "exit_gate.device", "exit_gate.label"],
     // the SMS items beside the invites
     &[names::SMS_STATUS, names::SMS_FAILURE],
 ];

@@ -221,10 +221,9 @@ mod tests {
                 (whole.guest_name.as_str(), whole.guest_mobile.e164())
             );
             assert_eq!(listed.created_at, whole.created_at);
-            assert_eq!(
-                (&listed.entry_gate_label, &listed.exit_gate_label),
-                (&whole.entry_gate.label, &whole.exit_gate.label)
-            );
+            for (listed, whole) in [(&listed.entry_gate, &whole.entry_gate), (&listed.exit_gate, &whole.exit_gate)] {
+                assert_eq!((listed.device.as_str(), &listed.label), (whole.device.as_str(), &whole.label));
+            }
         }
     }
 

@@ -1,0 +1,108 @@
+//! Codes: a created one (`createInvite`), the list (`listCodes`), a resend (`resendSms`).
+
+use super::{wire_enum, Instant};
+use crate::domain::invite::{ListedState, SmsStatus};
+use serde::Serialize;
+
+wire_enum!(SmsStatus, [SmsStatus::Queued, SmsStatus::Sent, SmsStatus::Delivered, SmsStatus::Failed]);
+wire_enum!(
+    ListedState,
+    [ListedState::Unused, ListedState::Entering, ListedState::Entered, ListedState::Locked, ListedState::Inside]
+);
+
+/// A new code (or, replayed, the same one again).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct InviteCreated {
+    pub id: String,
+    pub intercom_id: String,
+    pub code: String,
+    pub guest: CreatedGuest,
+    pub link: String,
+    pub token: String,
+    pub created_at: Instant,
+    pub expires_at: Instant,
+    pub exit_closes_at: Instant,
+    pub remaining_seconds: i64,
+    pub entry_gate: String,
+    pub entry_gate_label: String,
+    pub exit_gate: String,
+    pub exit_gate_label: String,
+    pub share_message: String,
+    pub sms: SmsView,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreatedGuest {
+    pub name: String,
+    /// E.164.
+    pub mobile: String,
+}
+
+/// Where the guest's SMS is; `reason` only while it stands failed.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SmsView {
+    pub status: SmsStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A page of the live codes, written straight from borrowed fields (no
+/// intermediate JSON tree: its cost grew with every listed code).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CodeList<'a> {
+    pub intercom_id: &'a str,
+    pub max_users: Option<u32>,
+    /// Places in use now, of all pages.
+    pub active: u32,
+    pub codes: Vec<ListedCode<'a>>,
+    /// `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ListedCode<'a> {
+    pub id: &'a str,
+    pub code: &'a str,
+    pub guest_name: &'a str,
+    pub guest_mobile: String,
+    pub state: ListedState,
+    pub created_by: &'a str,
+    pub created_at: Instant,
+    pub expires_at: Instant,
+    pub remaining_seconds: i64,
+    pub exit_open_until: Instant,
+    pub entry_gate: &'a str,
+    pub entry_gate_label: &'a str,
+    pub exit_gate: &'a str,
+    pub exit_gate_label: &'a str,
+    pub sms: ListedSms<'a>,
+}
+
+/// [`SmsView`], borrowed from the listed item.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ListedSms<'a> {
+    pub status: SmsStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
+/// A resend asked for.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SmsResend {
+    pub code_id: String,
+    pub sms: SmsView,
+}
