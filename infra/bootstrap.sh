@@ -25,3 +25,13 @@ if [ "$(cat "$page_stamp" 2>/dev/null)" != "$page_want" ]; then
   echo "$page_want" > "$page_stamp"
 fi
 node "$page/build.mjs" >/dev/null
+
+# The generated API client's check (tests/client): openapi-typescript, openapi-fetch,
+# TypeScript, ajv and Redocly CLI, pinned by its package-lock.json.
+client="$root/tests/client"
+client_stamp="$client/node_modules/.lock.sha"
+client_want="$(sha256sum "$client/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$client_stamp" 2>/dev/null)" != "$client_want" ]; then
+  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$client_want" > "$client_stamp"
+fi

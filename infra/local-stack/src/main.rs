@@ -16,7 +16,10 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    ota::telemetry::init();
+    // Quiet by default, so the banner stays on screen: the functions' JSON lines at
+    // `warn`; `OTA_LOG_LEVEL=info make run` shows every request as CloudWatch would.
+    let level = std::env::var("OTA_LOG_LEVEL").unwrap_or_else(|_| "warn".into());
+    ota::telemetry::init_with(std::io::stdout, Some(&level));
     let root = repo_root();
     let port: u16 = std::env::var("OTA_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -160,6 +163,7 @@ The README's walk-through starts with:
 and the owner's activity log (who made which code, SMS sent and delivered, entries, exits):
   curl -s -H "Authorization: Bearer $OWNER" $API/intercoms/{intercom}/activity
 
+Logs: warnings and errors only (OTA_LOG_LEVEL=info make run for every request).
 Ctrl-C stops everything this started.
 "#,
         intercom = site.intercom,
