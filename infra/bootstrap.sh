@@ -14,24 +14,24 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# The guest page: npm packages pinned by package-lock.json (esbuild builds it,
-# jsQR is its decoder; playwright-core and axe-core drive the browser tests), then
-# the build into infra/guest-page/dist, which the local stack serves.
-page="$root/infra/guest-page"
-page_stamp="$page/node_modules/.lock.sha"
-page_want="$(sha256sum "$page/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$page_stamp" 2>/dev/null)" != "$page_want" ]; then
-  (cd "$page" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$page_want" > "$page_stamp"
-fi
-node "$page/build.mjs" >/dev/null
+# npm packages pinned by a folder's package-lock.json, installed again only when the
+# lock changes.
+npm_ci_when_lock_changes() {
+  local stamp="$1/node_modules/.lock.sha"
+  local want
+  want="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+
+# The guest page (esbuild builds it, jsQR is its decoder; playwright-core and
+# axe-core drive the browser tests), then the build into infra/guest-page/dist, which
+# the local stack serves.
+npm_ci_when_lock_changes "$root/infra/guest-page"
+node "$root/infra/guest-page/build.mjs" >/dev/null
 
 # The generated API client's check (tests/client): openapi-typescript, openapi-fetch,
-# TypeScript, ajv and Redocly CLI, pinned by its package-lock.json.
-client="$root/tests/client"
-client_stamp="$client/node_modules/.lock.sha"
-client_want="$(sha256sum "$client/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$client_stamp" 2>/dev/null)" != "$client_want" ]; then
-  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$client_want" > "$client_stamp"
-fi
+# TypeScript, ajv and Redocly CLI.
+npm_ci_when_lock_changes "$root/tests/client"

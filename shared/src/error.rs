@@ -5,7 +5,9 @@
 //! none).
 
 use crate::api::errors::{ErrorBody, ErrorDetail};
+use crate::domain::invite::Ended;
 use crate::domain::redemption::Refusal;
+use crate::store::invites::SmsLimitScope;
 use lambda_http::http::StatusCode;
 use std::error::Error as StdError;
 use thiserror::Error;
@@ -34,10 +36,10 @@ pub enum ApiError {
     LimitReached { max_users: u32 },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
-    #[error("this code has already ended ({state})")]
-    CodeEnded { code_id: String, state: &'static str },
-    #[error("this {scope} has sent as many guest SMS as allowed this hour; try again in {retry_after_seconds} s")]
-    SmsRateLimited { scope: &'static str, retry_after_seconds: u64 },
+    #[error("this code has already ended ({})", state.as_str())]
+    CodeEnded { code_id: String, state: Ended },
+    #[error("this {} has sent as many guest SMS as allowed this hour; try again in {retry_after_seconds} s", scope.as_str())]
+    SmsRateLimited { scope: SmsLimitScope, retry_after_seconds: u64 },
     #[error("gate device {0:?} is not registered to this intercom")]
     UnknownGate(String),
     /// A guest's redemption or status refused. `attempts_left`: wrong codes left
@@ -130,6 +132,15 @@ impl ApiError {
         Self::InvalidField { field, message: message.into() }
     }
 
+    /// `scope`'s SMS allowance is used up until the clock hour turns.
+    pub fn sms_limit_reached(scope: SmsLimitScope, now: time::OffsetDateTime) -> Self {
+        let next_hour = (now.unix_timestamp().div_euclid(3600) + 1) * 3600;
+        Self::SmsRateLimited {
+            scope,
+            retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidJson(_) | Self::InvalidField { .. } | Self::UnknownGate(_) => StatusCode::BAD_REQUEST,
@@ -206,10 +217,10 @@ impl ApiError {
             Self::LimitReached { max_users } => error.max_users = Some(*max_users),
             Self::CodeEnded { code_id, state } => {
                 error.code_id = Some(code_id.clone());
-                error.state = Some(state);
+                error.state = Some(*state);
             }
             Self::SmsRateLimited { scope, retry_after_seconds } => {
-                error.scope = Some(scope);
+                error.scope = Some(*scope);
                 error.retry_after_seconds = Some(*retry_after_seconds);
             }
             Self::Refused { attempts_left, retry_after_seconds, .. } => {

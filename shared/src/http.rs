@@ -213,7 +213,10 @@ mod finished_tests {
 
     #[tokio::test]
     async fn a_json_answer_reaches_api_gateway_as_text_with_its_headers() {
-        let error = ApiError::SmsRateLimited { scope: "intercom", retry_after_seconds: 600 };
+        let error = ApiError::SmsRateLimited {
+            scope: crate::store::invites::SmsLimitScope::Intercom,
+            retry_after_seconds: 600,
+        };
         let posted = as_posted(|| error_response(&error)).await;
         assert_eq!(posted["statusCode"], 429);
         assert_eq!(posted["isBase64Encoded"], false);

@@ -4,22 +4,11 @@
 //! and kept only if the document itself rejects them) are sent, and each must be
 //! refused with a 4xx the operation documents, never carried out.
 
+use crate::contract_schemas::{document, resolve};
 use crate::helpers::{spawn_app, TestApp};
-use local_stack::repo_root;
 use regex_lite::Regex;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn document() -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("infra/openapi.yaml")).unwrap()).unwrap()
-}
-
-fn resolve<'d>(doc: &'d Value, mut schema: &'d Value) -> &'d Value {
-    while let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-        schema = doc.pointer(reference.trim_start_matches('#')).unwrap();
-    }
-    schema
-}
 
 /// Whether the document's `schema` admits `value` (the keywords this API uses).
 fn admits(schema: &Value, value: &Value) -> bool {

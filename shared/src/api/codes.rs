@@ -14,7 +14,7 @@ wire_enum!(
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct InviteCreated {
+pub struct InviteCreated<'a> {
     pub id: String,
     pub intercom_id: String,
     pub code: String,
@@ -30,7 +30,7 @@ pub struct InviteCreated {
     pub exit_gate: String,
     pub exit_gate_label: String,
     pub share_message: String,
-    pub sms: SmsView,
+    pub sms: SmsView<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,10 +46,10 @@ pub struct CreatedGuest {
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct SmsView {
+pub struct SmsView<'a> {
     pub status: SmsStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
 }
 
 /// A page of the live codes, written straight from borrowed fields (no
@@ -85,24 +85,14 @@ pub struct ListedCode<'a> {
     pub entry_gate_label: &'a str,
     pub exit_gate: &'a str,
     pub exit_gate_label: &'a str,
-    pub sms: ListedSms<'a>,
-}
-
-/// [`SmsView`], borrowed from the listed item.
-#[derive(Debug, Serialize)]
-#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ListedSms<'a> {
-    pub status: SmsStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'a str>,
+    pub sms: SmsView<'a>,
 }
 
 /// A resend asked for.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-pub struct SmsResend {
-    pub code_id: String,
-    pub sms: SmsView,
+pub struct SmsResend<'a> {
+    pub code_id: &'a str,
+    pub sms: SmsView<'a>,
 }

@@ -1,7 +1,13 @@
 //! The error body every function answers with, and the one an edge in front of the
 //! functions answers with where we cannot change it.
 
+use super::wire_enum;
+use crate::domain::invite::Ended;
+use crate::store::invites::SmsLimitScope;
 use serde::Serialize;
+
+wire_enum!(Ended, [Ended::Revoked, Ended::Used, Ended::Locked, Ended::Expired, Ended::Over]);
+wire_enum!(SmsLimitScope, [SmsLimitScope::User, SmsLimitScope::Intercom]);
 
 /// `{"error": {"code", "message", ...details}}`: `code` is stable and for programs,
 /// `message` for people; the details only with the codes that have them.
@@ -35,12 +41,10 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "contract", schemars(extend("enum" = ["revoked", "used", "locked", "expired", "ended"])))]
-    pub state: Option<&'static str>,
+    pub state: Option<Ended>,
     /// With `sms_rate_limited`: whose hourly allowance is used up.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "contract", schemars(extend("enum" = ["user", "intercom"])))]
-    pub scope: Option<&'static str>,
+    pub scope: Option<SmsLimitScope>,
 }
 
 /// What API Gateway's JWT authorizer answers without a valid token

@@ -115,22 +115,13 @@ pub struct StatusRefusal {
     pub message: String,
 }
 
-wire_enum!(OpenResult, [OpenResult::Opening, OpenResult::Opened]);
-
 /// Whether the gate has reported opening for this attempt yet.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum OpenResult {
     Opening,
     Opened,
-}
-
-impl OpenResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Opening => "opening",
-            Self::Opened => "opened",
-        }
-    }
 }
 
 /// A redemption's answer: the command is with the gate (`202 opening`), or, for a

@@ -319,6 +319,31 @@ impl Invite {
     }
 }
 
+/// How a code ended, as `code_ended` tells the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    Revoked,
+    /// Its guest left.
+    Used,
+    Locked,
+    /// Its entry window closed unused.
+    Expired,
+    /// Its exit window closed too (an idempotency record outlives its invite).
+    Over,
+}
+
+impl Ended {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Used => "used",
+            Self::Locked => "locked",
+            Self::Expired => "expired",
+            Self::Over => "ended",
+        }
+    }
+}
+
 /// What the list shows an owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListedState {

@@ -21,7 +21,7 @@ use crate::domain::code::AccessCode;
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
-use crate::domain::invite::{CannotCreate, Invite, InviteState, NewGuest};
+use crate::domain::invite::{CannotCreate, Ended, Invite, InviteState, NewGuest};
 use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
@@ -167,11 +167,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
             CreateOutcome::SmsLimitReached(scope) => {
                 tracing::warn!(intercom = %intercom.id, scope = scope.as_str(), "guest SMS limit reached");
-                let next_hour = (now.unix_timestamp().div_euclid(3600) + 1) * 3600;
-                return Err(ApiError::SmsRateLimited {
-                    scope: scope.as_str(),
-                    retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
-                });
+                return Err(ApiError::sms_limit_reached(scope, now));
             }
             CreateOutcome::PlaceTaken => {
                 tried_places.insert(place.number);
@@ -211,14 +207,14 @@ async fn replay(
         return Err(ApiError::IdempotencyKeyReused);
     }
     let ended = |state| ApiError::CodeEnded { code_id: record.invite_id.to_string(), state };
-    let invite = deps.store.invite_with_sms(&intercom.id, &record.invite_id).await?.ok_or(ended("ended"))?;
+    let invite = deps.store.invite_with_sms(&intercom.id, &record.invite_id).await?.ok_or(ended(Ended::Over))?;
     let now = deps.clock.now();
     match invite.state(now) {
-        InviteState::Revoked => return Err(ended("revoked")),
-        InviteState::Exited => return Err(ended("used")),
-        _ if invite.is_locked(now) => return Err(ended("locked")),
-        InviteState::Unused if now >= invite.expires_at => return Err(ended("expired")),
-        _ if now >= invite.exit_closes_at => return Err(ended("ended")),
+        InviteState::Revoked => return Err(ended(Ended::Revoked)),
+        InviteState::Exited => return Err(ended(Ended::Used)),
+        _ if invite.is_locked(now) => return Err(ended(Ended::Locked)),
+        InviteState::Unused if now >= invite.expires_at => return Err(ended(Ended::Expired)),
+        _ if now >= invite.exit_closes_at => return Err(ended(Ended::Over)),
         _ => {}
     }
     let secret = key

@@ -13,7 +13,6 @@
 
 use super::{intercom_in_path, page_wanted};
 use crate::api::activity::{ActivityPage, FactView};
-use crate::domain::activity::Fact;
 use crate::domain::ids::InviteId;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
@@ -41,10 +40,6 @@ fn wanted(req: &Request) -> Result<Wanted, ApiError> {
     Ok(Wanted::Page { limit, cursor })
 }
 
-fn views(facts: &[Fact]) -> Vec<FactView<'_>> {
-    facts.iter().map(FactView::of).collect()
-}
-
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
@@ -53,29 +48,23 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     if intercom.is_none() || role.is_none() {
         return Err(ApiError::Forbidden);
     }
-    let page;
-    let history;
-    let body = match wanted {
+    // A code's history is one page, newest first, with no next one.
+    let (code_id, facts, next_cursor) = match &wanted {
         Wanted::Page { limit, cursor } => {
-            page = deps.store.activity_page(&intercom_id, cursor.as_ref(), limit).await?;
-            ActivityPage {
-                intercom_id: intercom_id.as_str(),
-                code_id: None,
-                facts: views(&page.facts),
-                next_cursor: page.next.as_ref().map(|c| c.encode()),
-            }
+            let page = deps.store.activity_page(&intercom_id, cursor.as_ref(), *limit).await?;
+            (None, page.facts, page.next.map(|cursor| cursor.encode()))
         }
-        Wanted::Code(ref code) => {
+        Wanted::Code(code) => {
             let mut facts = deps.store.code_facts(&intercom_id, code).await?.ok_or(ApiError::CodeNotFound)?;
             facts.reverse();
-            history = facts;
-            ActivityPage {
-                intercom_id: intercom_id.as_str(),
-                code_id: Some(code.as_str()),
-                facts: views(&history),
-                next_cursor: None,
-            }
+            (Some(code.as_str()), facts, None)
         }
+    };
+    let body = ActivityPage {
+        intercom_id: intercom_id.as_str(),
+        code_id,
+        facts: facts.iter().map(FactView::of).collect(),
+        next_cursor,
     };
     Ok(json_response(StatusCode::OK, &body))
 }

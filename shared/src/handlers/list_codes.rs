@@ -7,7 +7,7 @@
 //! places in use reads the place items (a few dozen bytes each, Max Users of them).
 
 use super::{intercom_in_path, page_wanted};
-use crate::api::codes::{CodeList, ListedCode, ListedSms};
+use crate::api::codes::{CodeList, ListedCode, SmsView};
 use crate::api::{seconds_until, Instant};
 use crate::domain::invite::ListedInvite;
 use crate::error::ApiError;
@@ -43,7 +43,7 @@ fn listed_code(invite: &ListedInvite, now: OffsetDateTime) -> ListedCode<'_> {
         entry_gate_label: &invite.entry_gate.label,
         exit_gate: &invite.exit_gate.device,
         exit_gate_label: &invite.exit_gate.label,
-        sms: ListedSms { status: invite.sms_status, reason: invite.sms_failure.as_deref() },
+        sms: SmsView { status: invite.sms_status, reason: invite.sms_failure.as_deref() },
     }
 }
 

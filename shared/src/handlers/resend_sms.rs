@@ -11,7 +11,7 @@ use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
 use crate::api::codes::{SmsResend, SmsView};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::InviteId;
-use crate::domain::invite::SmsStatus;
+use crate::domain::invite::{Ended, InviteState, SmsStatus};
 use crate::error::ApiError;
 use crate::http::{caller, header_value, json_response, path_param, respond};
 use crate::store::ResendOutcome;
@@ -48,17 +48,10 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             ResendOutcome::Contended => continue,
             ResendOutcome::Forbidden => return Err(ApiError::Forbidden),
             ResendOutcome::Ended => return Err(ended(deps, &intercom_id, &invite_id, &user).await?),
-            ResendOutcome::SmsLimitReached(scope) => {
-                let next_hour = (now.unix_timestamp().div_euclid(3600) + 1) * 3600;
-                return Err(ApiError::SmsRateLimited {
-                    scope: scope.as_str(),
-                    retry_after_seconds: u64::try_from(next_hour - now.unix_timestamp()).unwrap_or(3600),
-                });
-            }
+            ResendOutcome::SmsLimitReached(scope) => return Err(ApiError::sms_limit_reached(scope, now)),
         };
         tracing::info!(intercom = %intercom_id, invite = %invite_id, replayed, "SMS resend requested");
-        let body =
-            SmsResend { code_id: invite_id.to_string(), sms: SmsView { status: SmsStatus::Queued, reason: None } };
+        let body = SmsResend { code_id: invite_id.as_str(), sms: SmsView { status: SmsStatus::Queued, reason: None } };
         let mut response = json_response(StatusCode::ACCEPTED, &body);
         if replayed {
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -82,10 +75,10 @@ async fn ended(
     let Some(found) = deps.store.invite(intercom, invite).await? else { return Ok(ApiError::CodeNotFound) };
     let now = deps.clock.now();
     let state = match found.state(now) {
-        crate::domain::invite::InviteState::Revoked => "revoked",
-        crate::domain::invite::InviteState::Exited => "used",
-        _ if found.is_locked(now) => "locked",
-        _ => "expired",
+        InviteState::Revoked => Ended::Revoked,
+        InviteState::Exited => Ended::Used,
+        _ if found.is_locked(now) => Ended::Locked,
+        _ => Ended::Expired,
     };
     Ok(ApiError::CodeEnded { code_id: invite.to_string(), state })
 }

@@ -75,8 +75,8 @@ pub enum Expiry {
 pub enum RevokeOutcome {
     Revoked,
     NotFound,
-    /// It ended before: its guest left (`used`) or its window closed (`expired`).
-    Ended(&'static str),
+    /// It ended before: its guest left (`Used`) or its window closed (`Expired`).
+    Ended(crate::domain::invite::Ended),
     Forbidden,
     /// A conflicting transaction or throttling: nothing was decided, try again.
     Contended,

@@ -73,8 +73,10 @@ impl Store {
                         // Revoking a revoked code is done, not missing: this is how the
                         // SDK's retry of a revoke whose answer was lost ends.
                         Some(invite) if invite.revoked => RevokeOutcome::Revoked,
-                        Some(invite) if invite.state(now) == InviteState::Exited => RevokeOutcome::Ended("used"),
-                        Some(_) => RevokeOutcome::Ended("expired"),
+                        Some(invite) if invite.state(now) == InviteState::Exited => {
+                            RevokeOutcome::Ended(crate::domain::invite::Ended::Used)
+                        }
+                        Some(_) => RevokeOutcome::Ended(crate::domain::invite::Ended::Expired),
                     }))
                 }
                 Some(2) => Ok(None),
