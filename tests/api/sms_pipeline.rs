@@ -90,10 +90,14 @@ async fn a_sender_that_stopped_after_its_claim_leaves_the_sms_failed_never_sent_
 async fn a_burst_of_two_hundred_sms_is_delivered_in_full_at_the_accounts_pace() {
     // SNS's default account rate; the one sender here takes all of it.
     const PER_SECOND: usize = 20;
+    // Its own emulator: 200 creates and their SMS on the emulator every other test
+    // shares (single-threaded) slowed them all, and once left this test's list of 200
+    // waiting past the SDK's timeout (503 `unavailable`) in a fresh CI run.
     let app = spawn_app_with(Options {
         faults: true,
         sms_per_second: Some(PER_SECOND as u32),
         sms_limits: Some((1_000, 1_000)),
+        own_emulator: true,
         ..Options::default()
     })
     .await;
