@@ -2,9 +2,11 @@
 //! live code's guest their SMS again (same code, same link), for when it failed or
 //! never arrived. Counted against the hour's SMS allowances like a create.
 //!
-//! One DynamoDB request: a transaction that appends the request to the invite (the
-//! SMS sender sends it from the stream), counts it, and re-checks the caller's
-//! membership. `Idempotency-Key` (recommended): a retry with the same key asks for
+//! Two DynamoDB requests: a read of the intercom (its SMS allowances, which
+//! provisioning may have raised) and the caller's membership, then a transaction
+//! that appends the request to the invite's SMS item (the SMS sender sends it from
+//! the stream), counts it, and re-checks the membership. A code the owner shared
+//! themselves (`owner_shares`) gets its first SMS this way. `Idempotency-Key` (recommended): a retry with the same key asks for
 //! nothing more and is answered the same (`Idempotent-Replayed: true`).
 
 use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
@@ -14,6 +16,7 @@ use crate::domain::ids::InviteId;
 use crate::domain::invite::{Ended, InviteState, SmsStatus};
 use crate::error::ApiError;
 use crate::http::{caller, header_value, json_response, path_param, respond};
+use crate::store::invites::sms_limits_for;
 use crate::store::ResendOutcome;
 use crate::Deps;
 use lambda_http::http::{header::HeaderValue, StatusCode};
@@ -38,10 +41,13 @@ async fn resend(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         None => IdempotencyKey::random(),
     };
     let key_hash = key.record_hash(&user);
+    // The intercom's own allowances (provisioning may have raised them), as a create counts.
+    let (intercom, _) = deps.store.load_access(&intercom_id, &user).await?;
+    let intercom = intercom.ok_or(ApiError::Forbidden)?;
+    let limits = sms_limits_for(intercom.sms_allowance, deps.config.sms_limits);
     for round in 0..CONTENDED_ROUNDS {
         back_off(round).await;
         let now = deps.clock.now();
-        let limits = deps.config.sms_limits;
         let replayed = match deps.store.request_resend(&intercom_id, &invite_id, &user, &key_hash, limits, now).await? {
             ResendOutcome::Requested => false,
             ResendOutcome::Replayed => true,
