@@ -305,6 +305,37 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
+  test('a code for tomorrow: the page counts down to its start, a code typed today counts nothing, tomorrow the gate opens', async () => {
+    const now = await stack.advanceClock(0);
+    const startsAt = new Date(now.getTime() + 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const invite = await stack.invite('Lerato Molefe', 'ic-demo', { starts_at: startsAt });
+    const { context, page } = await openLink(noCamera, invite, { width: 360, camera: false });
+    const start = new Intl.DateTimeFormat('en-ZA', {
+      timeZone: 'Africa/Johannesburg', weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).format(new Date(startsAt));
+    await page.getByRole('heading', { name: `Your code works from ${start} (Johannesburg time)` }).waitFor();
+    assert.match(await page.getByRole('timer').textContent(), /^2[34] h \d+ min$/);
+    assert.equal(await page.locator('#step-scan').isHidden(), true, 'nothing to scan yet');
+    await checkState(page, '360-not-yet', assert);
+
+    // Typed today anyway (a page open since yesterday, a second phone): refused, nothing counted.
+    const body = { token: invite.token, intercom_id: 'ic-demo', gate_number: digits(gateNumber), code: invite.code };
+    const early = await stack.redeem('entry', body);
+    assert.equal(early.status, 409);
+    assert.equal(early.body.error.code, 'not_yet');
+    const openingsBefore = await stack.openings('demo-gate-main');
+
+    // Tomorrow, opened again, the page goes on to the scan, and the gate opens.
+    await stack.advanceClock(24 * 60);
+    await page.reload();
+    await page.getByRole('button', { name: 'Open camera and scan' }).waitFor();
+    await typeGateNumber(page, gateNumber);
+    await typeCode(page, invite.code);
+    await gateOpen(page);
+    assert.equal(await stack.openings('demo-gate-main'), openingsBefore + 1);
+    await context.close();
+  });
+
   test('two links on one phone, at two estates: neither replaces the other, and an ended one is forgotten', async () => {
     const demo = await stack.invite('Two Links Demo');
     const north = await stack.invite('Two Links North', 'ic-demo-north');

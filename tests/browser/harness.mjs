@@ -3,6 +3,7 @@
 // playwright-core, a fake camera that films a real QR code, and checks every page
 // state must pass (axe, CSP, no token in URLs / Referer / console).
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -88,9 +89,9 @@ class Stack {
   }
 
   /** A code for a guest, as the owner's app creates it: `{ id, code, link, token }`. */
-  async invite(name, intercom = 'ic-demo') {
+  async invite(name, intercom = 'ic-demo', choices = {}) {
     const mobile = `082${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
-    const { status, body } = await this.api('POST', `/intercoms/${intercom}/codes`, { name, mobile });
+    const { status, body } = await this.api('POST', `/intercoms/${intercom}/codes`, { name, mobile, ...choices });
     if (status !== 201) throw new Error(`create: ${status} ${JSON.stringify(body)}`);
     return { ...body, token: body.link.split('#')[1] };
   }
@@ -124,9 +125,23 @@ class Stack {
     return (await response.json()).state?.desired?.command?.id ?? null;
   }
 
+  /** Moves the stack's clock on; its time after (`advanceClock(0)`: its time now). */
   async advanceClock(minutes) {
     const response = await fetch(`${this.base}/_local/clock?advance_minutes=${minutes}`, { method: 'POST' });
     if (!response.ok) throw new Error(`clock: ${response.status}`);
+    return new Date((await response.json()).now);
+  }
+
+  /** What the guest functions answer a redemption sent straight, as the page sends it. */
+  async redeem(which, body) {
+    const text = JSON.stringify(body);
+    const hash = createHash('sha256').update(text).digest('hex');
+    const response = await fetch(`${this.base}/guest/${which}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-amz-content-sha256': hash },
+      body: text,
+    });
+    return { status: response.status, body: await response.json() };
   }
 
   /** The QR code at the intercom's gates (or one carrying `number`). */

@@ -85,6 +85,7 @@
     showView('view-guest');
     for (const s of STEPS) $(s).hidden = s !== id;
     document.body.dataset.step = id;
+    if (id !== 'step-refused') delete document.body.dataset.refusal;
     if (focus) focus.focus();
   }
 
@@ -234,6 +235,7 @@
     const next = await loadStatus();
     if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
     renderStatus(next);
+    if (next.refusal && next.refusal.code === 'not_yet') return notYet(next);
     if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate_label);
     if (!next.next) return refuse(next.refusal && next.refusal.code);
     if (scanned) return showCodeStep();
@@ -449,6 +451,8 @@
     switch (error.code) {
       case 'opening':
         return awaitGate(redemption, gate);
+      case 'not_yet':
+        return refresh();
       case 'wrong_code':
         status.attempts_left = error.attempts_left;
         if (error.retry_after_seconds) return showCodeStep(t('slow_down', { seconds: error.retry_after_seconds }));
@@ -477,6 +481,21 @@
       default:
         return showCodeStep(t('server_error'));
     }
+  }
+
+  /** A code made for later: from when it works, counting down to it; at the start the
+   * page asks the status again and goes on to the scan step by itself. */
+  function notYet(next) {
+    stopCamera();
+    $('purpose').textContent = '';
+    $('time-left-label').textContent = t('time_left_start');
+    $('time-left').parentElement.hidden = false;
+    $('valid-until').hidden = true;
+    $('refused-title').textContent = t('not_yet_title', { time: localTime(next.starts_at), zone: zoneName() });
+    $('refused-body').textContent = t('not_yet_body');
+    showStep('step-refused', $('refused-title'));
+    document.body.dataset.refusal = 'not_yet';
+    startCountdown(next.starts_at);
   }
 
   /** The end of the road for this link, or of this try: `confirmed` when the service
