@@ -90,6 +90,7 @@ pub const ERROR_CODES: &[&str] = &[
     "opening",
     "scan_at_gate",
     "gate_failing",
+    "not_yet",
     "gate_unavailable",
     "busy",
     "unavailable",
@@ -115,6 +116,7 @@ fn refusal_message(refusal: Refusal) -> &'static str {
         Refusal::SlowDown => "too many wrong codes at the exit; wait a moment before the next try",
         Refusal::Opening => "the gate is opening for this code; wait for it to answer",
         Refusal::ScanAtGate => "scan the QR code at the gate, or type the number printed under it",
+        Refusal::NotYet => "this code does not work yet; it works from the time in your message",
         Refusal::GateFailing => "this gate did not open after several tries; ask the person who invited you for help",
     }
 }
@@ -162,6 +164,7 @@ impl ApiError {
                 | Refusal::AlreadyUsed
                 | Refusal::NotEntered
                 | Refusal::Opening
+                | Refusal::NotYet
                 | Refusal::GateFailing => StatusCode::CONFLICT,
                 Refusal::GateOffline => StatusCode::SERVICE_UNAVAILABLE,
                 Refusal::SlowDown => StatusCode::TOO_MANY_REQUESTS,
@@ -201,6 +204,7 @@ impl ApiError {
                 Refusal::Opening => "opening",
                 Refusal::GateFailing => "gate_failing",
                 Refusal::ScanAtGate => "scan_at_gate",
+                Refusal::NotYet => "not_yet",
             },
             Self::GateUnavailable => "gate_unavailable",
             Self::Busy => "busy",
@@ -280,6 +284,8 @@ mod tests {
             Refusal::SlowDown,
             Refusal::Opening,
             Refusal::ScanAtGate,
+            Refusal::GateFailing,
+            Refusal::NotYet,
         ];
         let codes: std::collections::HashSet<_> = refusals.iter().map(|r| ApiError::refused(*r).code()).collect();
         assert_eq!(codes.len(), refusals.len());

@@ -13,6 +13,7 @@
 //! - [`store`]: the DynamoDB adapter — every read and conditional write, one file
 //!   per aggregate with its item mapping beside its requests.
 //! - [`sms`]: the SNS adapter and the text of the SMS and share message.
+//! - [`share`]: the share sheet's targets (message, SMS, WhatsApp and e-mail links).
 //! - [`sms_queue`]: the SQS queue that buffers SMS requests between the stream and SNS.
 //! - [`gate`]: the IoT device-shadow adapter that opens gates.
 //! - [`api`]: the wire types, every response and error body (the contract
@@ -35,6 +36,8 @@ pub mod gate;
 pub mod handlers;
 pub mod http;
 pub mod keys;
+#[cfg(feature = "phone")]
+pub mod share;
 #[cfg(feature = "phone")]
 pub mod sms;
 #[cfg(feature = "queue")]

@@ -36,18 +36,22 @@ pub fn short_duration(minutes: u32) -> String {
     }
 }
 
-/// The guest's SMS: code, link and the three steps, in one GSM-7 segment.
+/// The guest's SMS: code, link and the three steps, in one GSM-7 segment, with the
+/// day and time it starts (`starts`, the intercom's local time) for a code made
+/// for later.
 /// The greeting is the letters of the first name only (a name is typed by whoever
 /// has an account, and must not carry a link or a number into a text sent in
 /// Fluss's name), when that keeps the message in one segment and in GSM-7 (a
 /// single non-GSM character would make the whole SMS UCS-2, 70 chars); otherwise
 /// the message goes without the name.
-pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes: u32) -> String {
-    let body = format!(
-        "Fluss code {} (valid {})\nAt the gate open {link} scan the QR, enter the code.",
-        code.as_str(),
-        short_duration(valid_minutes)
-    );
+pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes: u32, starts: Option<&str>) -> String {
+    let (code, valid) = (code.as_str(), short_duration(valid_minutes));
+    // The start costs the steps their articles: with the longest links, the whole
+    // still fits one segment.
+    let body = match starts {
+        None => format!("Fluss code {code} (valid {valid})\nAt the gate open {link} scan the QR, enter the code."),
+        Some(at) => format!("Fluss code {code} from {at} for {valid}\nAt the gate open {link} scan QR, enter code."),
+    };
     let letters: String = name.first_name().chars().filter(|c| c.is_alphabetic()).collect();
     let greeted = format!("{letters}: {body}");
     if !letters.is_empty() && is_gsm7(&greeted) && greeted.chars().count() <= SEGMENT_CHARS {
@@ -57,20 +61,34 @@ pub fn guest_sms(name: &GuestName, code: &AccessCode, link: &str, valid_minutes:
     }
 }
 
-/// The pre-filled message the app offers for clipboard, SMS, WhatsApp or e-mail.
+/// The SMS of `invite`, whose link is `link`: what the SMS sender sends and the
+/// share sheet's SMS target carries.
+pub fn guest_sms_of(invite: &crate::domain::invite::Invite, link: &str) -> String {
+    let minutes = u32::try_from((invite.expires_at - invite.starts_at).whole_minutes()).unwrap_or(u32::MAX);
+    let starts = (invite.starts_at > invite.created_at).then(|| invite.time_zone.short_wall_clock(invite.starts_at));
+    guest_sms(&invite.guest_name, &invite.code, link, minutes, starts.as_deref())
+}
+
+/// The pre-filled message the app offers for clipboard, WhatsApp or e-mail; `from_local`
+/// for a code made for later.
 pub fn share_message(
     name: &GuestName,
     intercom_label: &str,
     code: &AccessCode,
     link: &str,
+    from_local: Option<&str>,
     until_local: &str,
 ) -> String {
+    let when = match from_local {
+        Some(from) => format!("from {from} until {until_local}"),
+        None => format!("until {until_local}"),
+    };
     format!(
         "Hi {name}, here is your one-time access to {intercom_label}.\n\
          1. Open this link on your phone: {link}\n\
          2. Scan the QR code on the intercom.\n\
          3. Enter the code {code}.\n\
-         It works once to enter and once to leave, until {until_local}.",
+         It works once to enter and once to leave, {when}.",
         name = name.as_str(),
         code = code.as_str(),
     )
@@ -209,19 +227,19 @@ mod tests {
         )
         .expose();
         let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token);
-        guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes)
+        guest_sms(&GuestName::parse(name).unwrap(), &AccessCode::parse("4821").unwrap(), &link, minutes, None)
     }
 
     #[test]
     fn the_sms_greets_with_the_letters_of_the_first_name_only() {
         let link = "https://ote.fluss.me/#ic.BrCCiaPUD7s.xE43GsB2lfEqGNo48h8fdQ";
         let code = AccessCode::parse("4821").unwrap();
-        let text = guest_sms(&GuestName::parse("www.win-cash.co/za now").unwrap(), &code, link, 720);
+        let text = guest_sms(&GuestName::parse("www.win-cash.co/za now").unwrap(), &code, link, 720, None);
         assert!(!text.contains("www.") && !text.contains("/za"), "no name-borne links: {text}");
         assert!(text.starts_with("wwwwincashcoza: "), "{text}");
-        let text = guest_sms(&GuestName::parse("O'Brien").unwrap(), &code, link, 720);
+        let text = guest_sms(&GuestName::parse("O'Brien").unwrap(), &code, link, 720, None);
         assert!(text.starts_with("OBrien: "), "{text}");
-        let text = guest_sms(&GuestName::parse("0800 123 456").unwrap(), &code, link, 720);
+        let text = guest_sms(&GuestName::parse("0800 123 456").unwrap(), &code, link, 720, None);
         assert!(text.starts_with("Fluss code"), "no letters, no greeting: {text}");
     }
 
@@ -243,6 +261,22 @@ mod tests {
             let sms = sms_for(name, 720);
             assert!(sms.starts_with("Fluss code 4821"), "{sms}");
             assert!(is_gsm7(&sms) && sms.chars().count() <= SEGMENT_CHARS);
+        }
+    }
+
+    #[test]
+    fn a_code_made_for_later_says_from_when_in_one_gsm7_segment_greeting_or_not() {
+        let intercom = IntercomId::parse("ic-0123456789abc").unwrap();
+        let secrets = crate::domain::idempotency::SealKeys::random();
+        let token = LinkToken::generate(intercom, InviteId::generate(time::OffsetDateTime::UNIX_EPOCH), &secrets);
+        let link = link(crate::config::DEFAULT_LINK_BASE_URL, &token.expose());
+        let code = AccessCode::parse("4821").unwrap();
+        for name in ["Thandi Mokoena", "Bartholomew-Alexander Smith", "Łukasz"] {
+            for minutes in [15, 90, 4320] {
+                let sms = guest_sms(&GuestName::parse(name).unwrap(), &code, &link, minutes, Some("28 Dec 09:00"));
+                assert!(sms.chars().count() <= SEGMENT_CHARS && is_gsm7(&sms), "{} chars: {sms}", sms.chars().count());
+                assert!(sms.contains("Fluss code 4821 from 28 Dec 09:00 for "), "{sms}");
+            }
         }
     }
 

@@ -251,6 +251,11 @@ async fn every_event_validates_against_the_schema_of_its_detail_type() {
     app.configure(5).await;
     app.front.outbox.set_receipt(&app.mobile, Receipt::Failed);
     let guest = app.invite("Schema Guest").await;
+    // A code made for later: its `code_created` carries `starts_at`.
+    let later = ota::clock::Clock::now(app.front.deps.clock.as_ref()) + Duration::hours(1);
+    let later = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let body = json!({ "name": "Later Guest", "mobile": app.mobile, "starts_at": later });
+    assert_eq!(app.create(&app.owner, body).await.0, 201);
     for _ in 0..5 {
         app.redeem(crate::helpers::Redeem::Entry, &guest.token, app.intercom(), &other_code(&guest.code)).await;
     }
@@ -277,6 +282,7 @@ async fn every_event_validates_against_the_schema_of_its_detail_type() {
     let events = app.events().await;
     let kinds: BTreeSet<&str> = kinds_of(&events).into_iter().collect();
     assert!(kinds.len() >= 11, "most kinds of fact: {kinds:?}");
+    assert!(events.iter().any(|e| e["detail"]["starts_at"].is_string()), "a code made for later");
     let schemas = repo_root().join("events/schemas");
     let kinds_with_schema: BTreeSet<String> = std::fs::read_dir(&schemas)
         .unwrap()

@@ -25,7 +25,7 @@ async fn a_shared_user_creates_a_code_and_the_guest_gets_one_sms_with_code_and_l
     assert!(token.len() >= 33);
     assert_eq!(body["remaining_seconds"], 12 * 3600);
     assert_eq!(body["sms"]["status"], "queued", "the SMS sender sends it from the stream");
-    let share = body["share_message"].as_str().unwrap();
+    let share = body["share"]["message"].as_str().unwrap();
     assert!(share.contains(code) && share.contains(link) && share.contains("Scan the QR code"));
     // The demo intercoms are in Johannesburg: the guest reads SAST, never UTC.
     let expires = time::OffsetDateTime::parse(body["expires_at"].as_str().unwrap(), &Rfc3339).unwrap();
@@ -229,7 +229,7 @@ async fn a_retried_create_with_the_same_idempotency_key_returns_the_same_invite_
     assert_eq!(again.status().as_u16(), 201);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
-    for field in ["id", "code", "link", "expires_at", "share_message"] {
+    for field in ["id", "code", "link", "starts_at", "expires_at", "share"] {
         assert_eq!(first[field], again[field], "{field}");
     }
     assert_eq!(app.sms().await.len(), 1, "one SMS");

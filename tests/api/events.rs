@@ -15,6 +15,7 @@ fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
         ("get-settings.json", "user-shared", vec!["intercomId"]),
         ("update-settings.json", "user-owner", vec!["intercomId"]),
         ("create-invite.json", "user-owner", vec!["intercomId"]),
+        ("create-invite-shared-for-later.json", "user-owner", vec!["intercomId"]),
         ("list-codes.json", "user-owner", vec!["intercomId"]),
         ("revoke-code.json", "user-owner", vec!["intercomId", "codeId"]),
         ("list-activity.json", "user-owner", vec!["intercomId"]),

@@ -32,5 +32,6 @@ mod redeem;
 mod revoke;
 mod secrets;
 mod settings;
+mod share_and_later;
 mod sms_pipeline;
 mod template_rules;

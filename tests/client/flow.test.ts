@@ -173,7 +173,9 @@ test("an owner's day through the generated client: settings, a code, the list, a
   assert.ok(code);
   assert.equal(code.entry_gate, entry.id);
   assert.equal(code.entry_gate_label, 'Main gate');
-  assert.ok(code.share_message.includes(code.code) && code.share_message.includes(code.link));
+  assert.ok(code.share.message.includes(code.code) && code.share.message.includes(code.link));
+  assert.ok(code.share.whatsapp_url.startsWith('https://wa.me/27825550199?text='), code.share.whatsapp_url);
+  assert.equal(code.starts_at, code.created_at);
 
   const replay = await owner.POST('/intercoms/{intercomId}/codes', {
     params: { path, header: { 'Idempotency-Key': key } },
@@ -196,6 +198,22 @@ test("an owner's day through the generated client: settings, a code, the list, a
   const resent = await owner.POST('/intercoms/{intercomId}/codes/{codeId}/sms', { params: { path: { intercomId, codeId: code.id } } });
   assert.equal(resent.response.status, 202);
   assert.equal(resent.data?.sms.status, 'queued');
+
+  // A code the owner shares themselves, for tomorrow: listed as scheduled, no SMS until a resend.
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const later = await owner.POST('/intercoms/{intercomId}/codes', {
+    params: { path },
+    body: { name: 'Sipho Dlamini', mobile: '082 555 0198', delivery: 'owner_shares', starts_at: tomorrow },
+  });
+  assert.equal(later.response.status, 201);
+  assert.equal(later.data?.sms.status, 'owner_shares');
+  assert.equal(later.data?.starts_at, tomorrow);
+  const all = await owner.GET('/intercoms/{intercomId}/codes', { params: { path, query: { limit: 100 } } });
+  assert.equal(all.data?.codes.find((listedCode) => listedCode.id === later.data?.id)?.state, 'scheduled');
+  const texted = await owner.POST('/intercoms/{intercomId}/codes/{codeId}/sms', {
+    params: { path: { intercomId, codeId: later.data?.id ?? '' } },
+  });
+  assert.equal(texted.data?.sms.status, 'queued');
 
   const history = await owner.GET('/intercoms/{intercomId}/activity', { params: { path, query: { code: code.id } } });
   assert.equal(history.data?.code_id, code.id);

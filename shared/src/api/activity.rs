@@ -43,6 +43,9 @@ pub struct FactView<'a> {
     pub gate: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+    /// With `code_created` of a code made for later: from when it works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<Instant>,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,6 +70,7 @@ impl<'a> FactView<'a> {
             actor: fact.actor.as_deref(),
             gate: fact.gate.as_deref(),
             reason: fact.reason.as_deref(),
+            starts_at: fact.starts_at.map(Instant),
         }
     }
 }

@@ -4,10 +4,20 @@ use super::{wire_enum, Instant};
 use crate::domain::invite::{ListedState, SmsStatus};
 use serde::Serialize;
 
-wire_enum!(SmsStatus, [SmsStatus::Queued, SmsStatus::Sent, SmsStatus::Delivered, SmsStatus::Failed]);
+wire_enum!(
+    SmsStatus,
+    [SmsStatus::Queued, SmsStatus::Sent, SmsStatus::Delivered, SmsStatus::Failed, SmsStatus::OwnerShares]
+);
 wire_enum!(
     ListedState,
-    [ListedState::Unused, ListedState::Entering, ListedState::Entered, ListedState::Locked, ListedState::Inside]
+    [
+        ListedState::Scheduled,
+        ListedState::Unused,
+        ListedState::Entering,
+        ListedState::Entered,
+        ListedState::Locked,
+        ListedState::Inside
+    ]
 );
 
 /// A new code (or, replayed, the same one again).
@@ -22,6 +32,8 @@ pub struct InviteCreated<'a> {
     pub link: String,
     pub token: String,
     pub created_at: Instant,
+    /// From when the code opens the entry (its creation unless made for later).
+    pub starts_at: Instant,
     pub expires_at: Instant,
     pub exit_closes_at: Instant,
     pub remaining_seconds: i64,
@@ -29,8 +41,21 @@ pub struct InviteCreated<'a> {
     pub entry_gate_label: String,
     pub exit_gate: String,
     pub exit_gate_label: String,
-    pub share_message: String,
+    pub share: ShareView,
     pub sms: SmsView<'a>,
+}
+
+/// The share sheet's targets (`crate::share`).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ShareView {
+    pub message: String,
+    pub sms_text: String,
+    pub sms_url: String,
+    pub whatsapp_url: String,
+    pub email_subject: String,
+    pub email_url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +103,7 @@ pub struct ListedCode<'a> {
     pub state: ListedState,
     pub created_by: &'a str,
     pub created_at: Instant,
+    pub starts_at: Instant,
     pub expires_at: Instant,
     pub remaining_seconds: i64,
     pub exit_open_until: Instant,

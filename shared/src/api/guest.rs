@@ -42,6 +42,8 @@ pub struct GuestStatus<'a> {
     pub gates: GatesView<'a>,
     pub entry: PassageView,
     pub exit: PassageView,
+    /// From when the entry opens: before then, `refusal` is `not_yet`.
+    pub starts_at: Instant,
     pub valid_until: Instant,
     pub exit_open_until: Instant,
     pub server_time: Instant,

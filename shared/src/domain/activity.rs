@@ -131,6 +131,8 @@ pub struct Fact {
     /// Why, where there is a reason: the SMS failure's class (`invalid_number`,
     /// `carrier_blocked`, `unreachable`, `sns_refused` …).
     pub reason: Option<String>,
+    /// With `code_created` of a code made for later: from when it works.
+    pub starts_at: Option<OffsetDateTime>,
 }
 
 /// The version of the events' `detail` (and of the activity entries, the same
@@ -229,6 +231,12 @@ impl InviteRecord {
             actor,
             gate,
             reason,
+            starts_at: match (kind, line.args.first()) {
+                (FactKind::CodeCreated, Some(at)) => {
+                    at.parse().ok().and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+                }
+                _ => None,
+            },
         })
     }
 
@@ -286,6 +294,9 @@ mod tests {
         assert_eq!(ids, ["000", "001", "002", "004"], "ids are line positions: the same on every delivery");
         assert!(!format!("{facts:?}").contains("4821") && !format!("{facts:?}").contains("1111"));
         assert_eq!(r.facts_from(3).len(), 1, "only the appended lines");
+        assert_eq!(facts[0].starts_at, None);
+        let later = record(&["1 created 86400"]).facts();
+        assert_eq!(later[0].starts_at, Some(OffsetDateTime::UNIX_EPOCH + time::Duration::days(1)), "made for later");
     }
 
     #[test]

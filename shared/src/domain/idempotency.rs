@@ -171,8 +171,14 @@ impl IdempotencyKey {
 }
 
 /// What was asked, so a key reused for another guest is refused.
-pub fn fingerprint(name: &GuestName, mobile: &Mobile) -> String {
-    hex(&Sha256::new().chain_update(name.as_str()).chain_update([0]).chain_update(mobile.e164()).finalize())
+pub fn fingerprint(name: &GuestName, mobile: &Mobile, choices: &[&str]) -> String {
+    let mut digest = Sha256::new().chain_update(name.as_str()).chain_update([0]).chain_update(mobile.e164());
+    // Choices left at their defaults are empty: such a request fingerprints as
+    // before the choices existed.
+    for choice in choices.iter().filter(|choice| !choice.is_empty()) {
+        digest = digest.chain_update([0]).chain_update(choice);
+    }
+    hex(&digest.finalize())
 }
 
 #[cfg(test)]

@@ -7,17 +7,16 @@
 //! free the place in the same step that ends the invite, an ended invite that TTL has
 //! not deleted yet never counts, and an entry or exit whose gate never answered is available again the
 //! moment its command lapses (see [`super::passage`]). What a guest may do at the
-//! gate, and why a redemption is refused, is [`super::redemption`]'s.
+//! gate, and why a redemption is refused, is [`super::redemption`]'s; how one is
+//! drafted from the owner's request, [`super::draft`]'s.
 
 use super::code::AccessCode;
 use super::guest::GuestName;
-use super::idempotency::SealKeys;
 use super::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use super::passage::{Passage, Progress};
 use super::phone::Mobile;
 use super::redemption::AttemptKey;
-use super::settings::{Intercom, Settings};
-use super::token::{LinkToken, TokenHash};
+use super::token::TokenHash;
 use super::zone::LocalZone;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -54,6 +53,9 @@ pub enum SmsStatus {
     Delivered,
     /// SNS refused it, or the carrier reported it undelivered.
     Failed,
+    /// The owner chose to share the code themselves: no SMS was asked for (and
+    /// none counted) until a resend asks for one.
+    OwnerShares,
 }
 
 impl SmsStatus {
@@ -63,6 +65,7 @@ impl SmsStatus {
             Self::Sent => "sent",
             Self::Delivered => "delivered",
             Self::Failed => "failed",
+            Self::OwnerShares => "owner_shares",
         }
     }
 
@@ -72,6 +75,7 @@ impl SmsStatus {
             "sent" => Self::Sent,
             "delivered" => Self::Delivered,
             "failed" => Self::Failed,
+            "owner_shares" => Self::OwnerShares,
             _ => Self::Queued,
         }
     }
@@ -99,6 +103,9 @@ pub struct Invite {
     pub guest_mobile: Mobile,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
+    /// From when the code opens the entry: its creation, or the later start the
+    /// owner chose. It holds its place and its code from creation either way.
+    pub starts_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     /// `expires_at` plus the exit grace: a guest who entered may leave until then.
     pub exit_closes_at: OffsetDateTime,
@@ -142,11 +149,17 @@ pub struct Standing {
     pub entry: Passage,
     pub exit: Passage,
     pub exit_released: bool,
+    pub starts_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub exit_closes_at: OffsetDateTime,
 }
 
 impl Standing {
+    /// Whether the code waits for its start (made ahead, for later).
+    pub fn is_scheduled(&self, now: OffsetDateTime) -> bool {
+        now < self.starts_at
+    }
+
     /// The state at `now`: a command that lapsed unanswered no longer counts.
     pub fn state(&self, now: OffsetDateTime) -> InviteState {
         if self.revoked {
@@ -212,6 +225,7 @@ impl Standing {
             return ListedState::Locked;
         }
         match self.state(now) {
+            InviteState::Unused if self.is_scheduled(now) => ListedState::Scheduled,
             InviteState::Unused => ListedState::Unused,
             InviteState::Entering => ListedState::Entering,
             _ if self.is_inside_after_expiry(now) => ListedState::Inside,
@@ -245,80 +259,6 @@ pub struct ListedGate {
     pub label: String,
 }
 
-/// Why no new code can be made now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CannotCreate {
-    /// A gate the settings name is no longer registered: the owner must choose again.
-    GateGone,
-}
-
-/// What the owner asked for: one guest.
-#[derive(Clone, Copy)]
-pub struct NewGuest<'a> {
-    pub name: &'a GuestName,
-    pub mobile: &'a Mobile,
-}
-
-impl Invite {
-    /// A new invite under the current settings, with devices, duration and limits
-    /// copied in (later settings changes do not touch it), and the link token whose
-    /// hash it keeps.
-    pub fn draft(
-        intercom: &Intercom,
-        settings: &Settings,
-        by: &UserId,
-        guest: NewGuest<'_>,
-        code: AccessCode,
-        keys: &SealKeys,
-        now: OffsetDateTime,
-    ) -> Result<(Self, LinkToken), CannotCreate> {
-        let snapshot = |device: &DeviceId| {
-            intercom
-                .gates
-                .get(device)
-                .map(|gate| GateSnapshot {
-                    device: device.clone(),
-                    label: gate.label.clone(),
-                    thing: gate.thing.clone(),
-                })
-                .ok_or(CannotCreate::GateGone)
-        };
-        let expires_at = now + settings.invite_duration();
-        let exit_closes_at = expires_at + settings.exit_grace();
-        let id = InviteId::generate(exit_closes_at);
-        let token = LinkToken::generate(intercom.id.clone(), id.clone(), keys);
-        let invite = Self {
-            intercom_id: intercom.id.clone(),
-            intercom_label: intercom.label.clone(),
-            time_zone: intercom.time_zone.clone(),
-            id,
-            token_hash: token.hash(),
-            code,
-            guest_name: guest.name.clone(),
-            guest_mobile: guest.mobile.clone(),
-            created_by: by.clone(),
-            created_at: now,
-            expires_at,
-            exit_closes_at,
-            entry_gate: snapshot(&settings.entry_gate)?,
-            exit_gate: snapshot(&settings.exit_gate)?,
-            max_users: settings.max_users,
-            place: None,
-            revoked: false,
-            entry: Passage::default(),
-            exit: Passage::default(),
-            exit_released: false,
-            exit_not_before: None,
-            last_entry_attempt: None,
-            last_exit_attempt: None,
-            sms_status: SmsStatus::Queued,
-            link_seal: keys.seal_link(token.secret(), token.invite_id()),
-            attempts: HashMap::new(),
-        };
-        Ok((invite, token))
-    }
-}
-
 /// How a code ended, as `code_ended` tells the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -347,6 +287,8 @@ impl Ended {
 /// What the list shows an owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListedState {
+    /// Made to start later: not usable yet, but holding its place.
+    Scheduled,
     Unused,
     /// The entry gate has the command and has not reported opening yet.
     Entering,
@@ -360,6 +302,7 @@ pub enum ListedState {
 impl ListedState {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Scheduled => "scheduled",
             Self::Unused => "unused",
             Self::Entering => "entering",
             Self::Entered => "entered",
@@ -378,6 +321,7 @@ impl Invite {
             entry: self.entry.clone(),
             exit: self.exit.clone(),
             exit_released: self.exit_released,
+            starts_at: self.starts_at,
             expires_at: self.expires_at,
             exit_closes_at: self.exit_closes_at,
         }
@@ -403,6 +347,7 @@ impl Invite {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::domain::idempotency::SealKeys;
     use crate::domain::token::{LinkToken, TokenHash};
     use time::Duration;
 
@@ -425,6 +370,7 @@ pub(crate) mod tests {
             guest_mobile: Mobile::from_stored("+27821234567".into()),
             created_by: UserId::parse("owner").unwrap(),
             created_at: now,
+            starts_at: now,
             expires_at: now + Duration::hours(12),
             exit_closes_at: now + Duration::hours(13),
             entry_gate: gate.clone(),
@@ -490,26 +436,6 @@ pub(crate) mod tests {
         let mut maybe_inside = invite_at(T0);
         maybe_inside.entry.given_back = 1;
         assert!(maybe_inside.holds_slot(maybe_inside.expires_at), "an entry command went out: the guest may be in");
-    }
-
-    #[test]
-    fn a_draft_snapshots_the_gates_and_refuses_a_gate_that_is_gone() {
-        let mut intercom = crate::domain::settings::tests::intercom();
-        let owner = UserId::parse("owner").unwrap();
-        let settings = crate::domain::settings::tests::change().apply(&intercom, owner.clone(), T0).unwrap();
-        let (name, mobile) = (GuestName::parse("Thandi").unwrap(), Mobile::from_stored("+27821234567".into()));
-        let guest = || NewGuest { name: &name, mobile: &mobile };
-        let code = AccessCode::parse("4821").unwrap();
-        let (invite, token) =
-            Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), &SealKeys::random(), T0).unwrap();
-        assert_eq!(invite.entry_gate.label, "In");
-        assert_eq!(invite.token_hash, token.hash());
-        assert_eq!(invite.id.window_closes(), invite.exit_closes_at.unix_timestamp());
-        intercom.gates.clear();
-        assert_eq!(
-            Invite::draft(&intercom, &settings, &owner, guest(), code, &SealKeys::random(), T0).err(),
-            Some(CannotCreate::GateGone)
-        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod access;
 pub mod activity;
 pub mod code;
 pub mod command;
+pub mod draft;
 pub mod gate_number;
 pub mod guest;
 pub mod idempotency;

@@ -48,6 +48,8 @@ pub enum Refusal {
     /// No gate number, or not this intercom's: the guest has not shown they are at
     /// the gate (scanned its QR code or typed the number under it). Nothing counted.
     ScanAtGate,
+    /// The code was made to start later: nothing counted, try again from its start.
+    NotYet,
     /// This passage's gate has failed it too often (`passage::MAX_GATE_FAILURES`):
     /// a person must help. Nothing is written, so the invite stays small.
     GateFailing,
@@ -242,6 +244,7 @@ impl Invite {
         }
         let window_closes = match (redemption, state) {
             (Redemption::Entry, _) if self.is_locked(now) => return Some(Refusal::Locked),
+            (Redemption::Entry, InviteState::Unused) if now < self.starts_at => return Some(Refusal::NotYet),
             (Redemption::Entry, InviteState::Unused) => self.expires_at,
             (Redemption::Entry, InviteState::Entering) => return Some(Refusal::Opening),
             (Redemption::Entry, _) => return Some(Refusal::AlreadyUsed),
@@ -294,6 +297,18 @@ mod tests {
         assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), None);
         assert_eq!(invite.refusal(Redemption::Entry, &code("4822"), T0), Some(Refusal::WrongCode));
         assert_eq!(invite.refusal(Redemption::Exit, &code("4821"), T0), Some(Refusal::NotEntered));
+    }
+
+    #[test]
+    fn a_code_made_for_later_refuses_before_its_start_even_the_right_code() {
+        let mut invite = invite_at(T0);
+        invite.starts_at = T0 + Duration::hours(2);
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::NotYet));
+        assert_eq!(invite.refusal(Redemption::Entry, &code("0000"), T0), Some(Refusal::NotYet), "no guess judged");
+        assert_eq!(invite.next_step(T0), Err(Refusal::NotYet));
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), invite.starts_at), None);
+        invite.revoked = true;
+        assert_eq!(invite.refusal(Redemption::Entry, &code("4821"), T0), Some(Refusal::Revoked));
     }
 
     #[test]

@@ -79,6 +79,37 @@ impl LocalZone {
         )
     }
 
+    /// `8 Dec 09:00`: a day and time there, short enough for an SMS (no year, no zone:
+    /// the guest is where the intercom is, and the code is for the days ahead).
+    #[cfg(feature = "local-time")]
+    pub fn short_wall_clock(&self, at: time::OffsetDateTime) -> String {
+        let offset = self.offset_at(at.unix_timestamp()).map_or(0, |(offset, _)| offset);
+        let local = time::UtcOffset::from_whole_seconds(offset).ok().and_then(|o| at.checked_to_offset(o));
+        let Some(local) = local else {
+            return String::new();
+        };
+        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        let month = MONTHS[usize::from(u8::from(local.month())) - 1];
+        format!("{} {month} {:02}:{:02}", local.day(), local.hour(), local.minute())
+    }
+
+    /// The instant a wall-clock time there names. In the hour a spring-forward skips,
+    /// the time is read with the offset before the change; in the hour a fall-back
+    /// repeats, the first of the two.
+    #[cfg(feature = "local-time")]
+    pub fn instant_of(&self, local: time::PrimitiveDateTime) -> Option<time::OffsetDateTime> {
+        let as_if_utc = local.assume_utc();
+        let offset_then = |at: time::OffsetDateTime| self.offset_at(at.unix_timestamp()).map(|(offset, _)| offset);
+        // The offset a day earlier is the one in force before any change that day.
+        let before = offset_then(as_if_utc - time::Duration::days(1))?;
+        let first = as_if_utc - time::Duration::seconds(before.into());
+        let offset = offset_then(first)?;
+        let candidate = as_if_utc - time::Duration::seconds(offset.into());
+        // Shown there, the candidate must read as the time asked for; in a gap it
+        // cannot, and the earlier offset's reading is kept.
+        Some(if offset_then(candidate) == Some(offset) { candidate } else { first })
+    }
+
     /// The zone's UTC offset in seconds and its abbreviation at `unix_seconds`.
     #[cfg(feature = "local-time")]
     fn offset_at(&self, unix_seconds: i64) -> Option<(i32, String)> {
@@ -133,6 +164,20 @@ impl fmt::Debug for LocalZone {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_local_time_names_the_instant_it_is_there_and_reads_back_short() {
+        let zone = LocalZone::default();
+        let at = zone.instant_of(datetime!(2026-12-08 09:00)).unwrap();
+        assert_eq!(at, datetime!(2026-12-08 07:00 UTC));
+        assert_eq!(zone.short_wall_clock(at), "8 Dec 09:00");
+        let berlin = LocalZone::parse("Europe/Berlin").unwrap();
+        assert_eq!(berlin.instant_of(datetime!(2026-07-01 12:00)).unwrap(), datetime!(2026-07-01 10:00 UTC));
+        assert_eq!(berlin.instant_of(datetime!(2026-12-01 12:00)).unwrap(), datetime!(2026-12-01 11:00 UTC));
+        // 02:30 does not exist on 29 March 2026 in Berlin; 02:30 repeats on 25 October.
+        assert_eq!(berlin.instant_of(datetime!(2026-03-29 02:30)).unwrap(), datetime!(2026-03-29 01:30 UTC));
+        assert_eq!(berlin.instant_of(datetime!(2026-10-25 02:30)).unwrap(), datetime!(2026-10-25 00:30 UTC));
+    }
 
     #[test]
     fn johannesburg_is_two_hours_ahead_all_year() {

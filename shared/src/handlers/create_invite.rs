@@ -15,18 +15,20 @@
 //! The draft is the domain's (`Invite::draft`); this parses, reads, claims, answers.
 
 use super::{back_off, intercom_in_path};
-use crate::api::codes::{CreatedGuest, InviteCreated, SmsView};
+use crate::api::codes::{CreatedGuest, InviteCreated, ShareView, SmsView};
 use crate::api::{seconds_until, Instant};
 use crate::domain::code::AccessCode;
+use crate::domain::draft::{CannotCreate, Delivery, NewGuest, StartError, StartRequest, LONGEST_START_AHEAD};
 use crate::domain::guest::{GuestName, GuestNameError};
 use crate::domain::idempotency::{fingerprint, IdempotencyKey};
 use crate::domain::ids::UserId;
-use crate::domain::invite::{CannotCreate, Ended, Invite, InviteState, NewGuest};
+use crate::domain::invite::{Ended, Invite, InviteState};
 use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{caller, json_body, respond};
+use crate::share::share_targets;
 use crate::sms;
 use crate::store::invites::sms_limits_for;
 use crate::store::places::layout::Layout;
@@ -51,6 +53,12 @@ const CREATE_ROUNDS: u32 = 12;
 struct CreateInviteBody {
     name: String,
     mobile: String,
+    /// `sms` (absent: the default) or `owner_shares`.
+    #[serde(default)]
+    delivery: Option<String>,
+    /// RFC 3339; without an offset, the intercom's local time. Absent: now.
+    #[serde(default)]
+    starts_at: Option<String>,
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -99,9 +107,22 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             })
         })
         .transpose()?;
-    let fingerprint = fingerprint(&name, &mobile);
+    let delivery = match body.delivery.as_deref() {
+        None => Delivery::Sms,
+        Some(raw) => Delivery::parse(raw).ok_or_else(|| {
+            ApiError::invalid("delivery", "delivery is sms (the service texts the guest) or owner_shares")
+        })?,
+    };
+    let requested_start = body.starts_at.as_deref().map(StartRequest::parse).transpose().map_err(start_refused)?;
+    let fingerprint = fingerprint(
+        &name,
+        &mobile,
+        &[
+            if delivery == Delivery::Sms { "" } else { delivery.as_str() },
+            &requested_start.map(StartRequest::fingerprint).unwrap_or_default(),
+        ],
+    );
     let key_hash = idempotency.as_ref().map(|key| key.record_hash(&user));
-    let guest = NewGuest { name: &name, mobile: &mobile };
     // Places and codes found taken this request: never tried twice.
     let mut tried_places = HashSet::new();
     let mut tried_codes = HashSet::new();
@@ -126,6 +147,9 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             return replay(deps, intercom, key, record, &user, &fingerprint).await;
         }
         let settings = intercom.settings.as_ref().ok_or(ApiError::SettingsNotConfigured)?;
+        let starts_at =
+            requested_start.map(|start| start.resolve(&intercom.time_zone, now)).transpose().map_err(start_refused)?;
+        let guest = NewGuest { name: &name, mobile: &mobile, starts_at, delivery };
         if intercom.places != Some(settings.max_users) && !laid_out {
             // The first create after a settings change that did not finish laying
             // out, or on an intercom of an earlier version.
@@ -187,6 +211,16 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     Err(ApiError::Busy)
 }
 
+fn start_refused(error: StartError) -> ApiError {
+    let message = match error {
+        StartError::Malformed => "starts_at is a date and time like 2026-12-08T09:00:00+02:00, or without the offset in the intercom's time zone".to_owned(),
+        StartError::NotInZone => "starts_at is not a time in the intercom's time zone".to_owned(),
+        StartError::TooFarAhead => format!("a code can start at most {} hours ahead", LONGEST_START_AHEAD.whole_hours()),
+        StartError::Past => "starts_at is in the past; leave it out for a code that starts now".to_owned(),
+    };
+    ApiError::invalid("starts_at", message)
+}
+
 /// A committed invite: the owner's answer (the SMS follows from the stream).
 async fn announce(deps: &Deps, invite: Invite, token: &LinkToken) -> Response<Body> {
     tracing::info!(intercom = %invite.intercom_id, invite = %invite.id, "invite created");
@@ -228,8 +262,7 @@ async fn replay(
 }
 
 fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) -> Response<Body> {
-    let until = invite.time_zone.wall_clock(invite.expires_at);
-    let share = sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, &until);
+    let share = share_targets(invite, link);
     let body = InviteCreated {
         id: invite.id.to_string(),
         intercom_id: invite.intercom_id.to_string(),
@@ -241,6 +274,7 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) ->
         link: link.to_owned(),
         token: link.rsplit_once('#').map(|(_, token)| token).unwrap_or_default().to_owned(),
         created_at: Instant(invite.created_at),
+        starts_at: Instant(invite.starts_at),
         expires_at: Instant(invite.expires_at),
         exit_closes_at: Instant(invite.exit_closes_at),
         remaining_seconds: seconds_until(invite.expires_at, deps.clock.now()),
@@ -248,8 +282,15 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) ->
         entry_gate_label: invite.entry_gate.label.clone(),
         exit_gate: invite.exit_gate.device.to_string(),
         exit_gate_label: invite.exit_gate.label.clone(),
-        share_message: share,
-        // `queued` when made; a replay tells where the SMS is now.
+        share: ShareView {
+            message: share.message,
+            sms_text: share.sms_text,
+            sms_url: share.sms_url,
+            whatsapp_url: share.whatsapp_url,
+            email_subject: share.email_subject,
+            email_url: share.email_url,
+        },
+        // `queued` (or `owner_shares`) when made; a replay tells where the SMS is now.
         sms: SmsView { status: invite.sms_status, reason: None },
     };
     let mut response = crate::http::json_response(StatusCode::CREATED, &body);

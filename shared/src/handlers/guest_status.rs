@@ -74,7 +74,10 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let gate = invite.gate_for(redemption);
         GateView { label: &gate.label, status: GateReachability::of(presence.get(&gate.thing), now) }
     };
-    let wait = invite.exit_wait(now).whole_seconds();
+    let wait = match invite.next_step(now) {
+        Err(Refusal::NotYet) => (invite.starts_at - now).whole_seconds(),
+        _ => invite.exit_wait(now).whole_seconds(),
+    };
     let answer = GuestStatus {
         first_name: invite.guest_name.first_name(),
         intercom: IntercomView { label: &invite.intercom_label, time_zone: invite.time_zone.name() },
@@ -86,6 +89,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         gates: GatesView { entry: gate(Redemption::Entry), exit: gate(Redemption::Exit) },
         entry: PassageView::of(invite.passage(Redemption::Entry).progress(now)),
         exit: PassageView::of(invite.passage(Redemption::Exit).progress(now)),
+        starts_at: Instant(invite.starts_at),
         valid_until: Instant(invite.expires_at),
         exit_open_until: Instant(invite.exit_closes_at),
         server_time: Instant(now),

@@ -36,6 +36,7 @@ fn listed_code(invite: &ListedInvite, now: OffsetDateTime) -> ListedCode<'_> {
         state: standing.listed_state(now),
         created_by: invite.created_by.as_str(),
         created_at: Instant(invite.created_at),
+        starts_at: Instant(standing.starts_at),
         expires_at: Instant(standing.expires_at),
         remaining_seconds: seconds_until(standing.expires_at, now),
         exit_open_until: Instant(standing.exit_closes_at),

@@ -120,6 +120,11 @@ fn explain(invite: &Invite, redemption: Redemption, code: &AccessCode, now: Offs
             attempts_left: Some(0),
             retry_after_seconds: Some(invite.exit_wait(now).whole_seconds().unsigned_abs()),
         },
+        Some(Refusal::NotYet) => ApiError::Refused {
+            refusal: Refusal::NotYet,
+            attempts_left: None,
+            retry_after_seconds: Some((invite.starts_at - now).whole_seconds().unsigned_abs()),
+        },
         Some(refusal) => ApiError::refused(refusal),
         // The condition failed on a state the rules accept: the clock moved across
         // a boundary between the two reads. A retry decides cleanly.

@@ -160,8 +160,7 @@ async fn handle(deps: &Deps, request: &SmsRequest) -> Result<Handled, StoreError
     }
     let token = LinkToken::with_secret(intercom.clone(), id.clone(), secret);
     let link = sms::link(&deps.config.link_base_url, &token.expose());
-    let minutes = u32::try_from((invite.expires_at - invite.created_at).whole_minutes()).unwrap_or(u32::MAX);
-    let text = sms::guest_sms(&invite.guest_name, &invite.code, &link, minutes);
+    let text = sms::guest_sms_of(&invite, &link);
     match deps.sms.send(&invite.guest_mobile, &text).await {
         Ok(message_id) => {
             record_sent(deps, &invite, number, &message_id).await?;

@@ -73,6 +73,9 @@ pub fn fact_to_item(fact: &Fact) -> Item {
             item.insert(name.to_owned(), value);
         }
     }
+    if let Some(at) = fact.starts_at {
+        item.insert(names::STARTS_AT.to_owned(), epoch(at));
+    }
     item
 }
 
@@ -95,6 +98,7 @@ pub fn fact_from_item(item: &Item) -> Result<Fact, ItemError> {
         actor: optional(names::ACTOR)?,
         gate: optional(names::GATE)?,
         reason: optional(names::REASON)?,
+        starts_at: get_optional(item, names::STARTS_AT, get_time)?,
     })
 }
 
@@ -264,8 +268,11 @@ mod tests {
             actor: None,
             gate: None,
             reason: Some("invalid_number".into()),
+            starts_at: None,
         };
         assert_eq!(fact_from_item(&fact_to_item(&fact)).unwrap(), fact);
+        let created = Fact { kind: FactKind::CodeCreated, reason: None, starts_at: Some(fact.at), ..fact.clone() };
+        assert_eq!(fact_from_item(&fact_to_item(&created)).unwrap(), created);
         let cursor = ActivityCursor(keys::activity_sk(fact.at, &fact.id));
         assert_eq!(ActivityCursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(ActivityCursor::decode("not a cursor"), None);

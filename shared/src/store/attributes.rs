@@ -157,6 +157,7 @@ pub mod names {
     pub const SMS_STATUS: &str = "sms_status";
     /// Guest SMS counted in one clock hour (SMS counter items).
     pub const SMS_COUNT: &str = "sms_count";
+    pub const STARTS_AT: &str = "starts_at";
     pub const STATE: &str = "state";
     pub const THING: &str = "thing";
     pub const TOKEN_HASH: &str = "token_hash";

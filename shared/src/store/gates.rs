@@ -336,6 +336,7 @@ pub fn presence_facts(old: Option<&Item>, new: &Item) -> Vec<crate::domain::acti
                 actor: None,
                 gate: Some(label.as_s().ok()?.clone()),
                 reason: None,
+                starts_at: None,
             })
         })
         .collect()

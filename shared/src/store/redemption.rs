@@ -85,7 +85,7 @@ impl Store {
         let (condition, mut update) = match redemption {
             Redemption::Entry => (
                 "token_hash = :hash AND #state = :active AND expires_at > :now AND #guesses < :allowed \
-                 AND NOT contains(#tries, #code) AND attribute_not_exists(#opened) \
+                 AND (attribute_not_exists(#starts_at) OR #starts_at <= :now) AND NOT contains(#tries, #code) AND attribute_not_exists(#opened) \
                  AND NOT contains(#exit_tries, #code) AND attribute_not_exists(#released) \
                  AND attribute_not_exists(#attempts.#attempt)",
                 String::new(),
@@ -142,6 +142,7 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         request = match redemption {
             Redemption::Entry => request
+                .expression_attribute_names("#starts_at", names::STARTS_AT)
                 .expression_attribute_names("#exit_tries", EXIT_TRIES)
                 .expression_attribute_names("#released", EXIT_RELEASED)
                 .expression_attribute_values(":allowed", n(MAX_WRONG_ATTEMPTS)),

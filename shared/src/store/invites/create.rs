@@ -74,10 +74,11 @@ impl Store {
 
     /// Writes a new invite in one transaction that claims `place` and the invite's
     /// code (`store::places`), re-checks the caller's membership, writes the SMS item
-    /// (the SMS sender sends it from the stream) and counts the guest SMS it will
-    /// cause against this clock hour's allowance of the caller and of the intercom
-    /// (one counter item each, a conditional increment). Any condition that fails
-    /// writes nothing; the outcome says which.
+    /// (the SMS sender sends it from the stream) and, unless the owner shares the
+    /// code themselves, counts the guest SMS it will cause against this clock hour's
+    /// allowance of the caller and of the intercom (one counter item each, a
+    /// conditional increment). Any condition that fails writes nothing; the outcome
+    /// says which.
     pub async fn commit_create(
         &self,
         user: &UserId,
@@ -94,15 +95,17 @@ impl Store {
             TransactWriteItem::builder().condition_check(self.member_check(intercom, user)?).build(),
             self.put_new(invite_to_item(invite))?,
             self.claim_code(invite, now)?,
-            self.count_sms(keys::sms_by_intercom_pk(intercom), hour, limits.per_intercom_per_hour)?,
-            self.count_sms(keys::sms_by_user_pk(user), hour, limits.per_user_per_hour)?,
             self.put_new(sms_to_item(invite))?,
         ];
         const MEMBER: usize = 0;
         const INVITE: usize = 1;
         const CODE: usize = 2;
-        const BY_INTERCOM: usize = 3;
-        const BY_USER: usize = 4;
+        let counted = invite.sms_status != SmsStatus::OwnerShares;
+        let (by_intercom, by_user) = (items.len(), items.len() + 1);
+        if counted {
+            items.push(self.count_sms(keys::sms_by_intercom_pk(intercom), hour, limits.per_intercom_per_hour)?);
+            items.push(self.count_sms(keys::sms_by_user_pk(user), hour, limits.per_user_per_hour)?);
+        }
         let place_at = items.len();
         items.extend(self.claim_place(place, invite, now)?);
         let holder_at = place.holder.as_ref().map(|_| place_at + 1);
@@ -120,9 +123,9 @@ impl Store {
                 CreateOutcome::Committed
             } else if items.contains(&MEMBER) {
                 CreateOutcome::MemberGone
-            } else if items.contains(&BY_INTERCOM) {
+            } else if counted && items.contains(&by_intercom) {
                 CreateOutcome::SmsLimitReached(SmsLimitScope::Intercom)
-            } else if items.contains(&BY_USER) {
+            } else if counted && items.contains(&by_user) {
                 CreateOutcome::SmsLimitReached(SmsLimitScope::User)
             } else if holder_at.is_some_and(|at| items.contains(&at)) {
                 CreateOutcome::PlaceStillHeld

@@ -63,6 +63,7 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::GUEST_MOBILE.to_owned(), s(invite.guest_mobile.e164())),
         (names::CREATED_BY.to_owned(), s(invite.created_by.as_str())),
         (names::CREATED_AT.to_owned(), epoch(invite.created_at)),
+        (names::STARTS_AT.to_owned(), epoch(invite.starts_at)),
         (names::EXPIRES_AT.to_owned(), epoch(invite.expires_at)),
         (names::EXIT_CLOSES_AT.to_owned(), epoch(invite.exit_closes_at)),
         (names::ENTRY_GATE.to_owned(), gate_snapshot(&invite.entry_gate)),
@@ -74,7 +75,7 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::EXIT_GUESSES.to_owned(), n(invite.exit.guesses)),
         (EXIT_PAUSE.to_owned(), n(0)),
         (ATTEMPTS.to_owned(), AttributeValue::M(HashMap::new())),
-        (names::HISTORY.to_owned(), history_append("created", invite.created_at)),
+        (names::HISTORY.to_owned(), history_append(&created_line(invite), invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(purge_at)),
     ]);
     if let Some(place) = invite.place {
@@ -88,6 +89,16 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         );
     }
     item
+}
+
+/// The first history line: `created`, with the start when the code was made for
+/// later (what the `code_created` fact says).
+fn created_line(invite: &Invite) -> String {
+    if invite.starts_at > invite.created_at {
+        format!("created {}", invite.starts_at.unix_timestamp())
+    } else {
+        "created".to_owned()
+    }
 }
 
 pub(super) fn tries_include(item: &Item, name: &str, code: &AccessCode) -> bool {
@@ -119,6 +130,11 @@ pub(super) fn standing_from_item(item: &Item, code: &AccessCode) -> Result<Stand
         entry: passage_from_item(item, &ENTRY, code)?,
         exit: passage_from_item(item, &EXIT, code)?,
         exit_released: item.get(EXIT_RELEASED).and_then(|v| v.as_bool().ok()).copied().unwrap_or(false),
+        // Invites made before codes could start later start at their creation.
+        starts_at: match get_optional(item, names::STARTS_AT, get_time)? {
+            Some(at) => at,
+            None => get_time(item, names::CREATED_AT)?,
+        },
         expires_at: get_time(item, names::EXPIRES_AT)?,
         exit_closes_at: get_time(item, names::EXIT_CLOSES_AT)?,
     })
@@ -154,6 +170,7 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
         created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
         created_at: get_time(item, names::CREATED_AT)?,
+        starts_at: standing.starts_at,
         expires_at: standing.expires_at,
         exit_closes_at: standing.exit_closes_at,
         entry_gate: gate_snapshot_from(item, names::ENTRY_GATE)?,

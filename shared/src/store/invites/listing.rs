@@ -13,6 +13,7 @@ pub(super) const INVITE_AS_LISTED: &[&str] = &[
     names::GUEST_MOBILE,
     names::CREATED_BY,
     names::CREATED_AT,
+    names::STARTS_AT,
     names::EXPIRES_AT,
     names::EXIT_CLOSES_AT,
     names::STATE,

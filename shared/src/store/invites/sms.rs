@@ -20,17 +20,23 @@ pub(super) fn sms_key(intercom: &IntercomId, invite: &InviteId) -> Item {
     key(keys::intercom_pk(intercom), keys::sms_sk(invite))
 }
 
-/// The SMS item of a new invite: queued, with the sealed link the sender needs.
+/// The SMS item of a new invite: queued, with the sealed link the sender needs;
+/// or, when the owner shares the code, only that (`sms_owner_shares` asks the
+/// outbox for nothing), with the sealed link kept for a later resend.
 pub fn sms_to_item(invite: &Invite) -> Item {
+    let first_line = match invite.sms_status {
+        SmsStatus::OwnerShares => "sms_owner_shares",
+        _ => "sms_queued",
+    };
     let mut item = sms_key(&invite.intercom_id, &invite.id);
     item.extend([
         (names::INTERCOM_ID.to_owned(), s(invite.intercom_id.as_str())),
         (names::INVITE_ID.to_owned(), s(invite.id.as_str())),
         (names::GUEST_NAME.to_owned(), s(invite.guest_name.as_str())),
         (names::GUEST_MOBILE.to_owned(), s(invite.guest_mobile.e164())),
-        (names::SMS_STATUS.to_owned(), s(SmsStatus::Queued.as_str())),
+        (names::SMS_STATUS.to_owned(), s(invite.sms_status.as_str())),
         (names::SMS_HANDLED.to_owned(), n(0)),
-        (names::HISTORY.to_owned(), history_append("sms_queued", invite.created_at)),
+        (names::HISTORY.to_owned(), history_append(first_line, invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at.saturating_add(INVITE_RETENTION))),
     ]);
     if let Some(sealed) = &invite.link_seal {
