@@ -3,28 +3,12 @@
 //! (or as well as the service's SMS). Each is built from the one message and the one
 //! SMS text, so the link and the code read the same in every channel.
 
+use crate::api::codes::ShareView;
 use crate::domain::invite::Invite;
 use crate::sms;
 
-/// Ready-made share targets for one code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShareTargets {
-    /// The message for the clipboard, WhatsApp and e-mail: several lines.
-    pub message: String,
-    /// The SMS text: one GSM-7 segment (160 characters), the same the service sends.
-    pub sms_text: String,
-    /// `sms:` URI (RFC 5724) to the guest, with `sms_text` as its body.
-    pub sms_url: String,
-    /// WhatsApp's click-to-chat link to the guest, with `message` filled in.
-    pub whatsapp_url: String,
-    pub email_subject: String,
-    /// `mailto:` URI (RFC 6068) without an address (the app has none for the
-    /// guest), with the subject and `message` as its body.
-    pub email_url: String,
-}
-
 /// The targets of `invite`, whose link is `link`.
-pub fn share_targets(invite: &Invite, link: &str) -> ShareTargets {
+pub fn share_targets(invite: &Invite, link: &str) -> ShareView {
     let zone = &invite.time_zone;
     let from = (invite.starts_at > invite.created_at).then(|| zone.wall_clock(invite.starts_at));
     let until = zone.wall_clock(invite.expires_at);
@@ -47,7 +31,7 @@ pub fn share_targets(invite: &Invite, link: &str) -> ShareTargets {
         percent_encoded(&email_subject),
         percent_encoded(&message.replace('\n', "\r\n"))
     );
-    ShareTargets { message, sms_text, sms_url, whatsapp_url, email_subject, email_url }
+    ShareView { message, sms_text, sms_url, whatsapp_url, email_subject, email_url }
 }
 
 /// Every byte but RFC 3986's unreserved characters percent-encoded (UTF-8), as a

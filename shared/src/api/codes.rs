@@ -45,16 +45,22 @@ pub struct InviteCreated<'a> {
     pub sms: SmsView<'a>,
 }
 
-/// The share sheet's targets (`crate::share`).
+/// Ready-made share targets for one code (built by `crate::share`).
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShareView {
+    /// The message for the clipboard, WhatsApp and e-mail: several lines.
     pub message: String,
+    /// The SMS text: one GSM-7 segment (160 characters), the same the service sends.
     pub sms_text: String,
+    /// `sms:` URI (RFC 5724) to the guest, with `sms_text` as its body.
     pub sms_url: String,
+    /// WhatsApp's click-to-chat link to the guest, with `message` filled in.
     pub whatsapp_url: String,
     pub email_subject: String,
+    /// `mailto:` URI (RFC 6068) without an address (the app has none for the
+    /// guest), with the subject and `message` as its body.
     pub email_url: String,
 }
 

@@ -15,7 +15,7 @@
 //! The draft is the domain's (`Invite::draft`); this parses, reads, claims, answers.
 
 use super::{back_off, intercom_in_path};
-use crate::api::codes::{CreatedGuest, InviteCreated, ShareView, SmsView};
+use crate::api::codes::{CreatedGuest, InviteCreated, SmsView};
 use crate::api::{seconds_until, Instant};
 use crate::domain::code::AccessCode;
 use crate::domain::draft::{CannotCreate, Delivery, NewGuest, StartError, StartRequest, LONGEST_START_AHEAD};
@@ -262,7 +262,6 @@ async fn replay(
 }
 
 fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) -> Response<Body> {
-    let share = share_targets(invite, link);
     let body = InviteCreated {
         id: invite.id.to_string(),
         intercom_id: invite.intercom_id.to_string(),
@@ -282,14 +281,7 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) ->
         entry_gate_label: invite.entry_gate.label.clone(),
         exit_gate: invite.exit_gate.device.to_string(),
         exit_gate_label: invite.exit_gate.label.clone(),
-        share: ShareView {
-            message: share.message,
-            sms_text: share.sms_text,
-            sms_url: share.sms_url,
-            whatsapp_url: share.whatsapp_url,
-            email_subject: share.email_subject,
-            email_url: share.email_url,
-        },
+        share: share_targets(invite, link),
         // `queued` (or `owner_shares`) when made; a replay tells where the SMS is now.
         sms: SmsView { status: invite.sms_status, reason: None },
     };
