@@ -3,7 +3,7 @@
 // tool is esbuild (pinned in package-lock.json); the decoder (jsQR) becomes its own
 // asset, loaded only at the scan step.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,17 @@ const target = ['chrome80', 'safari13', 'firefox78'];
 const minify = async (code, loader) => (await transform(code, { loader, minify: true, target })).code;
 
 const css = emit('app', 'css', await minify(src('style.css'), 'css'));
-const js = emit('app', 'js', await minify(`${src('messages.js')}\n${src('keep.js')}\n${src('app.js')}`, 'js'));
+// Every text the guest reads: the catalogues the service's SMS and share message
+// come from too (shared/i18n/<language>.json), bundled whole (about 2 KB gzipped each).
+const catalogues = join(here, '..', '..', 'shared', 'i18n');
+const messages = Object.fromEntries(
+  readdirSync(catalogues)
+    .filter((file) => file.endsWith('.json'))
+    .sort()
+    .map((file) => [file.replace(/\.json$/, ''), JSON.parse(readFileSync(join(catalogues, file), 'utf8'))]),
+);
+const catalogue = `const MESSAGES = ${JSON.stringify(messages)};`;
+const js = emit('app', 'js', await minify(`${catalogue}\n${src('words.js')}\n${src('keep.js')}\n${src('scanner.js')}\n${src('app.js')}`, 'js'));
 const decoder = emit('jsqr', 'js', await minify(readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8'), 'js'));
 
 const html = src('index.html').replace('%CSS%', css).replace('%JS%', js).replace('%DECODER%', decoder);

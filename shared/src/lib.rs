@@ -13,6 +13,9 @@
 //! - [`store`]: the DynamoDB adapter — every read and conditional write, one file
 //!   per aggregate with its item mapping beside its requests.
 //! - [`sms`]: the SNS adapter and the text of the SMS and share message.
+//! - [`i18n`], [`messages`]: the guest's words in each language (one catalogue per
+//!   language, `shared/i18n/`, shared with the guest page), and the SMS and share
+//!   message built from them.
 //! - [`share`]: the share sheet's targets (message, SMS, WhatsApp and e-mail links).
 //! - [`sms_queue`]: the SQS queue that buffers SMS requests between the stream and SNS.
 //! - [`gate`]: the IoT device-shadow adapter that opens gates.
@@ -35,7 +38,11 @@ pub mod events;
 pub mod gate;
 pub mod handlers;
 pub mod http;
+#[cfg(feature = "phone")]
+pub mod i18n;
 pub mod keys;
+#[cfg(feature = "phone")]
+pub mod messages;
 #[cfg(feature = "phone")]
 pub mod share;
 #[cfg(feature = "phone")]

@@ -5,17 +5,26 @@
 
 use crate::api::codes::ShareView;
 use crate::domain::invite::Invite;
-use crate::sms;
+use crate::i18n::fill;
+use crate::messages;
 
 /// The targets of `invite`, whose link is `link`.
 pub fn share_targets(invite: &Invite, link: &str) -> ShareView {
     let zone = &invite.time_zone;
     let from = (invite.starts_at > invite.created_at).then(|| zone.wall_clock(invite.starts_at));
     let until = zone.wall_clock(invite.expires_at);
-    let message =
-        sms::share_message(&invite.guest_name, &invite.intercom_label, &invite.code, link, from.as_deref(), &until);
-    let sms_text = sms::guest_sms_of(invite, link);
-    let email_subject = format!("Your access to {}", invite.intercom_label);
+    let language = invite.language;
+    let place = &invite.intercom_label;
+    let mut message =
+        messages::share_message(language, &invite.guest_name, place, &invite.code, link, from.as_deref(), &until);
+    if let Some(location) = &invite.location {
+        message.push('\n');
+        message.push_str(&fill(language, "share_address", &[("address", &location.address)]));
+        message.push('\n');
+        message.push_str(&fill(language, "share_directions", &[("map", &location.map_url())]));
+    }
+    let sms_text = messages::guest_sms_of(invite, link);
+    let email_subject = fill(language, "email_subject", &[("place", place)]);
     // RFC 5724 §2.2: `sms:<number>?body=<text>`, the body percent-encoded.
     let sms_url = format!("sms:{}?body={}", invite.guest_mobile.e164(), percent_encoded(&sms_text));
     // WhatsApp's click-to-chat: "https://wa.me/<number>?text=<urlencodedtext>", the
@@ -92,11 +101,25 @@ mod tests {
             assert!(text.contains(link) && text.contains("4821"), "{text}");
             assert_eq!(text.matches("4821").count(), 1, "the code once: {text}");
         }
-        assert!(share.sms_text.chars().count() <= sms::SEGMENT_CHARS && sms::is_gsm7(&share.sms_text));
+        assert!(share.sms_text.chars().count() <= crate::sms::SEGMENT_CHARS && crate::sms::is_gsm7(&share.sms_text));
         assert!(share.whatsapp_url.starts_with("https://wa.me/27821234567?text="), "{}", share.whatsapp_url);
         assert!(share.sms_url.starts_with("sms:+27821234567?body="), "{}", share.sms_url);
         assert_eq!(share.email_url.matches('&').count(), 1, "the name's & is encoded: {}", share.email_url);
         assert!(!share.whatsapp_url.contains(' ') && !share.whatsapp_url.contains('\n'));
+    }
+
+    #[test]
+    fn the_targets_are_in_the_guests_language_and_carry_the_way_to_the_gate() {
+        let mut invite = invite_at(datetime!(2026-12-07 08:00 UTC));
+        invite.language = crate::domain::language::Language::Afrikaans;
+        invite.location =
+            crate::domain::location::Location::new("12 Jacaranda Rd, Parkhurst", Some((-26.1386, 28.0172)));
+        let share = share_targets(&invite, "https://ote.fluss.me/#t");
+        assert!(share.message.starts_with("Hallo Thandi"), "{}", share.message);
+        assert!(share.message.contains("Adres: 12 Jacaranda Rd, Parkhurst"), "{}", share.message);
+        assert!(share.message.contains("query=-26.138600,28.017200"), "{}", share.message);
+        assert!(share.sms_text.starts_with("Thandi: Fluss-kode 4821"), "{}", share.sms_text);
+        assert_eq!(share.email_subject, "Jou toegang tot Test Estate");
     }
 
     #[test]

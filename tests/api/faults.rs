@@ -263,7 +263,7 @@ async fn a_revoke_whose_answer_is_lost_still_answers_revoked() {
 async fn an_aws_outage_is_a_503_to_retry_not_an_internal_error() {
     let app = faulty_app().await;
     let invite = app.invite("Outage").await;
-    for (operation, fault) in [("DynamoDB.GetItem", Fault::ServerError), ("DynamoDB.GetItem", HANG)] {
+    for (operation, fault) in [("DynamoDB.BatchGetItem", Fault::ServerError), ("DynamoDB.BatchGetItem", HANG)] {
         app.faults().always(operation, fault);
         let (status, body) = app.guest_status(&invite.token).await;
         assert_eq!((status, body["error"]["code"].as_str()), (503, Some("unavailable")), "{fault:?}: {body}");

@@ -25,6 +25,7 @@ mod events;
 mod expiry;
 mod faults;
 mod gates;
+mod guest_reach;
 mod guest_status;
 mod inside;
 mod presence;

@@ -98,7 +98,7 @@ async fn failures_log_what_failed_but_no_secret() {
     assert_eq!(app.enter(&invite).await.0, 503);
     app.faults().always("IoT.UpdateThingShadow", Fault::ServerErrorAfterEffect);
     assert_eq!(app.enter(&invite).await.0, 202);
-    app.faults().always("DynamoDB.GetItem", Fault::ServerError);
+    app.faults().always("DynamoDB.BatchGetItem", Fault::ServerError);
     assert_eq!(app.guest_status(&invite.token).await.0, 503);
     app.faults().always("DynamoDB.Query", Fault::Throttle);
     assert_eq!(app.list(&app.owner).await.0, 503);

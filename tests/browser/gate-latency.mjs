@@ -18,7 +18,7 @@ try {
     const { context, page } = await phone(browser, { camera: false });
     await page.goto(invite.link);
     await page.getByRole('heading', { level: 1, name: /^Hi / }).waitFor();
-    await page.getByRole('textbox', { name: /type the intercom number/ }).fill('ic-demo');
+    await page.getByRole('textbox', { name: /type the gate number/ }).fill(await stack.gateNumber());
     await page.getByRole('button', { name: 'Continue' }).click();
     const field = page.getByRole('textbox', { name: 'Code from your SMS' });
     await field.waitFor();

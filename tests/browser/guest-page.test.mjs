@@ -171,14 +171,13 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test("another intercom's QR is named as such and nothing opens", async () => {
+  test("another intercom's QR is named as such, before the code, and nothing opens", async () => {
     const invite = await stack.invite('Naledi Khumalo');
     const before = await stack.openings('demo-gate-main');
     const { context, page } = await openLink(otherCamera, invite);
     await page.getByRole('button', { name: 'Open camera and scan' }).click();
-    await page.getByRole('textbox', { name: 'Code from your SMS' }).waitFor();
-    await typeCode(page, invite.code);
     await page.getByRole('alert').filter({ hasText: 'This QR code belongs to another intercom' }).waitFor();
+    assert.equal(await page.locator('#step-code').isHidden(), true, 'no code is asked for');
     await checkState(page, '414-wrong-intercom', assert);
     assert.equal(await stack.openings('demo-gate-main'), before);
     await context.close();
@@ -345,11 +344,11 @@ describe('the guest page', { concurrency: false }, () => {
     await page.getByText('North Estate').waitFor();
     // At the demo estate's gate (its QR opened by the camera app): the demo link, not the later one.
     await page.goto(`${stack.base}/s/ic-demo#${digits(gateNumber)}`);
-    await page.getByText('Demo Estate, Main Gate').first().waitFor();
+    await page.locator('#scanned-intercom').filter({ hasText: 'Demo Estate, Main Gate' }).waitFor();
     await typeCode(page, demo.code);
     await gateOpen(page);
     await page.goto(`${stack.base}/s/ic-demo-north#${digits(northNumber)}`);
-    await page.getByText('North Estate').first().waitFor();
+    await page.locator('#scanned-intercom').filter({ hasText: 'North Estate' }).waitFor();
     await typeCode(page, north.code);
     await gateOpen(page);
     const kept = () => page.evaluate(() => Object.keys(JSON.parse(localStorage.getItem('fluss-ota.links') || '{}')).sort());
@@ -375,9 +374,10 @@ describe('the guest page', { concurrency: false }, () => {
     await stack.advanceClock(14 * 24 * 60 + 1);
     const after = await stack.invite('After Grace');
     const { context, page } = await openLink(noCamera, after, { camera: false });
-    await typeGateNumber(page, oldNumber);
-    await typeCode(page, after.code);
-    await page.getByRole('alert').filter({ hasText: 'Scan the QR code at the gate of Demo Estate, Main Gate' }).waitFor();
+    // Said at once, before the code step.
+    await page.getByRole('textbox', { name: /type the gate number/ }).fill(oldNumber);
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('alert').filter({ hasText: 'That is not the gate number of Demo Estate, Main Gate' }).waitFor();
     await checkState(page, '414-old-gate-number', assert);
     await typeGateNumber(page, gateNumber);
     await typeCode(page, after.code);
@@ -385,25 +385,39 @@ describe('the guest page', { concurrency: false }, () => {
     await context.close();
   });
 
-  test('every text has its Afrikaans translation', async () => {
-    const source = readFileSync(join(root, 'infra/guest-page/src/messages.js'), 'utf8');
-    const { en, af } = new Function(`${source}; return MESSAGES;`)();
-    assert.deepEqual(Object.keys(af).sort(), Object.keys(en).sort());
-    for (const [key, text] of Object.entries(af)) {
-      const placeholders = (s) => (s.match(/\{\w+\}/g) || []).sort();
-      assert.deepEqual(placeholders(text), placeholders(en[key]), `placeholders of ${key}`);
+  test('every catalogue has every text, with the same placeholders', async () => {
+    const dir = join(root, 'shared/i18n');
+    const read = (code) => JSON.parse(readFileSync(join(dir, `${code}.json`), 'utf8'));
+    const en = read('en');
+    const placeholders = (s) => (s.match(/\{\w+\}/g) || []).sort();
+    for (const code of ['af', 'zu', 'xh', 'st', 'tn']) {
+      const other = read(code);
+      assert.deepEqual(Object.keys(other).sort(), Object.keys(en).sort(), code);
+      for (const [key, text] of Object.entries(other)) {
+        assert.deepEqual(placeholders(text), placeholders(en[key]), `${code}: placeholders of ${key}`);
+      }
     }
   });
 
-  test('Afrikaans for browsers that prefer it', async () => {
-    const invite = await stack.invite('Annelie Botha');
-    const { context, page } = await phone(noCamera, { camera: false, locale: 'af-ZA' });
-    await page.goto(invite.link);
+  test("the invite's language over the browser's, and the guest's own choice over both", async () => {
+    const afrikaans = await stack.invite('Annelie Botha', 'ic-demo', { guest_language: 'af' });
+    const { context, page } = await phone(noCamera, { camera: false, locale: 'en-ZA' });
+    await page.goto(afrikaans.link);
     await page.getByRole('heading', { name: 'Hallo Annelie' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'af');
     await page.getByText('Skandeer die QR-kode op die interkom').waitFor();
+    // "(Johannesburg-tyd)" keeps together: a non-breaking hyphen.
+    assert.match(await page.locator('#valid-until').textContent(), /\(Johannesburg\u2011tyd\)/);
     await checkState(page, '414-afrikaans', assert);
     await context.close();
+
+    const english = await stack.invite('Annelie Engels');
+    const other = await phone(noCamera, { camera: false, locale: 'af-ZA' });
+    await other.page.goto(english.link);
+    await other.page.getByRole('heading', { name: 'Hi Annelie' }).waitFor();
+    await other.page.getByRole('button', { name: 'Afrikaans' }).click();
+    await other.page.getByRole('heading', { name: 'Hallo Annelie' }).waitFor();
+    await other.context.close();
   });
 });
 

@@ -96,6 +96,13 @@ class Stack {
     return { ...body, token: body.link.split('#')[1] };
   }
 
+  /** The SMS the stack has sent to `mobile` (E.164), oldest first. */
+  async sms(mobile) {
+    const response = await fetch(`${this.base}/_local/sms?to=${encodeURIComponent(mobile)}`);
+    if (!response.ok) throw new Error(`sms: ${response.status}`);
+    return response.json();
+  }
+
   async revoke(id, intercom = 'ic-demo') {
     return (await this.api('DELETE', `/intercoms/${intercom}/codes/${id}`)).status;
   }
@@ -224,9 +231,9 @@ export async function qrVideo(browser, stack, intercom, file, number) {
  * A phone-sized page that records what must never happen: CSP violations, the
  * token in a request URL, a Referer or the console.
  */
-export async function phone(browser, { width = 414, camera = true, locale = 'en-ZA' } = {}) {
+export async function phone(browser, { width = 414, height = 860, camera = true, locale = 'en-ZA' } = {}) {
   const context = await browser.newContext({
-    viewport: { width, height: 860 },
+    viewport: { width, height },
     deviceScaleFactor: 1,
     isMobile: true,
     hasTouch: true,

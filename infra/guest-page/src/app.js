@@ -25,9 +25,9 @@
   const GATE_SLOW_MS = 4000;
 
   const $ = (id) => document.getElementById(id);
-  const lang = pickLanguage();
-  // Dates in the guest's own flavour of that language (en-ZA: "Thu 26 Nov").
-  const dateLocale = (navigator.languages || []).find((tag) => String(tag).toLowerCase().split('-')[0] === lang) || lang;
+  // Until the status answers (the invite's language), the guest's choice or the browser's.
+  let lang = GuestWords.chosen() || GuestWords.browsers();
+  let dateLocale = GuestWords.dateLocale(lang);
   let token = null;
   let status = null;
   // The passage the guest chose over `status.next` (the exit, when the status offers
@@ -38,24 +38,52 @@
   let countdownTimer = 0;
   let camera = null;
 
-  function pickLanguage() {
-    const preferred = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || 'en'];
-    for (const tag of preferred) {
-      const base = String(tag).toLowerCase().split('-')[0];
-      if (Object.prototype.hasOwnProperty.call(MESSAGES, base)) return base;
-    }
-    return 'en';
+  function useLanguage(code, chosen) {
+    if (!GuestWords.known(code)) return;
+    if (chosen) GuestWords.choose(code);
+    if (code === lang) return;
+    lang = code;
+    dateLocale = GuestWords.dateLocale(code);
+    translateStatic();
+    if (status && status.first_name) rerender();
   }
 
-  function t(key, values) {
-    const text = (MESSAGES[lang] && MESSAGES[lang][key]) || MESSAGES.en[key] || key;
-    return text.replace(/\{(\w+)\}/g, (_, name) => (values && name in values ? String(values[name]) : ''));
+  /** The page as it stands, said again in the new language. */
+  function rerender() {
+    renderStatus(status);
+    const step = document.body.dataset.step;
+    const refusal = document.body.dataset.refusal;
+    if (step === 'step-refused' && refusal === 'not_yet') return notYet(status);
+    if (step === 'step-refused' && refusal) return refuse(refusal, false);
+    if (step === 'step-scan') return showScanStep();
+    if (step === 'step-code') return showCodeStep();
   }
+
+  function languageSwitch() {
+    const nav = $('languages');
+    for (const code of Object.keys(GuestWords.NAMES)) {
+      if (!GuestWords.known(code)) continue;
+      const name = GuestWords.NAMES[code];
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.lang = code;
+      button.textContent = name;
+      button.dataset.lang = code;
+      button.addEventListener('click', () => useLanguage(code, true));
+      nav.appendChild(button);
+    }
+  }
+
+  const t = (key, values) => GuestWords.text(lang, key, values);
+  const gateName = (label) => GuestWords.gateName(lang, label);
 
   function translateStatic() {
     document.documentElement.lang = lang;
     document.title = t('page_title');
     for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+    for (const button of document.querySelectorAll('#languages button')) {
+      button.setAttribute('aria-pressed', String(button.dataset.lang === lang));
+    }
   }
 
   // ---- what the phone keeps (keep.js) ---------------------------------------
@@ -86,12 +114,23 @@
     for (const s of STEPS) $(s).hidden = s !== id;
     document.body.dataset.step = id;
     if (id !== 'step-refused') delete document.body.dataset.refusal;
+    // Past the first step the greeting is one line, so what the page says next is in
+    // view even with the phone's keyboard up. A code for later keeps its countdown.
+    const first = id === 'step-scan' || document.body.dataset.refusal === 'not_yet';
+    document.body.classList.toggle('compact', !first);
     if (focus) focus.focus();
   }
 
+  /** The step's one message (never a second box for the same thing). On the scan
+   * step a message shrinks the greeting too. */
   function problem(el, text) {
     el.textContent = text || '';
     el.hidden = !text;
+    if (!text) return;
+    if (el.id === 'scan-problem') document.body.classList.add('compact');
+    // After the step's focus has moved (a focused field scrolls itself into view): the
+    // message at the top, its field right under it, both above a phone's keyboard.
+    queueMicrotask(() => el.scrollIntoView({ block: 'start' }));
   }
 
   // ---- API -----------------------------------------------------------------------------
@@ -146,10 +185,13 @@
 
   // ---- status and countdown -----------------------------------------------------------------
 
-  async function loadStatus() {
+  /** The link's status; with `scan`, also whether the service takes its gate number
+   * (`gate_check`), so a wrong number is said before the code. Polls while a gate
+   * opens send none (each check is one more read). */
+  async function loadStatus(scan = null) {
     for (let attempt = 0; ; attempt++) {
       let answer = null;
-      try { answer = await post('/guest/status', { token }); } catch (_) { answer = null; }
+      try { answer = await post('/guest/status', statusBody(scan)); } catch (_) { answer = null; }
       if (answer && answer.status === 200 && answer.body) return answer.body;
       // An answer that is no service's (a proxy's error page) reads as an invalid link,
       // but is not trusted to end the link: the page does not forget it for that.
@@ -159,13 +201,58 @@
     }
   }
 
+  function statusBody(scan) {
+    const body = { token };
+    if (scan && scan.number) body.gate_number = scan.number;
+    if (scan && scan.intercom) body.intercom_id = scan.intercom;
+    return body;
+  }
+
+  /** What the service said of the gate number sent with the status: a refusal to show
+   * on the scan step, or null (taken, or not asked). */
+  function gateRefusal(next) {
+    const label = next.intercom && next.intercom.label;
+    if (next.gate_check === 'scan_at_gate') return t('scan_at_gate', { label });
+    if (next.gate_check === 'wrong_intercom') return t('wrong_intercom', { label });
+    return null;
+  }
+
+  /** A gate number just scanned or typed: checked with the service before the code
+   * step. Without an answer (no signal) the code step goes ahead: the redemption
+   * checks the number anyway. */
+  async function atGate(scan) {
+    $('manual-form').querySelector('button').disabled = true;
+    let answer = null;
+    try { answer = await post('/guest/status', statusBody(scan)); } catch (_) { answer = null; }
+    $('manual-form').querySelector('button').disabled = false;
+    const next = answer && answer.status === 200 && answer.body;
+    const refusal = next && gateRefusal(next);
+    if (refusal) return showScanStep(refusal);
+    rememberScan(scan);
+    if (next && next.first_name) renderStatus(next);
+    return showCodeStep();
+  }
+
   function renderStatus(next) {
     status = next;
+    $('refused-title').hidden = false;
+    if (next.language && !GuestWords.chosen() && next.language !== lang) useLanguage(next.language, false);
     clockSkewMs = next.server_time ? Date.parse(next.server_time) - Date.now() : 0;
     $('greeting').textContent = t('greeting', { name: next.first_name || '' });
-    $('intercom-label').textContent = (next.intercom && next.intercom.label) || '';
+    const host = next.host && next.host.name;
+    $('invited-by').textContent = host ? t('invited_by', { host }) : '';
+    $('invited-by').hidden = !host;
+    const label = (next.intercom && next.intercom.label) || '';
+    $('intercom-label').textContent = label;
+    $('site').hidden = !label;
+    const place = next.place;
+    $('place').hidden = !place;
+    if (place) {
+      $('address').textContent = place.address;
+      $('directions').href = place.map_url;
+    }
     const exit = next.next === 'exit';
-    $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: next.gate_label }) : '';
+    $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: gateName(next.gate_label) }) : '';
     $('time-left-label').textContent = next.next ? t(exit ? 'time_left_exit' : 'time_left_entry') : '';
     const until = exit ? next.exit_open_until : next.valid_until;
     $('valid-until').textContent = next.next ? t('valid_until', { time: localTime(until), zone: zoneName() }) : '';
@@ -175,7 +262,7 @@
     chosen = next.also && chosen === next.also ? chosen : null;
     showAlso();
     const gateNow = next.next && next.gates && next.gates[next.next];
-    problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: next.gate_label }) : '');
+    problem($('gate-notice'), gateNow && gateNow.status === 'offline' ? t('gate_offline_notice', { gate: gateName(next.gate_label) }) : '');
     startCountdown(next.next ? until : null);
   }
 
@@ -218,13 +305,13 @@
     const button = $('use-exit');
     const offered = status && status.also === 'exit' && chosen !== 'exit';
     button.hidden = !offered;
-    if (offered) button.textContent = t('also_exit', { gate: status.exit_gate_label });
+    if (offered) button.textContent = t('also_exit', { gate: gateName(status.exit_gate_label) });
   }
 
   function chooseExit() {
     chosen = 'exit';
     showAlso();
-    $('purpose').textContent = t('purpose_exit_instead', { gate: status.exit_gate_label });
+    $('purpose').textContent = t('purpose_exit_instead', { gate: gateName(status.exit_gate_label) });
     if (!scanned) return showScanStep();
     return showCodeStep();
   }
@@ -232,12 +319,14 @@
   /** Asks what the link allows now and shows it: the next step, or why there is none.
    * A gate that has a command (a reload, or a return, while it opens) is waited for. */
   async function refresh() {
-    const next = await loadStatus();
+    const next = await loadStatus(scanned);
     if (next.refusal && !next.first_name) return refuse(next.refusal.code, !next.refusal.unconfirmed);
     renderStatus(next);
     if (next.refusal && next.refusal.code === 'not_yet') return notYet(next);
-    if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate_label);
+    if (next.next && next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, gateName(next.gate_label));
     if (!next.next) return refuse(next.refusal && next.refusal.code);
+    const wrongGate = gateRefusal(next);
+    if (wrongGate) return showScanStep(wrongGate);
     if (scanned) return showCodeStep();
     showScanStep();
   }
@@ -247,45 +336,8 @@
   function showScanStep(message) {
     stopCamera();
     forgetScan();
-    problem($('scan-problem'), message);
-    problem($('manual-error'), '');
     showStep('step-scan', $('step-scan').querySelector('h2'));
-  }
-
-  async function loadDecoder() {
-    if ('BarcodeDetector' in window) {
-      try {
-        const formats = await window.BarcodeDetector.getSupportedFormats();
-        if (formats.includes('qr_code')) {
-          const detector = new window.BarcodeDetector({ formats: ['qr_code'] });
-          return async (video) => {
-            const codes = await detector.detect(video);
-            return codes.length ? codes[0].rawValue : null;
-          };
-        }
-      } catch (_) { /* fall through to the library */ }
-    }
-    if (!window.jsQR) {
-      await new Promise((resolve, reject) => {
-        const script = document.createElement('script');
-        script.src = document.body.dataset.decoder;
-        script.onload = resolve;
-        script.onerror = reject;
-        document.head.appendChild(script);
-      });
-    }
-    const canvas = document.createElement('canvas');
-    const context = canvas.getContext('2d', { willReadFrequently: true });
-    return async (video) => {
-      const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
-      canvas.width = Math.round(video.videoWidth * scale);
-      canvas.height = Math.round(video.videoHeight * scale);
-      if (!canvas.width || !canvas.height) return null;
-      context.drawImage(video, 0, 0, canvas.width, canvas.height);
-      const image = context.getImageData(0, 0, canvas.width, canvas.height);
-      const found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: 'attemptBoth' });
-      return found ? found.data : null;
-    };
+    problem($('scan-problem'), message);
   }
 
   async function startCamera() {
@@ -310,7 +362,7 @@
     try { await video.play(); } catch (_) { /* autoplay of a muted inline video is allowed */ }
     let decode;
     try {
-      decode = await loadDecoder();
+      decode = await GuestScanner.decoder();
     } catch (_) {
       return cameraFailed('decoder_failed');
     }
@@ -323,8 +375,7 @@
         const scan = GuestKeeps.scanFromQr(text);
         if (scan) {
           stopCamera();
-          rememberScan(scan);
-          return showCodeStep();
+          return atGate(scan);
         }
         $('camera-status').textContent = t('camera_not_fluss');
       }
@@ -379,7 +430,7 @@
   // repeat its id (the service then answers as that attempt, with its command).
   async function redeem(code) {
     const redemption = chosen || status.next;
-    const gate = redemption === status.next ? status.gate_label : status.exit_gate_label;
+    const gate = gateName(redemption === status.next ? status.gate_label : status.exit_gate_label);
     const attemptId = randomId();
     const started = Date.now();
     showStep('step-progress');
@@ -434,7 +485,7 @@
       if (passage !== 'opening') {
         renderStatus(next);
         if (!next.next) return refuse(next.refusal && next.refusal.code);
-        if (next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, next.gate_label);
+        if (next.refusal && next.refusal.code === 'opening') return awaitGate(next.next, gateName(next.gate_label));
         const message = t('gate_not_opened', { gate });
         return scanned ? showCodeStep(message) : showScanStep(message);
       }
@@ -493,8 +544,9 @@
     $('valid-until').hidden = true;
     $('refused-title').textContent = t('not_yet_title', { time: localTime(next.starts_at), zone: zoneName() });
     $('refused-body').textContent = t('not_yet_body');
-    showStep('step-refused', $('refused-title'));
+    showHost();
     document.body.dataset.refusal = 'not_yet';
+    showStep('step-refused', $('refused-title'));
     startCountdown(next.starts_at);
   }
 
@@ -513,8 +565,30 @@
     $('purpose').textContent = '';
     $('refused-title').textContent = t('refused_title_' + key);
     $('refused-body').textContent = t('refused_' + key);
-    showStep('step-refused', $('refused-title'));
+    // A link that is no invite's has nobody to greet: the card's heading says what
+    // happened instead (no empty greeting, no bare "At").
+    const greets = Boolean(status && status.first_name);
+    if (!greets) $('greeting').textContent = t('refused_title_' + key);
+    $('refused-title').hidden = !greets;
+    showHost();
+    showStep('step-refused', greets ? $('refused-title') : $('greeting'));
     document.body.dataset.refusal = key;
+  }
+
+  /** On every refusal: who invited the guest, and the way to reach them the owner
+   * chose (none unless chosen). */
+  function showHost() {
+    const host = status && status.host;
+    $('refused-host').hidden = !host;
+    $('refused-host').textContent = host ? t('host_line', { host: host.name }) : '';
+    const contact = host && host.contact;
+    const link = $('host-contact');
+    link.hidden = !contact;
+    if (contact) {
+      link.href = contact.url;
+      link.textContent = t(contact.via === 'whatsapp' ? 'contact_whatsapp' : 'contact_call', { host: host.name });
+      if (contact.via === 'whatsapp') link.rel = 'noopener noreferrer';
+    }
   }
 
   // ---- start -----------------------------------------------------------------------------------------
@@ -530,14 +604,13 @@
       event.preventDefault();
       const scan = GuestKeeps.scanFromQr($('manual-number').value);
       if (!scan || !scan.number) {
-        problem($('manual-error'), t('manual_invalid'));
+        problem($('scan-problem'), t('manual_invalid'));
         $('manual-number').setAttribute('aria-invalid', 'true');
         return;
       }
       $('manual-number').removeAttribute('aria-invalid');
       stopCamera();
-      rememberScan(scan);
-      showCodeStep();
+      atGate(scan);
     });
     $('code-form').addEventListener('submit', (event) => {
       event.preventDefault();
@@ -552,6 +625,7 @@
   }
 
   async function start() {
+    languageSwitch();
     translateStatic();
     wire();
     const fromPath = GuestKeeps.intercomFromPath();

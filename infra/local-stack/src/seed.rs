@@ -4,6 +4,7 @@
 use ota::domain::access::Role;
 use ota::domain::gate_number::GateNumber;
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
+use ota::domain::location::Location;
 use ota::domain::settings::Gate;
 use ota::domain::zone::LocalZone;
 use ota::store::Store;
@@ -21,6 +22,8 @@ pub struct Site {
     pub stranger: UserId,
     /// What its QR codes carry and is printed under them.
     pub gate_number: GateNumber,
+    /// Where its gate is (`ota-admin location`), if recorded.
+    pub location: Option<Location>,
 }
 
 /// The demo intercom's gate number (local only; a real one comes from `ota-admin gate-number`).
@@ -37,6 +40,8 @@ impl Site {
         let mut demo =
             Self::named("ic-demo", "Demo Estate, Main Gate", "demo", "user-owner", "user-shared", "user-stranger");
         demo.gate_number = id(GateNumber::parse, DEMO_GATE_NUMBER);
+        // A made-up address in Parkhurst, Johannesburg, at the suburb's position.
+        demo.location = Location::new("12 Jacaranda Road, Parkhurst, Johannesburg", Some((-26.1386, 28.0172)));
         demo
     }
 
@@ -73,6 +78,7 @@ impl Site {
             shared_user: id(UserId::parse, shared),
             stranger: id(UserId::parse, stranger),
             gate_number: GateNumber::generate(),
+            location: None,
         }
     }
 
@@ -96,6 +102,9 @@ impl Site {
             .map_err(|e| e.to_string())?;
         let now = time::OffsetDateTime::now_utc();
         store.rotate_gate_number(&self.intercom, &self.gate_number, now).await.map_err(|e| e.to_string())?;
+        if let Some(location) = &self.location {
+            store.set_location(&self.intercom, Some(location)).await.map_err(|e| e.to_string())?;
+        }
         store.grant(&self.intercom, &self.owner, Role::Owner).await.map_err(|e| e.to_string())?;
         store.grant(&self.intercom, &self.shared_user, Role::IntercomUser).await.map_err(|e| e.to_string())?;
         Ok(())

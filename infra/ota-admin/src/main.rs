@@ -7,7 +7,11 @@
 //! ota-admin remove-member <intercom-id> <user-sub>
 //! ota-admin gate-number <intercom-id> --page <guest page URL>
 //! ota-admin sms-allowance <intercom-id> [--per-intercom <n>|default] [--per-user <n>|default]
+//! ota-admin location <intercom-id> --address "<street address>" [--at <latitude>,<longitude>] | --clear
 //! ```
+//! `location` records where the intercom's gate is: the guest's page shows the
+//! address with a link that opens the phone's maps app there, and the share message
+//! carries both. Codes made afterwards carry it.
 //! `sms-allowance` raises (or lowers) the guest SMS an intercom may cause each hour,
 //! and each of its members, for an estate or an integration; `default` goes back to
 //! the deployment's (`SmsPerIntercomPerHour`, `SmsPerUserPerHour`). Owners cannot
@@ -22,6 +26,7 @@ use aws_config::BehaviorVersion;
 use ota::domain::access::Role;
 use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
+use ota::domain::location::{Location, ADDRESS_MAX_CHARS};
 use ota::domain::settings::{Gate, SmsAllowance, SMS_ALLOWANCE_RANGE};
 use ota::domain::zone::LocalZone;
 use ota::store::Store;
@@ -34,6 +39,8 @@ const USAGE: &str = "usage:
   ota-admin remove-member <intercom-id> <user-sub>
   ota-admin gate-number <intercom-id> --page <guest page URL, e.g. https://ote.fluss.me>
   ota-admin sms-allowance <intercom-id> [--per-intercom <1..100000>|default] [--per-user <1..100000>|default]
+  ota-admin location <intercom-id> --address <street address> [--at <latitude>,<longitude>]
+  ota-admin location <intercom-id> --clear
 environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
 #[tokio::main]
@@ -151,6 +158,31 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 shown(allowance.per_intercom_per_hour),
                 shown(allowance.per_user_per_hour)
             );
+        }
+        ["location", intercom, "--clear"] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            if !store.set_location(&intercom, None).await.map_err(|e| e.to_string())? {
+                return Err(format!("{intercom} is not registered (ota-admin intercom … first)"));
+            }
+            println!("{intercom} has no location now; codes already out keep theirs");
+        }
+        ["location", intercom, "--address", address, rest @ ..] => {
+            let intercom = parse("intercom id", intercom, IntercomId::parse)?;
+            let position = match rest {
+                [] => None,
+                ["--at", at] => Some(parse("position (<latitude>,<longitude>, e.g. -26.1386,28.0172)", at, |at| {
+                    let (lat, lon) = at.split_once(',')?;
+                    Some((lat.trim().parse().ok()?, lon.trim().parse().ok()?))
+                })?),
+                _ => return Err("location takes --address and optionally --at <latitude>,<longitude>".into()),
+            };
+            let location = Location::new(address, position).ok_or_else(|| {
+                format!("an address is 1 to {ADDRESS_MAX_CHARS} visible characters, a position on the globe")
+            })?;
+            if !store.set_location(&intercom, Some(&location)).await.map_err(|e| e.to_string())? {
+                return Err(format!("{intercom} is not registered (ota-admin intercom … first)"));
+            }
+            println!("{intercom} is at {}; its guests' maps open {}", location.address, location.map_url());
         }
         _ => return Err("unknown command".into()),
     }

@@ -2,6 +2,7 @@
 
 use super::{wire_enum, Instant};
 use crate::domain::invite::{ListedState, SmsStatus};
+use crate::domain::language::Language;
 use serde::Serialize;
 
 wire_enum!(
@@ -41,6 +42,8 @@ pub struct InviteCreated<'a> {
     pub entry_gate_label: String,
     pub exit_gate: String,
     pub exit_gate_label: String,
+    /// What the guest reads (the SMS, the share message, the page).
+    pub guest_language: Language,
     pub share: ShareView,
     pub sms: SmsView<'a>,
 }

@@ -3,12 +3,15 @@
 //! a guest has no use for a device id.
 
 use super::{wire_enum, Instant};
+use crate::domain::host::ContactVia;
+use crate::domain::language::Language;
 use crate::domain::passage::Progress;
 use crate::domain::redemption::Redemption;
 use crate::store::GateReachability;
 use serde::Serialize;
 
 wire_enum!(Redemption, [Redemption::Entry, Redemption::Exit]);
+wire_enum!(ContactVia, [ContactVia::Call, ContactVia::WhatsApp]);
 wire_enum!(
     Progress,
     [
@@ -32,6 +35,12 @@ wire_enum!(
 #[serde(deny_unknown_fields)]
 pub struct GuestStatus<'a> {
     pub first_name: &'a str,
+    /// What the page is in unless the guest switches.
+    pub language: Language,
+    /// Who invited the guest; the contact only when the owner chose one.
+    pub host: Option<HostView<'a>>,
+    /// Where the gate is, when provisioned.
+    pub place: Option<PlaceView<'a>>,
     pub intercom: IntercomView<'a>,
     pub next: Option<Redemption>,
     /// The label of the gate `next` opens.
@@ -50,6 +59,47 @@ pub struct GuestStatus<'a> {
     pub attempts_left: u32,
     pub retry_after_seconds: Option<i64>,
     pub refusal: Option<StatusRefusal>,
+    /// With a gate number sent, for a link that has a passage now: whether a
+    /// redemption would take it. `None` otherwise.
+    pub gate_check: Option<GateCheck>,
+}
+
+/// What a redemption would say of the gate number the page holds.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum GateCheck {
+    Accepted,
+    /// Not this intercom's number (nor the one it replaced, in its grace).
+    ScanAtGate,
+    /// A QR code of another intercom.
+    WrongIntercom,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HostView<'a> {
+    pub name: &'a str,
+    pub contact: Option<ContactView>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ContactView {
+    pub via: ContactVia,
+    /// `tel:` or WhatsApp's `https://wa.me/…`.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PlaceView<'a> {
+    pub address: &'a str,
+    /// Opens the phone's maps app at the gate.
+    pub map_url: String,
 }
 
 /// The exit offered beside the entry (`also`): only ever `exit`.

@@ -1,7 +1,10 @@
 //! The settings page: `GET` and `PUT /intercoms/{intercomId}/settings` both answer it.
 
-use super::Instant;
+use super::{wire_enum, Instant};
+use crate::domain::language::Language;
 use serde::Serialize;
+
+wire_enum!(Language, Language::ALL);
 
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
@@ -30,6 +33,8 @@ pub struct SavedSettings {
     pub max_users: u32,
     pub invite_duration_minutes: u32,
     pub exit_grace_minutes: u32,
+    /// What new codes' guests read unless the owner chooses another language.
+    pub guest_language: Language,
     pub updated_at: Instant,
     pub updated_by: String,
 }
@@ -50,4 +55,5 @@ pub struct SettingsDefaults {
     pub max_users: u32,
     pub invite_duration_minutes: u32,
     pub exit_grace_minutes: u32,
+    pub guest_language: Language,
 }

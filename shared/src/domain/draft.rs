@@ -4,9 +4,11 @@
 
 use super::code::AccessCode;
 use super::guest::GuestName;
+use super::host::Host;
 use super::idempotency::SealKeys;
 use super::ids::{DeviceId, InviteId, UserId};
 use super::invite::{GateSnapshot, Invite, SmsStatus};
+use super::language::Language;
 use super::passage::Passage;
 use super::phone::Mobile;
 use super::settings::{Intercom, Settings};
@@ -29,6 +31,9 @@ pub struct NewGuest<'a> {
     /// `None`: from now. A time already past also means now.
     pub starts_at: Option<OffsetDateTime>,
     pub delivery: Delivery,
+    /// `None`: the intercom's default.
+    pub language: Option<Language>,
+    pub host: Option<&'a Host>,
 }
 
 /// Who gets the code to the guest.
@@ -98,6 +103,9 @@ impl Invite {
             code,
             guest_name: guest.name.clone(),
             guest_mobile: guest.mobile.clone(),
+            language: guest.language.unwrap_or(settings.guest_language),
+            host: guest.host.cloned(),
+            location: intercom.location.clone(),
             created_by: by.clone(),
             created_at: now,
             starts_at,
@@ -202,7 +210,14 @@ mod tests {
         let owner = UserId::parse("owner").unwrap();
         let settings = crate::domain::settings::tests::change().apply(&intercom, owner.clone(), T0).unwrap();
         let (name, mobile) = (GuestName::parse("Thandi").unwrap(), Mobile::from_stored("+27821234567".into()));
-        let guest = || NewGuest { name: &name, mobile: &mobile, starts_at: None, delivery: Delivery::Sms };
+        let guest = || NewGuest {
+            name: &name,
+            mobile: &mobile,
+            starts_at: None,
+            delivery: Delivery::Sms,
+            language: None,
+            host: None,
+        };
         let code = AccessCode::parse("4821").unwrap();
         let (invite, token) =
             Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), &SealKeys::random(), T0).unwrap();
@@ -223,7 +238,7 @@ mod tests {
         let settings = crate::domain::settings::tests::change().apply(&intercom, owner.clone(), T0).unwrap();
         let (name, mobile) = (GuestName::parse("Thandi").unwrap(), Mobile::from_stored("+27821234567".into()));
         let draft = |starts_at, delivery| {
-            let guest = NewGuest { name: &name, mobile: &mobile, starts_at, delivery };
+            let guest = NewGuest { name: &name, mobile: &mobile, starts_at, delivery, language: None, host: None };
             let code = AccessCode::parse("4821").unwrap();
             Invite::draft(&intercom, &settings, &owner, guest, code, &SealKeys::random(), T0).unwrap().0
         };

@@ -101,6 +101,12 @@ pub struct Invite {
     pub code: AccessCode,
     pub guest_name: GuestName,
     pub guest_mobile: Mobile,
+    /// What the guest reads: the SMS, the share message, the page.
+    pub language: super::language::Language,
+    /// Who invited them, as the guest is told (`None` for invites made before).
+    pub host: Option<super::host::Host>,
+    /// Where the gate is, copied from the registry with its label.
+    pub location: Option<super::location::Location>,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
     /// From when the code opens the entry: its creation, or the later start the
@@ -368,6 +374,9 @@ pub(crate) mod tests {
             code: AccessCode::parse("4821").unwrap(),
             guest_name: GuestName::parse("Thandi").unwrap(),
             guest_mobile: Mobile::from_stored("+27821234567".into()),
+            language: crate::domain::language::Language::English,
+            host: None,
+            location: None,
             created_by: UserId::parse("owner").unwrap(),
             created_at: now,
             starts_at: now,

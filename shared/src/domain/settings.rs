@@ -1,6 +1,8 @@
 //! One-time access settings of an intercom, and the registry they point into.
 
 use super::ids::{DeviceId, IntercomId, ThingName, UserId};
+use super::language::Language;
+use super::location::Location;
 use super::zone::LocalZone;
 use std::collections::BTreeMap;
 use time::{Duration, OffsetDateTime};
@@ -28,6 +30,8 @@ pub struct Settings {
     pub max_users: u32,
     pub invite_duration_minutes: u32,
     pub exit_grace_minutes: u32,
+    /// What a new code's guest reads unless the owner chooses another language.
+    pub guest_language: Language,
     pub updated_at: OffsetDateTime,
     pub updated_by: UserId,
 }
@@ -60,6 +64,8 @@ pub struct Intercom {
     /// Guest SMS allowances provisioning raised (or lowered) for this intercom, an
     /// estate or an integration; `None`: the deployment's defaults.
     pub sms_allowance: SmsAllowance,
+    /// Where its gate is, when provisioning recorded it.
+    pub location: Option<Location>,
 }
 
 /// What provisioning may set an SMS allowance to, an hour. The top keeps each SMS
@@ -83,6 +89,7 @@ pub struct SettingsChange {
     pub max_users: u32,
     pub invite_duration_minutes: u32,
     pub exit_grace_minutes: u32,
+    pub guest_language: Language,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +123,7 @@ impl SettingsChange {
             max_users,
             invite_duration_minutes,
             exit_grace_minutes,
+            guest_language: self.guest_language,
             updated_at: at,
             updated_by: by,
         })
@@ -140,6 +148,7 @@ pub(crate) mod tests {
             version: 0,
             places: None,
             sms_allowance: SmsAllowance::default(),
+            location: None,
         }
     }
 
@@ -150,6 +159,7 @@ pub(crate) mod tests {
             max_users: DEFAULT_MAX_USERS,
             invite_duration_minutes: DEFAULT_INVITE_DURATION_MINUTES,
             exit_grace_minutes: DEFAULT_EXIT_GRACE_MINUTES,
+            guest_language: Language::English,
         }
     }
 

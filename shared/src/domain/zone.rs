@@ -79,18 +79,11 @@ impl LocalZone {
         )
     }
 
-    /// `8 Dec 09:00`: a day and time there, short enough for an SMS (no year, no zone:
-    /// the guest is where the intercom is, and the code is for the days ahead).
+    /// The wall-clock time there at `at` (UTC should the zone be unknown to this build).
     #[cfg(feature = "local-time")]
-    pub fn short_wall_clock(&self, at: time::OffsetDateTime) -> String {
+    pub fn local(&self, at: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
         let offset = self.offset_at(at.unix_timestamp()).map_or(0, |(offset, _)| offset);
-        let local = time::UtcOffset::from_whole_seconds(offset).ok().and_then(|o| at.checked_to_offset(o));
-        let Some(local) = local else {
-            return String::new();
-        };
-        const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-        let month = MONTHS[usize::from(u8::from(local.month())) - 1];
-        format!("{} {month} {:02}:{:02}", local.day(), local.hour(), local.minute())
+        time::UtcOffset::from_whole_seconds(offset).ok().and_then(|o| at.checked_to_offset(o))
     }
 
     /// The instant a wall-clock time there names. In the hour a spring-forward skips,
@@ -166,11 +159,11 @@ mod tests {
     use time::macros::datetime;
 
     #[test]
-    fn a_local_time_names_the_instant_it_is_there_and_reads_back_short() {
+    fn a_local_time_names_the_instant_it_is_there_and_back() {
         let zone = LocalZone::default();
         let at = zone.instant_of(datetime!(2026-12-08 09:00)).unwrap();
         assert_eq!(at, datetime!(2026-12-08 07:00 UTC));
-        assert_eq!(zone.short_wall_clock(at), "8 Dec 09:00");
+        assert_eq!(zone.local(at), Some(datetime!(2026-12-08 09:00 +2)));
         let berlin = LocalZone::parse("Europe/Berlin").unwrap();
         assert_eq!(berlin.instant_of(datetime!(2026-07-01 12:00)).unwrap(), datetime!(2026-07-01 10:00 UTC));
         assert_eq!(berlin.instant_of(datetime!(2026-12-01 12:00)).unwrap(), datetime!(2026-12-01 11:00 UTC));

@@ -14,16 +14,15 @@
 //! (same code, same link) and sends no second SMS (see `domain::idempotency`).
 //! The draft is the domain's (`Invite::draft`); this parses, reads, claims, answers.
 
+use super::create_request::{idempotency_key, CreateRequest};
 use super::{back_off, intercom_in_path};
 use crate::api::codes::{CreatedGuest, InviteCreated, SmsView};
 use crate::api::{seconds_until, Instant};
 use crate::domain::code::AccessCode;
-use crate::domain::draft::{CannotCreate, Delivery, NewGuest, StartError, StartRequest, LONGEST_START_AHEAD};
-use crate::domain::guest::{GuestName, GuestNameError};
-use crate::domain::idempotency::{fingerprint, IdempotencyKey};
+use crate::domain::draft::CannotCreate;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::UserId;
 use crate::domain::invite::{Ended, Invite, InviteState};
-use crate::domain::phone::{Mobile, MobileError};
 use crate::domain::settings::Intercom;
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
@@ -37,7 +36,6 @@ use crate::Deps;
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use rand::seq::IndexedRandom;
-use serde::Deserialize;
 use std::collections::HashSet;
 
 /// Places a create reads from the index at once: enough that parallel creates
@@ -48,19 +46,6 @@ const OPEN_PLACES_READ: i32 = 16;
 /// index keys, and most lost rounds lost a place or a code to another create.
 const CREATE_ROUNDS: u32 = 12;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateInviteBody {
-    name: String,
-    mobile: String,
-    /// `sms` (absent: the default) or `owner_shares`.
-    #[serde(default)]
-    delivery: Option<String>,
-    /// RFC 3339; without an offset, the intercom's local time. Absent: now.
-    #[serde(default)]
-    starts_at: Option<String>,
-}
-
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
     respond(create(deps, &req).await)
 }
@@ -68,60 +53,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
 async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
-    let body: CreateInviteBody = json_body(req)?;
-    let name = GuestName::parse(&body.name).map_err(|e| {
-        ApiError::invalid(
-            "name",
-            match e {
-                GuestNameError::Empty => "the guest's name is required",
-                GuestNameError::TooLong => "the guest's name must be at most 60 characters",
-                GuestNameError::InvisibleCharacters => "the guest's name contains invisible or control characters",
-            },
-        )
-    })?;
-    let mobile = Mobile::parse(&body.mobile, &deps.phone_book).map_err(|e| {
-        ApiError::invalid(
-            "mobile",
-            match e {
-                MobileError::Invalid => "the mobile number is not a valid phone number".to_owned(),
-                MobileError::NotMobile => "the number cannot receive SMS; give the guest's mobile number".to_owned(),
-                MobileError::Incomplete => "the mobile number is too short; give all of its digits".to_owned(),
-                MobileError::CountryNotServed => format!(
-                    "codes can only be texted to numbers in {}",
-                    deps.config.phone_regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            },
-        )
-    })?;
-    let idempotency = req
-        .headers()
-        .get("idempotency-key")
-        .map(|raw| {
-            // A key that is not visible ASCII is refused, never ignored: ignoring it
-            // would turn the client's safe retry into a second invite.
-            raw.to_str().ok().and_then(IdempotencyKey::parse).ok_or_else(|| {
-                ApiError::invalid(
-                    "Idempotency-Key",
-                    "Idempotency-Key must be 16 to 128 visible ASCII characters, e.g. a UUID",
-                )
-            })
-        })
-        .transpose()?;
-    let delivery = match body.delivery.as_deref() {
-        None => Delivery::Sms,
-        Some(raw) => Delivery::parse(raw).ok_or_else(|| {
-            ApiError::invalid("delivery", "delivery is sms (the service texts the guest) or owner_shares")
-        })?,
-    };
-    let requested_start = body.starts_at.as_deref().map(StartRequest::parse).transpose().map_err(start_refused)?;
-    let fingerprint = fingerprint(
-        &name,
-        &mobile,
-        &[
-            if delivery == Delivery::Sms { "" } else { delivery.as_str() },
-            &requested_start.map(StartRequest::fingerprint).unwrap_or_default(),
-        ],
-    );
+    let asked = CreateRequest::parse(json_body(req)?, &deps.phone_book, &deps.config.phone_regions)?;
+    let idempotency = idempotency_key(req)?;
+    let fingerprint = asked.fingerprint();
     let key_hash = idempotency.as_ref().map(|key| key.record_hash(&user));
     // Places and codes found taken this request: never tried twice.
     let mut tried_places = HashSet::new();
@@ -147,9 +81,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             return replay(deps, intercom, key, record, &user, &fingerprint).await;
         }
         let settings = intercom.settings.as_ref().ok_or(ApiError::SettingsNotConfigured)?;
-        let starts_at =
-            requested_start.map(|start| start.resolve(&intercom.time_zone, now)).transpose().map_err(start_refused)?;
-        let guest = NewGuest { name: &name, mobile: &mobile, starts_at, delivery };
+        let guest = asked.guest(&intercom.time_zone, now)?;
         if intercom.places != Some(settings.max_users) && !laid_out {
             // The first create after a settings change that did not finish laying
             // out, or on an intercom of an earlier version.
@@ -209,16 +141,6 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         }
     }
     Err(ApiError::Busy)
-}
-
-fn start_refused(error: StartError) -> ApiError {
-    let message = match error {
-        StartError::Malformed => "starts_at is a date and time like 2026-12-08T09:00:00+02:00, or without the offset in the intercom's time zone".to_owned(),
-        StartError::NotInZone => "starts_at is not a time in the intercom's time zone".to_owned(),
-        StartError::TooFarAhead => format!("a code can start at most {} hours ahead", LONGEST_START_AHEAD.whole_hours()),
-        StartError::Past => "starts_at is in the past; leave it out for a code that starts now".to_owned(),
-    };
-    ApiError::invalid("starts_at", message)
 }
 
 /// A committed invite: the owner's answer (the SMS follows from the stream).
@@ -281,6 +203,7 @@ fn created_response(deps: &Deps, invite: &Invite, link: &str, replayed: bool) ->
         entry_gate_label: invite.entry_gate.label.clone(),
         exit_gate: invite.exit_gate.device.to_string(),
         exit_gate_label: invite.exit_gate.label.clone(),
+        guest_language: invite.language,
         share: share_targets(invite, link),
         // `queued` (or `owner_shares`) when made; a replay tells where the SMS is now.
         sms: SmsView { status: invite.sms_status, reason: None },

@@ -5,6 +5,7 @@ use crate::api::settings::{GateOption, SavedSettings, SettingsDefaults, Settings
 use crate::api::Instant;
 use crate::domain::access::Role;
 use crate::domain::ids::DeviceId;
+use crate::domain::language::Language;
 use crate::domain::settings::{self, Intercom};
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
@@ -43,6 +44,7 @@ pub fn settings_view(intercom: &Intercom, role: Role) -> SettingsView {
             max_users: saved.max_users,
             invite_duration_minutes: saved.invite_duration_minutes,
             exit_grace_minutes: saved.exit_grace_minutes,
+            guest_language: saved.guest_language,
             updated_at: Instant(saved.updated_at),
             updated_by: saved.updated_by.to_string(),
         }),
@@ -56,6 +58,7 @@ pub fn settings_view(intercom: &Intercom, role: Role) -> SettingsView {
             max_users: settings::DEFAULT_MAX_USERS,
             invite_duration_minutes: settings::DEFAULT_INVITE_DURATION_MINUTES,
             exit_grace_minutes: settings::DEFAULT_EXIT_GRACE_MINUTES,
+            guest_language: Language::default(),
         },
     }
 }

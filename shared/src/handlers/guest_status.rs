@@ -7,22 +7,34 @@
 //! entry came back without a report and who may be inside, until when, how many
 //! wrong codes are left, where each passage stands (`available`, `opening` — the gate has the command and has not
 //! answered —, `used`) and whether each gate is online. A strongly consistent
-//! GetItem (the token names the intercom and the invite) and one BatchGetItem of the
-//! gates' presence. A command that lapsed unanswered is given back here too (one
+//! BatchGetItem of the invite and its SMS item (the token names the intercom and the
+//! invite) and one BatchGetItem of the gates' presence. A command that lapsed unanswered is given back here too (one
 //! more write, only then). A token that is malformed, unknown or whose secret does
 //! not match gets `invalid_link` and nothing else, so a stranger learns nothing; one
 //! whose form or tag already shows it was never issued gets it before any read. The
 //! token travels in the body, never in the URL, so it reaches no access log.
+//!
+//! It also says who invited the guest (the contact only where the owner chose one),
+//! where the gate is, and the guest's language. With the gate number the page holds
+//! (and the QR's intercom, when scanned), it says whether a redemption would take
+//! it (`gate_check`), so a wrong number is said before the code: the redemption's
+//! own rule and one more read, and only for a link that has a passage open now —
+//! a dead or foreign link learns nothing and costs no read of the numbers.
 
 use super::lapse::give_back_lapsed;
 use super::rejected_at_edge;
-use crate::api::guest::{AlsoExit, GateView, GatesView, GuestStatus, IntercomView, PassageView, StatusRefusal};
+use crate::api::guest::{
+    AlsoExit, ContactView, GateCheck, GateView, GatesView, GuestStatus, HostView, IntercomView, PassageView, PlaceView,
+    StatusRefusal,
+};
 use crate::api::Instant;
+use crate::domain::gate_number::GateNumber;
+use crate::domain::ids::IntercomId;
 use crate::domain::redemption::{Redemption, Refusal};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{json_body, json_response, respond};
-use crate::store::GateReachability;
+use crate::store::{GateNumbersFound, GateReachability};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -32,6 +44,12 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 struct StatusBody {
     token: String,
+    /// The gate number the page holds (scanned or typed), to check before the code.
+    #[serde(default)]
+    gate_number: Option<String>,
+    /// The intercom of the QR code scanned, when scanned.
+    #[serde(default)]
+    intercom_id: Option<String>,
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -44,7 +62,25 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let token = LinkToken::parse(body.token.trim())
         .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(invalid_link()))?;
-    let invite = deps.store.invite_for_link(&token).await?.ok_or_else(invalid_link)?;
+    // Checked before any read, as a redemption checks them.
+    let number = body
+        .gate_number
+        .as_deref()
+        .map(|raw| {
+            GateNumber::parse(raw)
+                .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))
+        })
+        .transpose()?;
+    let scanned = body
+        .intercom_id
+        .as_deref()
+        .map(|raw| {
+            IntercomId::parse(raw).ok_or_else(|| {
+                ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
+            })
+        })
+        .transpose()?;
+    let invite = deps.store.invite_for_guest(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
     if let Err(error) = give_back_lapsed(deps, &invite, now).await {
         // The answer below reads the lapse from the clock either way.
@@ -78,8 +114,29 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         Err(Refusal::NotYet) => (invite.starts_at - now).whole_seconds(),
         _ => invite.exit_wait(now).whole_seconds(),
     };
+    // Only a link with a passage now learns anything of a gate number: a dead or
+    // foreign one is never checked (and no read is spent on it).
+    let gate_check = match (number, step.is_some()) {
+        (Some(number), true) => {
+            Some(check_gate_number(deps, &invite.intercom_id, scanned.as_ref(), &number, now).await?)
+        }
+        _ => None,
+    };
     let answer = GuestStatus {
         first_name: invite.guest_name.first_name(),
+        language: invite.language,
+        host: invite.host.as_ref().map(|host| HostView {
+            name: host.name.as_str(),
+            contact: host
+                .contact
+                .as_ref()
+                .zip(host.contact_url())
+                .map(|((via, _), url)| ContactView { via: *via, url }),
+        }),
+        place: invite
+            .location
+            .as_ref()
+            .map(|location| PlaceView { address: &location.address, map_url: location.map_url() }),
         intercom: IntercomView { label: &invite.intercom_label, time_zone: invite.time_zone.name() },
         next,
         gate_label: next.map(|redemption| invite.gate_for(redemption).label.as_str()),
@@ -96,6 +153,25 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         attempts_left: invite.attempts_left(next.unwrap_or(Redemption::Entry)),
         retry_after_seconds: (wait > 0).then_some(wait),
         refusal,
+        gate_check,
     };
     Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// What a redemption would say of `number` at `intercom` (scanned from a QR code of
+/// `scanned`, if scanned): the same rule, one read of the intercom's numbers.
+async fn check_gate_number(
+    deps: &Deps,
+    intercom: &IntercomId,
+    scanned: Option<&IntercomId>,
+    number: &GateNumber,
+    now: time::OffsetDateTime,
+) -> Result<GateCheck, ApiError> {
+    if scanned.is_some_and(|scanned| scanned != intercom) {
+        return Ok(GateCheck::WrongIntercom);
+    }
+    Ok(match deps.store.gate_numbers(intercom).await? {
+        GateNumbersFound::Set(numbers) if numbers.accepts(intercom, number, now) => GateCheck::Accepted,
+        _ => GateCheck::ScanAtGate,
+    })
 }

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "phone")]
 pub mod create_invite;
+#[cfg(feature = "phone")]
+mod create_request;
 pub mod gate_events;
 pub mod get_settings;
 pub mod guest_status;

@@ -160,7 +160,7 @@ async fn handle(deps: &Deps, request: &SmsRequest) -> Result<Handled, StoreError
     }
     let token = LinkToken::with_secret(intercom.clone(), id.clone(), secret);
     let link = sms::link(&deps.config.link_base_url, &token.expose());
-    let text = sms::guest_sms_of(&invite, &link);
+    let text = crate::messages::guest_sms_of(&invite, &link);
     match deps.sms.send(&invite.guest_mobile, &text).await {
         Ok(message_id) => {
             record_sent(deps, &invite, number, &message_id).await?;

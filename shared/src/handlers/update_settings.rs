@@ -12,6 +12,7 @@ use super::get_settings::settings_view;
 use super::{back_off, intercom_in_path, CONTENDED_ROUNDS};
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, UserId};
+use crate::domain::language::Language;
 use crate::domain::settings::{self, Intercom, SettingsChange, SettingsError};
 use crate::error::ApiError;
 use crate::http::{caller, json_body, json_response, respond, whole_number};
@@ -36,6 +37,9 @@ struct SettingsBody {
     invite_duration_minutes: Option<u32>,
     #[serde(default, deserialize_with = "whole_number")]
     exit_grace_minutes: Option<u32>,
+    /// Absent or null: English.
+    #[serde(default)]
+    guest_language: Option<String>,
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response<Body> {
@@ -53,6 +57,12 @@ async fn update(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         max_users: body.max_users.unwrap_or(settings::DEFAULT_MAX_USERS),
         invite_duration_minutes: body.invite_duration_minutes.unwrap_or(settings::DEFAULT_INVITE_DURATION_MINUTES),
         exit_grace_minutes: body.exit_grace_minutes.unwrap_or(settings::DEFAULT_EXIT_GRACE_MINUTES),
+        guest_language: match body.guest_language.as_deref() {
+            None => Language::default(),
+            Some(raw) => Language::parse(raw).ok_or_else(|| {
+                ApiError::invalid("guest_language", "guest_language is one of en, af, zu, xh, st, tn")
+            })?,
+        },
     };
     for round in 0..CONTENDED_ROUNDS {
         back_off(round).await;

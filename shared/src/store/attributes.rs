@@ -118,6 +118,14 @@ pub mod names {
     /// When a place's holder may let it go (its earliest end), or a code is free again.
     pub const FREE_AT: &str = "free_at";
     pub const GUEST_NAME: &str = "guest_name";
+    /// On the registry: the language new codes' guests read unless the owner chooses.
+    pub const GUEST_LANGUAGE: &str = "guest_language";
+    /// On an invite: the language its guest reads.
+    pub const LANGUAGE: &str = "language";
+    /// On an invite: who invited the guest (`store::details`).
+    pub const HOST: &str = "host";
+    /// On the registry and each invite: where the gate is (`store::details`).
+    pub const LOCATION: &str = "location";
     pub const HISTORY: &str = "history";
     pub const INTERCOM_ID: &str = "intercom_id";
     pub const INTERCOM_LABEL: &str = "intercom_label";

@@ -6,6 +6,8 @@ use super::attributes::*;
 use super::{request_failed, sdk, transaction_failure, Store, StoreError, TransactionFailure};
 use crate::domain::access::Role;
 use crate::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
+use crate::domain::language::Language;
+use crate::domain::location::Location;
 use crate::domain::settings::{Gate, Intercom, Settings, SmsAllowance};
 use crate::domain::zone::LocalZone;
 use crate::keys;
@@ -33,6 +35,9 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
             max_users: get_n(item, names::MAX_USERS)?,
             invite_duration_minutes: get_n(item, names::INVITE_DURATION_MINUTES)?,
             exit_grace_minutes: get_n(item, names::EXIT_GRACE_MINUTES)?,
+            // Settings saved before guests had languages: English.
+            guest_language: get_optional(item, names::GUEST_LANGUAGE, |i, n| get_s(i, n).map(Language::from_stored))?
+                .unwrap_or_default(),
             updated_at: get_time(item, names::SETTINGS_UPDATED_AT)?,
             updated_by: parse_attr(item, names::SETTINGS_UPDATED_BY, UserId::parse)?,
         })
@@ -55,6 +60,7 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
             per_user_per_hour: get_optional(item, names::SMS_PER_USER_PER_HOUR, get_n)?,
             per_intercom_per_hour: get_optional(item, names::SMS_PER_INTERCOM_PER_HOUR, get_n)?,
         },
+        location: super::details::location_from(item)?,
     })
 }
 
@@ -81,6 +87,7 @@ pub fn settings_attributes(settings: &Settings) -> Vec<(&'static str, AttributeV
         (names::MAX_USERS, n(settings.max_users)),
         (names::INVITE_DURATION_MINUTES, n(settings.invite_duration_minutes)),
         (names::EXIT_GRACE_MINUTES, n(settings.exit_grace_minutes)),
+        (names::GUEST_LANGUAGE, s(settings.guest_language.as_str())),
         (names::SETTINGS_UPDATED_AT, epoch(settings.updated_at)),
         (names::SETTINGS_UPDATED_BY, s(settings.updated_by.as_str())),
     ]
@@ -288,6 +295,26 @@ impl Store {
             expression.push_str(&format!("REMOVE {}", remove.join(", ")));
         }
         super::written(request.update_expression(expression.trim_end()).send().await)
+    }
+
+    /// Records where the intercom's gate is (`None`: forgets it). New codes carry it;
+    /// codes already out keep what they were made with. Whether the intercom exists.
+    pub async fn set_location(&self, intercom: &IntercomId, location: Option<&Location>) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#location", names::LOCATION);
+        let request = match location {
+            Some(location) => request
+                .update_expression("SET #location = :location")
+                .expression_attribute_values(":location", super::details::location_attribute(location)),
+            None => request.update_expression("REMOVE #location"),
+        };
+        super::written(request.send().await)
     }
 
     pub async fn grant(&self, intercom: &IntercomId, user: &UserId, role: Role) -> Result<(), StoreError> {

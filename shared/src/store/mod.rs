@@ -22,6 +22,7 @@
 
 pub mod activity;
 pub mod attributes;
+pub mod details;
 pub mod gate_numbers;
 pub mod gates;
 pub mod intercoms;

@@ -46,7 +46,9 @@ impl Store {
         Ok(context)
     }
 
-    /// An invite with where its SMS is (a replayed create answers with both).
+    /// An invite with what its SMS item holds: where its SMS is (a replayed create
+    /// answers with both), and the host and place its guest is told of. One
+    /// strongly consistent BatchGetItem.
     pub async fn invite_with_sms(
         &self,
         intercom: &IntercomId,
@@ -60,16 +62,17 @@ impl Store {
         for item in &items {
             match sort_key(item).and_then(keys::classify) {
                 Some(keys::PartitionItem::Invite(_)) => found = Some(invite_from_item(item)?),
-                Some(keys::PartitionItem::Sms(_)) => sms = Some(sms_from_item(item)?),
+                Some(keys::PartitionItem::Sms(_)) => sms = Some(item),
                 _ => {}
             }
         }
-        Ok(found.map(|mut invite| {
-            if let Some(sms) = sms {
-                invite.sms_status = sms.status;
-            }
-            invite
-        }))
+        let Some(mut invite) = found else { return Ok(None) };
+        if let Some(item) = sms {
+            invite.sms_status = sms_from_item(item)?.status;
+            invite.host = crate::store::details::host_from(item)?;
+            invite.location = crate::store::details::location_from(item)?;
+        }
+        Ok(Some(invite))
     }
 
     /// Writes a new invite in one transaction that claims `place` and the invite's

@@ -61,6 +61,7 @@ pub fn invite_to_item(invite: &Invite) -> Item {
         (names::CODE.to_owned(), s(invite.code.as_str())),
         (names::GUEST_NAME.to_owned(), s(invite.guest_name.as_str())),
         (names::GUEST_MOBILE.to_owned(), s(invite.guest_mobile.e164())),
+        (names::LANGUAGE.to_owned(), s(invite.language.as_str())),
         (names::CREATED_BY.to_owned(), s(invite.created_by.as_str())),
         (names::CREATED_AT.to_owned(), epoch(invite.created_at)),
         (names::STARTS_AT.to_owned(), epoch(invite.starts_at)),
@@ -168,6 +169,12 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         code,
         guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
         guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
+        // Invites made before languages: English.
+        language: get_optional(item, names::LANGUAGE, |i, n| get_s(i, n).map(Language::from_stored))?
+            .unwrap_or_default(),
+        // On the invite's SMS item (`sms_to_item`): this item stays under 1 KB.
+        host: None,
+        location: None,
         created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
         created_at: get_time(item, names::CREATED_AT)?,
         starts_at: standing.starts_at,

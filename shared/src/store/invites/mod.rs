@@ -14,6 +14,7 @@ use crate::domain::guest::GuestName;
 use crate::domain::idempotency::Sealed;
 use crate::domain::ids::{DeviceId, IntercomId, InviteId, ThingName, UserId};
 use crate::domain::invite::{GateSnapshot, Invite, InviteState, ListedInvite, SmsStatus, Standing};
+use crate::domain::language::Language;
 use crate::domain::passage::Passage;
 use crate::domain::phone::Mobile;
 use crate::domain::redemption::AttemptKey;
@@ -120,6 +121,14 @@ impl Store {
     /// invite's, so a forged link learns nothing.
     pub async fn invite_for_link(&self, link: &LinkToken) -> Result<Option<Invite>, StoreError> {
         let invite = self.invite(link.intercom_id(), link.invite_id()).await?;
+        Ok(invite.filter(|invite| invite.token_hash == link.hash()))
+    }
+
+    /// The invite a guest's link opens with what its guest is told beside it (the
+    /// host, the place: its SMS item), strongly consistent; `None` unless the
+    /// link's secret is this invite's.
+    pub async fn invite_for_guest(&self, link: &LinkToken) -> Result<Option<Invite>, StoreError> {
+        let invite = self.invite_with_sms(link.intercom_id(), link.invite_id()).await?;
         Ok(invite.filter(|invite| invite.token_hash == link.hash()))
     }
 

@@ -39,6 +39,14 @@ pub fn sms_to_item(invite: &Invite) -> Item {
         (names::HISTORY.to_owned(), history_append(first_line, invite.created_at)),
         (keys::PURGE_AT.to_owned(), epoch(invite.exit_closes_at.saturating_add(INVITE_RETENTION))),
     ]);
+    // What the guest's page tells of the host and the place lives here, not on the
+    // invite's item, which every redemption writes and must stay under 1 KB.
+    if let Some(host) = &invite.host {
+        item.insert(names::HOST.to_owned(), crate::store::details::host_attribute(host));
+    }
+    if let Some(location) = &invite.location {
+        item.insert(names::LOCATION.to_owned(), crate::store::details::location_attribute(location));
+    }
     if let Some(sealed) = &invite.link_seal {
         item.insert(names::LINK_SEAL.to_owned(), s(STANDARD.encode(&sealed.bytes)));
         item.insert(names::SEAL_KEY.to_owned(), s(&sealed.key_id));
