@@ -22,7 +22,7 @@
 //! a dead or foreign link learns nothing and costs no read of the numbers.
 
 use super::lapse::give_back_lapsed;
-use super::rejected_at_edge;
+use super::{gate_in_body, rejected_at_edge};
 use crate::api::guest::{
     AlsoExit, ContactView, GateCheck, GateView, GatesView, GuestStatus, HostView, IntercomView, PassageView, PlaceView,
     StatusRefusal,
@@ -63,23 +63,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(invalid_link()))?;
     // Checked before any read, as a redemption checks them.
-    let number = body
-        .gate_number
-        .as_deref()
-        .map(|raw| {
-            GateNumber::parse(raw)
-                .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))
-        })
-        .transpose()?;
-    let scanned = body
-        .intercom_id
-        .as_deref()
-        .map(|raw| {
-            IntercomId::parse(raw).ok_or_else(|| {
-                ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
-            })
-        })
-        .transpose()?;
+    let (number, scanned) = gate_in_body(body.gate_number.as_deref(), body.intercom_id.as_deref())?;
     let invite = deps.store.invite_for_guest(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
     if let Err(error) = give_back_lapsed(deps, &invite, now).await {

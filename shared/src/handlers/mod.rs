@@ -85,3 +85,28 @@ fn rejected_at_edge(error: ApiError) -> ApiError {
     tracing::info!(code = error.code(), "guest request rejected at the edge");
     error
 }
+
+/// What a guest's page sends of the gate: the number (scanned or typed) and the
+/// intercom of the QR code (when scanned), each as documented or `invalid_field`.
+/// The redemption and the status's check read them alike.
+fn gate_in_body(
+    number: Option<&str>,
+    intercom: Option<&str>,
+) -> Result<(Option<crate::domain::gate_number::GateNumber>, Option<IntercomId>), ApiError> {
+    let number = number
+        .map(|raw| {
+            crate::domain::gate_number::GateNumber::parse(raw)
+                .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))
+        })
+        .transpose()?;
+    // Values are taken as the document describes them, untrimmed: an empty
+    // `intercom_id` is not a missing one.
+    let intercom = intercom
+        .map(|raw| {
+            IntercomId::parse(raw).ok_or_else(|| {
+                ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
+            })
+        })
+        .transpose()?;
+    Ok((number, intercom))
+}

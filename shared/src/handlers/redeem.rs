@@ -27,13 +27,11 @@
 //! one read, to tell it from a forged link.
 
 use super::lapse::give_back_lapsed;
-use super::rejected_at_edge;
+use super::{gate_in_body, rejected_at_edge};
 use crate::api::guest::{OpenResult, Opened};
 use crate::api::Instant;
 use crate::domain::code::AccessCode;
 use crate::domain::command::DoorCommand;
-use crate::domain::gate_number::GateNumber;
-use crate::domain::ids::IntercomId;
 use crate::domain::invite::Invite;
 use crate::domain::passage::{confirm_by, Progress};
 use crate::domain::redemption::{AttemptId, AttemptKey, Redemption, Refusal};
@@ -137,14 +135,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let token = LinkToken::parse(body.token.trim())
         .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(ApiError::refused(Refusal::InvalidLink)))?;
-    // Values are taken as the document describes them, untrimmed: an empty
-    // `intercom_id` is not a missing one.
-    let scanned = match body.intercom_id.as_deref() {
-        None => None,
-        Some(raw) => Some(IntercomId::parse(raw).ok_or_else(|| {
-            ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
-        })?),
-    };
+    let (number, scanned) = gate_in_body(body.gate_number.as_deref(), body.intercom_id.as_deref())?;
     let code = AccessCode::parse(&body.code).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
     let attempt = match body.attempt_id.as_deref() {
         Some(raw) => AttemptId::parse(raw)
@@ -163,11 +154,9 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
             None => Err(ApiError::refused(Refusal::InvalidLink)),
         };
     }
-    let Some(number) = body.gate_number.as_deref() else {
+    let Some(number) = number else {
         return Err(rejected_at_edge(ApiError::refused(Refusal::ScanAtGate)));
     };
-    let number = GateNumber::parse(number)
-        .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))?;
     match deps.store.gate_numbers(intercom).await? {
         GateNumbersFound::Set(numbers) if numbers.accepts(intercom, &number, now) => {}
         GateNumbersFound::Set(_) => return Err(ApiError::refused(Refusal::ScanAtGate)),
