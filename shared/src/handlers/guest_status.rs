@@ -74,7 +74,8 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let error = ApiError::refused(refusal);
         Some(StatusRefusal { code: error.code(), message: error.to_string() })
     };
-    let (step, refusal) = match invite.next_step(now) {
+    let next_step = invite.next_step(now);
+    let (step, refusal) = match next_step {
         // A command is out: this passage is the guest's, and the gate's answer is
         // awaited before any press (a reloaded page keeps asking).
         Ok(step) if step.opening_until.is_some() => (Some(step), refusal_of(Refusal::Opening)),
@@ -94,7 +95,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         let gate = invite.gate_for(redemption);
         GateView { label: &gate.label, status: GateReachability::of(presence.get(&gate.thing), now) }
     };
-    let wait = match invite.next_step(now) {
+    let wait = match next_step {
         Err(Refusal::NotYet) => (invite.starts_at - now).whole_seconds(),
         _ => invite.exit_wait(now).whole_seconds(),
     };
