@@ -172,7 +172,8 @@ async fn the_list_pages_through_every_code_once_and_refuses_a_cursor_it_did_not_
 }
 
 /// Raising Max Users adds places at once; lowering it leaves the codes out working
-/// and makes new ones wait until the intercom is under the new Max Users.
+/// and makes new ones wait until the intercom is under the new Max Users, whichever
+/// of the codes out end first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_users_raised_and_lowered_takes_effect_for_the_next_create() {
     let app = spawn_app_with(busy_estate()).await;
@@ -192,10 +193,18 @@ async fn max_users_raised_and_lowered_takes_effect_for_the_next_create() {
     let (_, list) = app.list(&app.owner).await;
     assert_eq!((list["max_users"].as_u64(), list["active"].as_u64()), (Some(4), Some(7)), "{list}");
     assert_eq!(app.enter(&out[0]).await.0, 202, "the codes out keep working");
-    for invite in &out {
+    // Whichever places the codes that end were on, no new code while 4 are out.
+    for invite in &out[..3] {
         assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204);
     }
-    for i in 0..4 {
+    let (status, body) = create_quietly(&app, &app.owner, "Still over").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("limit_reached")), "4 out, 4 allowed: {body}");
+    assert_eq!(app.revoke(&app.owner, &out[3].id).await.0, 204);
+    assert_eq!(create_quietly(&app, &app.owner, "New 0").await.0, 201, "3 out, 4 allowed");
+    for invite in &out[4..] {
+        assert_eq!(app.revoke(&app.owner, &invite.id).await.0, 204);
+    }
+    for i in 1..4 {
         assert_eq!(create_quietly(&app, &app.owner, &format!("New {i}")).await.0, 201);
     }
     let (status, body) = create_quietly(&app, &app.owner, "Fifth new").await;

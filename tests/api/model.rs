@@ -345,7 +345,12 @@ impl Run<'_> {
             }
         }
         if created > free {
-            return Err(self.fail(format!("{created} creates succeeded with {free} free places")));
+            let out: Vec<_> =
+                self.model.invites.iter().filter(|i| i.holds_slot(now)).map(|i| (&i.id, i.state)).collect();
+            return Err(self.fail(format!(
+                "{created} creates succeeded with {free} free places (Max Users {:?}, out: {out:?})",
+                self.model.max_users
+            )));
         }
         if !ambiguous && created < free.min(parallel) {
             return Err(self.fail(format!("only {created} of {parallel} creates succeeded with {free} free places")));

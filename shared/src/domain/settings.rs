@@ -61,6 +61,9 @@ pub struct Intercom {
     /// How many places are laid out (`store::places`); a create lays them out first
     /// unless this equals Max Users. `None` for an intercom of an earlier version.
     pub places: Option<u32>,
+    /// Listed places over Max Users, after it was lowered while their codes were
+    /// out: each is withdrawn once free, and no code is created while any is left.
+    pub places_surplus: u32,
     /// Guest SMS allowances provisioning raised (or lowered) for this intercom, an
     /// estate or an integration; `None`: the deployment's defaults.
     pub sms_allowance: SmsAllowance,
@@ -147,6 +150,7 @@ pub(crate) mod tests {
             time_zone: LocalZone::default(),
             version: 0,
             places: None,
+            places_surplus: 0,
             sms_allowance: SmsAllowance::default(),
             location: None,
         }

@@ -30,7 +30,7 @@ use crate::http::{caller, json_body, respond};
 use crate::share::share_targets;
 use crate::sms;
 use crate::store::invites::sms_limits_for;
-use crate::store::places::layout::Layout;
+use crate::store::places::layout::{Layout, Retired};
 use crate::store::{CreateOutcome, IdempotencyRecord};
 use crate::Deps;
 use lambda_http::http::{header, StatusCode};
@@ -99,6 +99,14 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             tried_places.clear();
             continue;
         };
+        if intercom.places_surplus > 0 {
+            // Max Users was lowered below the codes out: a place that frees goes.
+            if let Retired::StillHeld(held) = deps.store.retire_places(intercom, &untried, now).await? {
+                tried_places.insert(held.number);
+                deps.store.place_held_on(&intercom_id, &held).await?;
+            }
+            continue;
+        }
         let code = AccessCode::generate_avoiding(&tried_codes).ok_or(ApiError::Busy)?;
         let (mut invite, token) = Invite::draft(intercom, settings, &user, guest, code, &deps.seal_keys, now)
             .map_err(|CannotCreate::GateGone| ApiError::SettingsNotConfigured)?;

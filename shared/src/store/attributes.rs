@@ -140,6 +140,9 @@ pub mod names {
     pub const PLACE: &str = "place";
     /// On the registry: how many places are laid out (equal to Max Users once done).
     pub const PLACES: &str = "places";
+    /// On the registry: how many listed places are over Max Users, each to be taken
+    /// out of the index once it is free (`store::places::layout`); absent: none.
+    pub const PLACES_SURPLUS: &str = "places_surplus";
     /// On the registry: guest SMS allowances provisioning set for this intercom.
     pub const SMS_PER_INTERCOM_PER_HOUR: &str = "sms_per_intercom_per_hour";
     pub const SMS_PER_USER_PER_HOUR: &str = "sms_per_user_per_hour";

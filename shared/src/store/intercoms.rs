@@ -56,6 +56,7 @@ pub fn intercom_from_item(item: &Item) -> Result<Intercom, ItemError> {
         },
         version: get_n(item, names::VERSION).unwrap_or(0),
         places: get_optional(item, names::PLACES, get_n)?,
+        places_surplus: get_optional(item, names::PLACES_SURPLUS, get_n)?.unwrap_or(0),
         sms_allowance: SmsAllowance {
             per_user_per_hour: get_optional(item, names::SMS_PER_USER_PER_HOUR, get_n)?,
             per_intercom_per_hour: get_optional(item, names::SMS_PER_INTERCOM_PER_HOUR, get_n)?,
