@@ -1,5 +1,6 @@
 //! Configuration, read once at cold start from the environment.
 
+use crate::domain::cursor::CursorKeys;
 use crate::domain::idempotency::SealKeys;
 use crate::domain::phone::PhoneRegion;
 use thiserror::Error;
@@ -29,6 +30,9 @@ pub struct Config {
     /// without them take no token as genuine. In production from Secrets Manager
     /// through the template.
     pub seal_keys: Option<SealKeys>,
+    /// `OTA_CURSOR_KEYS`: the secrets that tag the list cursors handed out (see
+    /// `domain::cursor`). Required by list-codes and list-activity, and by nothing else.
+    pub cursor_keys: Option<CursorKeys>,
     /// `OTA_SMS_PER_USER_PER_HOUR` (default 30) and `OTA_SMS_PER_INTERCOM_PER_HOUR`
     /// (default 100): guest SMS one user, and one intercom, may cause per clock
     /// hour, so a create/revoke loop cannot pump SMS.
@@ -149,6 +153,11 @@ impl Config {
         let seal_keys = non_empty("OTA_SEAL_KEYS")
             .map(|raw| SealKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_SEAL_KEYS", reason }))
             .transpose()?;
+        let cursor_keys = non_empty("OTA_CURSOR_KEYS")
+            .map(|raw| {
+                CursorKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_CURSOR_KEYS", reason })
+            })
+            .transpose()?;
         let limit =
             |name: &'static str, default: u32| match non_empty(name) {
                 None => Ok(default),
@@ -168,6 +177,7 @@ impl Config {
         };
         Ok(Self {
             seal_keys,
+            cursor_keys,
             sms_limits,
             sms_pace,
             sms_queue_url: non_empty("OTA_SMS_QUEUE_URL"),

@@ -348,3 +348,53 @@ async fn a_gate_that_stays_offline_is_told_once_and_its_return_once() {
     assert_eq!(kinds_of(&events), ["gate_offline", "gate_online"]);
     assert_eq!(events[0]["detail"]["intercom_id"], app.intercom());
 }
+
+/// A cursor is one the service handed out for this list of this intercom, unchanged:
+/// flipped, cut, extended, made up from a sort key, from the other list, or from
+/// another intercom of the same owner, it is `400 invalid_field` and reads nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_cursor_the_service_handed_out_for_this_list_and_intercom_is_taken() {
+    use base64::Engine;
+    use ota::domain::access::Role;
+    let app = spawn_app().await;
+    app.configure(20).await;
+    for i in 0..3 {
+        app.invite(&format!("Guest {i}")).await;
+    }
+    let (_, first) = app.activity(&app.owner, "limit=2").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let (status, next) = app.activity(&app.owner, &format!("limit=2&cursor={cursor}")).await;
+    assert_eq!(status, 200, "{next}");
+    let (_, codes) = app
+        .call(reqwest::Method::GET, &format!("/intercoms/{}/codes?limit=1", app.intercom()), Some(&app.owner), None)
+        .await;
+    let codes_cursor = codes["next_cursor"].as_str().unwrap().to_owned();
+
+    // A second intercom of the same owner, in the same deployment.
+    let other = local_stack::seed::Site::unique(&format!("{}-b", app.intercom().trim_start_matches("ic-")));
+    other.provision(&app.front.deps.store, app.emulator).await.unwrap();
+    app.front.deps.store.grant(&other.intercom, &app.site.owner, Role::Owner).await.unwrap();
+    let other_path = format!("/intercoms/{}/activity?limit=2&cursor={cursor}", other.intercom);
+    let (status, body) = app.call(reqwest::Method::GET, &other_path, Some(&app.owner), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_field")), "another intercom's: {body}");
+
+    let made_up = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("000000000001#made-up");
+    let mut flipped = cursor.clone().into_bytes();
+    flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+    let forged = [
+        String::from_utf8(flipped).unwrap(),
+        cursor[..cursor.len() - 2].to_owned(),
+        format!("{cursor}AA"),
+        made_up.clone(),
+        format!("{made_up}.{}", cursor.rsplit('.').next().unwrap()),
+        codes_cursor,
+    ];
+    app.settle().await;
+    app.requests.take();
+    for bad in &forged {
+        let (status, body) = app.activity(&app.owner, &format!("limit=2&cursor={bad}")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_field")), "{bad}: {body}");
+    }
+    let reads: Vec<String> = app.requests.take().into_iter().filter(|r| r.starts_with("dynamodb")).collect();
+    assert_eq!(reads, Vec::<String>::new(), "a forged cursor costs no read");
+}

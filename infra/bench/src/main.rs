@@ -417,6 +417,7 @@ fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::proces
         .env("OTA_TABLE_NAME", "ota-bench")
         .env("OTA_EVENT_BUS_NAME", "ota-bench")
         .env("OTA_SEAL_KEYS", SEAL_KEYS)
+        .env("OTA_CURSOR_KEYS", CURSOR_KEYS)
         .env("OTA_SMS_QUEUE_URL", format!("{endpoint}/123456789012/ota-bench-sms"))
         .env("OTA_LOG_LEVEL", "warn")
         .stdout(Stdio::null())
@@ -475,6 +476,9 @@ fn listed_codes(answer: &serde_json::Value) -> Option<usize> {
 /// The seal key (`OTA_SEAL_KEYS`) of create-invite and of the guest functions' tag check, the
 /// same in every process: the sample events' tokens carry its tag (tests/api/events.rs).
 const SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+
+/// The cursor key (`OTA_CURSOR_KEYS`) of list-codes and list-activity.
+const CURSOR_KEYS: &str = "bench:fedcba9876543210fedcba9876543210";
 
 /// Warm CPU is the median over this many processes, run in turns with the
 /// reference's: on this VM the same binary's figure drifted from 126 to 199 µs per

@@ -8,86 +8,43 @@
 
 use super::guest::GuestName;
 use super::ids::{InviteId, UserId};
+use super::keyring::{self, Keyring};
 use super::phone::Mobile;
 use super::token::hex;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-/// The server-held secrets that seal link secrets for replays and tag link tokens,
-/// newest first (`OTA_SEAL_KEYS`: `<id>:<secret>`, comma-separated; a secret is at
-/// least 32 visible ASCII characters, e.g. what Secrets Manager generates). The first
-/// seals new records and tags new links; a record names the key that sealed it and a
-/// tag is checked against every key, so a key can be rotated by putting a new one
-/// first and dropping the old one once the links it tagged have ended (the longest
-/// invite plus its exit grace, and the one-day replay window).
-#[derive(Clone)]
-pub struct SealKeys(Vec<(String, Vec<u8>)>);
-
-impl std::fmt::Debug for SealKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<&str> = self.0.iter().map(|(id, _)| id.as_str()).collect();
-        f.debug_tuple("SealKeys").field(&ids).finish()
-    }
-}
+/// The server-held secrets that seal link secrets for replays and tag link tokens
+/// (`OTA_SEAL_KEYS`, a [`Keyring`]). The first seals new records and tags new links;
+/// a record names the key that sealed it and a tag is checked against every key, so
+/// a key is dropped once the links it tagged have ended (the longest invite plus its
+/// exit grace, and the one-day replay window).
+#[derive(Clone, Debug)]
+pub struct SealKeys(Keyring);
 
 impl SealKeys {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let keys = raw
-            .split(',')
-            .map(|entry| {
-                let (id, secret) = entry.trim().split_once(':').ok_or("each key is <id>:<secret>")?;
-                let valid_id = (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
-                if !valid_id {
-                    return Err("a key id is 1 to 16 letters and digits".to_owned());
-                }
-                if secret.len() < 32 || !secret.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(format!("key {id}: the secret must be at least 32 visible ASCII characters"));
-                }
-                Ok((id.to_owned(), secret.as_bytes().to_vec()))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        if keys.is_empty() {
-            return Err("no key given".into());
-        }
-        Ok(Self(keys))
+        Keyring::parse(raw).map(Self)
     }
 
     /// One fresh random key, for a local stack or a test run.
     pub fn random() -> Self {
-        let mut secret = vec![0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut secret);
-        Self(vec![("local".into(), secret)])
-    }
-
-    fn current(&self) -> &(String, Vec<u8>) {
-        // `parse` and `random` never build an empty set.
-        &self.0[0]
+        Self(Keyring::random())
     }
 
     /// HMAC-SHA256 of a link token's parts under each key, the current one first
     /// (see `domain::token`: a link made before a rotation still checks out while its
     /// key is configured).
     pub fn link_tags(&self, parts: &[&[u8]]) -> Vec<[u8; 32]> {
-        self.0
-            .iter()
-            .filter_map(|(_, secret)| {
-                let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-                for part in std::iter::once(b"ota-link-tag".as_slice()).chain(parts.iter().copied()) {
-                    mac.update(&(part.len() as u64).to_be_bytes());
-                    mac.update(part);
-                }
-                Some(mac.finalize().into_bytes().into())
-            })
-            .collect()
+        self.0.tags("ota-link-tag", parts)
     }
 
     /// The link secret of `invite`, sealed under the current key, kept on the invite
     /// so the SMS sender (and an owner's resend) can send the same link again. The
     /// table alone never yields it: unsealing needs the server's key.
     pub fn seal_link(&self, secret: &[u8; 16], invite: &InviteId) -> Option<Sealed> {
-        let (key_id, server_secret) = self.current();
+        let (key_id, server_secret) = self.0.current();
         let pad = link_pad(server_secret, invite)?;
-        Some(Sealed { key_id: key_id.clone(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
+        Some(Sealed { key_id: key_id.to_owned(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
     }
 
     pub fn unseal_link(&self, sealed: &Sealed, invite: &InviteId) -> Option<[u8; 16]> {
@@ -96,19 +53,19 @@ impl SealKeys {
         Some(std::array::from_fn(|i| bytes[i] ^ pad[i]))
     }
 
+    fn current(&self) -> (&str, &[u8]) {
+        self.0.current()
+    }
+
     fn get(&self, id: &str) -> Option<&[u8]> {
-        self.0.iter().find(|(key_id, _)| key_id == id).map(|(_, secret)| secret.as_slice())
+        self.0.get(id)
     }
 }
 
 fn link_pad(server_secret: &[u8], invite: &InviteId) -> Option<[u8; 16]> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(server_secret).ok()?;
-    for part in [b"ota-invite-link".as_slice(), invite.as_str().as_bytes()] {
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
-    }
+    let full = keyring::tag(server_secret, "ota-invite-link", &[invite.as_str().as_bytes()])?;
     let mut pad = [0u8; 16];
-    pad.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+    pad.copy_from_slice(&full[..16]);
     Some(pad)
 }
 
@@ -142,14 +99,8 @@ impl IdempotencyKey {
     /// HMAC-SHA256 under the server's secret of the client's key, the caller and
     /// the invite: both halves are needed to rebuild it.
     fn pad(&self, server_secret: &[u8], user: &UserId, invite: &InviteId) -> Option<[u8; 16]> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(server_secret).ok()?;
-        for part in
-            [b"ota-link-seal".as_slice(), self.0.as_bytes(), user.as_str().as_bytes(), invite.as_str().as_bytes()]
-        {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        let digest = mac.finalize().into_bytes();
+        let parts = [self.0.as_bytes(), user.as_str().as_bytes(), invite.as_str().as_bytes()];
+        let digest = keyring::tag(server_secret, "ota-link-seal", &parts)?;
         let mut pad = [0u8; 16];
         pad.copy_from_slice(&digest[..16]);
         Some(pad)
@@ -158,7 +109,7 @@ impl IdempotencyKey {
     pub fn seal(&self, keys: &SealKeys, secret: &[u8; 16], user: &UserId, invite: &InviteId) -> Option<Sealed> {
         let (key_id, server_secret) = keys.current();
         let pad = self.pad(server_secret, user, invite)?;
-        Some(Sealed { key_id: key_id.clone(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
+        Some(Sealed { key_id: key_id.to_owned(), bytes: secret.iter().zip(pad).map(|(s, p)| s ^ p).collect() })
     }
 
     /// The secret again, given the same key; `None` if the sealing server key is
@@ -197,7 +148,7 @@ mod tests {
         let other = IdempotencyKey::parse("0b1c9d1e-3f41-4a7f-9c2e-5d0a2f0c7e12").unwrap();
         assert_ne!(other.unseal(&server, &sealed, &user, &invite), Some(secret));
         // A table copy and the right (weak, guessed) key are not enough.
-        let elsewhere = SealKeys(vec![(sealed.key_id.clone(), vec![1u8; 32])]);
+        let elsewhere = SealKeys::parse(&format!("{}:{}", sealed.key_id, "1".repeat(32))).unwrap();
         assert_ne!(key.unseal(&elsewhere, &sealed, &user, &invite), Some(secret));
     }
 

@@ -11,8 +11,9 @@
 //! A page's position is a sort key, so facts that arrive while a client pages (they
 //! sort newer) never shift the pages after the cursor: nothing is lost or repeated.
 
-use super::{intercom_in_path, page_wanted};
+use super::{intercom_in_path, page_wanted, Pages};
 use crate::api::activity::{ActivityPage, FactView};
+use crate::domain::cursor::Listing;
 use crate::domain::ids::InviteId;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
@@ -30,20 +31,21 @@ enum Wanted {
     Code(InviteId),
 }
 
-fn wanted(req: &Request) -> Result<Wanted, ApiError> {
+fn wanted(req: &Request, pages: &Pages) -> Result<Wanted, ApiError> {
     let query = req.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     if let Some(code) = param("code") {
         return InviteId::parse(code).map(Wanted::Code).ok_or(ApiError::CodeNotFound);
     }
-    let (limit, cursor) = page_wanted(req, DEFAULT_PAGE, MAX_PAGE, ActivityCursor::decode)?;
+    let (limit, cursor) = page_wanted(req, pages, DEFAULT_PAGE, MAX_PAGE, ActivityCursor::decode)?;
     Ok(Wanted::Page { limit, cursor })
 }
 
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
-    let wanted = wanted(req)?;
+    let pages = Pages::of(deps, Listing::Activity, &intercom_id)?;
+    let wanted = wanted(req, &pages)?;
     let (intercom, role) = deps.store.load_access(&intercom_id, &user).await?;
     if intercom.is_none() || role.is_none() {
         return Err(ApiError::Forbidden);
@@ -52,7 +54,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let (code_id, facts, next_cursor) = match &wanted {
         Wanted::Page { limit, cursor } => {
             let page = deps.store.activity_page(&intercom_id, cursor.as_ref(), *limit).await?;
-            (None, page.facts, page.next.map(|cursor| cursor.encode()))
+            (None, page.facts, page.next.map(|cursor| pages.cursor_after(&cursor.encode())))
         }
         Wanted::Code(code) => {
             let mut facts = deps.store.code_facts(&intercom_id, code).await?.ok_or(ApiError::CodeNotFound)?;

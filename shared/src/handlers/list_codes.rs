@@ -6,9 +6,10 @@
 //! it yet. A page's cost does not grow with the intercom's open codes; counting the
 //! places in use reads the place items (a few dozen bytes each, Max Users of them).
 
-use super::{intercom_in_path, page_wanted};
+use super::{intercom_in_path, page_wanted, Pages};
 use crate::api::codes::{CodeList, ListedCode, SmsView};
 use crate::api::{seconds_until, Instant};
+use crate::domain::cursor::Listing;
 use crate::domain::invite::ListedInvite;
 use crate::error::ApiError;
 use crate::http::{caller, json_response, respond};
@@ -51,7 +52,8 @@ fn listed_code(invite: &ListedInvite, now: OffsetDateTime) -> ListedCode<'_> {
 async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let user = caller(req)?;
     let intercom_id = intercom_in_path(req)?;
-    let (limit, cursor) = page_wanted(req, DEFAULT_PAGE, MAX_PAGE, ListCursor::decode)?;
+    let pages = Pages::of(deps, Listing::Codes, &intercom_id)?;
+    let (limit, cursor) = page_wanted(req, &pages, DEFAULT_PAGE, MAX_PAGE, ListCursor::decode)?;
     let now = deps.clock.now();
     let (intercom, role) = deps.store.load_access(&intercom_id, &user).await?;
     let (Some(intercom), Some(_)) = (intercom, role) else { return Err(ApiError::Forbidden) };
@@ -63,7 +65,7 @@ async fn list(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
         max_users: intercom.settings.as_ref().map(|settings| settings.max_users),
         active,
         codes: listed.map(|invite| listed_code(invite, now)).collect(),
-        next_cursor: page.next.map(|cursor| cursor.encode()),
+        next_cursor: page.next.map(|cursor| pages.cursor_after(&cursor.encode())),
     };
     Ok(json_response(StatusCode::OK, &answer))
 }

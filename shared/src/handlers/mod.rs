@@ -26,6 +26,7 @@ pub mod sms_status;
 pub mod sweep;
 pub mod update_settings;
 
+use crate::domain::cursor::{CursorKeys, Listing};
 use crate::domain::ids::IntercomId;
 use crate::error::ApiError;
 use crate::http::path_param;
@@ -37,10 +38,34 @@ fn intercom_in_path(req: &Request) -> Result<IntercomId, ApiError> {
     path_param(req, "intercomId", IntercomId::parse, ApiError::Forbidden)
 }
 
-/// `limit` (1 to `max`, `default` when absent) and `cursor` (one `decode` accepts: a
-/// cursor this service handed out) of a paginated list.
+/// One intercom's list, as its cursors are bound to it (`domain::cursor`).
+struct Pages<'a> {
+    keys: &'a CursorKeys,
+    listing: Listing,
+    intercom: &'a IntercomId,
+}
+
+impl<'a> Pages<'a> {
+    fn of(deps: &'a crate::Deps, listing: Listing, intercom: &'a IntercomId) -> Result<Self, ApiError> {
+        let keys = deps
+            .config
+            .cursor_keys
+            .as_ref()
+            .ok_or_else(|| ApiError::unexpected("OTA_CURSOR_KEYS is not configured"))?;
+        Ok(Self { keys, listing, intercom })
+    }
+
+    /// The cursor handed out for the next page, which starts after `position`.
+    fn cursor_after(&self, position: &str) -> String {
+        self.keys.sign(self.listing, self.intercom, position)
+    }
+}
+
+/// `limit` (1 to `max`, `default` when absent) and `cursor` (one this service handed
+/// out for `pages`, whose position `decode` accepts) of a paginated list.
 fn page_wanted<C>(
     req: &Request,
+    pages: &Pages,
     default: i32,
     max: i32,
     decode: impl Fn(&str) -> Option<C>,
@@ -56,12 +81,14 @@ fn page_wanted<C>(
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| ApiError::invalid("limit", format!("limit must be a whole number from 1 to {max}")))?,
     };
-    let cursor = param("cursor")
-        .map(|raw| {
-            decode(raw)
-                .ok_or_else(|| ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged"))
-        })
-        .transpose()?;
+    let cursor =
+        param("cursor")
+            .map(|raw| {
+                pages.keys.open(pages.listing, pages.intercom, raw).and_then(&decode).ok_or_else(|| {
+                    ApiError::invalid("cursor", "cursor must be a next_cursor this API returned, unchanged")
+                })
+            })
+            .transpose()?;
     Ok((limit, cursor))
 }
 
