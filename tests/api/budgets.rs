@@ -1,6 +1,7 @@
 //! DynamoDB requests per endpoint call, counted at the SDK (one per HTTP attempt).
 //! Budgets: redeem 3 on success (the gate numbers, the attempt's write and the gate's
-//! presence), 2 on a wrong code (3 on other refusals), 1 at a wrong intercom, 0 on a
+//! presence), 2 on a wrong code (3 on other refusals) or gate number (the invite read to
+//! judge it only for a live link), 1 at a wrong intercom, 0 on a
 //! request whose form shows it is no guest's (`tests/api/edge.rs`), guest status 2 (the invite
 //! and its gates' presence), a gate's report 2 (gate-events: read, conditional write; an
 //! exit's 3, with the place it frees), create 3 (three items by key, the places that may
@@ -48,6 +49,10 @@ async fn every_endpoint_stays_within_its_request_budget() {
     measure("redeem-entry wrong code", 2, ("iot", 0), app.take_sdk_requests());
     app.redeem(Redeem::Entry, &invite.token, "ic-elsewhere", &invite.code).await;
     measure("redeem-entry wrong intercom", 1, ("iot", 0), app.take_sdk_requests());
+    let wrong_number = if app.gate_number() == "11112222" { "33334444" } else { "11112222" };
+    let body = serde_json::json!({ "token": invite.token, "code": invite.code, "gate_number": wrong_number });
+    assert_eq!(app.call(reqwest::Method::POST, "/guest/entry", None, Some(body)).await.0, 403);
+    measure("redeem-entry wrong gate number", 2, ("iot", 0), app.take_sdk_requests());
     app.guest_status(&invite.token).await;
     measure("guest-status", 2, ("iot", 0), app.take_sdk_requests());
     app.gate_requests.take();

@@ -28,6 +28,7 @@ mod gates;
 mod guest_reach;
 mod guest_status;
 mod inside;
+mod oracle;
 mod presence;
 mod redeem;
 mod revoke;

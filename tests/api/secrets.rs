@@ -9,7 +9,14 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Every line logged so far, by every test of this process.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -23,7 +30,7 @@ impl Write for Captured {
 
 /// The production subscriber (`ota::telemetry`) with `OTA_LOG_LEVEL=trace`, writing
 /// into memory. The SDK stays at warn, as in production.
-fn capture_logs() -> Captured {
+pub fn capture_logs() -> Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured::default();

@@ -22,7 +22,7 @@
 //! a dead or foreign link learns nothing and costs no read of the numbers.
 
 use super::lapse::give_back_lapsed;
-use super::{gate_in_body, rejected_at_edge};
+use super::{gate_in_body, rejected_at_edge, wrong_gate_number};
 use crate::api::guest::{
     AlsoExit, ContactView, GateCheck, GateView, GatesView, GuestStatus, HostView, IntercomView, PassageView, PlaceView,
     StatusRefusal,
@@ -157,6 +157,10 @@ async fn check_gate_number(
     }
     Ok(match deps.store.gate_numbers(intercom).await? {
         GateNumbersFound::Set(numbers) if numbers.accepts(intercom, number, now) => GateCheck::Accepted,
-        _ => GateCheck::ScanAtGate,
+        GateNumbersFound::Set(_) => {
+            wrong_gate_number(intercom);
+            GateCheck::ScanAtGate
+        }
+        GateNumbersFound::NotSet | GateNumbersFound::NoIntercom => GateCheck::ScanAtGate,
     })
 }

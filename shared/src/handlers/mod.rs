@@ -108,6 +108,13 @@ async fn back_off(round: u32) {
 /// A guest request refused on its form alone, before any read: no real guest's page
 /// sends it (a malformed body, a token no server key made, no gate number). Counted
 /// from this log line (template.yaml, `GuestEdgeRejections*Metric`).
+/// A live link brought a gate number that is not its intercom's (a redemption or the
+/// status's check). The template's wrong-gate-numbers rule counts these lines per
+/// intercom (`fields.intercom`) and alarms on a guesser; the number is never logged.
+fn wrong_gate_number(intercom: &IntercomId) {
+    tracing::warn!(intercom = %intercom, "wrong gate number");
+}
+
 fn rejected_at_edge(error: ApiError) -> ApiError {
     tracing::info!(code = error.code(), "guest request rejected at the edge");
     error

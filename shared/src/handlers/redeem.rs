@@ -3,8 +3,11 @@
 //! 4-digit code.
 //!
 //! The gate number proves the guest is at the gate (see `domain::gate_number`): one
-//! read of the intercom's numbers comes before anything is counted, and a request
-//! without this intercom's number is refused `scan_at_gate` with nothing counted.
+//! read of the intercom's numbers comes before anything is counted. A wrong number
+//! is judged only together with a live invite (one more read): a live link is
+//! refused `scan_at_gate` with nothing counted, and a dead or unknown one gets what
+//! the right number would have got it, so no old link tells a right number from a
+//! wrong one.
 //! Requests whose form alone shows they are no real guest's (a malformed token, no
 //! gate number) are refused before any read, and logged as rejected at the edge.
 //!
@@ -27,7 +30,7 @@
 //! one read, to tell it from a forged link.
 
 use super::lapse::give_back_lapsed;
-use super::{gate_in_body, rejected_at_edge};
+use super::{gate_in_body, rejected_at_edge, wrong_gate_number};
 use crate::api::guest::{OpenResult, Opened};
 use crate::api::Instant;
 use crate::domain::code::AccessCode;
@@ -109,6 +112,30 @@ fn judge_wrong_code(invite: &Invite, redemption: Redemption, now: OffsetDateTime
     }
 }
 
+/// A gate number that is not this intercom's, judged only together with a live
+/// invite: a dead or unknown link is told what the right number would have told it
+/// (`explain`, which looks at the invite's state before the code), after the same
+/// two requests, so no old link is an oracle for the number. A live link's wrong
+/// number counts nothing against the code (the guest is not locked out by a typo or
+/// by whoever holds a forwarded SMS) and is logged with the intercom: the
+/// wrong-gate-numbers alarm counts those lines per intercom.
+async fn judge_wrong_gate_number(
+    deps: &Deps,
+    token: &LinkToken,
+    redemption: Redemption,
+    code: &AccessCode,
+    now: OffsetDateTime,
+) -> Result<ApiError, ApiError> {
+    let Some(invite) = deps.store.invite_for_link(token).await? else {
+        return Ok(ApiError::refused(Refusal::InvalidLink));
+    };
+    if invite.next_step(now).is_err() {
+        return Ok(explain(&invite, redemption, code, now));
+    }
+    wrong_gate_number(&invite.intercom_id);
+    Ok(ApiError::refused(Refusal::ScanAtGate))
+}
+
 /// Why a recorded invite refuses this passage now, as the guest is told.
 fn explain(invite: &Invite, redemption: Redemption, code: &AccessCode, now: OffsetDateTime) -> ApiError {
     match invite.refusal(redemption, code, now) {
@@ -157,14 +184,16 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let Some(number) = number else {
         return Err(rejected_at_edge(ApiError::refused(Refusal::ScanAtGate)));
     };
-    match deps.store.gate_numbers(intercom).await? {
-        GateNumbersFound::Set(numbers) if numbers.accepts(intercom, &number, now) => {}
-        GateNumbersFound::Set(_) => return Err(ApiError::refused(Refusal::ScanAtGate)),
+    let at_the_gate = match deps.store.gate_numbers(intercom).await? {
+        GateNumbersFound::Set(numbers) => numbers.accepts(intercom, &number, now),
         GateNumbersFound::NotSet => {
             tracing::error!(intercom = %intercom, "intercom has no gate number: no guest can prove presence");
-            return Err(ApiError::refused(Refusal::ScanAtGate));
+            false
         }
         GateNumbersFound::NoIntercom => return Err(ApiError::refused(Refusal::InvalidLink)),
+    };
+    if !at_the_gate {
+        return Err(judge_wrong_gate_number(deps, &token, redemption, &code, now).await?);
     }
 
     let at_gate = GateAttempt {
