@@ -3,6 +3,7 @@
 use crate::domain::cursor::CursorKeys;
 use crate::domain::idempotency::SealKeys;
 use crate::domain::phone::PhoneRegion;
+use crate::domain::token::LinkKeys;
 use thiserror::Error;
 
 /// Where the link in an SMS points unless `OTA_LINK_BASE_URL` says otherwise.
@@ -24,12 +25,15 @@ pub struct Config {
     /// `OTA_IOT_DATA_ENDPOINT`: the account's IoT data endpoint (`https://xxxx-ats.iot.<region>.amazonaws.com`).
     /// Unset: `AWS_ENDPOINT_URL` or the SDK's default endpoint is used.
     pub iot_data_endpoint: Option<String>,
-    /// `OTA_SEAL_KEYS`: the server-held secrets that seal link secrets for
-    /// idempotent replays and tag link tokens (see `domain::idempotency::SealKeys`).
-    /// Required by create-invite; the guest functions check tags with them, and
-    /// without them take no token as genuine. In production from Secrets Manager
-    /// through the template.
+    /// `OTA_SEAL_KEYS`: the server-held secrets that seal the link secrets kept for
+    /// the SMS sender and for idempotent replays (see `domain::idempotency::SealKeys`).
+    /// Required by create-invite and sms-sender, held by nothing else. In production
+    /// from Secrets Manager through the template, as every key here.
     pub seal_keys: Option<SealKeys>,
+    /// `OTA_LINK_KEYS`: the secrets that tag link tokens (see `domain::token::LinkKeys`).
+    /// Required by create-invite; the guest functions check tags with them, and
+    /// without them take no token as genuine.
+    pub link_keys: Option<LinkKeys>,
     /// `OTA_CURSOR_KEYS`: the secrets that tag the list cursors handed out (see
     /// `domain::cursor`). Required by list-codes and list-activity, and by nothing else.
     pub cursor_keys: Option<CursorKeys>,
@@ -153,6 +157,9 @@ impl Config {
         let seal_keys = non_empty("OTA_SEAL_KEYS")
             .map(|raw| SealKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_SEAL_KEYS", reason }))
             .transpose()?;
+        let link_keys = non_empty("OTA_LINK_KEYS")
+            .map(|raw| LinkKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_LINK_KEYS", reason }))
+            .transpose()?;
         let cursor_keys = non_empty("OTA_CURSOR_KEYS")
             .map(|raw| {
                 CursorKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_CURSOR_KEYS", reason })
@@ -177,6 +184,7 @@ impl Config {
         };
         Ok(Self {
             seal_keys,
+            link_keys,
             cursor_keys,
             sms_limits,
             sms_pace,

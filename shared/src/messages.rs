@@ -110,7 +110,7 @@ mod tests {
         let token = LinkToken::generate(
             intercom,
             InviteId::generate(time::OffsetDateTime::UNIX_EPOCH),
-            &crate::domain::idempotency::SealKeys::random(),
+            &crate::domain::token::LinkKeys::random(),
         )
         .expose();
         crate::sms::link(crate::config::DEFAULT_LINK_BASE_URL, &token)

@@ -402,3 +402,61 @@ fn every_alarm_reaches_someone() {
         assert!(missing.is_empty(), "no alarm reads the {kind} of {missing:?}");
     }
 }
+
+/// Each function's environment holds only the keys it uses, each from its own secret
+/// (issue 34: "keys that each do one thing"): the guest functions can tag-check a
+/// link and unseal nothing; only create-invite and the SMS sender seal or unseal;
+/// only the lists sign cursors. The guest functions hold the seal key only in the
+/// upgrade's branch (`LinksTaggedBySealKeyMayBeLive`, README, Deploying, step 9).
+#[test]
+fn each_function_holds_only_the_keys_it_uses() {
+    let template = template();
+    let keys_of = |function: &Value| -> BTreeMap<String, String> {
+        let variables = function["Properties"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+        variables
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = name.as_str()?.to_owned();
+                name.ends_with("_KEYS").then(|| (name, serde_yaml::to_string(&value).unwrap()))
+            })
+            .collect()
+    };
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().cloned().unwrap_or_default();
+    assert!(globals.keys().all(|name| !name.as_str().unwrap_or_default().ends_with("_KEYS")), "no key for everyone");
+    let expected: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("create-invite", &["OTA_LINK_KEYS", "OTA_SEAL_KEYS"][..]),
+        ("guest-status", &["OTA_LINK_KEYS"][..]),
+        ("redeem-entry", &["OTA_LINK_KEYS"][..]),
+        ("redeem-exit", &["OTA_LINK_KEYS"][..]),
+        ("sms-sender", &["OTA_SEAL_KEYS"][..]),
+        ("list-codes", &["OTA_CURSOR_KEYS"][..]),
+        ("list-activity", &["OTA_CURSOR_KEYS"][..]),
+    ]);
+    for (binary, function) in functions_by_binary(&template) {
+        let keys = keys_of(&function);
+        let names: Vec<&str> = keys.keys().map(String::as_str).collect();
+        assert_eq!(names, expected.get(binary.as_str()).copied().unwrap_or_default(), "{binary}");
+        for (name, value) in &keys {
+            let secrets: BTreeSet<&str> = ["SealKeySecret", "LinkKeySecret", "CursorKeySecret"]
+                .into_iter()
+                .filter(|secret| value.contains(&format!("${{{secret}}}")))
+                .collect();
+            let own = match name.as_str() {
+                "OTA_SEAL_KEYS" => "SealKeySecret",
+                "OTA_LINK_KEYS" => "LinkKeySecret",
+                _ => "CursorKeySecret",
+            };
+            assert!(secrets.contains(own), "{binary} {name}: {value}");
+            if name == "OTA_LINK_KEYS" {
+                // Only the upgrade's branch names the seal key.
+                let branches = function["Properties"]["Environment"]["Variables"][name.as_str()].clone();
+                let text = serde_yaml::to_string(&branches).unwrap();
+                let (upgrade, after) = text.split_once("- !If").unwrap_or((&text, ""));
+                assert!(upgrade.contains("LinksTaggedBySealKeyMayBeLive"), "{binary}: {text}");
+                assert!(!after.contains("SealKeySecret"), "{binary}: the seal key outside the upgrade: {text}");
+            } else {
+                assert_eq!(secrets.len(), 1, "{binary} {name} holds another purpose's key: {value}");
+            }
+        }
+    }
+}

@@ -29,7 +29,7 @@ fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
     }
 }
 
-const BENCH_SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+const BENCH_LINK_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
 
 #[test]
 fn guest_events_are_public_and_carry_a_well_formed_body() {
@@ -38,8 +38,8 @@ fn guest_events_are_public_and_carry_a_well_formed_body() {
         assert!(ota::http::caller(&request).is_err(), "{name} has no user");
         let body: serde_json::Value = ota::http::json_body(&request).unwrap();
         let token = ota::domain::token::LinkToken::parse(body["token"].as_str().unwrap()).unwrap();
-        // Tagged by the benchmark's seal key (infra/bench, `SEAL_KEYS`), which measures these events.
-        let bench_keys = ota::domain::idempotency::SealKeys::parse(BENCH_SEAL_KEYS).unwrap();
+        // Tagged by the benchmark's link key (infra/bench, `LINK_KEYS`), which measures these events.
+        let bench_keys = ota::domain::token::LinkKeys::parse(BENCH_LINK_KEYS).unwrap();
         assert!(token.is_genuine(Some(&bench_keys)), "{name}");
         // As CloudFront sends them to a function URL: with the hash of the body it signed.
         let hash = request.headers()["x-amz-content-sha256"].to_str().unwrap().to_owned();

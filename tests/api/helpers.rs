@@ -304,10 +304,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     table::create_from_template(&setup, &repo_root().join("template.yaml"), &table_name).await.unwrap();
 
     let seal_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let link_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let cursor_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(table_name.clone()),
         "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
+        "OTA_LINK_KEYS" => Some(link_keys.clone()),
         "OTA_CURSOR_KEYS" => Some(cursor_keys.clone()),
         "OTA_SMS_PER_USER_PER_HOUR" => options.sms_limits.map(|(user, _)| user.to_string()),
         "OTA_SMS_PER_INTERCOM_PER_HOUR" => options.sms_limits.map(|(_, intercom)| intercom.to_string()),

@@ -417,6 +417,7 @@ fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::proces
         .env("OTA_TABLE_NAME", "ota-bench")
         .env("OTA_EVENT_BUS_NAME", "ota-bench")
         .env("OTA_SEAL_KEYS", SEAL_KEYS)
+        .env("OTA_LINK_KEYS", LINK_KEYS)
         .env("OTA_CURSOR_KEYS", CURSOR_KEYS)
         .env("OTA_SMS_QUEUE_URL", format!("{endpoint}/123456789012/ota-bench-sms"))
         .env("OTA_LOG_LEVEL", "warn")
@@ -473,9 +474,12 @@ fn listed_codes(answer: &serde_json::Value) -> Option<usize> {
     body["codes"].as_array().map(Vec::len)
 }
 
-/// The seal key (`OTA_SEAL_KEYS`) of create-invite and of the guest functions' tag check, the
+/// The link key (`OTA_LINK_KEYS`) of create-invite and of the guest functions' tag check, the
 /// same in every process: the sample events' tokens carry its tag (tests/api/events.rs).
-const SEAL_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+const LINK_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+
+/// The seal key (`OTA_SEAL_KEYS`) of create-invite and the SMS sender.
+const SEAL_KEYS: &str = "bench:abcdef0123456789abcdef0123456789";
 
 /// The cursor key (`OTA_CURSOR_KEYS`) of list-codes and list-activity.
 const CURSOR_KEYS: &str = "bench:fedcba9876543210fedcba9876543210";

@@ -57,6 +57,7 @@ fn deps_for(
         "OTA_TABLE_NAME" => Some(table.into()),
         // Every set of clients carries the seal keys (create-invite's); the sweep uses none.
         "OTA_SEAL_KEYS" => Some(crate::SEAL_KEYS.into()),
+        "OTA_LINK_KEYS" => Some(crate::LINK_KEYS.into()),
         _ => None,
     })
     .map_err(|e| e.to_string())?;

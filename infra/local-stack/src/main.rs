@@ -31,6 +31,7 @@ async fn run() -> Result<(), String> {
     let moto = Moto::start(&root)?;
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let local_seal_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let local_link_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let local_cursor_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(std::env::var(name).unwrap_or_else(|_| "ota-local".into())),
@@ -39,6 +40,7 @@ async fn run() -> Result<(), String> {
         // A fresh secret per run: replays across restarts of the local stack need not work.
         "OTA_SEAL_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_seal_key.clone())),
         "OTA_CURSOR_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_cursor_key.clone())),
+        "OTA_LINK_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_link_key.clone())),
         // One SMS sender here (the queue's mapping runs up to two in AWS): it takes the
         // account's whole rate.
         "OTA_SMS_SENDERS" => Some(std::env::var(name).unwrap_or_else(|_| "1".into())),

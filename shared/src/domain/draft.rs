@@ -12,7 +12,7 @@ use super::language::Language;
 use super::passage::Passage;
 use super::phone::Mobile;
 use super::settings::{Intercom, Settings};
-use super::token::LinkToken;
+use super::token::{LinkKeys, LinkToken};
 use std::collections::HashMap;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -65,6 +65,15 @@ impl Delivery {
 pub const LONGEST_START_AHEAD: time::Duration =
     time::Duration::minutes(*super::settings::INVITE_DURATION_MINUTES_RANGE.end() as i64);
 
+/// What a create needs of the server's keys: the link keys tag the new link, the
+/// seal keys seal its secret for the SMS sender (two keyrings, each in only the
+/// functions that use it: see README, Configuration).
+#[derive(Clone, Copy)]
+pub struct InviteKeys<'a> {
+    pub link: &'a LinkKeys,
+    pub seal: &'a SealKeys,
+}
+
 impl Invite {
     /// A new invite under the current settings, with devices, duration and limits
     /// copied in (later settings changes do not touch it), and the link token whose
@@ -75,7 +84,7 @@ impl Invite {
         by: &UserId,
         guest: NewGuest<'_>,
         code: AccessCode,
-        keys: &SealKeys,
+        keys: InviteKeys<'_>,
         now: OffsetDateTime,
     ) -> Result<(Self, LinkToken), CannotCreate> {
         let snapshot = |device: &DeviceId| {
@@ -93,7 +102,7 @@ impl Invite {
         let expires_at = starts_at + settings.invite_duration();
         let exit_closes_at = expires_at + settings.exit_grace();
         let id = InviteId::generate(exit_closes_at);
-        let token = LinkToken::generate(intercom.id.clone(), id.clone(), keys);
+        let token = LinkToken::generate(intercom.id.clone(), id.clone(), keys.link);
         let invite = Self {
             intercom_id: intercom.id.clone(),
             intercom_label: intercom.label.clone(),
@@ -126,7 +135,7 @@ impl Invite {
                 Delivery::Sms => SmsStatus::Queued,
                 Delivery::OwnerShares => SmsStatus::OwnerShares,
             },
-            link_seal: keys.seal_link(token.secret(), token.invite_id()),
+            link_seal: keys.seal.seal_link(token.secret(), token.invite_id()),
             attempts: HashMap::new(),
         };
         Ok((invite, token))
@@ -202,6 +211,12 @@ mod tests {
     use crate::domain::invite::ListedState;
     use time::Duration;
 
+    fn test_keys() -> InviteKeys<'static> {
+        static KEYS: std::sync::OnceLock<(LinkKeys, SealKeys)> = std::sync::OnceLock::new();
+        let (link, seal) = KEYS.get_or_init(|| (LinkKeys::random(), SealKeys::random()));
+        InviteKeys { link, seal }
+    }
+
     const T0: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
 
     #[test]
@@ -220,13 +235,13 @@ mod tests {
         };
         let code = AccessCode::parse("4821").unwrap();
         let (invite, token) =
-            Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), &SealKeys::random(), T0).unwrap();
+            Invite::draft(&intercom, &settings, &owner, guest(), code.clone(), test_keys(), T0).unwrap();
         assert_eq!(invite.entry_gate.label, "In");
         assert_eq!(invite.token_hash, token.hash());
         assert_eq!(invite.id.window_closes(), invite.exit_closes_at.unix_timestamp());
         intercom.gates.clear();
         assert_eq!(
-            Invite::draft(&intercom, &settings, &owner, guest(), code, &SealKeys::random(), T0).err(),
+            Invite::draft(&intercom, &settings, &owner, guest(), code, test_keys(), T0).err(),
             Some(CannotCreate::GateGone)
         );
     }
@@ -240,7 +255,7 @@ mod tests {
         let draft = |starts_at, delivery| {
             let guest = NewGuest { name: &name, mobile: &mobile, starts_at, delivery, language: None, host: None };
             let code = AccessCode::parse("4821").unwrap();
-            Invite::draft(&intercom, &settings, &owner, guest, code, &SealKeys::random(), T0).unwrap().0
+            Invite::draft(&intercom, &settings, &owner, guest, code, test_keys(), T0).unwrap().0
         };
         let tomorrow = T0 + Duration::days(1);
         let later = draft(Some(tomorrow), Delivery::Sms);

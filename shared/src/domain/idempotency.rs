@@ -13,11 +13,11 @@ use super::phone::Mobile;
 use super::token::hex;
 use sha2::{Digest, Sha256};
 
-/// The server-held secrets that seal link secrets for replays and tag link tokens
-/// (`OTA_SEAL_KEYS`, a [`Keyring`]). The first seals new records and tags new links;
-/// a record names the key that sealed it and a tag is checked against every key, so
-/// a key is dropped once the links it tagged have ended (the longest invite plus its
-/// exit grace, and the one-day replay window).
+/// The server-held secrets that seal the link secrets kept for the SMS sender and for
+/// replays (`OTA_SEAL_KEYS`, a [`Keyring`]; create-invite and sms-sender only). The
+/// first seals; a sealed value names the key that sealed it, so a key is dropped once
+/// what it sealed has ended (the longest invite plus its exit grace, and the one-day
+/// replay window). Link tags have keys of their own (`domain::token::LinkKeys`).
 #[derive(Clone, Debug)]
 pub struct SealKeys(Keyring);
 
@@ -29,13 +29,6 @@ impl SealKeys {
     /// One fresh random key, for a local stack or a test run.
     pub fn random() -> Self {
         Self(Keyring::random())
-    }
-
-    /// HMAC-SHA256 of a link token's parts under each key, the current one first
-    /// (see `domain::token`: a link made before a rotation still checks out while its
-    /// key is configured).
-    pub fn link_tags(&self, parts: &[&[u8]]) -> Vec<[u8; 32]> {
-        self.0.tags("ota-link-tag", parts)
     }
 
     /// The link secret of `invite`, sealed under the current key, kept on the invite

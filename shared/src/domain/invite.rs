@@ -353,8 +353,7 @@ impl Invite {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::idempotency::SealKeys;
-    use crate::domain::token::{LinkToken, TokenHash};
+    use crate::domain::token::{LinkKeys, LinkToken, TokenHash};
     use time::Duration;
 
     pub fn invite_at(now: OffsetDateTime) -> Invite {
@@ -366,7 +365,7 @@ pub(crate) mod tests {
         let id = InviteId::generate(now + Duration::hours(13));
         let intercom_id = IntercomId::parse("ic").unwrap();
         Invite {
-            token_hash: LinkToken::generate(intercom_id.clone(), id.clone(), &SealKeys::random()).hash(),
+            token_hash: LinkToken::generate(intercom_id.clone(), id.clone(), &LinkKeys::random()).hash(),
             intercom_id,
             intercom_label: "Test Estate".into(),
             time_zone: LocalZone::default(),
@@ -449,7 +448,7 @@ pub(crate) mod tests {
 
     #[test]
     fn token_hash_is_not_the_token() {
-        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate(T0), &SealKeys::random());
+        let token = LinkToken::generate(IntercomId::parse("ic").unwrap(), InviteId::generate(T0), &LinkKeys::random());
         assert_ne!(TokenHash(token.expose()), token.hash());
     }
 }

@@ -3,15 +3,15 @@
 //! A token is `<intercom id>.<invite id>.<secret>`: the two ids say where the
 //! invite item is (so the guest's page costs one read, without a lookup item), the
 //! secret (16 bytes) proves the holder was sent the link: 88 bits from the OS-seeded
-//! CSPRNG and a 40-bit tag, an HMAC under the server's keys ([`SealKeys`]) of the
+//! CSPRNG and a 40-bit tag, an HMAC under the link keys ([`LinkKeys`]) of the
 //! rest. The tag lets the guest functions refuse a forged token before any read: a
 //! flood of made-up tokens costs no DynamoDB request. The intercom id is no secret:
 //! it is in the QR code's address. Only the SHA-256 of the whole token is stored. It
 //! travels in the URL fragment, which browsers never send to a server nor put in a
 //! Referer header.
 
-use super::idempotency::SealKeys;
 use super::ids::{IntercomId, InviteId};
+use super::keyring::Keyring;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
@@ -21,6 +21,31 @@ use std::fmt;
 const SECRET_BYTES: usize = 16;
 /// The secret's last bytes: the tag. 2^40 guesses per forged token that reaches a read.
 const TAG_BYTES: usize = 5;
+
+/// The server-held keys that tag link tokens (`OTA_LINK_KEYS`, a [`Keyring`]):
+/// create-invite tags with the first, the guest functions check against every one,
+/// so a key is dropped once the links it tagged have ended (the longest invite plus
+/// its exit grace). They tag and nothing else: unsealing a kept link secret needs
+/// the seal keys (`domain::idempotency::SealKeys`), which no guest function holds.
+#[derive(Clone, Debug)]
+pub struct LinkKeys(Keyring);
+
+impl LinkKeys {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Keyring::parse(raw).map(Self)
+    }
+
+    /// One fresh random key, for a local stack or a test run.
+    pub fn random() -> Self {
+        Self(Keyring::random())
+    }
+
+    /// HMAC-SHA256 of a token's parts under each key, the current one first (a link
+    /// made before a rotation still checks out while its key is configured).
+    fn tags(&self, parts: &[&[u8]]) -> Vec<[u8; 32]> {
+        self.0.tags("ota-link-tag", parts)
+    }
+}
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct LinkToken {
@@ -34,11 +59,11 @@ pub struct LinkToken {
 pub struct TokenHash(pub String);
 
 impl LinkToken {
-    pub fn generate(intercom_id: IntercomId, invite_id: InviteId, keys: &SealKeys) -> Self {
+    pub fn generate(intercom_id: IntercomId, invite_id: InviteId, keys: &LinkKeys) -> Self {
         let mut secret = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut secret[..SECRET_BYTES - TAG_BYTES]);
         let mut token = Self { intercom_id, invite_id, secret };
-        let tag = keys.link_tags(&token.tagged_parts()).into_iter().next().unwrap_or_default();
+        let tag = keys.tags(&token.tagged_parts()).into_iter().next().unwrap_or_default();
         token.secret[SECRET_BYTES - TAG_BYTES..].copy_from_slice(&tag[..TAG_BYTES]);
         token
     }
@@ -53,12 +78,12 @@ impl LinkToken {
     }
 
     /// Whether one of the server's keys made this token (no keys: none is).
-    pub fn is_genuine(&self, keys: Option<&SealKeys>) -> bool {
+    pub fn is_genuine(&self, keys: Option<&LinkKeys>) -> bool {
         let Some(keys) = keys else { return false };
         let tag = &self.secret[SECRET_BYTES - TAG_BYTES..];
         // Not constant-time: a timing oracle on a 40-bit tag across the internet, behind
         // per-address rate limits, gains less than guessing does.
-        keys.link_tags(&self.tagged_parts()).iter().any(|expected| &expected[..TAG_BYTES] == tag)
+        keys.tags(&self.tagged_parts()).iter().any(|expected| &expected[..TAG_BYTES] == tag)
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -118,17 +143,17 @@ mod tests {
         LinkToken::generate(
             IntercomId::parse("ic-demo").unwrap(),
             InviteId::generate(time::OffsetDateTime::UNIX_EPOCH),
-            &SealKeys::random(),
+            &LinkKeys::random(),
         )
     }
 
     #[test]
     fn only_a_token_the_servers_keys_made_is_genuine() {
-        let keys = SealKeys::random();
+        let keys = LinkKeys::random();
         let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
         let token = LinkToken::generate(intercom.clone(), id.clone(), &keys);
         assert!(token.is_genuine(Some(&keys)));
-        assert!(!token.is_genuine(Some(&SealKeys::random())), "another server's keys");
+        assert!(!token.is_genuine(Some(&LinkKeys::random())), "another server's keys");
         assert!(!token.is_genuine(None));
         let mut forged = *token.secret();
         forged[0] ^= 1;
@@ -149,7 +174,7 @@ mod tests {
     #[test]
     fn two_tokens_for_the_same_invite_differ() {
         let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
-        let keys = SealKeys::random();
+        let keys = LinkKeys::random();
         assert_ne!(
             LinkToken::generate(intercom.clone(), id.clone(), &keys).hash(),
             LinkToken::generate(intercom, id, &keys).hash()

@@ -19,7 +19,7 @@ use super::{back_off, intercom_in_path};
 use crate::api::codes::{CreatedGuest, InviteCreated, SmsView};
 use crate::api::{seconds_until, Instant};
 use crate::domain::code::AccessCode;
-use crate::domain::draft::CannotCreate;
+use crate::domain::draft::{CannotCreate, InviteKeys};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::ids::UserId;
 use crate::domain::invite::{Ended, Invite, InviteState};
@@ -57,6 +57,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let idempotency = idempotency_key(req)?;
     let fingerprint = asked.fingerprint();
     let key_hash = idempotency.as_ref().map(|key| key.record_hash(&user));
+    let link = deps.config.link_keys.as_ref().ok_or_else(|| ApiError::unexpected("OTA_LINK_KEYS is not configured"))?;
+    let keys = InviteKeys { link, seal: &deps.seal_keys };
     // Places and codes found taken this request: never tried twice.
     let mut tried_places = HashSet::new();
     let mut tried_codes = HashSet::new();
@@ -108,7 +110,7 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             continue;
         }
         let code = AccessCode::generate_avoiding(&tried_codes).ok_or(ApiError::Busy)?;
-        let (mut invite, token) = Invite::draft(intercom, settings, &user, guest, code, &deps.seal_keys, now)
+        let (mut invite, token) = Invite::draft(intercom, settings, &user, guest, code, keys, now)
             .map_err(|CannotCreate::GateGone| ApiError::SettingsNotConfigured)?;
         invite.place = Some(place.number);
         let record = idempotency

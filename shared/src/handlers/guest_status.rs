@@ -60,7 +60,7 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let invalid_link = || ApiError::refused(Refusal::InvalidLink);
     let body: StatusBody = json_body(req).map_err(rejected_at_edge)?;
     let token = LinkToken::parse(body.token.trim())
-        .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
+        .filter(|token| token.is_genuine(deps.config.link_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(invalid_link()))?;
     // Checked before any read, as a redemption checks them.
     let (number, scanned) = gate_in_body(body.gate_number.as_deref(), body.intercom_id.as_deref())?;

@@ -160,7 +160,7 @@ fn explain(invite: &Invite, redemption: Redemption, code: &AccessCode, now: Offs
 async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Response<Body>, ApiError> {
     let body: RedeemBody = json_body(req).map_err(rejected_at_edge)?;
     let token = LinkToken::parse(body.token.trim())
-        .filter(|token| token.is_genuine(deps.config.seal_keys.as_ref()))
+        .filter(|token| token.is_genuine(deps.config.link_keys.as_ref()))
         .ok_or_else(|| rejected_at_edge(ApiError::refused(Refusal::InvalidLink)))?;
     let (number, scanned) = gate_in_body(body.gate_number.as_deref(), body.intercom_id.as_deref())?;
     let code = AccessCode::parse(&body.code).ok_or_else(|| ApiError::invalid("code", "the code is 4 digits"))?;
