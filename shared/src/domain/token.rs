@@ -163,6 +163,18 @@ mod tests {
     }
 
     #[test]
+    fn a_link_tagged_before_a_rotation_checks_out_while_its_key_is_kept_second() {
+        let (old, new) = ("old:0123456789abcdef0123456789abcdef", "new:fedcba9876543210fedcba9876543210");
+        let (intercom, id) = (IntercomId::parse("ic").unwrap(), InviteId::generate(time::OffsetDateTime::UNIX_EPOCH));
+        let before = LinkToken::generate(intercom.clone(), id.clone(), &LinkKeys::parse(old).unwrap());
+        let overlapping = LinkKeys::parse(&format!("{new},{old}")).unwrap();
+        assert!(before.is_genuine(Some(&overlapping)));
+        let after = LinkToken::generate(intercom, id, &overlapping);
+        assert!(after.is_genuine(Some(&LinkKeys::parse(new).unwrap())), "new links are tagged by the new key");
+        assert!(!before.is_genuine(Some(&LinkKeys::parse(new).unwrap())), "once the old key is dropped");
+    }
+
+    #[test]
     fn tokens_round_trip_through_their_text() {
         let token = fresh();
         let text = token.expose();
