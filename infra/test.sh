@@ -32,7 +32,7 @@ client_tap="$(mktemp)"
 trap 'rm -f "$log" "$tap" "$client_tap"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 # The flood test runs alone: 300 requests a second would slow the tests beside it.
-cargo test -p ota-tests --test api -- --ignored --exact edge::a_flood_of_junk_from_one_client_does_not_stop_a_real_guest 2>&1 | tee -a "$log"
+cargo test -p ota-tests --test api -- --ignored --exact edge::a_flood_of_junk_and_real_links_does_not_stop_a_real_guest 2>&1 | tee -a "$log"
 cargo build -p local-stack -p ota-admin
 bash infra/check-readme.sh
 # schemathesis against the local stack's OpenAPI (bounded: about half a minute).

@@ -1,6 +1,7 @@
 //! Configuration, read once at cold start from the environment.
 
 use crate::domain::cursor::CursorKeys;
+use crate::domain::gate_number::GateNumberKeys;
 use crate::domain::idempotency::SealKeys;
 use crate::domain::phone::PhoneRegion;
 use crate::domain::token::LinkKeys;
@@ -30,6 +31,9 @@ pub struct Config {
     /// Required by create-invite and sms-sender, held by nothing else. In production
     /// from Secrets Manager through the template, as every key here.
     pub seal_keys: Option<SealKeys>,
+    /// `OTA_GATE_NUMBER_KEYS`: the secrets of the gate numbers' keyed hash (see
+    /// `domain::gate_number::GateNumberKeys`): the guest functions and the admin tool.
+    pub gate_number_keys: Option<GateNumberKeys>,
     /// `OTA_LINK_KEYS`: the secrets that tag link tokens (see `domain::token::LinkKeys`).
     /// Required by create-invite; the guest functions check tags with them, and
     /// without them take no token as genuine.
@@ -160,6 +164,12 @@ impl Config {
         let link_keys = non_empty("OTA_LINK_KEYS")
             .map(|raw| LinkKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_LINK_KEYS", reason }))
             .transpose()?;
+        let gate_number_keys = non_empty("OTA_GATE_NUMBER_KEYS")
+            .map(|raw| {
+                GateNumberKeys::parse(&raw)
+                    .map_err(|reason| ConfigError::Invalid { name: "OTA_GATE_NUMBER_KEYS", reason })
+            })
+            .transpose()?;
         let cursor_keys = non_empty("OTA_CURSOR_KEYS")
             .map(|raw| {
                 CursorKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_CURSOR_KEYS", reason })
@@ -185,6 +195,7 @@ impl Config {
         Ok(Self {
             seal_keys,
             link_keys,
+            gate_number_keys,
             cursor_keys,
             sms_limits,
             sms_pace,

@@ -29,6 +29,8 @@ pub struct Deps {
     #[cfg(feature = "queue")]
     pub sms_queue: crate::sms_queue::SmsQueue,
     pub clock: Arc<dyn Clock>,
+    /// The guest functions' per-link read limits, kept for the life of the instance.
+    pub link_limits: Arc<crate::link_limits::LinkLimits>,
 }
 
 impl Deps {
@@ -58,6 +60,7 @@ impl Deps {
                 config.sms_queue_url.clone().ok_or(crate::config::ConfigError::Missing("OTA_SMS_QUEUE_URL"))?,
             ),
             clock: Arc::new(SystemClock),
+            link_limits: Arc::default(),
             config,
         })
     }
@@ -86,6 +89,7 @@ impl Deps {
             ),
             sms_queue: crate::sms_queue::SmsQueue::unconfigured(),
             clock,
+            link_limits: Arc::default(),
             config,
         })
     }

@@ -53,6 +53,9 @@ pub enum ApiError {
     GateUnavailable,
     #[error("the intercom is busy with other changes; please retry")]
     Busy,
+    /// One link asked more often than any guest's page does (`link_limits`).
+    #[error("too many requests for this link; wait {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     /// A service we depend on did not answer (clearly): nothing can be said about
     /// the request, and retrying it is safe (every write is idempotent or guarded).
     #[error("a service we depend on did not answer in time; please retry")]
@@ -61,8 +64,8 @@ pub enum ApiError {
     Unexpected(#[source] BoxError),
 }
 
-/// Every error code a function answers with, and `rate_limited`, which the web
-/// firewall in front of the guest routes answers with in the same shape
+/// Every error code a function answers with; `rate_limited` is also what the web
+/// firewall in front of the guest routes answers with, in the same shape
 /// (`infra/guest-waf.yaml`). A 401 has the edge's shape instead (`EdgeMessage`).
 pub const ERROR_CODES: &[&str] = &[
     "invalid_json",
@@ -151,7 +154,7 @@ impl ApiError {
             Self::Forbidden | Self::OwnerOnly => StatusCode::FORBIDDEN,
             Self::CodeNotFound => StatusCode::NOT_FOUND,
             Self::CodeEnded { .. } => StatusCode::GONE,
-            Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::SmsRateLimited { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => {
                 StatusCode::CONFLICT
             }
@@ -208,6 +211,7 @@ impl ApiError {
             },
             Self::GateUnavailable => "gate_unavailable",
             Self::Busy => "busy",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
         }
@@ -231,6 +235,7 @@ impl ApiError {
                 error.attempts_left = *attempts_left;
                 error.retry_after_seconds = *retry_after_seconds;
             }
+            Self::RateLimited { retry_after_seconds } => error.retry_after_seconds = Some(*retry_after_seconds),
             _ => {}
         }
         ErrorBody { error }

@@ -24,6 +24,7 @@
 //! - [`error`]: the one error type and its one mapping to HTTP.
 //! - [`http`]: request parsing (claims, path, JSON bodies) and JSON responses.
 //! - [`handlers`]: one module per endpoint, thin: parse, call the domain and store, answer.
+//! - [`link_limits`]: what a warm guest function remembers of each link's recent reads.
 //! - [`config`], [`clock`], [`telemetry`]: read once at cold start / injected.
 
 pub mod api;
@@ -41,6 +42,7 @@ pub mod http;
 #[cfg(feature = "phone")]
 pub mod i18n;
 pub mod keys;
+pub mod link_limits;
 #[cfg(feature = "phone")]
 pub mod messages;
 #[cfg(feature = "phone")]

@@ -372,7 +372,8 @@ async fn only_a_cursor_the_service_handed_out_for_this_list_and_intercom_is_take
 
     // A second intercom of the same owner, in the same deployment.
     let other = local_stack::seed::Site::unique(&format!("{}-b", app.intercom().trim_start_matches("ic-")));
-    other.provision(&app.front.deps.store, app.emulator).await.unwrap();
+    let keys = app.front.deps.config.gate_number_keys.as_ref().unwrap();
+    other.provision(&app.front.deps.store, keys, app.emulator).await.unwrap();
     app.front.deps.store.grant(&other.intercom, &app.site.owner, Role::Owner).await.unwrap();
     let other_path = format!("/intercoms/{}/activity?limit=2&cursor={cursor}", other.intercom);
     let (status, body) = app.call(reqwest::Method::GET, &other_path, Some(&app.owner), None).await;

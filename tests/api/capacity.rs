@@ -53,7 +53,8 @@ async fn visit(app: &TestApp, site: &Site, owner: &str, used: bool) -> Vec<Strin
 /// An intercom of the fleet, registered and set up by its owner; its owner's JWT.
 async fn provision(app: &TestApp, i: usize) -> (Site, String) {
     let site = Site::unique(&format!("{}-c{i:05}", app.site.intercom.as_str().trim_start_matches("ic-")));
-    site.provision(&app.front.deps.store, app.emulator).await.unwrap();
+    let keys = app.front.deps.config.gate_number_keys.as_ref().unwrap();
+    site.provision(&app.front.deps.store, keys, app.emulator).await.unwrap();
     for gate in site.gates.values() {
         app.front.gates.add(gate.thing.as_str()).await;
     }

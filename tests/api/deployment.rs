@@ -425,9 +425,9 @@ fn each_function_holds_only_the_keys_it_uses() {
     assert!(globals.keys().all(|name| !name.as_str().unwrap_or_default().ends_with("_KEYS")), "no key for everyone");
     let expected: BTreeMap<&str, &[&str]> = BTreeMap::from([
         ("create-invite", &["OTA_LINK_KEYS", "OTA_SEAL_KEYS"][..]),
-        ("guest-status", &["OTA_LINK_KEYS"][..]),
-        ("redeem-entry", &["OTA_LINK_KEYS"][..]),
-        ("redeem-exit", &["OTA_LINK_KEYS"][..]),
+        ("guest-status", &["OTA_GATE_NUMBER_KEYS", "OTA_LINK_KEYS"][..]),
+        ("redeem-entry", &["OTA_GATE_NUMBER_KEYS", "OTA_LINK_KEYS"][..]),
+        ("redeem-exit", &["OTA_GATE_NUMBER_KEYS", "OTA_LINK_KEYS"][..]),
         ("sms-sender", &["OTA_SEAL_KEYS"][..]),
         ("list-codes", &["OTA_CURSOR_KEYS"][..]),
         ("list-activity", &["OTA_CURSOR_KEYS"][..]),
@@ -437,13 +437,14 @@ fn each_function_holds_only_the_keys_it_uses() {
         let names: Vec<&str> = keys.keys().map(String::as_str).collect();
         assert_eq!(names, expected.get(binary.as_str()).copied().unwrap_or_default(), "{binary}");
         for (name, value) in &keys {
-            let secrets: BTreeSet<&str> = ["SealKeySecret", "LinkKeySecret", "CursorKeySecret"]
+            let secrets: BTreeSet<&str> = ["SealKeySecret", "LinkKeySecret", "CursorKeySecret", "GateNumberKeySecret"]
                 .into_iter()
                 .filter(|secret| value.contains(&format!("${{{secret}}}")))
                 .collect();
             let own = match name.as_str() {
                 "OTA_SEAL_KEYS" => "SealKeySecret",
                 "OTA_LINK_KEYS" => "LinkKeySecret",
+                "OTA_GATE_NUMBER_KEYS" => "GateNumberKeySecret",
                 _ => "CursorKeySecret",
             };
             assert!(secrets.contains(own), "{binary} {name}: {value}");

@@ -304,12 +304,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     table::create_from_template(&setup, &repo_root().join("template.yaml"), &table_name).await.unwrap();
 
     let seal_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let gate_number_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let link_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let cursor_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(table_name.clone()),
         "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
         "OTA_LINK_KEYS" => Some(link_keys.clone()),
+        "OTA_GATE_NUMBER_KEYS" => Some(gate_number_keys.clone()),
         "OTA_CURSOR_KEYS" => Some(cursor_keys.clone()),
         "OTA_SMS_PER_USER_PER_HOUR" => options.sms_limits.map(|(user, _)| user.to_string()),
         "OTA_SMS_PER_INTERCOM_PER_HOUR" => options.sms_limits.map(|(_, intercom)| intercom.to_string()),
@@ -406,9 +408,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         deps.store.register_intercom(&site.intercom, &site.label, &site.gates, &site.time_zone).await.unwrap();
         deps.store.grant(&site.intercom, &site.owner, ota::domain::access::Role::Owner).await.unwrap();
         let now = OffsetDateTime::now_utc();
-        deps.store.rotate_gate_number(&site.intercom, &site.gate_number, now).await.unwrap();
+        let check = site.gate_number.check(&site.intercom, deps.config.gate_number_keys.as_ref().unwrap());
+        deps.store.rotate_gate_number(&site.intercom, &check, now).await.unwrap();
     } else {
-        site.provision(&deps.store, emulator).await.unwrap();
+        site.provision(&deps.store, deps.config.gate_number_keys.as_ref().unwrap(), emulator).await.unwrap();
     }
 
     // The gates talk to IoT Core themselves, not through the functions' proxy. They

@@ -223,6 +223,10 @@ impl ModelInvite {
     /// gate online (the exit's pause after wrong codes is never reached here: the
     /// model types at most a few wrong exit codes per invite).
     fn refusal(&self, which: Which, now: i64) -> Option<&'static str> {
+        // Past its exit window a link is refused from its id alone, unread.
+        if now >= self.exit_closes_at {
+            return Some("expired");
+        }
         if self.state == State::Revoked {
             return Some("revoked");
         }
@@ -495,8 +499,11 @@ impl Run<'_> {
         let Some(token) = self.model.invites[i].token.clone() else { return Ok(()) };
         self.app.faults().heal();
         let (status, body) = self.app.guest_status(&token).await;
-        if status != 200 {
-            return Err(self.fail(format!("status answered {status}: {body}")));
+        let ended = now(self.app) >= self.model.invites[i].exit_closes_at;
+        match (status, body["error"]["code"].as_str()) {
+            (200, _) => {}
+            (410, Some("expired")) if ended => return Ok(()),
+            _ => return Err(self.fail(format!("status answered {status}: {body}"))),
         }
         let which = match (body["next"].as_str(), body["also"].as_str(), body["refusal"]["code"].as_str()) {
             (Some(_), _, Some("opening")) | (None, _, _) => return Ok(()),
@@ -665,7 +672,8 @@ impl Run<'_> {
                 item.get("entry_tries").and_then(|v| v.as_ss().ok()).is_some_and(|set| set.contains(&invite.code));
             let at: i64 = item.get("entry_at").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
             let lapsed = tried && !item.contains_key("entry_opened") && now >= at + CONFIRM_WITHIN;
-            if let (true, Some(token)) = (lapsed && invite.state != State::Revoked, &invite.token) {
+            let open = now < invite.exit_closes_at;
+            if let (true, Some(token)) = (lapsed && open && invite.state != State::Revoked, &invite.token) {
                 let (_, status) = self.app.guest_status(token).await;
                 if status["entry"]["state"] != "available" {
                     return Err(self.fail(format!("{} kept an unanswered entry spent: {status}", invite.id)));

@@ -418,6 +418,7 @@ fn spawn(binary: &Path, runtime_api: &str, endpoint: &str) -> Result<std::proces
         .env("OTA_EVENT_BUS_NAME", "ota-bench")
         .env("OTA_SEAL_KEYS", SEAL_KEYS)
         .env("OTA_LINK_KEYS", LINK_KEYS)
+        .env("OTA_GATE_NUMBER_KEYS", GATE_NUMBER_KEYS)
         .env("OTA_CURSOR_KEYS", CURSOR_KEYS)
         .env("OTA_SMS_QUEUE_URL", format!("{endpoint}/123456789012/ota-bench-sms"))
         .env("OTA_LOG_LEVEL", "warn")
@@ -477,6 +478,10 @@ fn listed_codes(answer: &serde_json::Value) -> Option<usize> {
 /// The link key (`OTA_LINK_KEYS`) of create-invite and of the guest functions' tag check, the
 /// same in every process: the sample events' tokens carry its tag (tests/api/events.rs).
 const LINK_KEYS: &str = "bench:0123456789abcdef0123456789abcdef";
+
+/// The gate-number key (`OTA_GATE_NUMBER_KEYS`) of the guest functions: the stub's
+/// registry keeps the demo number's check under it.
+const GATE_NUMBER_KEYS: &str = "bench:00112233445566778899aabbccddeeff";
 
 /// The seal key (`OTA_SEAL_KEYS`) of create-invite and the SMS sender.
 const SEAL_KEYS: &str = "bench:abcdef0123456789abcdef0123456789";

@@ -590,7 +590,11 @@ fn meta() -> Value {
 fn demo_gate_number_check() -> String {
     let intercom = ota::domain::ids::IntercomId::parse("ic-demo");
     let number = ota::domain::gate_number::GateNumber::parse(DEMO_GATE_NUMBER);
-    intercom.zip(number).map(|(intercom, number)| number.check(&intercom).0).unwrap_or_default()
+    let keys = ota::domain::gate_number::GateNumberKeys::parse(crate::GATE_NUMBER_KEYS).ok();
+    match (intercom, number, keys) {
+        (Some(intercom), Some(number), Some(keys)) => number.check(&intercom, &keys).0,
+        _ => String::new(),
+    }
 }
 
 /// Place `number` of the demo intercom: free, or held until an hour from now.

@@ -58,6 +58,7 @@ fn deps_for(
         // Every set of clients carries the seal keys (create-invite's); the sweep uses none.
         "OTA_SEAL_KEYS" => Some(crate::SEAL_KEYS.into()),
         "OTA_LINK_KEYS" => Some(crate::LINK_KEYS.into()),
+        "OTA_GATE_NUMBER_KEYS" => Some(crate::GATE_NUMBER_KEYS.into()),
         _ => None,
     })
     .map_err(|e| e.to_string())?;

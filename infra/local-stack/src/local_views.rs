@@ -121,7 +121,13 @@ pub(crate) async fn local_route(
             };
             let number = GateNumber::generate();
             let now = ota::clock::Clock::now(front.deps.clock.as_ref());
-            match front.deps.store.rotate_gate_number(&intercom, &number, now).await {
+            let Some(keys) = front.deps.config.gate_number_keys.as_ref() else {
+                return Some(reply_json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({ "message": "no OTA_GATE_NUMBER_KEYS" }),
+                ));
+            };
+            match front.deps.store.rotate_gate_number(&intercom, &number.check(&intercom, keys), now).await {
                 Ok(true) => {
                     front.remember_gate_number(&intercom, &number);
                     reply_json(

@@ -31,6 +31,7 @@ async fn run() -> Result<(), String> {
     let moto = Moto::start(&root)?;
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let local_seal_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let local_gate_number_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let local_link_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let local_cursor_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
@@ -41,6 +42,7 @@ async fn run() -> Result<(), String> {
         "OTA_SEAL_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_seal_key.clone())),
         "OTA_CURSOR_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_cursor_key.clone())),
         "OTA_LINK_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_link_key.clone())),
+        "OTA_GATE_NUMBER_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_gate_number_key.clone())),
         // One SMS sender here (the queue's mapping runs up to two in AWS): it takes the
         // account's whole rate.
         "OTA_SMS_SENDERS" => Some(std::env::var(name).unwrap_or_else(|_| "1".into())),
@@ -58,8 +60,9 @@ async fn run() -> Result<(), String> {
     gates.follow_provisioning(outbox.clone(), moto.endpoint.clone());
     let site = Site::demo();
     let north = Site::demo_north();
+    let keys = deps.config.gate_number_keys.as_ref().ok_or("OTA_GATE_NUMBER_KEYS is not configured")?;
     for site in [&site, &north] {
-        site.provision(&deps.store, &moto.endpoint).await?;
+        site.provision(&deps.store, keys, &moto.endpoint).await?;
         for gate in site.gates.values() {
             gates.add(gate.thing.as_str()).await;
         }

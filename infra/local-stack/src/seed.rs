@@ -2,7 +2,7 @@
 //! things (in the emulator only), its registry item, and its members.
 
 use ota::domain::access::Role;
-use ota::domain::gate_number::GateNumber;
+use ota::domain::gate_number::{GateNumber, GateNumberKeys};
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::location::Location;
 use ota::domain::settings::Gate;
@@ -92,7 +92,7 @@ impl Site {
         &self.gates[&device].thing
     }
 
-    pub async fn provision(&self, store: &Store, emulator_endpoint: &str) -> Result<(), String> {
+    pub async fn provision(&self, store: &Store, keys: &GateNumberKeys, emulator_endpoint: &str) -> Result<(), String> {
         for gate in self.gates.values() {
             create_thing(emulator_endpoint, gate.thing.as_str()).await?;
         }
@@ -101,7 +101,8 @@ impl Site {
             .await
             .map_err(|e| e.to_string())?;
         let now = time::OffsetDateTime::now_utc();
-        store.rotate_gate_number(&self.intercom, &self.gate_number, now).await.map_err(|e| e.to_string())?;
+        let check = self.gate_number.check(&self.intercom, keys);
+        store.rotate_gate_number(&self.intercom, &check, now).await.map_err(|e| e.to_string())?;
         if let Some(location) = &self.location {
             store.set_location(&self.intercom, Some(location)).await.map_err(|e| e.to_string())?;
         }

@@ -24,7 +24,7 @@
 
 use aws_config::BehaviorVersion;
 use ota::domain::access::Role;
-use ota::domain::gate_number::{GateNumber, ROTATION_GRACE};
+use ota::domain::gate_number::{GateNumber, GateNumberKeys, ROTATION_GRACE};
 use ota::domain::ids::{DeviceId, IntercomId, ThingName, UserId};
 use ota::domain::location::{Location, ADDRESS_MAX_CHARS};
 use ota::domain::settings::{Gate, SmsAllowance, SMS_ALLOWANCE_RANGE};
@@ -41,7 +41,8 @@ const USAGE: &str = "usage:
   ota-admin sms-allowance <intercom-id> [--per-intercom <1..100000>|default] [--per-user <1..100000>|default]
   ota-admin location <intercom-id> --address <street address> [--at <latitude>,<longitude>]
   ota-admin location <intercom-id> --clear
-environment: OTA_TABLE_NAME (required), AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
+environment: OTA_TABLE_NAME (required), OTA_GATE_NUMBER_KEYS (gate-number only),
+  AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
 #[tokio::main]
 async fn main() {
@@ -116,9 +117,13 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             if !page.starts_with("https://") && !page.starts_with("http://127.0.0.1") {
                 return Err("--page is the guest page's https address".into());
             }
+            let raw = std::env::var("OTA_GATE_NUMBER_KEYS").map_err(|_| {
+                "gate-number needs OTA_GATE_NUMBER_KEYS (the stack's GateNumberKeySecret, README step 6)"
+            })?;
+            let keys = GateNumberKeys::parse(&raw).map_err(|reason| format!("OTA_GATE_NUMBER_KEYS: {reason}"))?;
             let number = GateNumber::generate();
             let now = time::OffsetDateTime::now_utc();
-            match store.rotate_gate_number(&intercom, &number, now).await {
+            match store.rotate_gate_number(&intercom, &number.check(&intercom, &keys), now).await {
                 Ok(true) => {}
                 Ok(false) => return Err(format!("{intercom} is not registered (ota-admin intercom … first)")),
                 Err(error) => return Err(format!("{error} (another rotation at the same time? run it again)")),

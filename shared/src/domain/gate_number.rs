@@ -4,11 +4,12 @@
 //! `https://<page>/s/<intercom id>#<number>`). It is in no SMS and no link, so whoever
 //! holds a forwarded SMS still has to be at the gate to open it.
 //!
-//! Only a hash of the number is kept (see [`GateNumberCheck`]). The admin tool sets and
-//! rotates it; the number it replaced keeps working for [`ROTATION_GRACE`], while the
-//! new stickers go up.
+//! Only a keyed hash of the number is kept (see [`GateNumberCheck`]). The admin tool
+//! sets and rotates it; the number it replaced keeps working for [`ROTATION_GRACE`],
+//! while the new stickers go up.
 
 use super::ids::IntercomId;
+use super::keyring::{self, Keyring};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::Rng;
@@ -63,8 +64,16 @@ impl GateNumber {
         &self.0
     }
 
-    /// What the table keeps for this number at `intercom`.
-    pub fn check(&self, intercom: &IntercomId) -> GateNumberCheck {
+    /// What the table keeps for this number at `intercom`: its HMAC under the current
+    /// gate-number key.
+    pub fn check(&self, intercom: &IntercomId, keys: &GateNumberKeys) -> GateNumberCheck {
+        let (id, secret) = keys.0.current();
+        keys.check_under(id, secret, intercom, self).unwrap_or_else(|| GateNumberCheck(String::new()))
+    }
+
+    /// The plain SHA-256 that numbers set before keyed checks were kept as: accepted
+    /// once more, and replaced by the keyed check at that use.
+    fn unkeyed_check(&self, intercom: &IntercomId) -> GateNumberCheck {
         let mut hash = Sha256::new();
         hash.update(b"fluss-ota gate number\0");
         hash.update(intercom.as_str().as_bytes());
@@ -74,11 +83,75 @@ impl GateNumber {
     }
 }
 
-/// SHA-256 of a gate number with its intercom id (base64url). A plain hash, not a
-/// keyed one: a copy of the table that yields the number still yields no link (tokens
-/// are kept hashed too), and the number alone opens nothing.
+/// The keys of the gate-number hash (`OTA_GATE_NUMBER_KEYS`, a [`Keyring`]; the guest
+/// functions and the admin tool). With 10^8 numbers a plain hash would give a copy of
+/// the table every number; keyed, it needs the key too.
+#[derive(Clone, Debug)]
+pub struct GateNumberKeys(Keyring);
+
+impl GateNumberKeys {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Keyring::parse(raw).map(Self)
+    }
+
+    /// One fresh random key, for a local stack or a test run.
+    pub fn random() -> Self {
+        Self(Keyring::random())
+    }
+
+    /// `<key id>.<HMAC-SHA256 of the intercom and the number, base64url>`.
+    fn check_under(
+        &self,
+        id: &str,
+        secret: &[u8],
+        intercom: &IntercomId,
+        number: &GateNumber,
+    ) -> Option<GateNumberCheck> {
+        let tag = keyring::tag(secret, "ota-gate-number", &[intercom.as_str().as_bytes(), number.0.as_bytes()])?;
+        Some(GateNumberCheck(format!("{id}.{}", URL_SAFE_NO_PAD.encode(tag))))
+    }
+
+    /// `Some(stale)` if `kept` is `number`'s check, `stale` if it should be written
+    /// again under the current key (it is unkeyed, or under a key rotated out of
+    /// first place).
+    fn matches(&self, kept: &GateNumberCheck, intercom: &IntercomId, number: &GateNumber) -> Option<bool> {
+        match kept.0.split_once('.') {
+            None => (number.unkeyed_check(intercom) == *kept).then_some(true),
+            Some((id, _)) => {
+                let secret = self.0.get(id)?;
+                let fresh = self.check_under(id, secret, intercom, number)?;
+                (fresh == *kept).then_some(id != self.0.current().0)
+            }
+        }
+    }
+}
+
+/// A kept check: `<key id>.<keyed hash>` (see [`GateNumberKeys`]), or, from before
+/// keyed checks, a plain SHA-256 of the number with its intercom id (base64url, no
+/// dot). The number alone opens nothing; a copy of the table yields no number
+/// without the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateNumberCheck(pub String);
+
+/// Which of an intercom's kept numbers a check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    Current,
+    Previous,
+}
+
+/// What an intercom's numbers say of a number brought to its gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GateVerdict {
+    Refused,
+    Accepted,
+    /// Accepted under an unkeyed check or an old key: write `fresh` over `kept`.
+    AcceptedToRehash {
+        which: Kept,
+        kept: GateNumberCheck,
+        fresh: GateNumberCheck,
+    },
+}
 
 /// The numbers an intercom accepts now: its current one, and the one before it until
 /// its grace ends.
@@ -89,10 +162,26 @@ pub struct GateNumbers {
 }
 
 impl GateNumbers {
-    pub fn accepts(&self, intercom: &IntercomId, number: &GateNumber, now: OffsetDateTime) -> bool {
-        let check = number.check(intercom);
-        check == self.current
-            || self.previous.as_ref().is_some_and(|(previous, until)| *previous == check && now < *until)
+    pub fn judge(
+        &self,
+        intercom: &IntercomId,
+        number: &GateNumber,
+        now: OffsetDateTime,
+        keys: &GateNumberKeys,
+    ) -> GateVerdict {
+        let previous =
+            self.previous.as_ref().filter(|(_, until)| now < *until).map(|(check, _)| (Kept::Previous, check));
+        for (which, kept) in std::iter::once((Kept::Current, &self.current)).chain(previous) {
+            match keys.matches(kept, intercom, number) {
+                Some(false) => return GateVerdict::Accepted,
+                Some(true) => {
+                    let fresh = number.check(intercom, keys);
+                    return GateVerdict::AcceptedToRehash { which, kept: kept.clone(), fresh };
+                }
+                None => {}
+            }
+        }
+        GateVerdict::Refused
     }
 }
 
@@ -127,27 +216,57 @@ mod tests {
     }
 
     #[test]
-    fn the_check_is_bound_to_the_intercom() {
+    fn the_check_is_keyed_and_bound_to_the_intercom() {
+        let keys = GateNumberKeys::random();
         let number = GateNumber::parse("48210937").unwrap();
         let other = IntercomId::parse("ic-other").unwrap();
-        assert_ne!(number.check(&intercom()), number.check(&other));
-        assert_eq!(number.check(&intercom()), number.check(&intercom()));
-        assert!(!number.check(&intercom()).0.contains("48210937"));
+        assert_ne!(number.check(&intercom(), &keys), number.check(&other, &keys));
+        assert_eq!(number.check(&intercom(), &keys), number.check(&intercom(), &keys));
+        assert_ne!(number.check(&intercom(), &keys), number.check(&intercom(), &GateNumberKeys::random()), "keyed");
+        assert!(!number.check(&intercom(), &keys).0.contains("48210937"));
+    }
+
+    fn accepts(numbers: &GateNumbers, number: &GateNumber, now: OffsetDateTime, keys: &GateNumberKeys) -> bool {
+        numbers.judge(&intercom(), number, now, keys) != GateVerdict::Refused
     }
 
     #[test]
     fn the_replaced_number_works_until_its_grace_ends() {
+        let keys = GateNumberKeys::random();
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
         let (old, new) = (GateNumber::parse("11112222").unwrap(), GateNumber::parse("33334444").unwrap());
         let numbers = GateNumbers {
-            current: new.check(&intercom()),
-            previous: Some((old.check(&intercom()), now + ROTATION_GRACE)),
+            current: new.check(&intercom(), &keys),
+            previous: Some((old.check(&intercom(), &keys), now + ROTATION_GRACE)),
         };
-        assert!(numbers.accepts(&intercom(), &new, now));
-        assert!(numbers.accepts(&intercom(), &old, now + ROTATION_GRACE - Duration::seconds(1)));
-        assert!(!numbers.accepts(&intercom(), &old, now + ROTATION_GRACE));
-        assert!(!numbers.accepts(&intercom(), &GateNumber::parse("55556666").unwrap(), now));
+        assert_eq!(numbers.judge(&intercom(), &new, now, &keys), GateVerdict::Accepted);
+        assert!(accepts(&numbers, &old, now + ROTATION_GRACE - Duration::seconds(1), &keys));
+        assert!(!accepts(&numbers, &old, now + ROTATION_GRACE, &keys));
+        assert!(!accepts(&numbers, &GateNumber::parse("55556666").unwrap(), now, &keys));
         let other = IntercomId::parse("ic-other").unwrap();
-        assert!(!numbers.accepts(&other, &new, now), "a number is checked with its intercom");
+        assert_eq!(numbers.judge(&other, &new, now, &keys), GateVerdict::Refused, "checked with its intercom");
+    }
+
+    #[test]
+    fn an_unkeyed_check_or_one_under_an_old_key_is_accepted_and_rehashed_under_the_current_key() {
+        let (old_key, new_key) = ("g1:0123456789abcdef0123456789abcdef", "g2:fedcba9876543210fedcba9876543210");
+        let old_keys = GateNumberKeys::parse(old_key).unwrap();
+        let rotated = GateNumberKeys::parse(&format!("{new_key},{old_key}")).unwrap();
+        let number = GateNumber::parse("48210937").unwrap();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for kept in [number.unkeyed_check(&intercom()), number.check(&intercom(), &old_keys)] {
+            let numbers = GateNumbers { current: kept.clone(), previous: None };
+            let fresh = number.check(&intercom(), &rotated);
+            assert!(fresh.0.starts_with("g2."));
+            assert_eq!(
+                numbers.judge(&intercom(), &number, now, &rotated),
+                GateVerdict::AcceptedToRehash { which: Kept::Current, kept, fresh: fresh.clone() }
+            );
+            let rehashed = GateNumbers { current: fresh, previous: None };
+            assert_eq!(rehashed.judge(&intercom(), &number, now, &rotated), GateVerdict::Accepted);
+        }
+        let under_old = GateNumbers { current: number.check(&intercom(), &old_keys), previous: None };
+        let dropped = GateNumberKeys::parse(new_key).unwrap();
+        assert_eq!(under_old.judge(&intercom(), &number, now, &dropped), GateVerdict::Refused, "once dropped");
     }
 }

@@ -21,8 +21,9 @@
 //! own rule and one more read, and only for a link that has a passage open now —
 //! a dead or foreign link learns nothing and costs no read of the numbers.
 
+use super::at_gate::{gate_in_body, link_still_open, number_at_gate, wrong_gate_number, NumberAtGate};
 use super::lapse::give_back_lapsed;
-use super::{gate_in_body, rejected_at_edge, wrong_gate_number};
+use super::rejected_at_edge;
 use crate::api::guest::{
     AlsoExit, ContactView, GateCheck, GateView, GatesView, GuestStatus, HostView, IntercomView, PassageView, PlaceView,
     StatusRefusal,
@@ -34,7 +35,7 @@ use crate::domain::redemption::{Redemption, Refusal};
 use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::http::{json_body, json_response, respond};
-use crate::store::{GateNumbersFound, GateReachability};
+use crate::store::GateReachability;
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -64,8 +65,12 @@ async fn status(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
         .ok_or_else(|| rejected_at_edge(invalid_link()))?;
     // Checked before any read, as a redemption checks them.
     let (number, scanned) = gate_in_body(body.gate_number.as_deref(), body.intercom_id.as_deref())?;
-    let invite = deps.store.invite_for_guest(&token).await?.ok_or_else(invalid_link)?;
     let now = deps.clock.now();
+    link_still_open(&token, now)?;
+    if let Err(retry_after_seconds) = deps.link_limits.take(token.invite_id(), now) {
+        return Err(ApiError::RateLimited { retry_after_seconds });
+    }
+    let invite = deps.store.invite_for_guest(&token).await?.ok_or_else(invalid_link)?;
     if let Err(error) = give_back_lapsed(deps, &invite, now).await {
         // The answer below reads the lapse from the clock either way.
         tracing::warn!(invite = %invite.id, %error, "could not record a lapsed command");
@@ -155,12 +160,12 @@ async fn check_gate_number(
     if scanned.is_some_and(|scanned| scanned != intercom) {
         return Ok(GateCheck::WrongIntercom);
     }
-    Ok(match deps.store.gate_numbers(intercom).await? {
-        GateNumbersFound::Set(numbers) if numbers.accepts(intercom, number, now) => GateCheck::Accepted,
-        GateNumbersFound::Set(_) => {
+    Ok(match number_at_gate(deps, intercom, number, now).await? {
+        NumberAtGate::Theirs => GateCheck::Accepted,
+        NumberAtGate::NotTheirs => {
             wrong_gate_number(intercom);
             GateCheck::ScanAtGate
         }
-        GateNumbersFound::NotSet | GateNumbersFound::NoIntercom => GateCheck::ScanAtGate,
+        NumberAtGate::NoIntercom => GateCheck::ScanAtGate,
     })
 }

@@ -2,6 +2,7 @@
 //! calls the store and the domain, and answers; errors become HTTP only through
 //! [`crate::http::respond`].
 
+mod at_gate;
 #[cfg(feature = "phone")]
 pub mod create_invite;
 #[cfg(feature = "phone")]
@@ -108,39 +109,7 @@ async fn back_off(round: u32) {
 /// A guest request refused on its form alone, before any read: no real guest's page
 /// sends it (a malformed body, a token no server key made, no gate number). Counted
 /// from this log line (template.yaml, `GuestEdgeRejections*Metric`).
-/// A live link brought a gate number that is not its intercom's (a redemption or the
-/// status's check). The template's wrong-gate-numbers rule counts these lines per
-/// intercom (`fields.intercom`) and alarms on a guesser; the number is never logged.
-fn wrong_gate_number(intercom: &IntercomId) {
-    tracing::warn!(intercom = %intercom, "wrong gate number");
-}
-
 fn rejected_at_edge(error: ApiError) -> ApiError {
     tracing::info!(code = error.code(), "guest request rejected at the edge");
     error
-}
-
-/// What a guest's page sends of the gate: the number (scanned or typed) and the
-/// intercom of the QR code (when scanned), each as documented or `invalid_field`.
-/// The redemption and the status's check read them alike.
-fn gate_in_body(
-    number: Option<&str>,
-    intercom: Option<&str>,
-) -> Result<(Option<crate::domain::gate_number::GateNumber>, Option<IntercomId>), ApiError> {
-    let number = number
-        .map(|raw| {
-            crate::domain::gate_number::GateNumber::parse(raw)
-                .ok_or_else(|| ApiError::invalid("gate_number", "the gate number is the 8 digits under the QR code"))
-        })
-        .transpose()?;
-    // Values are taken as the document describes them, untrimmed: an empty
-    // `intercom_id` is not a missing one.
-    let intercom = intercom
-        .map(|raw| {
-            IntercomId::parse(raw).ok_or_else(|| {
-                ApiError::invalid("intercom_id", "the intercom id is the letters and digits of the QR code's address")
-            })
-        })
-        .transpose()?;
-    Ok((number, intercom))
 }

@@ -29,8 +29,9 @@
 //! with the same command. A QR of another intercom than the one the link names costs
 //! one read, to tell it from a forged link.
 
+use super::at_gate::{gate_in_body, link_still_open, number_at_gate, wrong_gate_number, NumberAtGate};
 use super::lapse::give_back_lapsed;
-use super::{gate_in_body, rejected_at_edge, wrong_gate_number};
+use super::rejected_at_edge;
 use crate::api::guest::{OpenResult, Opened};
 use crate::api::Instant;
 use crate::domain::code::AccessCode;
@@ -42,7 +43,7 @@ use crate::domain::token::LinkToken;
 use crate::error::ApiError;
 use crate::gate::GateError;
 use crate::http::{json_body, json_response, respond};
-use crate::store::{GateAttempt, GateNumbersFound, GateReachability, GiveBack, RedeemOutcome};
+use crate::store::{GateAttempt, GateReachability, GiveBack, RedeemOutcome};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -171,6 +172,7 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     };
     let attempt = attempt.key(redemption, &code);
     let now = deps.clock.now();
+    link_still_open(&token, now)?;
     let token_hash = token.hash();
     let intercom = token.intercom_id();
     if scanned.as_ref().is_some_and(|scanned| scanned != intercom) {
@@ -184,16 +186,10 @@ async fn redeem(deps: &Deps, req: &Request, redemption: Redemption) -> Result<Re
     let Some(number) = number else {
         return Err(rejected_at_edge(ApiError::refused(Refusal::ScanAtGate)));
     };
-    let at_the_gate = match deps.store.gate_numbers(intercom).await? {
-        GateNumbersFound::Set(numbers) => numbers.accepts(intercom, &number, now),
-        GateNumbersFound::NotSet => {
-            tracing::error!(intercom = %intercom, "intercom has no gate number: no guest can prove presence");
-            false
-        }
-        GateNumbersFound::NoIntercom => return Err(ApiError::refused(Refusal::InvalidLink)),
-    };
-    if !at_the_gate {
-        return Err(judge_wrong_gate_number(deps, &token, redemption, &code, now).await?);
+    match number_at_gate(deps, intercom, &number, now).await? {
+        NumberAtGate::Theirs => {}
+        NumberAtGate::NotTheirs => return Err(judge_wrong_gate_number(deps, &token, redemption, &code, now).await?),
+        NumberAtGate::NoIntercom => return Err(ApiError::refused(Refusal::InvalidLink)),
     }
 
     let at_gate = GateAttempt {

@@ -1,11 +1,12 @@
 //! Each intercom's gate number, kept as its check on the registry item: the current
 //! one, and the one a rotation replaced with the end of its grace. Read by the guest's
-//! redemption before anything is counted; written only by provisioning (the admin
-//! tool, the local stack's seed, the tests).
+//! redemption before anything is counted; written by provisioning (the admin tool,
+//! the local stack's seed, the tests), and rewritten under the current key by the
+//! first guest whose number was accepted under an unkeyed check or an old key.
 
 use super::attributes::*;
 use super::{request_failed, Store, StoreError};
-use crate::domain::gate_number::{GateNumber, GateNumberCheck, GateNumbers, ROTATION_GRACE};
+use crate::domain::gate_number::{GateNumberCheck, GateNumbers, Kept, ROTATION_GRACE};
 use crate::domain::ids::IntercomId;
 use crate::keys;
 use time::OffsetDateTime;
@@ -70,7 +71,7 @@ impl Store {
     pub async fn rotate_gate_number(
         &self,
         intercom: &IntercomId,
-        number: &GateNumber,
+        check: &GateNumberCheck,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let request = self
@@ -81,7 +82,7 @@ impl Store {
             .expression_attribute_names("#current", GATE_NUMBER)
             .expression_attribute_names("#previous", PREVIOUS_GATE_NUMBER)
             .expression_attribute_names("#until", PREVIOUS_GATE_NUMBER_UNTIL)
-            .expression_attribute_values(":new", s(number.check(intercom).0));
+            .expression_attribute_values(":new", s(&check.0));
         let request = match self.gate_numbers(intercom).await? {
             GateNumbersFound::NoIntercom => return Ok(false),
             GateNumbersFound::NotSet => request
@@ -95,5 +96,34 @@ impl Store {
         };
         request.send().await.map_err(request_failed)?;
         Ok(true)
+    }
+
+    /// Writes `fresh` over the kept check `kept` (a number accepted under an unkeyed
+    /// check or an old key), only if it is still kept: a rotation in between wins.
+    /// `false` if it was not.
+    pub async fn rehash_gate_number(
+        &self,
+        intercom: &IntercomId,
+        which: Kept,
+        kept: &GateNumberCheck,
+        fresh: &GateNumberCheck,
+    ) -> Result<bool, StoreError> {
+        let attribute = match which {
+            Kept::Current => GATE_NUMBER,
+            Kept::Previous => PREVIOUS_GATE_NUMBER,
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::META_SK)))
+            .update_expression("SET #check = :fresh")
+            .condition_expression("#check = :kept")
+            .expression_attribute_names("#check", attribute)
+            .expression_attribute_values(":fresh", s(&fresh.0))
+            .expression_attribute_values(":kept", s(&kept.0))
+            .send()
+            .await;
+        super::written(result)
     }
 }

@@ -246,7 +246,7 @@ async fn main() -> Result<(), String> {
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some("ota-fleet".into()),
-        "OTA_SEAL_KEYS" | "OTA_CURSOR_KEYS" | "OTA_LINK_KEYS" => {
+        "OTA_SEAL_KEYS" | "OTA_CURSOR_KEYS" | "OTA_LINK_KEYS" | "OTA_GATE_NUMBER_KEYS" => {
             Some(format!("fleet:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()))
         }
         "OTA_SMS_PER_USER_PER_HOUR" | "OTA_SMS_PER_INTERCOM_PER_HOUR" => Some("100000".into()),
@@ -262,8 +262,9 @@ async fn main() -> Result<(), String> {
     // The fleet measures the gates: its stream is left unread (no SMS, no activity).
     let outbox = local_stack::outbox::LocalOutbox::new(deps.clone(), &moto.endpoint, events);
     let sites: Vec<Site> = (0..INTERCOMS).map(|i| Site::unique(&format!("fleet{i:02}"))).collect();
+    let keys = deps.config.gate_number_keys.as_ref().ok_or("OTA_GATE_NUMBER_KEYS is not configured")?;
     for site in &sites {
-        site.provision(&deps.store, &moto.endpoint).await?;
+        site.provision(&deps.store, keys, &moto.endpoint).await?;
         for gate in site.gates.values() {
             gates.add(gate.thing.as_str()).await;
         }
