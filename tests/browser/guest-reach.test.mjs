@@ -201,7 +201,42 @@ describe('the guest at the gate', { concurrency: false }, () => {
       await typeCode(page, journey.code);
       await page.locator('#step-opened:visible').waitFor();
       await shot(page, 'gate-open');
+      // Back on the same link to leave, then the link once it has done both.
+      await page.reload();
+      await page.locator('#code:visible, #manual-number:visible').first().waitFor();
+      if (!(await page.locator('#code').isVisible())) await typeNumber(page, gateNumber);
+      await page.locator('#code:visible').waitFor();
+      // Past the first step the greeting is one line, but which gate the code opens, and
+      // that it is the way out, stays said.
+      const purpose = page.locator('#purpose');
+      assert.ok(await purpose.isVisible(), `${language}: the way out is said on the code step`);
+      assert.match(await purpose.textContent(), /\S/);
+      await shot(page, 'leaving');
+      await typeCode(page, journey.code);
+      await page.locator('#step-opened:visible').waitFor();
+      await shot(page, 'goodbye');
+      await page.reload();
+      await page.locator('#step-refused:visible').waitFor();
+      await shot(page, 'used');
       await context.close();
+
+      // The entry gate offline (said before the code, and again after a press), then slow.
+      const troubled = await stack.invite('Ana Dlamini', 'ic-demo', choices);
+      await stack.setGate('demo-gate-main', 'offline');
+      await stack.advanceClock(1); // a disconnect counts once it has lasted 30 s
+      const atGate = await open(troubled);
+      await typeNumber(atGate.page, gateNumber);
+      await atGate.page.locator('#code:visible').waitFor();
+      await typeCode(atGate.page, troubled.code);
+      await atGate.page.locator('#code-problem:visible').waitFor();
+      await shot(atGate.page, 'gate-offline');
+      await stack.setGate('demo-gate-main', 'slow', 3);
+      await typeCode(atGate.page, troubled.code);
+      await atGate.page.locator('#step-progress:visible').waitFor();
+      await shot(atGate.page, 'opening');
+      await atGate.page.locator('#step-opened:visible').waitFor();
+      await stack.setGate('demo-gate-main', 'online');
+      await atGate.context.close();
 
       const lock = async (invite) => {
         for (let i = 1; i <= 5; i++) {
@@ -224,6 +259,15 @@ describe('the guest at the gate', { concurrency: false }, () => {
         await shot(guest.page, state);
         await guest.context.close();
       }
+
+      // Expired (inside its exit window: the page can still name the host). Last in this
+      // language: the clock moves on for the next one's codes too.
+      const late = await stack.invite('Ana Dlamini', 'ic-demo', choices);
+      await stack.advanceClock(12 * 60 + 1);
+      const tooLate = await open(late);
+      await tooLate.page.locator('#step-refused:visible').waitFor();
+      await shot(tooLate.page, 'expired');
+      await tooLate.context.close();
 
       // A link that is no invite's, and the intercom's QR opened with no link kept:
       // said in the phone's language, there being no invite to say which.

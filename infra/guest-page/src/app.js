@@ -253,6 +253,8 @@
     }
     const exit = next.next === 'exit';
     $('purpose').textContent = next.next ? t(exit ? 'purpose_exit' : 'purpose_entry', { gate: gateName(next.gate_label) }) : '';
+    // The way out is another gate: said even when the greeting is folded to one line.
+    $('purpose').classList.toggle('way-out', exit);
     $('time-left-label').textContent = next.next ? t(exit ? 'time_left_exit' : 'time_left_entry') : '';
     const until = exit ? next.exit_open_until : next.valid_until;
     $('valid-until').textContent = next.next ? t('valid_until', { time: localTime(until), zone: zoneName() }) : '';
@@ -312,6 +314,7 @@
     chosen = 'exit';
     showAlso();
     $('purpose').textContent = t('purpose_exit_instead', { gate: gateName(status.exit_gate_label) });
+    $('purpose').classList.add('way-out');
     if (!scanned) return showScanStep();
     return showCodeStep();
   }
