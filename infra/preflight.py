@@ -288,6 +288,24 @@ def check_sms_delivery_logs(logs_client, parameters: Mapping[str, str], region: 
             "SmsDeliveryLogGroupsExist=true, but there are no such log groups: the subscriptions would fail",
             "set SmsDeliveryLogGroupsExist=false in samconfig.toml (the stack then makes them)",
         )
+    if exist:
+        # The stack cannot set the retention of groups it does not own, and SNS makes
+        # them to be kept forever: they hold every guest's full phone number.
+        days = int(parameters["SmsDeliveryLogRetentionDays"])
+        delivery_logs = [
+            g for g in groups if g["logGroupName"].endswith(("/DirectPublishToPhoneNumber", "/DirectPublishToPhoneNumber/Failure"))
+        ]
+        too_long = [g["logGroupName"] for g in delivery_logs if g.get("retentionInDays", days + 1) > days]
+        if too_long:
+            fixes = "; ".join(
+                f"aws logs put-retention-policy --log-group-name {name} --retention-in-days {days}" for name in too_long
+            )
+            return Finding(
+                False,
+                "SMS delivery logs",
+                f"{', '.join(too_long)} keep(s) full phone numbers longer than SmsDeliveryLogRetentionDays ({days} days)",
+                fixes,
+            )
     return Finding(True, "SMS delivery logs", "exist, subscribed to" if exist else "the stack makes them")
 
 

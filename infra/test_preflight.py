@@ -195,13 +195,25 @@ class SmsDeliveryReports(unittest.TestCase):
             self.assertEqual(sms_delivery_status.turn_on(cfn, sns, "ota-dev"), self.ROLE)
 
     def test_log_groups_sns_made_already_must_be_said_or_the_create_fails(self):
-        existing = {"logGroups": [{"logGroupName": "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber"}]}
+        existing = {"logGroups": [{"logGroupName": "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber", "retentionInDays": 3}]}
         with Recorded("logs", "describe_log_groups", existing) as logs:
             self.assertFalse(preflight.check_sms_delivery_logs(logs, params(), "eu-west-1").ok)
         with Recorded("logs", "describe_log_groups", existing) as logs:
             self.assertTrue(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
         with Recorded("logs", "describe_log_groups", {"logGroups": []}) as logs:
             self.assertFalse(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
+
+    def test_log_groups_sns_made_that_keep_numbers_too_long_are_caught_with_the_fix(self):
+        prefix = "sns/eu-west-1/123456789012/DirectPublishToPhoneNumber"
+        forever = {"logGroups": [{"logGroupName": prefix}, {"logGroupName": f"{prefix}/Failure", "retentionInDays": 30}]}
+        with Recorded("logs", "describe_log_groups", forever) as logs:
+            finding = preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1")
+        self.assertFalse(finding.ok)
+        self.assertIn(f"aws logs put-retention-policy --log-group-name {prefix} --retention-in-days 3", finding.fix)
+        self.assertIn(f"--log-group-name {prefix}/Failure --retention-in-days 3", finding.fix)
+        kept = {"logGroups": [{"logGroupName": prefix, "retentionInDays": 1}, {"logGroupName": f"{prefix}/Failure", "retentionInDays": 3}]}
+        with Recorded("logs", "describe_log_groups", kept) as logs:
+            self.assertTrue(preflight.check_sms_delivery_logs(logs, params(SmsDeliveryLogGroupsExist="true"), "eu-west-1").ok)
 
 
 class GatePolicy(unittest.TestCase):
