@@ -3,6 +3,7 @@
 use crate::domain::cursor::CursorKeys;
 use crate::domain::gate_number::GateNumberKeys;
 use crate::domain::idempotency::SealKeys;
+use crate::domain::keyring::Keyring;
 use crate::domain::phone::PhoneRegion;
 use crate::domain::token::LinkKeys;
 use thiserror::Error;
@@ -158,23 +159,16 @@ impl Config {
                 });
             }
         }
-        let seal_keys = non_empty("OTA_SEAL_KEYS")
-            .map(|raw| SealKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_SEAL_KEYS", reason }))
-            .transpose()?;
-        let link_keys = non_empty("OTA_LINK_KEYS")
-            .map(|raw| LinkKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_LINK_KEYS", reason }))
-            .transpose()?;
-        let gate_number_keys = non_empty("OTA_GATE_NUMBER_KEYS")
-            .map(|raw| {
-                GateNumberKeys::parse(&raw)
-                    .map_err(|reason| ConfigError::Invalid { name: "OTA_GATE_NUMBER_KEYS", reason })
-            })
-            .transpose()?;
-        let cursor_keys = non_empty("OTA_CURSOR_KEYS")
-            .map(|raw| {
-                CursorKeys::parse(&raw).map_err(|reason| ConfigError::Invalid { name: "OTA_CURSOR_KEYS", reason })
-            })
-            .transpose()?;
+        // Each purpose's keys in a variable of their own (`domain::keyring`).
+        let keys = |name: &'static str| {
+            non_empty(name)
+                .map(|raw| Keyring::parse(&raw).map_err(|reason| ConfigError::Invalid { name, reason }))
+                .transpose()
+        };
+        let seal_keys = keys("OTA_SEAL_KEYS")?.map(SealKeys::from);
+        let link_keys = keys("OTA_LINK_KEYS")?.map(LinkKeys::from);
+        let gate_number_keys = keys("OTA_GATE_NUMBER_KEYS")?.map(GateNumberKeys::from);
+        let cursor_keys = keys("OTA_CURSOR_KEYS")?.map(CursorKeys::from);
         let limit =
             |name: &'static str, default: u32| match non_empty(name) {
                 None => Ok(default),

@@ -37,6 +37,12 @@ impl Listing {
 #[derive(Clone, Debug)]
 pub struct CursorKeys(Keyring);
 
+impl From<Keyring> for CursorKeys {
+    fn from(keys: Keyring) -> Self {
+        Self(keys)
+    }
+}
+
 impl CursorKeys {
     pub fn parse(raw: &str) -> Result<Self, String> {
         Keyring::parse(raw).map(Self)

@@ -89,6 +89,12 @@ impl GateNumber {
 #[derive(Clone, Debug)]
 pub struct GateNumberKeys(Keyring);
 
+impl From<Keyring> for GateNumberKeys {
+    fn from(keys: Keyring) -> Self {
+        Self(keys)
+    }
+}
+
 impl GateNumberKeys {
     pub fn parse(raw: &str) -> Result<Self, String> {
         Keyring::parse(raw).map(Self)

@@ -21,6 +21,12 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Debug)]
 pub struct SealKeys(Keyring);
 
+impl From<Keyring> for SealKeys {
+    fn from(keys: Keyring) -> Self {
+        Self(keys)
+    }
+}
+
 impl SealKeys {
     pub fn parse(raw: &str) -> Result<Self, String> {
         Keyring::parse(raw).map(Self)

@@ -30,6 +30,12 @@ const TAG_BYTES: usize = 5;
 #[derive(Clone, Debug)]
 pub struct LinkKeys(Keyring);
 
+impl From<Keyring> for LinkKeys {
+    fn from(keys: Keyring) -> Self {
+        Self(keys)
+    }
+}
+
 impl LinkKeys {
     pub fn parse(raw: &str) -> Result<Self, String> {
         Keyring::parse(raw).map(Self)
