@@ -14,6 +14,10 @@
 //! whose form or tag already shows it was never issued gets it before any read. The
 //! token travels in the body, never in the URL, so it reaches no access log.
 //!
+//! Two answers cost no read, so a flood of links cannot fill the function: a link
+//! past its exit window (its id says when) is `410 expired`, and a link asked more
+//! often than its page does is `429 rate_limited` (`link_limits`).
+//!
 //! It also says who invited the guest (the contact only where the owner chose one),
 //! where the gate is, and the guest's language. With the gate number the page holds
 //! (and the QR's intercom, when scanned), it says whether a redemption would take
