@@ -461,3 +461,40 @@ fn each_function_holds_only_the_keys_it_uses() {
         }
     }
 }
+
+/// Nothing a stream, a queue or a log subscription hands a function is lost for good
+/// when the function fails: a stream's event source has an on-failure destination, and
+/// a function invoked asynchronously (CloudWatch Logs subscriptions, IoT rules, the
+/// schedule) has one in its invoke configuration, or retries nothing by design (the
+/// sweep: the next run takes what is left).
+#[test]
+fn every_stream_and_log_fed_function_has_a_dead_letter_destination() {
+    let template = template();
+    let standalone: BTreeSet<String> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Type"] == "AWS::Lambda::EventInvokeConfig"
+                && !r["Properties"]["DestinationConfig"]["OnFailure"].is_null()
+        })
+        .filter_map(|r| r["Properties"]["FunctionName"]["Ref"].as_str().map(str::to_owned))
+        .collect();
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, function) in resources.iter().filter(|(_, r)| r["Type"] == "AWS::Serverless::Function") {
+        let name = name.as_str().unwrap();
+        let events = function["Properties"]["Events"].as_mapping().cloned().unwrap_or_default();
+        for (event, source) in events {
+            let kind = source["Type"].as_str().unwrap_or_default();
+            let has = match kind {
+                "DynamoDB" => !source["Properties"]["DestinationConfig"]["OnFailure"].is_null(),
+                "CloudWatchLogs" => {
+                    !function["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"].is_null()
+                        || standalone.contains(name)
+                }
+                _ => true,
+            };
+            assert!(has, "{name}'s {kind} event {event:?} loses what it carried when the function fails");
+        }
+    }
+}
