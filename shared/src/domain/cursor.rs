@@ -37,22 +37,9 @@ impl Listing {
 #[derive(Clone, Debug)]
 pub struct CursorKeys(Keyring);
 
-impl From<Keyring> for CursorKeys {
-    fn from(keys: Keyring) -> Self {
-        Self(keys)
-    }
-}
+super::keyring::purpose_keys!(CursorKeys);
 
 impl CursorKeys {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Keyring::parse(raw).map(Self)
-    }
-
-    /// One fresh random key, for a local stack or a test run.
-    pub fn random() -> Self {
-        Self(Keyring::random())
-    }
-
     /// The cursor handed out for `position` (base64url, as the store encodes it).
     pub fn sign(&self, listing: Listing, intercom: &IntercomId, position: &str) -> String {
         let tag = &self.tags(listing, intercom, position)[0][..TAG_BYTES];

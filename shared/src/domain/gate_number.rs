@@ -89,22 +89,9 @@ impl GateNumber {
 #[derive(Clone, Debug)]
 pub struct GateNumberKeys(Keyring);
 
-impl From<Keyring> for GateNumberKeys {
-    fn from(keys: Keyring) -> Self {
-        Self(keys)
-    }
-}
+super::keyring::purpose_keys!(GateNumberKeys);
 
 impl GateNumberKeys {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Keyring::parse(raw).map(Self)
-    }
-
-    /// One fresh random key, for a local stack or a test run.
-    pub fn random() -> Self {
-        Self(Keyring::random())
-    }
-
     /// `<key id>.<HMAC-SHA256 of the intercom and the number, base64url>`.
     fn check_under(
         &self,

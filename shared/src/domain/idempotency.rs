@@ -21,22 +21,9 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Debug)]
 pub struct SealKeys(Keyring);
 
-impl From<Keyring> for SealKeys {
-    fn from(keys: Keyring) -> Self {
-        Self(keys)
-    }
-}
+super::keyring::purpose_keys!(SealKeys);
 
 impl SealKeys {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Keyring::parse(raw).map(Self)
-    }
-
-    /// One fresh random key, for a local stack or a test run.
-    pub fn random() -> Self {
-        Self(Keyring::random())
-    }
-
     /// The link secret of `invite`, sealed under the current key, kept on the invite
     /// so the SMS sender (and an owner's resend) can send the same link again. The
     /// table alone never yields it: unsealing needs the server's key.

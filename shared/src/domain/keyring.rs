@@ -80,6 +80,31 @@ pub fn tag(secret: &[u8], purpose: &str, parts: &[&[u8]]) -> Option<[u8; 32]> {
     Some(mac.finalize().into_bytes().into())
 }
 
+/// A purpose's keyring type (a newtype over [`Keyring`], so one purpose's keys cannot
+/// be passed for another's): read from its environment variable, or made at random
+/// for a local stack or a test run.
+macro_rules! purpose_keys {
+    ($name:ident) => {
+        impl From<$crate::domain::keyring::Keyring> for $name {
+            fn from(keys: $crate::domain::keyring::Keyring) -> Self {
+                Self(keys)
+            }
+        }
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                $crate::domain::keyring::Keyring::parse(raw).map(Self)
+            }
+
+            /// One fresh random key, for a local stack or a test run.
+            pub fn random() -> Self {
+                Self($crate::domain::keyring::Keyring::random())
+            }
+        }
+    };
+}
+pub(crate) use purpose_keys;
+
 #[cfg(test)]
 mod tests {
     use super::*;

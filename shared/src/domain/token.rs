@@ -30,22 +30,9 @@ const TAG_BYTES: usize = 5;
 #[derive(Clone, Debug)]
 pub struct LinkKeys(Keyring);
 
-impl From<Keyring> for LinkKeys {
-    fn from(keys: Keyring) -> Self {
-        Self(keys)
-    }
-}
+super::keyring::purpose_keys!(LinkKeys);
 
 impl LinkKeys {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Keyring::parse(raw).map(Self)
-    }
-
-    /// One fresh random key, for a local stack or a test run.
-    pub fn random() -> Self {
-        Self(Keyring::random())
-    }
-
     /// HMAC-SHA256 of a token's parts under each key, the current one first (a link
     /// made before a rotation still checks out while its key is configured).
     fn tags(&self, parts: &[&[u8]]) -> Vec<[u8; 32]> {
