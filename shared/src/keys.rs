@@ -14,6 +14,7 @@
 //! | a gate's presence | `GATE#<thing name>` | `PRESENCE` |
 //! | an activity fact | `ACTIVITY#<intercom>` | `<fact time, 12 digits>#<fact id>` |
 //! | an SMS's invite, by SNS message id | `SMS#MESSAGE#<message id>` | `INVITE` |
+//! | the fleet's list of intercoms | `REGISTRY` | `<intercom>` |
 //!
 //! A create reads no invite. It reads three items by key (registry, the caller's
 //! membership, its idempotency record) and claims, in one transaction with the new
@@ -157,6 +158,15 @@ pub fn gate_presence_key(thing: &ThingName) -> (String, &'static str) {
     (format!("GATE#{}", thing.as_str()), "PRESENCE")
 }
 
+/// Every registered intercom, one small item each, written when it is registered:
+/// how a recovery that must look at the whole fleet (`handlers::replay`) finds
+/// it without a Scan. Registering is rare, so one partition takes its writes.
+pub const REGISTRY_PK: &str = "REGISTRY";
+
+pub fn registry_sk(intercom: &IntercomId) -> String {
+    intercom.as_str().to_owned()
+}
+
 pub fn intercom_pk(intercom: &IntercomId) -> String {
     format!("{INTERCOM_PREFIX}{intercom}")
 }
@@ -179,6 +189,12 @@ pub fn sms_sk(invite: &InviteId) -> String {
 /// an expired record that TTL has not deleted yet is told by its `created_at`.
 pub fn idempotency_sk(hash: &str) -> String {
     format!("{IDEMPOTENCY_PREFIX}{hash}")
+}
+
+/// Below every invite's and SMS item's key: with [`open_invites_end`], every invite
+/// the partition still keeps, ended or not (a replay reads them all).
+pub fn kept_invites_start() -> String {
+    ENDS_PREFIX.to_owned()
 }
 
 /// The lowest sort key the list reads: what ends after `now`.

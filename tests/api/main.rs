@@ -30,6 +30,7 @@ mod guest_status;
 mod inside;
 mod oracle;
 mod presence;
+mod recovery;
 mod redeem;
 mod revoke;
 mod secrets;

@@ -205,6 +205,35 @@ impl LocalOutbox {
         self.hand_over(&mut None).await
     }
 
+    /// Moves past every record the stream holds without handing any over: what
+    /// Lambda does with a batch whose retries ran out (only a pointer to it reaches
+    /// the dead-letter queue), and what the stream does with records past 24 hours.
+    /// Returns the records lost.
+    pub async fn lose_unread(&self) -> Result<usize, String> {
+        let mut position = self.iterator.lock().await;
+        let mut lost = 0;
+        loop {
+            let iterator = self.iterator_after(position.as_deref()).await?;
+            let answer = call(
+                &self.http,
+                &self.emulator,
+                "DynamoDBStreams_20120810.GetRecords",
+                json!({ "ShardIterator": iterator, "Limit": 100 }),
+            )
+            .await?;
+            let records = answer["Records"].as_array().cloned().unwrap_or_default();
+            let Some(last) = records.last() else { return Ok(lost) };
+            *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
+            lost += records.len();
+        }
+    }
+
+    /// The outbox's dependencies, its SMS queue in place: what `ota-admin replay`
+    /// builds from the stack's outputs.
+    pub async fn outbox_deps(&self) -> Result<Deps, String> {
+        Ok(Self::with_queue(&self.outbox, self.queue().await?))
+    }
+
     async fn queue(&self) -> Result<&LocalSmsQueue, String> {
         let table = &self.outbox.config.table_name;
         self.sms_queue.get_or_try_init(|| LocalSmsQueue::create(&self.emulator, table)).await

@@ -8,7 +8,12 @@
 //! ota-admin gate-number <intercom-id> --page <guest page URL>
 //! ota-admin sms-allowance <intercom-id> [--per-intercom <n>|default] [--per-user <n>|default]
 //! ota-admin location <intercom-id> --address "<street address>" [--at <latitude>,<longitude>] | --clear
+//! ota-admin replay (--from <RFC 3339> --to <RFC 3339> | --dead-letter <file>) [--intercom <id> …]
 //! ```
+//! `replay` rebuilds the activity, events and SMS of changes whose stream records
+//! were lost (`ota::handlers::replay`): for the window a dead-letter record of the
+//! outbox names (the message body of `OutboxDlq`, saved to a file), or one given,
+//! in the intercoms given or, by default, every registered one. Safe to run twice.
 //! `location` records where the intercom's gate is: the guest's page shows the
 //! address with a link that opens the phone's maps app there, and the share message
 //! carries both. Codes made afterwards carry it.
@@ -32,6 +37,8 @@ use ota::domain::zone::LocalZone;
 use ota::store::Store;
 use std::collections::BTreeMap;
 
+mod replay;
+
 const USAGE: &str = "usage:
   ota-admin intercom <intercom-id> --label <label> --gate <device-id>=<label>=<iot-thing> [--gate ...]
             [--time-zone <IANA zone, default Africa/Johannesburg>]
@@ -41,7 +48,10 @@ const USAGE: &str = "usage:
   ota-admin sms-allowance <intercom-id> [--per-intercom <1..100000>|default] [--per-user <1..100000>|default]
   ota-admin location <intercom-id> --address <street address> [--at <latitude>,<longitude>]
   ota-admin location <intercom-id> --clear
+  ota-admin replay --from <RFC 3339 time> --to <RFC 3339 time> [--intercom <intercom-id> ...]
+  ota-admin replay --dead-letter <file holding an OutboxDlq message body> [--intercom <intercom-id> ...]
 environment: OTA_TABLE_NAME (required), OTA_GATE_NUMBER_KEYS (gate-number only),
+  OTA_EVENT_BUS_NAME and OTA_SMS_QUEUE_URL (replay only),
   AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
 #[tokio::main]
@@ -189,6 +199,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             }
             println!("{intercom} is at {}; its guests' maps open {}", location.address, location.map_url());
         }
+        ["replay", rest @ ..] => replay::run(&sdk, &store, rest).await?,
         _ => return Err("unknown command".into()),
     }
     Ok(())

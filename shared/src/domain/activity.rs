@@ -184,6 +184,12 @@ impl InviteRecord {
         (from..self.history.len()).filter_map(|index| self.fact_at(index)).collect()
     }
 
+    /// How many SMS an SMS item's history asked for: the first, and each resend.
+    pub fn sms_requests(&self) -> u32 {
+        let asked = |line: &&String| Line::parse(line).is_some_and(|l| matches!(l.event, "sms_queued" | "sms_resend"));
+        u32::try_from(self.history.iter().filter(asked).count()).unwrap_or(u32::MAX)
+    }
+
     /// Every fact of the invite, oldest first: its own history.
     pub fn facts(&self) -> Vec<Fact> {
         self.facts_from(0)

@@ -17,6 +17,8 @@ pub mod list_codes;
 pub mod outbox;
 #[cfg(feature = "gate")]
 pub mod redeem;
+#[cfg(all(feature = "events", feature = "queue"))]
+pub mod replay;
 pub mod resend_sms;
 #[cfg(feature = "gate")]
 pub mod revoke_code;

@@ -96,10 +96,8 @@ pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
 /// queue); an SMS request queued twice is still sent once (the sender claims it).
 pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport, OutboxError> {
     let requests = sms_requests_of(event);
-    deps.sms_queue.enqueue(&requests).await?;
     let facts = facts_of(event);
-    deps.store.record_facts(&facts).await?;
-    deps.events.publish(&facts).await?;
+    deliver(&deps.store, &deps.events, &deps.sms_queue, &requests, &facts).await?;
     let report = OutboxReport {
         changes: event["Records"].as_array().map_or(0, Vec::len),
         facts: facts.len(),
@@ -107,4 +105,20 @@ pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport,
     };
     tracing::info!(changes = report.changes, facts = report.facts, sms = report.sms, "outbox batch published");
     Ok(report)
+}
+
+/// What the outbox does with a change's SMS requests and facts, and a replay
+/// (`handlers::replay`) with those it rebuilds: queue, record, publish, in that
+/// order, each safe to do twice.
+pub async fn deliver(
+    store: &crate::store::Store,
+    events: &crate::events::EventPublisher,
+    queue: &crate::sms_queue::SmsQueue,
+    requests: &[SmsRequest],
+    facts: &[Fact],
+) -> Result<(), OutboxError> {
+    queue.enqueue(requests).await?;
+    store.record_facts(facts).await?;
+    events.publish(facts).await?;
+    Ok(())
 }

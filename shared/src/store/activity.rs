@@ -156,7 +156,64 @@ pub fn sms_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
     })
 }
 
+/// An invite's or SMS item's history as a replay reads it, with, for an SMS item,
+/// how many SMS it asked for and how many were handled (sent, refused, not sent).
+pub struct KeptRecord {
+    pub record: InviteRecord,
+    pub invite: InviteId,
+    pub sms: Option<SmsProgress>,
+}
+
+pub struct SmsProgress {
+    pub requested: u32,
+    pub handled: u32,
+}
+
 impl Store {
+    /// Every invite (ended or not) and SMS item an intercom's partition still keeps,
+    /// a page (up to 1 MB) per request: a replay's read, bounded by what the
+    /// partition keeps (open codes, and those ended within `INVITE_RETENTION`).
+    pub async fn kept_records(&self, intercom: &IntercomId) -> Result<Vec<KeptRecord>, StoreError> {
+        let mut kept = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
+                .expression_attribute_values(":first", s(keys::kept_invites_start()))
+                .expression_attribute_values(":last", s(keys::open_invites_end()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(request_failed)?;
+            for item in output.items() {
+                let (invite, is_sms) = match sort_key(item).and_then(keys::classify) {
+                    Some(keys::PartitionItem::Invite(id)) => (id, false),
+                    Some(keys::PartitionItem::Sms(id)) => (id, true),
+                    _ => continue,
+                };
+                let invite = InviteId::parse(invite).ok_or_else(|| bad(keys::SK))?;
+                kept.push(if is_sms {
+                    let record = sms_record_from_item(item)?;
+                    let requested = record.sms_requests();
+                    let handled = get_optional(item, names::SMS_HANDLED, get_n)?.unwrap_or(0);
+                    KeptRecord { record, invite, sms: Some(SmsProgress { requested, handled }) }
+                } else {
+                    KeptRecord { record: invite_record_from_item(item)?, invite, sms: None }
+                });
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(kept);
+            }
+        }
+    }
+
     /// Writes each fact's activity item. A fact written again (a redelivered stream
     /// record) overwrites itself with the same content: no duplicate. One
     /// BatchWriteItem per 25 facts; what DynamoDB leaves unprocessed is sent again.

@@ -260,7 +260,40 @@ impl Store {
         for gate in gates.values() {
             self.register_gate_site(&gate.thing, intercom, &gate.label).await?;
         }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(key(keys::REGISTRY_PK.to_owned(), keys::registry_sk(intercom))))
+            .send()
+            .await
+            .map_err(request_failed)?;
         Ok(())
+    }
+
+    /// Every registered intercom, in id order, a page (up to 1 MB) per request.
+    pub async fn registered_intercoms(&self) -> Result<Vec<IntercomId>, StoreError> {
+        let mut intercoms = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_values(":pk", s(keys::REGISTRY_PK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(request_failed)?;
+            for item in output.items() {
+                intercoms.push(IntercomId::parse(sort_key(item).unwrap_or_default()).ok_or_else(|| bad(keys::SK))?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(intercoms);
+            }
+        }
     }
 
     /// Sets (or, where `None`, removes) the intercom's own SMS allowances; `false` if
