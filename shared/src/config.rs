@@ -2,6 +2,7 @@
 
 use crate::domain::cursor::CursorKeys;
 use crate::domain::gate_number::GateNumberKeys;
+use crate::domain::guest_lookup::GuestKeys;
 use crate::domain::idempotency::SealKeys;
 use crate::domain::keyring::Keyring;
 use crate::domain::phone::PhoneRegion;
@@ -42,6 +43,10 @@ pub struct Config {
     /// `OTA_CURSOR_KEYS`: the secrets that tag the list cursors handed out (see
     /// `domain::cursor`). Required by list-codes and list-activity, and by nothing else.
     pub cursor_keys: Option<CursorKeys>,
+    /// `OTA_GUEST_KEYS`: the secrets of the guest lookup's keyed hash (see
+    /// `domain::guest_lookup`). Required by create-invite (it indexes each code) and
+    /// erase-guest (it finds them), and by nothing else.
+    pub guest_keys: Option<GuestKeys>,
     /// `OTA_SMS_PER_USER_PER_HOUR` (default 30) and `OTA_SMS_PER_INTERCOM_PER_HOUR`
     /// (default 100): guest SMS one user, and one intercom, may cause per clock
     /// hour, so a create/revoke loop cannot pump SMS.
@@ -169,6 +174,7 @@ impl Config {
         let link_keys = keys("OTA_LINK_KEYS")?.map(LinkKeys::from);
         let gate_number_keys = keys("OTA_GATE_NUMBER_KEYS")?.map(GateNumberKeys::from);
         let cursor_keys = keys("OTA_CURSOR_KEYS")?.map(CursorKeys::from);
+        let guest_keys = keys("OTA_GUEST_KEYS")?.map(GuestKeys::from);
         let limit =
             |name: &'static str, default: u32| match non_empty(name) {
                 None => Ok(default),
@@ -191,6 +197,7 @@ impl Config {
             link_keys,
             gate_number_keys,
             cursor_keys,
+            guest_keys,
             sms_limits,
             sms_pace,
             sms_queue_url: non_empty("OTA_SMS_QUEUE_URL"),

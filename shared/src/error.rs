@@ -38,6 +38,9 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("this code has already ended ({})", state.as_str())]
     CodeEnded { code_id: String, state: Ended },
+    /// An erasure met a code of the guest that can still be used.
+    #[error("this guest's code {code_id} can still be used; revoke it first, then erase")]
+    CodeStillActive { code_id: String },
     #[error("this {} has sent as many guest SMS as allowed this hour; try again in {retry_after_seconds} s", scope.as_str())]
     SmsRateLimited { scope: SmsLimitScope, retry_after_seconds: u64 },
     #[error("gate device {0:?} is not registered to this intercom")]
@@ -75,6 +78,7 @@ pub const ERROR_CODES: &[&str] = &[
     "owner_only",
     "code_not_found",
     "code_ended",
+    "code_active",
     "sms_rate_limited",
     "settings_not_configured",
     "limit_reached",
@@ -154,6 +158,7 @@ impl ApiError {
             Self::Forbidden | Self::OwnerOnly => StatusCode::FORBIDDEN,
             Self::CodeNotFound => StatusCode::NOT_FOUND,
             Self::CodeEnded { .. } => StatusCode::GONE,
+            Self::CodeStillActive { .. } => StatusCode::CONFLICT,
             Self::SmsRateLimited { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SettingsNotConfigured | Self::LimitReached { .. } | Self::IdempotencyKeyReused => {
                 StatusCode::CONFLICT
@@ -188,6 +193,7 @@ impl ApiError {
             Self::OwnerOnly => "owner_only",
             Self::CodeNotFound => "code_not_found",
             Self::CodeEnded { .. } => "code_ended",
+            Self::CodeStillActive { .. } => "code_active",
             Self::SmsRateLimited { .. } => "sms_rate_limited",
             Self::SettingsNotConfigured => "settings_not_configured",
             Self::LimitReached { .. } => "limit_reached",
@@ -227,6 +233,7 @@ impl ApiError {
                 error.code_id = Some(code_id.clone());
                 error.state = Some(*state);
             }
+            Self::CodeStillActive { code_id } => error.code_id = Some(code_id.clone()),
             Self::SmsRateLimited { scope, retry_after_seconds } => {
                 error.scope = Some(*scope);
                 error.retry_after_seconds = Some(*retry_after_seconds);

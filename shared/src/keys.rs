@@ -15,6 +15,8 @@
 //! | an activity fact | `ACTIVITY#<intercom>` | `<fact time, 12 digits>#<fact id>` |
 //! | an SMS's invite, by SNS message id | `SMS#MESSAGE#<message id>` | `INVITE` |
 //! | the fleet's list of intercoms | `REGISTRY` | `<intercom>` |
+//! | a code, by its guest's number (keyed hash) | `GUEST#<lookup>` | `<intercom>#<invite id>` |
+//! | an erasure request (the erasure log) | `ERASURES` | `<time, 12 digits>#<its first lookup>` |
 //!
 //! A create reads no invite. It reads three items by key (registry, the caller's
 //! membership, its idempotency record) and claims, in one transaction with the new
@@ -312,6 +314,36 @@ pub fn activity_pk(intercom: &IntercomId) -> String {
 /// Time order, then the fact's id: facts of the same second keep their history order.
 pub fn activity_sk(at: OffsetDateTime, fact_id: &str) -> String {
     format!("{:012}#{fact_id}", at.unix_timestamp())
+}
+
+/// The lowest activity key at or after `at`, for a Query of a time range.
+pub fn activity_from(at: OffsetDateTime) -> String {
+    format!("{:012}", at.unix_timestamp())
+}
+
+/// Each code's guest, by the keyed hash of their number (`domain::guest_lookup`):
+/// what an erasure reads to find a guest's codes, at one intercom or across the
+/// fleet, without a Scan. One small item per code, written with it.
+pub fn guest_pk(lookup: &str) -> String {
+    format!("GUEST#{lookup}")
+}
+
+pub fn guest_sk(intercom: &IntercomId, invite: &InviteId) -> String {
+    format!("{intercom}#{invite}")
+}
+
+/// The erasure log: every erasure request, by time (`store::invites::erasure`). Rare
+/// (a guest's request), so one partition takes them all.
+pub const ERASURE_LOG_PK: &str = "ERASURES";
+
+pub fn erasure_log_sk(at: OffsetDateTime, lookups: &[String]) -> String {
+    format!("{:012}#{}", at.unix_timestamp(), lookups.first().map_or("", String::as_str))
+}
+
+/// The intercom and invite of a guest index item's sort key.
+pub fn parse_guest_sk(sk: &str) -> Option<(IntercomId, InviteId)> {
+    let (intercom, invite) = sk.rsplit_once('#')?;
+    Some((IntercomId::parse(intercom)?, InviteId::parse(invite)?))
 }
 
 /// Where the SMS status function finds the invite a delivery report is about.

@@ -267,6 +267,11 @@ async fn every_event_validates_against_the_schema_of_its_detail_type() {
     app.set_gate("gate-exit", local_stack::gates::Mode::Online).await;
     let other = app.invite("Revoked Guest").await;
     app.revoke(&app.owner, &other.id).await;
+    let (_, erased) = app.create(&app.owner, json!({ "name": "Erased Guest", "mobile": "+27825550166" })).await;
+    app.revoke(&app.owner, erased["id"].as_str().unwrap()).await;
+    let erasures = format!("/intercoms/{}/guest-erasures", app.intercom());
+    let mobile = json!({ "mobile": "+27825550166" });
+    assert_eq!(app.call(reqwest::Method::POST, &erasures, Some(&app.owner), Some(mobile)).await.0, 200);
     let inside = app.invite("Inside Guest").await;
     app.set_gate("gate-main", local_stack::gates::Mode::Mute).await;
     app.enter(&inside).await;

@@ -99,6 +99,17 @@ async fn every_endpoint_stays_within_its_request_budget() {
     app.activity(&app.owner, &format!("code={}", resent.id)).await;
     measure("list-activity of a code", 2, ("sns", 0), app.take_sdk_requests());
 
+    let (_, erased) = app.create(&app.owner, json!({ "name": "Erased Guest", "mobile": "+27825550166" })).await;
+    app.revoke(&app.owner, erased["id"].as_str().unwrap()).await;
+    app.settle().await;
+    app.take_sdk_requests();
+    let path = format!("/intercoms/{}/guest-erasures", app.intercom());
+    let mobile = json!({ "mobile": "+27825550166" });
+    assert_eq!(app.call(reqwest::Method::POST, &path, Some(&app.owner), Some(mobile)).await.0, 200);
+    // The membership, the index, the codes' items (one read for up to 50), the erasure
+    // log; for its one code: the transaction, its activity, its facts written again.
+    measure("erase-guest, one code", 4 + 3, ("sns", 0), app.take_sdk_requests());
+
     assert!(seen.iter().all(|r| !r.contains("Scan")), "no Scan anywhere: {seen:?}");
 }
 

@@ -22,9 +22,9 @@ fn intercoms() -> usize {
 
 /// A guest's visit to one intercom: the code made, the page read three times, in
 /// and out (every fifth code never used).
-async fn visit(app: &TestApp, site: &Site, owner: &str, used: bool) -> Vec<String> {
+async fn visit(app: &TestApp, site: &Site, owner: &str, used: bool, guest: usize) -> Vec<String> {
     let path = format!("/intercoms/{}/codes", site.intercom);
-    let body = json!({ "name": "Fleet Guest", "mobile": app.mobile });
+    let body = json!({ "name": "Fleet Guest", "mobile": format!("+2783{guest:07}") });
     let (status, created) = app.call(reqwest::Method::POST, &path, Some(owner), Some(body)).await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -84,8 +84,10 @@ async fn a_fleets_day_at_ten_million_intercoms_keeps_every_partition_key_under_a
     let mut entities: Vec<String> = Vec::new();
     // Four guests at a time, as a fleet's are; the stream is read every 48 visits.
     for (chunk, group) in sites.chunks(4).enumerate() {
-        let visits =
-            group.iter().enumerate().map(|(j, (site, owner))| visit(&app, site, owner, (chunk * 4 + j) % 5 != 0));
+        let visits = group
+            .iter()
+            .enumerate()
+            .map(|(j, (site, owner))| visit(&app, site, owner, (chunk * 4 + j) % 5 != 0, chunk * 4 + j));
         for ids in futures_util::future::join_all(visits).await {
             entities.extend(ids);
         }
@@ -103,8 +105,10 @@ async fn a_fleets_day_at_ten_million_intercoms_keeps_every_partition_key_under_a
     assert_eq!(report.expired, n.div_ceil(5), "the unused codes expired: {report:?}");
     app.settle().await;
     let exchanges = app.capacity.stop();
-    // An SNS message's lookup item is that message's own.
+    // An SNS message's lookup item is that message's own, and a guest number's index
+    // partition that guest's (each visit here is a guest of their own).
     entities.push("SMS#MESSAGE#".to_owned());
+    entities.push("GUEST#".to_owned());
 
     let usage = Usage::of(&exchanges);
     let fleet = Fleet::ten_million(n, 1);

@@ -32,6 +32,7 @@ fn answers() -> BTreeMap<(&'static str, &'static str), Value> {
         (("createInvite", "201"), generated::<codes::InviteCreated>()),
         (("listCodes", "200"), generated::<codes::CodeList>()),
         (("resendSms", "202"), generated::<codes::SmsResend>()),
+        (("eraseGuest", "200"), generated::<codes::ErasureView>()),
         (("listActivity", "200"), generated::<activity::ActivityPage>()),
         (("guestStatus", "200"), generated::<guest::GuestStatus>()),
         (("redeemEntry", "200"), generated::<guest::Opened>()),

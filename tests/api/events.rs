@@ -20,6 +20,7 @@ fn app_route_events_carry_the_verified_user_and_the_path_parameters() {
         ("revoke-code.json", "user-owner", vec!["intercomId", "codeId"]),
         ("list-activity.json", "user-owner", vec!["intercomId"]),
         ("resend-sms.json", "user-owner", vec!["intercomId", "codeId"]),
+        ("erase-guest.json", "user-owner", vec!["intercomId"]),
     ] {
         let request = event(name);
         assert_eq!(ota::http::caller(&request).unwrap().as_str(), sub, "{name}");

@@ -307,12 +307,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let gate_number_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let link_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let cursor_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let guest_keys = format!("test:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(table_name.clone()),
         "OTA_SEAL_KEYS" => Some(seal_keys.clone()),
         "OTA_LINK_KEYS" => Some(link_keys.clone()),
         "OTA_GATE_NUMBER_KEYS" => Some(gate_number_keys.clone()),
         "OTA_CURSOR_KEYS" => Some(cursor_keys.clone()),
+        "OTA_GUEST_KEYS" => Some(guest_keys.clone()),
         "OTA_SMS_PER_USER_PER_HOUR" => options.sms_limits.map(|(user, _)| user.to_string()),
         "OTA_SMS_PER_INTERCOM_PER_HOUR" => options.sms_limits.map(|(_, intercom)| intercom.to_string()),
         "OTA_SMS_PER_SECOND" => Some(options.sms_per_second.unwrap_or(1_000).to_string()),

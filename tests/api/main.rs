@@ -21,6 +21,7 @@ mod create_invite;
 mod deployment;
 mod device_policy;
 mod edge;
+mod erasure;
 mod events;
 mod expiry;
 mod faults;

@@ -74,6 +74,7 @@ enum Route {
     RedeemExit,
     ListActivity,
     ResendSms,
+    EraseGuest,
 }
 
 impl Route {
@@ -110,6 +111,9 @@ fn route(method: &Method, segments: &[&str]) -> Option<(Route, &'static str, Par
             "POST /intercoms/{intercomId}/codes/{codeId}/sms",
             vec![("intercomId", (*id).to_owned()), ("codeId", (*code).to_owned())],
         ),
+        ("POST", ["intercoms", id, "guest-erasures"]) => {
+            (Route::EraseGuest, "POST /intercoms/{intercomId}/guest-erasures", intercom(id))
+        }
         ("POST", ["guest", "status"]) => (Route::GuestStatus, "POST /guest/status", vec![]),
         ("POST", ["guest", "entry"]) => (Route::RedeemEntry, "POST /guest/entry", vec![]),
         ("POST", ["guest", "exit"]) => (Route::RedeemExit, "POST /guest/exit", vec![]),
@@ -270,6 +274,7 @@ async fn route_request(front: &Front, req: hyper::Request<Incoming>) -> HyperRes
         Route::RedeemExit => handlers::redeem::handle_exit(deps, request).await,
         Route::ListActivity => handlers::list_activity::handle(deps, request).await,
         Route::ResendSms => handlers::resend_sms::handle(deps, request).await,
+        Route::EraseGuest => handlers::erase_guest::handle(deps, request).await,
     };
     if matches!(route, Route::RedeemEntry | Route::RedeemExit) {
         front.gates.nudge();

@@ -34,6 +34,7 @@ async fn run() -> Result<(), String> {
     let local_gate_number_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let local_link_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let local_cursor_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+    let local_guest_key = format!("local:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some(std::env::var(name).unwrap_or_else(|_| "ota-local".into())),
         // The SMS links and the intercom QR lead to the page this stack serves.
@@ -41,6 +42,7 @@ async fn run() -> Result<(), String> {
         // A fresh secret per run: replays across restarts of the local stack need not work.
         "OTA_SEAL_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_seal_key.clone())),
         "OTA_CURSOR_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_cursor_key.clone())),
+        "OTA_GUEST_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_guest_key.clone())),
         "OTA_LINK_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_link_key.clone())),
         "OTA_GATE_NUMBER_KEYS" => Some(std::env::var(name).unwrap_or_else(|_| local_gate_number_key.clone())),
         // One SMS sender here (the queue's mapping runs up to two in AWS): it takes the

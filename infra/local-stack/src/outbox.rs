@@ -174,6 +174,14 @@ impl LocalOutbox {
         iterator["ShardIterator"].as_str().map(str::to_owned).ok_or_else(|| "no shard iterator".to_owned())
     }
 
+    /// Up to 100 of the stream's records after `after` (a sequence number).
+    async fn records_after(&self, after: Option<&str>) -> Result<Vec<Value>, String> {
+        let iterator = self.iterator_after(after).await?;
+        let request = json!({ "ShardIterator": iterator, "Limit": 100 });
+        let answer = call(&self.http, &self.emulator, "DynamoDBStreams_20120810.GetRecords", request).await?;
+        Ok(answer["Records"].as_array().cloned().unwrap_or_default())
+    }
+
     async fn stream(&self) -> Result<(String, String), String> {
         if let Some(known) = self.stream.get() {
             return Ok(known.clone());
@@ -213,15 +221,7 @@ impl LocalOutbox {
         let mut position = self.iterator.lock().await;
         let mut lost = 0;
         loop {
-            let iterator = self.iterator_after(position.as_deref()).await?;
-            let answer = call(
-                &self.http,
-                &self.emulator,
-                "DynamoDBStreams_20120810.GetRecords",
-                json!({ "ShardIterator": iterator, "Limit": 100 }),
-            )
-            .await?;
-            let records = answer["Records"].as_array().cloned().unwrap_or_default();
+            let records = self.records_after(position.as_deref()).await?;
             let Some(last) = records.last() else { return Ok(lost) };
             *position = last["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
             lost += records.len();
@@ -252,15 +252,7 @@ impl LocalOutbox {
         queue.wake_waiting().await?;
         let mut handled = 0;
         for _ in 0..50 {
-            let iterator = self.iterator_after(position.as_deref()).await?;
-            let answer = call(
-                &self.http,
-                &self.emulator,
-                "DynamoDBStreams_20120810.GetRecords",
-                json!({ "ShardIterator": iterator, "Limit": 100 }),
-            )
-            .await?;
-            let records = answer["Records"].as_array().cloned().unwrap_or_default();
+            let records = self.records_after(position.as_deref()).await?;
             let Some(last) = records.last() else {
                 // The stream is read; the SMS it queued go out (their records follow).
                 if queue.drain(&sender_deps).await? == 0 {

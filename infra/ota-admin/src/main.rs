@@ -9,7 +9,11 @@
 //! ota-admin sms-allowance <intercom-id> [--per-intercom <n>|default] [--per-user <n>|default]
 //! ota-admin location <intercom-id> --address "<street address>" [--at <latitude>,<longitude>] | --clear
 //! ota-admin replay (--from <RFC 3339> --to <RFC 3339> | --dead-letter <file>) [--intercom <id> …]
+//! ota-admin erase --mobile <+E.164 number> --reference <support request id>
+//! ota-admin erase --again-since <RFC 3339> --log-table <the table a restore replaced>
 //! ```
+//! `erase` answers a guest's request to be erased, across every intercom
+//! (`ota::store::invites::erasure`); the owner's `eraseGuest` does one intercom.
 //! `replay` rebuilds the activity, events and SMS of changes whose stream records
 //! were lost (`ota::handlers::replay`): for the window a dead-letter record of the
 //! outbox names (the message body of `OutboxDlq`, saved to a file), or one given,
@@ -37,6 +41,7 @@ use ota::domain::zone::LocalZone;
 use ota::store::Store;
 use std::collections::BTreeMap;
 
+mod erase;
 mod replay;
 
 const USAGE: &str = "usage:
@@ -50,7 +55,9 @@ const USAGE: &str = "usage:
   ota-admin location <intercom-id> --clear
   ota-admin replay --from <RFC 3339 time> --to <RFC 3339 time> [--intercom <intercom-id> ...]
   ota-admin replay --dead-letter <file holding an OutboxDlq message body> [--intercom <intercom-id> ...]
-environment: OTA_TABLE_NAME (required), OTA_GATE_NUMBER_KEYS (gate-number only),
+  ota-admin erase --mobile <+E.164 number> --reference <support request id>
+  ota-admin erase --again-since <RFC 3339 restore point> --log-table <the table the restore replaced>
+environment: OTA_TABLE_NAME (required), OTA_GATE_NUMBER_KEYS (gate-number only), OTA_GUEST_KEYS (erase only),
   OTA_EVENT_BUS_NAME and OTA_SMS_QUEUE_URL (replay only),
   AWS_PROFILE / AWS_REGION / AWS_ENDPOINT_URL";
 
@@ -200,6 +207,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             println!("{intercom} is at {}; its guests' maps open {}", location.address, location.map_url());
         }
         ["replay", rest @ ..] => replay::run(&sdk, &store, rest).await?,
+        ["erase", rest @ ..] => erase::run(&sdk, &store, rest).await?,
         _ => return Err("unknown command".into()),
     }
     Ok(())

@@ -66,7 +66,11 @@ impl<'a> FactView<'a> {
             occurred_at: Instant(fact.at),
             intercom_id: fact.intercom.as_str(),
             code_id: fact.guest.as_ref().map(|guest| guest.invite.as_str()),
-            guest: fact.guest.as_ref().map(|guest| FactGuestView { name: &guest.name, mobile: &guest.mobile }),
+            guest: fact
+                .guest
+                .as_ref()
+                .and_then(|guest| guest.details.as_ref())
+                .map(|guest| FactGuestView { name: &guest.name, mobile: &guest.mobile }),
             actor: fact.actor.as_deref(),
             gate: fact.gate.as_deref(),
             reason: fact.reason.as_deref(),

@@ -76,6 +76,16 @@ pub struct CreatedGuest {
     pub mobile: String,
 }
 
+/// What an erasure did (`eraseGuest`): the codes whose guest it erased at this
+/// intercom (none when no code of this number is kept: erasing twice is fine).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErasureView<'a> {
+    pub intercom_id: &'a str,
+    pub erased_codes: Vec<&'a str>,
+}
+
 /// Where the guest's SMS is; `reason` only while it stands failed.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "contract", derive(schemars::JsonSchema))]

@@ -37,7 +37,7 @@ pub struct ErrorDetail {
     /// With `limit_reached`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_users: Option<u32>,
-    /// With `code_ended`: the code, and how it ended.
+    /// With `code_ended`: the code, and how it ended; with `code_active`: the code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -38,10 +38,13 @@ pub enum FactKind {
     GateOffline,
     /// A gate that was offline connected again.
     GateOnline,
+    /// The owner (or Fluss's support) erased the guest's name and number: the
+    /// trace that stays, by whom.
+    GuestErased,
 }
 
 impl FactKind {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::CodeCreated,
         Self::CodeRevoked,
         Self::SmsSent,
@@ -57,6 +60,7 @@ impl FactKind {
         Self::GuestOverstayed,
         Self::GateOffline,
         Self::GateOnline,
+        Self::GuestErased,
     ];
 
     /// The activity's `kind` (stable, machine-readable).
@@ -77,6 +81,7 @@ impl FactKind {
             Self::GuestOverstayed => "guest_overstayed",
             Self::GateOffline => "gate_offline",
             Self::GateOnline => "gate_online",
+            Self::GuestErased => "guest_erased",
         }
     }
 
@@ -102,14 +107,21 @@ impl FactKind {
             Self::GuestOverstayed => "Guest Overstayed",
             Self::GateOffline => "Gate Offline",
             Self::GateOnline => "Gate Online",
+            Self::GuestErased => "Guest Erased",
         }
     }
 }
 
-/// The guest a fact is about, as the owner's list shows them.
+/// The code a fact is about, and its guest as the owner's list shows them: no
+/// longer once the guest was erased (`Store::erase_guest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FactGuest {
     pub invite: InviteId,
+    pub details: Option<GuestDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestDetails {
     pub name: String,
     /// Country code and last digits only (`Mobile::masked`).
     pub mobile: String,
@@ -184,6 +196,11 @@ impl InviteRecord {
         (from..self.history.len()).filter_map(|index| self.fact_at(index)).collect()
     }
 
+    /// The facts of the history lines before `until` (those an earlier change made).
+    pub fn facts_before(&self, until: usize) -> Vec<Fact> {
+        (0..until.min(self.history.len())).filter_map(|index| self.fact_at(index)).collect()
+    }
+
     /// How many SMS an SMS item's history asked for: the first, and each resend.
     pub fn sms_requests(&self) -> u32 {
         let asked = |line: &&String| Line::parse(line).is_some_and(|l| matches!(l.event, "sms_queued" | "sms_resend"));
@@ -226,6 +243,7 @@ impl InviteRecord {
             ("exit_gate_failing", _) => (FactKind::GateNotAnswering, None, exit(), Some("gate_failing".to_owned())),
             ("expired", _) => (FactKind::CodeExpired, None, None, None),
             ("overstayed", _) => (FactKind::GuestOverstayed, None, exit(), None),
+            ("guest_erased", [by, ..]) => (FactKind::GuestErased, Some((*by).to_owned()), None, None),
             _ => return None,
         };
         Some(Fact {
@@ -275,8 +293,7 @@ mod tests {
             intercom: IntercomId::parse("ic").unwrap(),
             guest: FactGuest {
                 invite: InviteId::generate(OffsetDateTime::UNIX_EPOCH),
-                name: "Thandi".into(),
-                mobile: "+27******567".into(),
+                details: Some(GuestDetails { name: "Thandi".into(), mobile: "+27******567".into() }),
             },
             code: Some(AccessCode::parse("4821").unwrap()),
             id_tag: "",

@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod draft;
 pub mod gate_number;
 pub mod guest;
+pub mod guest_lookup;
 pub mod host;
 pub mod idempotency;
 pub mod ids;

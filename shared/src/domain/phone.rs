@@ -219,6 +219,16 @@ pub enum MobileError {
 pub struct Mobile(String);
 
 impl Mobile {
+    /// A number as an erasure names it: in international form only (`+` and 7 to
+    /// 15 digits, E.164), as the create answered it, so the same number always gives
+    /// the same lookup (`domain::guest_lookup`).
+    pub fn parse_e164(raw: &str) -> Option<Self> {
+        let digits = raw.strip_prefix('+')?;
+        let valid =
+            (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+        valid.then(|| Self(raw.to_owned()))
+    }
+
     /// A number as a guest's host typed it: local to the default region, or with
     /// `+country` (or the default region's international prefix, `00`).
     #[cfg(feature = "phone")]
@@ -277,6 +287,10 @@ impl Mobile {
     /// `+27•••••4567`-style, for lists and logs: enough to recognise, not to dial.
     pub fn masked(&self) -> String {
         let digits: Vec<char> = self.0.chars().skip(1).collect();
+        if digits.len() < 4 {
+            // Not a number (an erased guest's): nothing to show.
+            return "+***".to_owned();
+        }
         let country_len = digits.len().saturating_sub(9).clamp(1, 3);
         let tail = 3.min(digits.len().saturating_sub(country_len));
         let hidden = digits.len() - country_len - tail;
@@ -289,6 +303,20 @@ impl Mobile {
 impl fmt::Debug for Mobile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Mobile({})", self.masked())
+    }
+}
+
+#[cfg(test)]
+mod e164_tests {
+    use super::Mobile;
+
+    #[test]
+    fn an_erasure_takes_a_number_in_international_form_only() {
+        assert_eq!(Mobile::parse_e164("+27825550100").map(|m| m.e164().to_owned()).as_deref(), Some("+27825550100"));
+        for not_e164 in ["0825550100", "+0825550100", "+27 82 555 0100", "+2782", "+2782555010012345", "27825550100"] {
+            assert!(Mobile::parse_e164(not_e164).is_none(), "{not_e164}");
+        }
+        assert_eq!(Mobile::from_stored(String::new()).masked(), "+***", "an erased number masks to nothing");
     }
 }
 

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::http::{caller, json_body, respond};
 use crate::share::share_targets;
 use crate::sms;
-use crate::store::invites::sms_limits_for;
+use crate::store::invites::{sms_limits_for, NewInvite};
 use crate::store::places::layout::{Layout, Retired};
 use crate::store::{CreateOutcome, IdempotencyRecord};
 use crate::Deps;
@@ -59,6 +59,8 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
     let key_hash = idempotency.as_ref().map(|key| key.record_hash(&user));
     let link = deps.config.link_keys.as_ref().ok_or_else(|| ApiError::unexpected("OTA_LINK_KEYS is not configured"))?;
     let keys = InviteKeys { link, seal: &deps.seal_keys };
+    let guest_keys =
+        deps.config.guest_keys.as_ref().ok_or_else(|| ApiError::unexpected("OTA_GUEST_KEYS is not configured"))?;
     // Places and codes found taken this request: never tried twice.
     let mut tried_places = HashSet::new();
     let mut tried_codes = HashSet::new();
@@ -129,7 +131,9 @@ async fn create(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> 
             })
             .transpose()?;
         let limits = sms_limits_for(intercom.sms_allowance, deps.config.sms_limits);
-        match deps.store.commit_create(&user, &invite, place, record.as_ref(), limits, now).await? {
+        let guest_lookup = guest_keys.lookup(&invite.guest_mobile);
+        let new = NewInvite { invite: &invite, guest_lookup: &guest_lookup, place, idempotency: record.as_ref() };
+        match deps.store.commit_create(&user, new, limits, now).await? {
             CreateOutcome::Committed => return Ok(announce(deps, invite, &token).await),
             CreateOutcome::SmsLimitReached(scope) => {
                 tracing::warn!(intercom = %intercom.id, scope = scope.as_str(), "guest SMS limit reached");

@@ -7,6 +7,7 @@ mod at_gate;
 pub mod create_invite;
 #[cfg(feature = "phone")]
 mod create_request;
+pub mod erase_guest;
 pub mod gate_events;
 pub mod get_settings;
 pub mod guest_status;

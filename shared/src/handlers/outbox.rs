@@ -13,12 +13,15 @@
 //! themselves and its events carry the same `event_id`. Lambda hands a shard's
 //! records over in order, so one invite's facts are published in their order.
 
-use crate::domain::activity::Fact;
+use crate::domain::activity::{Fact, FactKind};
+use crate::domain::ids::InviteId;
 use crate::sms_queue::SmsRequest;
 use crate::store::activity::{invite_record_from_item, sms_record_from_item};
+use crate::store::invites::is_erased;
 use crate::store::stream_image::changes;
 use crate::Deps;
 use serde::Serialize;
+use std::collections::HashSet;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct OutboxReport {
@@ -64,6 +67,30 @@ pub fn sms_requests_of(event: &serde_json::Value) -> Vec<SmsRequest> {
     requests
 }
 
+/// The facts a change that erased its item's guest takes the name from: every
+/// earlier one, written again without it (`Store::erase_guest`). This change comes
+/// after every earlier change of its item on the stream, so no redelivery of those
+/// can write the name back after it. Recorded, not published again.
+pub fn erased_facts_of(event: &serde_json::Value) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    for change in changes(event) {
+        let (Some(old), Some(new)) = (change.old.as_ref(), change.new.as_ref()) else { continue };
+        if !is_erased(new) || is_erased(old) {
+            continue;
+        }
+        let record = match (change.invite_key(), change.sms_key()) {
+            (Some(_), _) => invite_record_from_item(new),
+            (_, Some(_)) => sms_record_from_item(new),
+            _ => continue,
+        };
+        match record {
+            Ok(record) => facts.extend(record.facts_before(change.history_before())),
+            Err(error) => tracing::error!(reason = %error, "stream record skipped"),
+        }
+    }
+    facts
+}
+
 /// The facts of a stream event's changes, in stream order.
 pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
     let mut facts = Vec::new();
@@ -96,8 +123,16 @@ pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
 /// queue); an SMS request queued twice is still sent once (the sender claims it).
 pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport, OutboxError> {
     let requests = sms_requests_of(event);
-    let facts = facts_of(event);
+    // A guest erased in this batch: what earlier changes of theirs in it say is written
+    // (without them) by the erasure's own rewrite, after the rest, and not published.
+    let erased = erased_facts_of(event);
+    let erased_codes: HashSet<&InviteId> =
+        erased.iter().filter_map(|fact| Some(&fact.guest.as_ref()?.invite)).collect();
+    let about_erased = |fact: &Fact| fact.guest.as_ref().is_some_and(|guest| erased_codes.contains(&guest.invite));
+    let facts: Vec<Fact> =
+        facts_of(event).into_iter().filter(|fact| fact.kind == FactKind::GuestErased || !about_erased(fact)).collect();
     deliver(&deps.store, &deps.events, &deps.sms_queue, &requests, &facts).await?;
+    deps.store.record_facts(&erased).await?;
     let report = OutboxReport {
         changes: event["Records"].as_array().map_or(0, Vec::len),
         facts: facts.len(),

@@ -13,11 +13,15 @@
 //! An SMS its item asked for and nobody handled is queued again; the sender's
 //! claim sends each at most once, so a replay never texts a guest twice.
 //!
+//! A code whose guest was erased is rebuilt without them, and only its erasure is
+//! published again.
+//!
 //! Not rebuilt: a gate's offline and online facts, which come from its presence
 //! item's change, not from a history the item keeps; and anything of an invite
 //! already deleted (14 days after its exit window, `INVITE_RETENTION`).
 
 use super::outbox::{deliver, OutboxError};
+use crate::domain::activity::FactKind;
 use crate::domain::ids::IntercomId;
 use crate::events::EventPublisher;
 use crate::sms_queue::{SmsQueue, SmsRequest};
@@ -84,10 +88,18 @@ pub async fn run(
     let mut report = ReplayReport::default();
     for intercom in intercoms {
         let kept = outputs.store.kept_records(intercom).await?;
-        let mut facts = Vec::new();
-        let mut requests = Vec::new();
+        let (mut facts, mut erased, mut requests) = (Vec::new(), Vec::new(), Vec::new());
         for item in &kept {
-            facts.extend(item.record.facts().into_iter().filter(|fact| window.contains(fact.at)));
+            let in_window = item.record.facts().into_iter().filter(|fact| window.contains(fact.at));
+            if item.record.guest.details.is_none() {
+                // Its guest was erased: the activity is rebuilt without them, and only
+                // the erasure's own fact goes to the bus (the others' schemas name the guest).
+                let (trace, rest): (Vec<_>, Vec<_>) = in_window.partition(|fact| fact.kind == FactKind::GuestErased);
+                facts.extend(trace);
+                erased.extend(rest);
+                continue;
+            }
+            facts.extend(in_window);
             if let Some(sms) = &item.sms {
                 requests.extend((sms.handled + 1..=sms.requested).map(|request| SmsRequest {
                     intercom: intercom.to_string(),
@@ -97,10 +109,11 @@ pub async fn run(
             }
         }
         facts.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        outputs.store.record_facts(&erased).await?;
         deliver(outputs.store, outputs.events, outputs.sms_queue, &requests, &facts).await?;
         report.intercoms += 1;
         report.histories += kept.len();
-        report.facts += facts.len();
+        report.facts += facts.len() + erased.len();
         report.sms += requests.len();
     }
     tracing::info!(

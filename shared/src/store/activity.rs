@@ -5,7 +5,7 @@
 use super::attributes::names;
 use super::attributes::*;
 use super::{request_failed, sdk, Store, StoreError};
-use crate::domain::activity::{Fact, FactGuest, FactKind, InviteRecord};
+use crate::domain::activity::{Fact, FactGuest, FactKind, GuestDetails, InviteRecord};
 use crate::domain::code::AccessCode;
 use crate::domain::ids::{IntercomId, InviteId};
 use crate::domain::phone::Mobile;
@@ -65,8 +65,10 @@ pub fn fact_to_item(fact: &Fact) -> Item {
     ]);
     if let Some(guest) = &fact.guest {
         item.insert(names::INVITE_ID.to_owned(), s(guest.invite.as_str()));
-        item.insert(names::GUEST_NAME.to_owned(), s(&guest.name));
-        item.insert(names::GUEST_MOBILE.to_owned(), s(&guest.mobile));
+        if let Some(details) = &guest.details {
+            item.insert(names::GUEST_NAME.to_owned(), s(&details.name));
+            item.insert(names::GUEST_MOBILE.to_owned(), s(&details.mobile));
+        }
     }
     for (name, value) in [(names::ACTOR, &fact.actor), (names::GATE, &fact.gate), (names::REASON, &fact.reason)] {
         if let Some(value) = optional_s(value) {
@@ -84,8 +86,10 @@ pub fn fact_from_item(item: &Item) -> Result<Fact, ItemError> {
     let guest = match optional(names::INVITE_ID)? {
         Some(invite) => Some(FactGuest {
             invite: InviteId::parse(&invite).ok_or_else(|| bad(names::INVITE_ID))?,
-            name: get_s(item, names::GUEST_NAME)?.to_owned(),
-            mobile: get_s(item, names::GUEST_MOBILE)?.to_owned(),
+            details: match optional(names::GUEST_NAME)? {
+                Some(name) => Some(GuestDetails { name, mobile: get_s(item, names::GUEST_MOBILE)?.to_owned() }),
+                None => None,
+            },
         }),
         None => None,
     };
@@ -122,13 +126,17 @@ pub fn invite_record_from_item(item: &Item) -> Result<InviteRecord, ItemError> {
     })
 }
 
-/// The guest as both an invite's item and its SMS item name them, mobile masked.
+/// The guest as both an invite's item and its SMS item name them, mobile masked;
+/// no details once the guest was erased.
 fn fact_guest(item: &Item) -> Result<FactGuest, ItemError> {
-    Ok(FactGuest {
-        invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
-        name: get_s(item, names::GUEST_NAME)?.to_owned(),
-        mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
-    })
+    let details = match item.contains_key(names::GUEST_ERASED_AT) {
+        true => None,
+        false => Some(GuestDetails {
+            name: get_s(item, names::GUEST_NAME)?.to_owned(),
+            mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()).masked(),
+        }),
+    };
+    Ok(FactGuest { invite: parse_attr(item, names::INVITE_ID, InviteId::parse)?, details })
 }
 
 fn history_lines(item: &Item) -> Result<Vec<String>, ItemError> {
@@ -174,44 +182,34 @@ impl Store {
     /// a page (up to 1 MB) per request: a replay's read, bounded by what the
     /// partition keeps (open codes, and those ended within `INVITE_RETENTION`).
     pub async fn kept_records(&self, intercom: &IntercomId) -> Result<Vec<KeptRecord>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#sk", keys::SK)
+            .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
+            .expression_attribute_values(":first", s(keys::kept_invites_start()))
+            .expression_attribute_values(":last", s(keys::open_invites_end()));
         let mut kept = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", s(keys::intercom_pk(intercom)))
-                .expression_attribute_values(":first", s(keys::kept_invites_start()))
-                .expression_attribute_values(":last", s(keys::open_invites_end()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(request_failed)?;
-            for item in output.items() {
-                let (invite, is_sms) = match sort_key(item).and_then(keys::classify) {
-                    Some(keys::PartitionItem::Invite(id)) => (id, false),
-                    Some(keys::PartitionItem::Sms(id)) => (id, true),
-                    _ => continue,
-                };
-                let invite = InviteId::parse(invite).ok_or_else(|| bad(keys::SK))?;
-                kept.push(if is_sms {
-                    let record = sms_record_from_item(item)?;
-                    let requested = record.sms_requests();
-                    let handled = get_optional(item, names::SMS_HANDLED, get_n)?.unwrap_or(0);
-                    KeptRecord { record, invite, sms: Some(SmsProgress { requested, handled }) }
-                } else {
-                    KeptRecord { record: invite_record_from_item(item)?, invite, sms: None }
-                });
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(kept);
-            }
+        for item in &self.query_all(query).await? {
+            let (invite, is_sms) = match sort_key(item).and_then(keys::classify) {
+                Some(keys::PartitionItem::Invite(id)) => (id, false),
+                Some(keys::PartitionItem::Sms(id)) => (id, true),
+                _ => continue,
+            };
+            let invite = InviteId::parse(invite).ok_or_else(|| bad(keys::SK))?;
+            kept.push(if is_sms {
+                let record = sms_record_from_item(item)?;
+                let requested = record.sms_requests();
+                let handled = get_optional(item, names::SMS_HANDLED, get_n)?.unwrap_or(0);
+                KeptRecord { record, invite, sms: Some(SmsProgress { requested, handled }) }
+            } else {
+                KeptRecord { record: invite_record_from_item(item)?, invite, sms: None }
+            });
         }
+        Ok(kept)
     }
 
     /// Writes each fact's activity item. A fact written again (a redelivered stream

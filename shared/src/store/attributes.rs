@@ -118,6 +118,11 @@ pub mod names {
     /// When a place's holder may let it go (its earliest end), or a code is free again.
     pub const FREE_AT: &str = "free_at";
     pub const GUEST_NAME: &str = "guest_name";
+    /// An erasure log entry's keyed hashes of the number (`domain::guest_lookup`).
+    pub const LOOKUPS: &str = "lookups";
+    /// On an invite and its SMS item whose guest was erased: when (their name and
+    /// number are gone; readers treat the code as no longer there).
+    pub const GUEST_ERASED_AT: &str = "guest_erased_at";
     /// On the registry: the language new codes' guests read unless the owner chooses.
     pub const GUEST_LANGUAGE: &str = "guest_language";
     /// On an invite: the language its guest reads.

@@ -272,28 +272,16 @@ impl Store {
 
     /// Every registered intercom, in id order, a page (up to 1 MB) per request.
     pub async fn registered_intercoms(&self) -> Result<Vec<IntercomId>, StoreError> {
-        let mut intercoms = Vec::new();
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_values(":pk", s(keys::REGISTRY_PK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(request_failed)?;
-            for item in output.items() {
-                intercoms.push(IntercomId::parse(sort_key(item).unwrap_or_default()).ok_or_else(|| bad(keys::SK))?);
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(intercoms);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_values(":pk", s(keys::REGISTRY_PK));
+        let items = self.query_all(query).await?;
+        let intercom = |item: &Item| sort_key(item).and_then(IntercomId::parse).ok_or_else(|| bad(keys::SK));
+        Ok(items.iter().map(intercom).collect::<Result<_, _>>()?)
     }
 
     /// Sets (or, where `None`, removes) the intercom's own SMS allowances; `false` if

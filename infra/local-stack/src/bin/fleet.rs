@@ -246,7 +246,7 @@ async fn main() -> Result<(), String> {
     let sdk = aws::sdk_config(&moto.endpoint).await;
     let config = Config::from_lookup(|name| match name {
         "OTA_TABLE_NAME" => Some("ota-fleet".into()),
-        "OTA_SEAL_KEYS" | "OTA_CURSOR_KEYS" | "OTA_LINK_KEYS" | "OTA_GATE_NUMBER_KEYS" => {
+        "OTA_SEAL_KEYS" | "OTA_CURSOR_KEYS" | "OTA_LINK_KEYS" | "OTA_GATE_NUMBER_KEYS" | "OTA_GUEST_KEYS" => {
             Some(format!("fleet:{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()))
         }
         "OTA_SMS_PER_USER_PER_HOUR" | "OTA_SMS_PER_INTERCOM_PER_HOUR" => Some("100000".into()),

@@ -61,7 +61,7 @@ impl Store {
         let mut sms = None;
         for item in &items {
             match sort_key(item).and_then(keys::classify) {
-                Some(keys::PartitionItem::Invite(_)) => found = Some(invite_from_item(item)?),
+                Some(keys::PartitionItem::Invite(_)) if !is_erased(item) => found = Some(invite_from_item(item)?),
                 Some(keys::PartitionItem::Sms(_)) => sms = Some(item),
                 _ => {}
             }
@@ -77,7 +77,8 @@ impl Store {
 
     /// Writes a new invite in one transaction that claims `place` and the invite's
     /// code (`store::places`), re-checks the caller's membership, writes the SMS item
-    /// (the SMS sender sends it from the stream) and, unless the owner shares the
+    /// (the SMS sender sends it from the stream) and the guest index item (an
+    /// erasure's way to the code, `guest_lookup`), and, unless the owner shares the
     /// code themselves, counts the guest SMS it will cause against this clock hour's
     /// allowance of the caller and of the intercom (one counter item each, a
     /// conditional increment). Any condition that fails writes nothing; the outcome
@@ -85,12 +86,11 @@ impl Store {
     pub async fn commit_create(
         &self,
         user: &UserId,
-        invite: &Invite,
-        place: &OpenPlace,
-        idempotency: Option<&IdempotencyRecord>,
+        new: NewInvite<'_>,
         limits: SmsLimits,
         now: OffsetDateTime,
     ) -> Result<CreateOutcome, StoreError> {
+        let NewInvite { invite, guest_lookup, place, idempotency } = new;
         let hour = invite.created_at.unix_timestamp().div_euclid(3600);
         let intercom = &invite.intercom_id;
         // Indexes below name the items in the cancellation reasons.
@@ -99,6 +99,7 @@ impl Store {
             self.put_new(invite_to_item(invite))?,
             self.claim_code(invite, now)?,
             self.put_new(sms_to_item(invite))?,
+            self.put_new(guest_index_item(invite, guest_lookup))?,
         ];
         const MEMBER: usize = 0;
         const INVITE: usize = 1;
@@ -182,6 +183,24 @@ impl Store {
             .map_err(sdk)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
+}
+
+/// What a create writes: the invite, the keyed hash of its guest's number, the place
+/// it takes, and its idempotency record if the request had a key.
+pub struct NewInvite<'a> {
+    pub invite: &'a Invite,
+    pub guest_lookup: &'a str,
+    pub place: &'a OpenPlace,
+    pub idempotency: Option<&'a IdempotencyRecord>,
+}
+
+/// Where an erasure finds this code by its guest's number: no name, no number, and
+/// kept as long as any fact of the code may be (its activity outlives the invite).
+fn guest_index_item(invite: &Invite, lookup: &str) -> Item {
+    let mut item = key(keys::guest_pk(lookup), keys::guest_sk(&invite.intercom_id, &invite.id));
+    let kept_until = invite.exit_closes_at.saturating_add(crate::store::activity::ACTIVITY_RETENTION);
+    item.insert(keys::PURGE_AT.to_owned(), epoch(kept_until.saturating_add(time::Duration::days(3))));
+    item
 }
 
 /// The allowances in force for an intercom: what provisioning set for it, else the

@@ -145,6 +145,20 @@ pub(super) fn last_attempt(item: &Item, name: &str) -> Result<Option<AttemptKey>
     get_optional(item, name, |item, name| get_s(item, name).map(|key| AttemptKey::from_stored(key.to_owned())))
 }
 
+/// The guest's name or number, which an erased invite no longer holds (empty then:
+/// the store hands an erased invite to no reader that shows its guest).
+fn guest_attribute(item: &Item, name: &str) -> Result<String, ItemError> {
+    match is_erased(item) {
+        true => Ok(String::new()),
+        false => get_s(item, name).map(str::to_owned),
+    }
+}
+
+/// Whether an invite's or SMS item's guest was erased (`Store::erase_guest`).
+pub fn is_erased(item: &Item) -> bool {
+    item.contains_key(names::GUEST_ERASED_AT)
+}
+
 pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
     let code = parse_attr(item, names::CODE, AccessCode::parse)?;
     let standing = standing_from_item(item, &code)?;
@@ -167,8 +181,8 @@ pub fn invite_from_item(item: &Item) -> Result<Invite, ItemError> {
         id: parse_attr(item, names::INVITE_ID, InviteId::parse)?,
         token_hash: TokenHash(get_s(item, names::TOKEN_HASH)?.to_owned()),
         code,
-        guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
-        guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
+        guest_name: GuestName::from_stored(guest_attribute(item, names::GUEST_NAME)?),
+        guest_mobile: Mobile::from_stored(guest_attribute(item, names::GUEST_MOBILE)?),
         // Invites made before languages: English.
         language: get_optional(item, names::LANGUAGE, |i, n| get_s(i, n).map(Language::from_stored))?
             .unwrap_or_default(),
@@ -212,8 +226,8 @@ pub fn listed_from_item(id: &str, item: &Item) -> Result<ListedInvite, ItemError
         standing: standing_from_item(item, &code)?,
         id: InviteId::parse(id).ok_or_else(|| bad(keys::SK))?,
         code,
-        guest_name: GuestName::from_stored(get_s(item, names::GUEST_NAME)?.to_owned()),
-        guest_mobile: Mobile::from_stored(get_s(item, names::GUEST_MOBILE)?.to_owned()),
+        guest_name: GuestName::from_stored(guest_attribute(item, names::GUEST_NAME)?),
+        guest_mobile: Mobile::from_stored(guest_attribute(item, names::GUEST_MOBILE)?),
         created_by: parse_attr(item, names::CREATED_BY, UserId::parse)?,
         created_at: get_time(item, names::CREATED_AT)?,
         entry_gate: listed_gate(names::ENTRY_GATE)?,

@@ -67,7 +67,12 @@ impl ListingQuery {
             .map(|path| path.split('.').map(&mut bound).collect::<Vec<_>>().join("."))
             .collect::<Vec<_>>()
             .join(", ");
-        let filter = format!("attribute_not_exists({})", bound(names::FINGERPRINT));
+        // … and the codes whose guest was erased (their items hold no name to show).
+        let filter = format!(
+            "attribute_not_exists({}) AND attribute_not_exists({})",
+            bound(names::FINGERPRINT),
+            bound(names::GUEST_ERASED_AT)
+        );
         names.insert("#pk".into(), keys::PK.into());
         Self { projection, filter, names }
     }

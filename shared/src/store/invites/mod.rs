@@ -100,6 +100,7 @@ pub(super) fn live_names() -> HashMap<String, String> {
 pub const INVITE_RETENTION: time::Duration = time::Duration::days(14);
 
 mod create;
+mod erasure;
 mod expiry;
 mod idempotency;
 mod items;
@@ -108,7 +109,8 @@ mod revoke;
 mod sms;
 mod sms_claim;
 
-pub use create::{sms_limits_for, CreateContext};
+pub use create::{sms_limits_for, CreateContext, NewInvite};
+pub use erasure::{EraseOutcome, ErasureRequest, ErasureTarget, GuestCode};
 pub use idempotency::*;
 pub use items::*;
 pub use listing::{ListCursor, ListPage};
@@ -132,7 +134,8 @@ impl Store {
         Ok(invite.filter(|invite| invite.token_hash == link.hash()))
     }
 
-    /// An invite by its key, as it is now (a strongly consistent GetItem).
+    /// An invite by its key, as it is now (a strongly consistent GetItem); `None`
+    /// once its guest was erased, as if it were gone.
     pub async fn invite(&self, intercom: &IntercomId, invite: &InviteId) -> Result<Option<Invite>, StoreError> {
         let output = self
             .client
@@ -143,7 +146,7 @@ impl Store {
             .send()
             .await
             .map_err(request_failed)?;
-        Ok(output.item().map(invite_from_item).transpose()?)
+        Ok(output.item().filter(|item| !is_erased(item)).map(invite_from_item).transpose()?)
     }
 }
 
