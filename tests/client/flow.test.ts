@@ -131,7 +131,7 @@ const guest = () => appClient(null);
 /** The service's error inside an answer that may also be an edge's (`EdgeMessage`). */
 function serviceError(answer: unknown) {
   return answer && typeof answer === 'object' && 'error' in answer
-    ? (answer as { error: { code: string; field?: string; state?: string } }).error
+    ? (answer as components['schemas']['Error']).error
     : undefined;
 }
 const sha256 = (body: unknown) => createHash('sha256').update(JSON.stringify(body)).digest('hex');
@@ -225,6 +225,17 @@ test("an owner's day through the generated client: settings, a code, the list, a
   const again = await owner.POST('/intercoms/{intercomId}/codes/{codeId}/sms', { params: { path: { intercomId, codeId: code.id } } });
   assert.equal(serviceError(again.error)?.code, 'code_ended');
   assert.equal(serviceError(again.error)?.state, 'revoked');
+
+  // Thandi asks to be forgotten: her number as the create answered it.
+  const erased = await owner.POST('/intercoms/{intercomId}/guest-erasures', { params: { path }, body: { mobile: code.guest.mobile } });
+  assert.equal(erased.response.status, 200);
+  assert.deepEqual(erased.data?.erased_codes, [code.id]);
+  const forgotten = await owner.GET('/intercoms/{intercomId}/activity', { params: { path, query: { code: code.id } } });
+  assert.ok(forgotten.data?.facts.every((fact) => fact.guest === undefined), JSON.stringify(forgotten.data));
+  assert.ok(forgotten.data?.facts.some((fact) => fact.kind === 'guest_erased' && fact.actor === 'user-owner'));
+  const live = await owner.POST('/intercoms/{intercomId}/guest-erasures', { params: { path }, body: { mobile: '+27825550198' } });
+  assert.equal(serviceError(live.error)?.code, 'code_active');
+  assert.equal(serviceError(live.error)?.code_id, later.data?.id);
 
   const page = await owner.GET('/intercoms/{intercomId}/activity', { params: { path, query: { limit: 5 } } });
   assert.ok((page.data?.facts.length ?? 0) > 0);
