@@ -75,3 +75,63 @@ async fn a_live_links_wrong_number_is_refused_counted_for_the_alarm_and_never_lo
         assert_eq!(line["fields"]["intercom"], app.intercom(), "the alarm's key: {line}");
     }
 }
+
+/// What CloudWatch Contributor Insights makes of log lines under a rule of the
+/// `CloudWatchLogRule` schema, as far as ours uses it: the lines whose `Filters`
+/// paths hold one of the `In` values, counted by the value at the `Keys` path.
+fn contributions(rule: &Value, lines: &[Value]) -> std::collections::BTreeMap<String, usize> {
+    let at = |line: &Value, path: &str| line.pointer(&path.trim_start_matches('$').replace('.', "/")).cloned();
+    let filters = rule["Contribution"]["Filters"].as_array().unwrap();
+    let key = rule["Contribution"]["Keys"][0].as_str().unwrap();
+    let mut counts = std::collections::BTreeMap::new();
+    for line in lines {
+        let kept = filters.iter().all(|filter| {
+            let value = at(line, filter["Match"].as_str().unwrap());
+            value.is_some_and(|value| filter["In"].as_array().unwrap().contains(&value))
+        });
+        if let (true, Some(Value::String(contributor))) = (kept, at(line, key)) {
+            *counts.entry(contributor).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// The alarm's own arithmetic, from the template: a live link's wrong numbers at one
+/// intercom, 30 in the period, make that intercom the rule's top contributor at the
+/// alarm's threshold (the rule read as Contributor Insights reads JSON log lines).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_numbers_at_the_alarms_threshold_raise_the_metric_it_reads() {
+    let logs = crate::secrets::capture_logs();
+    let template: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(local_stack::repo_root().join("template.yaml")).unwrap())
+            .unwrap();
+    let untagged = |value: &serde_yaml::Value| match value {
+        serde_yaml::Value::Tagged(tagged) => tagged.value.clone(),
+        other => other.clone(),
+    };
+    let resources = &template["Resources"];
+    let body = untagged(&resources["WrongGateNumbersRule"]["Properties"]["RuleBody"]);
+    let rule: Value = serde_json::from_str(body[0].as_str().unwrap()).unwrap();
+    assert_eq!(rule["LogFormat"], "JSON");
+    let alarm = &resources["WrongGateNumbersAlarm"]["Properties"];
+    let threshold = alarm["Threshold"].as_u64().unwrap() as usize;
+    let expression = untagged(&alarm["Metrics"][0]["Expression"]);
+    assert!(expression.as_str().unwrap().contains("MaxContributorValue"), "{expression:?}");
+    assert_eq!(alarm["ComparisonOperator"].as_str(), Some("GreaterThanOrEqualToThreshold"));
+
+    let app = spawn_app().await;
+    app.configure(5).await;
+    let invite = app.invite("Live Guest").await;
+    let counted = |text: String| {
+        let lines: Vec<Value> = text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        contributions(&rule, &lines).get(app.intercom()).copied().unwrap_or(0)
+    };
+    let before = logs.text().len();
+    for _ in 0..threshold - 1 {
+        assert_eq!(press(&app, "/guest/entry", &invite, wrong_number(&app)).await.1.as_deref(), Some("scan_at_gate"));
+    }
+    assert_eq!(counted(logs.text()[before..].to_owned()), threshold - 1, "one short: no alarm");
+    press(&app, "/guest/exit", &invite, wrong_number(&app)).await;
+    assert!(counted(logs.text()[before..].to_owned()) >= threshold, "at the threshold: the alarm fires");
+    assert_eq!(press(&app, "/guest/entry", &invite, app.gate_number()).await.0, 202, "the guest still gets in");
+}
