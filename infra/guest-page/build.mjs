@@ -37,6 +37,15 @@ const messages = Object.fromEntries(
     .sort()
     .map((file) => [file.replace(/\.json$/, ''), JSON.parse(readFileSync(join(catalogues, file), 'utf8'))]),
 );
+// isiZulu and isiXhosa hyphenate a class prefix to an English word or a number
+// (i-QR, ku-intercom, eziyisi-8); a browser would end a line after the hyphen and
+// leave the prefix alone. On the page (never in the SMS, which must stay GSM-7) the
+// hyphen becomes U+2011, which does not break.
+for (const language of ['zu', 'xh']) {
+  for (const [key, text] of Object.entries(messages[language] ?? {})) {
+    messages[language][key] = text.replace(/(^|[\s(])([a-z]{1,8})-(?=[\p{L}\d{])/gu, '$1$2\u2011');
+  }
+}
 const catalogue = `const MESSAGES = ${JSON.stringify(messages)};`;
 const js = emit('app', 'js', await minify(`${catalogue}\n${src('words.js')}\n${src('keep.js')}\n${src('scanner.js')}\n${src('app.js')}`, 'js'));
 const decoder = emit('jsqr', 'js', await minify(readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8'), 'js'));

@@ -83,6 +83,48 @@ mod tests {
         names
     }
 
+    /// The rules of the published style guides the catalogues were reviewed against
+    /// (Mozilla's localization style guides for isiZulu, isiXhosa and Afrikaans,
+    /// github.com/mozilla-l10n/styleguides, `docs/{zu,xh,af}/README.md` at 50ad513;
+    /// README, "The guest's language"), held for every string.
+    #[test]
+    fn the_catalogues_keep_the_style_guides_rules() {
+        let catalogue = |language| -> Catalogue { serde_json::from_str(source(language)).unwrap() };
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| c.is_whitespace() || ",.:;()!?…".contains(c)).map(str::to_owned).collect()
+        };
+        for language in [Language::IsiZulu, Language::IsiXhosa] {
+            for (key, value) in catalogue(language) {
+                // zu "Acronyms" / xh "Acronyms": an English word or acronym takes the
+                // class prefix with a hyphen (i-Microsoft, I-RPC), never bare mid-sentence.
+                for word in words(&value).iter().skip(1) {
+                    let english = ["QR", "SMS", "WhatsApp", "Fluss", "intercom"].contains(&word.as_str());
+                    assert!(!english, "{language:?} {key}: {word:?} without its prefix in {value:?}");
+                }
+            }
+        }
+        for (key, value) in catalogue(Language::IsiZulu) {
+            // zu "Numerals": a number cannot stand alone after its noun; it takes a
+            // prefix (Unemiyalezo engu-{{value}} emisha).
+            for (before, after) in value.split(' ').zip(value.split(' ').skip(1)) {
+                let bare_number = after.starts_with(|c: char| c.is_ascii_digit()) || after.starts_with("{d}");
+                assert!(!(bare_number && before.ends_with(|c: char| c.is_lowercase())), "zu {key}: {before} {after}");
+            }
+        }
+        for (key, value) in catalogue(Language::IsiXhosa) {
+            // xh "Hyphenation": no hyphen in isiXhosa words, only before an English one.
+            for (_, after) in value.match_indices('-').map(|(at, _)| value.split_at(at + 1)) {
+                let ok = !after.starts_with(|c: char| c.is_lowercase()) || after.starts_with("intercom");
+                assert!(ok, "xh {key}: a hyphen inside an isiXhosa word in {value:?}");
+            }
+        }
+        for (key, value) in catalogue(Language::Afrikaans) {
+            // af "Hyphenation": a proper noun and the common noun it qualifies are one
+            // hyphenated compound (Windows Mail-kieslys), never two words.
+            assert!(!value.contains("Fluss h") && !value.contains("Fluss k"), "af {key}: {value:?}");
+        }
+    }
+
     #[test]
     fn a_text_is_filled_and_a_missing_key_falls_back() {
         assert_eq!(fill(Language::Afrikaans, "greeting", &[("name", "Thandi")]), "Hallo Thandi");

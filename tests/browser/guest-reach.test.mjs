@@ -145,11 +145,11 @@ describe('the guest at the gate', { concurrency: false }, () => {
       sent = await stack.sms(invite.guest.mobile);
       if (sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    assert.match(sent[0].message, /^Nomvula: Ikhodi ye-Fluss \d{4} \(isebenza 12h\)\nEsangweni vula /);
+    assert.match(sent[0].message, /^Nomvula: Ikhodi ye-Fluss \d{4} \(12h\)\nEsangweni vula .* uskene i-QR, ufake ikhodi\.$/);
     const { context, page } = await open(invite);
     await page.getByRole('heading', { name: 'Sawubona Nomvula' }).waitFor();
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'zu');
-    await page.getByText('Umenywe ngu-Thandi').waitFor();
+    await page.getByText('Umenywe ngu\u2011Thandi').waitFor();
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('heading', { name: 'Hi Nomvula' }).waitFor();
     await page.getByText('Thandi invited you').waitFor();

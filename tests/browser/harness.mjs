@@ -259,6 +259,20 @@ export async function phone(browser, { width = 414, height = 860, camera = true,
 /** What every state of the page must satisfy; `name` labels the screenshot. */
 export async function checkState(page, name, assert) {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+  if (/^lang-(zu|xh|st|tn)-/.test(name)) {
+    // A browser with no dates in the language must not fall back to English day and
+    // month names: the page writes the date in numbers then, as the SMS does (28/12).
+    const text = await page.evaluate(() => document.body.innerText);
+    const english = text.match(/\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/);
+    assert.equal(english, null, `an English date word in state ${name}: ${english?.[0]}`);
+  }
+  if (/^lang-(zu|xh)-/.test(name)) {
+    // A class prefix stays with the word it is hyphenated to (ku-intercom, ye-QR,
+    // eziyisi-8): the page binds them with U+2011, so no line ends on "ku-".
+    const text = await page.evaluate(() => document.body.innerText);
+    const loose = text.match(/(^|[\s(])[a-z]{1,8}-[\p{L}\d]/u);
+    assert.equal(loose, null, `a breakable prefix hyphen in state ${name}: ${loose?.[0]}`);
+  }
   // Evaluated through the DevTools protocol, which the page's CSP does not govern
   // (an eval() inside the page would be refused, rightly).
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);

@@ -276,9 +276,19 @@
 
   function localTime(iso) {
     const zone = (status && status.intercom && status.intercom.time_zone) || 'Africa/Johannesburg';
-    const format = (timeZone) => new Intl.DateTimeFormat(dateLocale, {
-      timeZone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-    }).format(new Date(iso));
+    const named = dateLocale.split('-')[0] === lang.split('-')[0];
+    const format = (timeZone) => {
+      if (named) {
+        return new Intl.DateTimeFormat(dateLocale, {
+          timeZone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+        }).format(new Date(iso));
+      }
+      // No dates in the guest's language here: numbers, as the SMS writes them (28/12 09:00).
+      const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+        timeZone, day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      }).formatToParts(new Date(iso)).map((part) => [part.type, part.value]));
+      return `${parts.day}/${parts.month} ${parts.hour}:${parts.minute}`;
+    };
     try { return format(zone); } catch (_) { return format('UTC'); }
   }
 
