@@ -244,9 +244,23 @@ describe('the guest at the gate', { concurrency: false }, () => {
           await stack.redeem('entry', { token: invite.token, intercom_id: 'ic-demo', gate_number: gateNumber.replace(/\s/g, ''), code: wrong });
         }
       };
+      // A gate that reports it could not open, press after press, until the passage's
+      // allowance of failures is used up: a person must help.
+      const wearOut = async (invite) => {
+        await stack.setGate('demo-gate-main', 'failing');
+        const press = { token: invite.token, intercom_id: 'ic-demo', gate_number: gateNumber.replace(/\s/g, ''), code: invite.code };
+        let answer = null;
+        for (let i = 0; i < 200 && answer?.body?.error?.code !== 'gate_failing'; i++) {
+          answer = await stack.redeem('entry', press);
+          if (answer.status === 202 || answer.body?.error?.code === 'opening') await new Promise((r) => setTimeout(r, 100));
+        }
+        await stack.setGate('demo-gate-main', 'online');
+        assert.equal(answer?.body?.error?.code, 'gate_failing', JSON.stringify(answer));
+      };
       for (const [state, prepare] of [
         ['revoked', async (invite) => stack.revoke(invite.id)],
         ['locked', lock],
+        ['gate-failing', wearOut],
         ['not-yet', null],
       ]) {
         const extra = state === 'not-yet'
