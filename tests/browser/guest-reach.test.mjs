@@ -229,6 +229,10 @@ describe('the guest at the gate', { concurrency: false }, () => {
       await atGate.page.locator('#code:visible').waitFor();
       await typeCode(atGate.page, troubled.code);
       await atGate.page.locator('#code-problem:visible').waitFor();
+      // "…or call the person who invited you": the page names them and offers the call.
+      const call = atGate.page.locator('#step-code a[href^="tel:"]:visible');
+      assert.equal(await call.count(), 1, `${language}: the host's call on the gate-offline message`);
+      assert.match(await call.textContent(), /Thandi Mokoena/);
       await shot(atGate.page, 'gate-offline');
       await stack.setGate('demo-gate-main', 'slow', 3);
       await typeCode(atGate.page, troubled.code);

@@ -415,8 +415,11 @@
 
   // ---- the code ----------------------------------------------------------------------------------
 
-  function showCodeStep(message) {
+  /** The code step, with `message` above the field; `reachHost` when the message tells
+   * the guest to call the person who invited them (the contact the owner chose, if any). */
+  function showCodeStep(message, reachHost) {
     $('scanned-intercom').textContent = (status && status.intercom && status.intercom.label) || '';
+    fillContact($('code-host-contact'), reachHost && status && status.host);
     const input = $('code');
     input.value = '';
     input.disabled = false;
@@ -528,7 +531,7 @@
       case 'scan_at_gate':
         return showScanStep(t('scan_at_gate', { label: status.intercom.label }));
       case 'gate_offline':
-        return showCodeStep(t('gate_offline', { gate }));
+        return showCodeStep(t('gate_offline', { gate }), true);
       case 'gate_unavailable':
         return showCodeStep(t('gate_unavailable', { gate }));
       case 'invalid_field':
@@ -594,8 +597,12 @@
     const host = status && status.host;
     $('refused-host').hidden = !host;
     $('refused-host').textContent = host ? t('host_line', { host: host.name }) : '';
+    fillContact($('host-contact'), host);
+  }
+
+  /** `link` becomes the way to reach `host` the owner chose, or is hidden. */
+  function fillContact(link, host) {
     const contact = host && host.contact;
-    const link = $('host-contact');
     link.hidden = !contact;
     if (contact) {
       link.href = contact.url;
