@@ -340,6 +340,11 @@ pub fn erasure_log_sk(at: OffsetDateTime, lookups: &[String]) -> String {
     format!("{:012}#{}", at.unix_timestamp(), lookups.first().map_or("", String::as_str))
 }
 
+/// The lowest erasure log key at or after `at`.
+pub fn erasure_log_from(at: OffsetDateTime) -> String {
+    format!("{:012}", at.unix_timestamp())
+}
+
 /// The intercom and invite of a guest index item's sort key.
 pub fn parse_guest_sk(sk: &str) -> Option<(IntercomId, InviteId)> {
     let (intercom, invite) = sk.rsplit_once('#')?;

@@ -190,7 +190,8 @@ async fn an_owner_erases_at_their_intercom_and_support_across_the_fleet() {
     let lookups = app.front.deps.config.guest_keys.as_ref().unwrap().lookups(&mobile);
     let found = store.guest_codes(&lookups, None).await.unwrap();
     assert_eq!(found.iter().map(|c| c.invite.as_str()).collect::<Vec<_>>(), [there_id], "found across the fleet");
-    let outcome = store.erase_guest(&found[0], "support:T-1042", app.clock.now()).await.unwrap();
+    let by = ota::store::Eraser::Operator("support:T-1042");
+    let outcome = store.erase_guest(&found[0], by, app.clock.now()).await.unwrap();
     assert_eq!(outcome, ota::store::EraseOutcome::Erased);
     app.settle().await;
     assert_eq!(holds_guest(&whole_table(&app).await, &app), None);
@@ -236,4 +237,26 @@ async fn after_a_restore_the_erasure_log_makes_each_erasure_again() {
     }
     app.settle().await;
     assert_eq!(holds_guest(&whole_table(&app).await, &app), None, "erased again");
+}
+
+/// The owner's role is checked again in the erasure's own transaction: an owner
+/// demoted after the handler's read (here: a shared user, who never was one) erases
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_erasure_transaction_itself_requires_the_owner() {
+    let app = spawn_app().await;
+    app.configure(5).await;
+    let gone = app.invite(NAME).await;
+    assert_eq!(app.revoke(&app.owner, &gone.id).await.0, 204);
+    app.settle().await;
+    let store = &app.front.deps.store;
+    let mobile = ota::domain::phone::Mobile::parse_e164(&app.mobile).unwrap();
+    let lookups = app.front.deps.config.guest_keys.as_ref().unwrap().lookups(&mobile);
+    let codes = store.guest_codes(&lookups, Some(&app.site.intercom)).await.unwrap();
+    let not_owner = ota::store::Eraser::Owner(&app.site.shared_user);
+    let outcome = store.erase_guest(&codes[0], not_owner, app.clock.now()).await.unwrap();
+    assert_eq!(outcome, ota::store::EraseOutcome::NotOwner);
+    assert!(holds_guest(&whole_table(&app).await, &app).is_some(), "nothing erased");
+    let owner = ota::store::Eraser::Owner(&app.site.owner);
+    assert_eq!(store.erase_guest(&codes[0], owner, app.clock.now()).await.unwrap(), ota::store::EraseOutcome::Erased);
 }

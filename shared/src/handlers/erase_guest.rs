@@ -18,7 +18,7 @@ use crate::domain::access::Role;
 use crate::domain::phone::Mobile;
 use crate::error::ApiError;
 use crate::http::{caller, json_body, json_response, respond};
-use crate::store::{EraseOutcome, ErasureRequest, ErasureTarget, GuestCode, Store, StoreError};
+use crate::store::{EraseOutcome, Eraser, ErasureRequest, ErasureTarget, GuestCode, Store, StoreError};
 use crate::Deps;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
@@ -58,11 +58,12 @@ async fn erase(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
     let request = ErasureRequest { lookups, intercom: Some(intercom_id.clone()), by: user.to_string(), at: now };
     deps.store.log_erasure(&request).await?;
     for target in &targets {
-        match erase_code(&deps.store, target, user.as_str(), deps.clock.as_ref()).await? {
+        match erase_code(&deps.store, target, Eraser::Owner(&user), deps.clock.as_ref()).await? {
             EraseOutcome::Erased => {}
             EraseOutcome::StillLive => {
                 return Err(ApiError::CodeStillActive { code_id: target.code.invite.to_string() })
             }
+            EraseOutcome::NotOwner => return Err(ApiError::OwnerOnly),
             EraseOutcome::Contended => return Err(ApiError::Busy),
         }
     }
@@ -75,7 +76,7 @@ async fn erase(deps: &Deps, req: &Request) -> Result<Response<Body>, ApiError> {
 async fn erase_code(
     store: &Store,
     target: &ErasureTarget,
-    by: &str,
+    by: Eraser<'_>,
     clock: &dyn Clock,
 ) -> Result<EraseOutcome, StoreError> {
     let mut outcome = store.erase_target(target, by, clock.now()).await?;
@@ -99,8 +100,9 @@ pub struct ErasureReport {
     pub contended: Vec<GuestCode>,
 }
 
-/// Carries out a logged erasure request: every code its lookups find, at its intercom
-/// or across the fleet, that can no longer be used. Safe to repeat: an erased code's
+/// Carries out a logged erasure request as Fluss's operators (no membership check: a
+/// support request, or a request made again after a restore): every code its lookups
+/// find, at its intercom or across the fleet, that can no longer be used. Safe to repeat: an erased code's
 /// index item is gone, so it is not found again. After a point-in-time restore, the
 /// requests logged since the restore point are carried out again in the restored table.
 pub async fn carry_out(
@@ -111,10 +113,10 @@ pub async fn carry_out(
     let mut report = ErasureReport::default();
     let codes = store.guest_codes(&request.lookups, request.intercom.as_ref()).await?;
     for target in store.erasure_targets(&codes, clock.now()).await? {
-        match erase_code(store, &target, &request.by, clock).await? {
+        match erase_code(store, &target, Eraser::Operator(&request.by), clock).await? {
             EraseOutcome::Erased => report.erased.push(target.code),
             EraseOutcome::StillLive => report.live.push(target.code),
-            EraseOutcome::Contended => report.contended.push(target.code),
+            EraseOutcome::Contended | EraseOutcome::NotOwner => report.contended.push(target.code),
         }
     }
     Ok(report)

@@ -36,8 +36,8 @@ pub use gate_numbers::GateNumbersFound;
 pub use gates::{GateReachability, Presence};
 pub use intercoms::SaveOutcome;
 pub use invites::{
-    CreateContext, CreateOutcome, EraseOutcome, ErasureRequest, ErasureTarget, Expiry, GuestCode, IdempotencyRecord,
-    ListCursor, ListPage, ResendOutcome, RevokeOutcome, SmsLimitScope, SmsOutcome,
+    CreateContext, CreateOutcome, EraseOutcome, Eraser, ErasureRequest, ErasureTarget, Expiry, GuestCode,
+    IdempotencyRecord, ListCursor, ListPage, ResendOutcome, RevokeOutcome, SmsLimitScope, SmsOutcome,
 };
 pub use redemption::{GateAttempt, GiveBack, RedeemOutcome};
 

@@ -56,13 +56,37 @@ pub enum EraseOutcome {
     Erased,
     /// The code can still be used (or has a door command out): revoke it first.
     StillLive,
+    /// The owner who asked is no longer the intercom's owner.
+    NotOwner,
     /// Something happened to the code between the read and the write: ask again.
     Contended,
 }
 
+/// Who erases: the intercom's owner (re-checked in the erasure's transaction), or
+/// Fluss's operators (a support request's reference, or a logged request carried out
+/// again after a restore), who act on the whole fleet.
+#[derive(Debug, Clone, Copy)]
+pub enum Eraser<'a> {
+    Owner(&'a UserId),
+    Operator(&'a str),
+}
+
+impl Eraser<'_> {
+    /// As the history line and the activity's `actor` name them.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Owner(user) => user.as_str(),
+            Self::Operator(reference) => reference,
+        }
+    }
+}
+
 /// How long before its exit window closes a code's first fact may be: made up to
-/// 30 days ahead, and open at most a few days.
-const LONGEST_LIFE: time::Duration = time::Duration::days(40);
+/// `LONGEST_START_AHEAD` before it starts, open as long again at most, then the
+/// longest exit grace (a day).
+const LONGEST_LIFE: time::Duration = time::Duration::days(1)
+    .saturating_add(crate::domain::draft::LONGEST_START_AHEAD)
+    .saturating_add(crate::domain::draft::LONGEST_START_AHEAD);
 
 impl Store {
     /// Every code indexed under one of `lookups` (one per guest key kept), at
@@ -138,12 +162,12 @@ impl Store {
             .collect()
     }
 
-    /// Erases the guest of `code`, unless it can still be used; `by` is the owner's
-    /// user id, or the support request's reference. Erasing twice is erasing once.
+    /// Erases the guest of `code`, unless it can still be used. Erasing twice is
+    /// erasing once.
     pub async fn erase_guest(
         &self,
         code: &GuestCode,
-        by: &str,
+        by: Eraser<'_>,
         now: OffsetDateTime,
     ) -> Result<EraseOutcome, StoreError> {
         let targets = self.erasure_targets(std::slice::from_ref(code), now).await?;
@@ -158,7 +182,7 @@ impl Store {
     pub async fn erase_target(
         &self,
         target: &ErasureTarget,
-        by: &str,
+        by: Eraser<'_>,
         now: OffsetDateTime,
     ) -> Result<EraseOutcome, StoreError> {
         let code = &target.code;
@@ -166,8 +190,9 @@ impl Store {
         match target.state {
             TargetState::Live => return Ok(EraseOutcome::StillLive),
             TargetState::Erasable { lines, has_sms } => {
-                if !self.erase_items(code, lines, has_sms, index, by, now).await? {
-                    return Ok(EraseOutcome::Contended);
+                let outcome = self.erase_items(code, lines, has_sms, index, by, now).await?;
+                if outcome != EraseOutcome::Erased {
+                    return Ok(outcome);
                 }
             }
             TargetState::ItemsGone => {
@@ -185,16 +210,17 @@ impl Store {
     }
 
     /// The transaction: conditional on the invite's history being as read (no
-    /// redemption or report came between) and not erased already; `false` if not.
+    /// redemption or report came between), not erased already, and, for an owner, on
+    /// their still being the owner.
     async fn erase_items(
         &self,
         code: &GuestCode,
         lines: usize,
         has_sms: bool,
         index: Item,
-        by: &str,
+        by: Eraser<'_>,
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<EraseOutcome, StoreError> {
         let invite = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::intercom_pk(&code.intercom), keys::invite_sk(&code.invite))))
@@ -210,11 +236,24 @@ impl Store {
             .expression_attribute_names("#slot_pk", keys::SLOT_INDEX_PK)
             .expression_attribute_names("#slot_sk", keys::SLOT_INDEX_SK)
             .expression_attribute_values(":now", epoch(now))
-            .expression_attribute_values(":line", history_append(&format!("guest_erased {by}"), now))
+            .expression_attribute_values(":line", history_append(&format!("guest_erased {}", by.name()), now))
             .expression_attribute_values(":lines", n(lines))
             .build()
             .map_err(sdk)?;
-        let mut items = vec![
+        // The owner's check first: its index tells a lost ownership from a change.
+        let mut items = Vec::new();
+        if let Eraser::Owner(user) = by {
+            let owner_check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::intercom_pk(&code.intercom), keys::member_sk(user))))
+                .condition_expression("#role = :owner")
+                .expression_attribute_names("#role", names::ROLE)
+                .expression_attribute_values(":owner", s(Role::Owner.as_str()))
+                .build()
+                .map_err(sdk)?;
+            items.push(TransactWriteItem::builder().condition_check(owner_check).build());
+        }
+        items.extend([
             TransactWriteItem::builder().update(invite).build(),
             TransactWriteItem::builder()
                 .delete(
@@ -225,7 +264,7 @@ impl Store {
                         .map_err(sdk)?,
                 )
                 .build(),
-        ];
+        ]);
         if has_sms {
             let sms = Update::builder()
                 .table_name(&self.table)
@@ -243,10 +282,16 @@ impl Store {
                 .map_err(sdk)?;
             items.push(TransactWriteItem::builder().update(sms).build());
         }
+        let owner_checked = matches!(by, Eraser::Owner(_));
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(true),
+            Ok(_) => Ok(EraseOutcome::Erased),
             Err(error) => match transaction_failure(&error) {
-                TransactionFailure::Contended | TransactionFailure::ConditionsFailed { .. } => Ok(false),
+                TransactionFailure::ConditionsFailed { items, .. } if owner_checked && items.contains(&0) => {
+                    Ok(EraseOutcome::NotOwner)
+                }
+                TransactionFailure::Contended | TransactionFailure::ConditionsFailed { .. } => {
+                    Ok(EraseOutcome::Contended)
+                }
                 TransactionFailure::Other => Err(request_failed(error)),
             },
         }
@@ -284,71 +329,5 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.record_facts(&facts).await
-    }
-}
-
-/// One erasure request, as the erasure log keeps it: the keyed hashes of the number
-/// (one per key then kept; never the number), where (one intercom, or the fleet),
-/// and by whom. Kept as long as the table's point-in-time recovery reaches back, so
-/// that after a restore every erasure made since the restore point can be made again
-/// (`ota-admin erase --again-since`): the restored table has the names back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ErasureRequest {
-    pub lookups: Vec<String>,
-    pub intercom: Option<IntercomId>,
-    pub by: String,
-    pub at: OffsetDateTime,
-}
-
-/// DynamoDB's longest point-in-time recovery window, and a day.
-const ERASURE_LOG_RETENTION: time::Duration = time::Duration::days(36);
-
-impl Store {
-    /// Writes the request to the erasure log, before its codes are erased (an erasure
-    /// cut short is made again from the log too).
-    pub async fn log_erasure(&self, request: &ErasureRequest) -> Result<(), StoreError> {
-        let mut item = key(keys::ERASURE_LOG_PK.to_owned(), keys::erasure_log_sk(request.at, &request.lookups));
-        item.extend([
-            (names::LOOKUPS.to_owned(), AttributeValue::Ss(request.lookups.clone())),
-            (names::CREATED_BY.to_owned(), s(&request.by)),
-            (names::CREATED_AT.to_owned(), epoch(request.at)),
-            (keys::PURGE_AT.to_owned(), epoch(request.at + ERASURE_LOG_RETENTION)),
-        ]);
-        if let Some(intercom) = &request.intercom {
-            item.insert(names::INTERCOM_ID.to_owned(), s(intercom.as_str()));
-        }
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(request_failed)?;
-        Ok(())
-    }
-
-    /// The erasure requests logged since `since`, oldest first.
-    pub async fn erasures_since(&self, since: OffsetDateTime) -> Result<Vec<ErasureRequest>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk >= :since")
-            .expression_attribute_names("#pk", keys::PK)
-            .expression_attribute_names("#sk", keys::SK)
-            .expression_attribute_values(":pk", s(keys::ERASURE_LOG_PK))
-            .expression_attribute_values(":since", s(keys::activity_from(since)));
-        self.query_all(query)
-            .await?
-            .iter()
-            .map(|item| {
-                Ok(ErasureRequest {
-                    lookups: item
-                        .get(names::LOOKUPS)
-                        .and_then(|v| v.as_ss().ok())
-                        .cloned()
-                        .ok_or_else(|| bad(names::LOOKUPS))?,
-                    intercom: get_optional(item, names::INTERCOM_ID, |i, n| {
-                        get_s(i, n).and_then(|raw| IntercomId::parse(raw).ok_or_else(|| bad(n)))
-                    })?,
-                    by: get_s(item, names::CREATED_BY)?.to_owned(),
-                    at: get_time(item, names::CREATED_AT)?,
-                })
-            })
-            .collect()
     }
 }

@@ -101,6 +101,7 @@ pub const INVITE_RETENTION: time::Duration = time::Duration::days(14);
 
 mod create;
 mod erasure;
+mod erasure_log;
 mod expiry;
 mod idempotency;
 mod items;
@@ -110,7 +111,8 @@ mod sms;
 mod sms_claim;
 
 pub use create::{sms_limits_for, CreateContext, NewInvite};
-pub use erasure::{EraseOutcome, ErasureRequest, ErasureTarget, GuestCode};
+pub use erasure::{EraseOutcome, Eraser, ErasureTarget, GuestCode};
+pub use erasure_log::ErasureRequest;
 pub use idempotency::*;
 pub use items::*;
 pub use listing::{ListCursor, ListPage};
