@@ -260,3 +260,37 @@ async fn the_erasure_transaction_itself_requires_the_owner() {
     let owner = ota::store::Eraser::Owner(&app.site.owner);
     assert_eq!(store.erase_guest(&codes[0], owner, app.clock.now()).await.unwrap(), ota::store::EraseOutcome::Erased);
 }
+
+/// A delivery report that arrives after the erasure (AWS says reports may lag by
+/// hours) still reaches the code's activity, without the guest, and is not published:
+/// its event's schema names the guest, whom nothing may name any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_report_after_the_erasure_is_recorded_without_the_guest_and_not_published() {
+    let app = spawn_app().await;
+    app.configure(5).await;
+    app.front.outbox.set_receipt(&app.mobile, local_stack::outbox::Receipt::Silent);
+    let gone = app.invite(NAME).await;
+    assert_eq!(app.revoke(&app.owner, &gone.id).await.0, 204);
+    app.settle().await;
+    assert_eq!(erase(&app, &app.owner, &app.mobile).await.0, 200);
+    app.settle().await;
+    let published = app.events().await.len();
+
+    let message_id = app.sms_item(&gone.id).await["sms_message_id"].as_s().unwrap().to_owned();
+    let report = json!({
+        "notification": { "messageId": message_id, "timestamp": "" },
+        "delivery": { "destination": app.mobile, "smsType": "Transactional", "providerResponse": "Message has been accepted by phone" },
+        "status": "SUCCESS",
+    });
+    let event = local_stack::outbox::subscription_event(&[report], app.clock.now());
+    ota::handlers::sms_status::run(&app.front.deps, &event).await.unwrap();
+    app.settle().await;
+
+    let activity = format!("/intercoms/{}/activity?code={}", app.intercom(), gone.id);
+    let (_, history) = app.call(reqwest::Method::GET, &activity, Some(&app.owner), None).await;
+    let delivered = history["facts"].as_array().unwrap().iter().find(|f| f["kind"] == "sms_delivered").cloned();
+    assert!(delivered.as_ref().is_some_and(|f| f.get("guest").is_none()), "{history}");
+    let later = app.events().await;
+    assert!(later[published..].iter().all(|e| e["detail"]["kind"] != "sms_delivered"), "{:?}", &later[published..]);
+    assert_eq!(holds_guest(&whole_table(&app).await, &app), None);
+}

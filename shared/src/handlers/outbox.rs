@@ -124,14 +124,24 @@ pub fn facts_of(event: &serde_json::Value) -> Vec<Fact> {
 pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport, OutboxError> {
     let requests = sms_requests_of(event);
     // A guest erased in this batch: what earlier changes of theirs in it say is written
-    // (without them) by the erasure's own rewrite, after the rest, and not published.
+    // (without them) by the erasure's own rewrite, after the rest. Facts of an erased
+    // guest (in this batch, or since: a late delivery report) are recorded, not
+    // published: their events' schemas name the guest. The erasure's own fact is.
     let erased = erased_facts_of(event);
     let erased_codes: HashSet<&InviteId> =
         erased.iter().filter_map(|fact| Some(&fact.guest.as_ref()?.invite)).collect();
-    let about_erased = |fact: &Fact| fact.guest.as_ref().is_some_and(|guest| erased_codes.contains(&guest.invite));
-    let facts: Vec<Fact> =
-        facts_of(event).into_iter().filter(|fact| fact.kind == FactKind::GuestErased || !about_erased(fact)).collect();
+    let publishable = |fact: &Fact| {
+        fact.kind == FactKind::GuestErased
+            || fact.guest.as_ref().is_none_or(|guest| guest.details.is_some() && !erased_codes.contains(&guest.invite))
+    };
+    let (facts, mut hushed): (Vec<Fact>, Vec<Fact>) = facts_of(event).into_iter().partition(publishable);
+    for fact in &mut hushed {
+        if let Some(guest) = fact.guest.as_mut() {
+            guest.details = None;
+        }
+    }
     deliver(&deps.store, &deps.events, &deps.sms_queue, &requests, &facts).await?;
+    deps.store.record_facts(&hushed).await?;
     deps.store.record_facts(&erased).await?;
     let report = OutboxReport {
         changes: event["Records"].as_array().map_or(0, Vec::len),
