@@ -29,6 +29,8 @@ pub async fn run(sdk: &aws_config::SdkConfig, store: &Store, args: &[&str]) -> R
             let requests = log.erasures_since(since).await.map_err(|e| e.to_string())?;
             println!("{} erasure request(s) since the restore point", requests.len());
             for request in &requests {
+                // Logged in the restored table too, so a later restore finds it again.
+                store.log_erasure(request).await.map_err(|e| e.to_string())?;
                 erase(store, request).await?;
             }
             Ok(())
