@@ -43,10 +43,36 @@ async fn a_dead_link_learns_nothing_of_the_gate_number() {
         assert_ne!(with_right.1.as_deref(), Some("scan_at_gate"), "{what}");
         assert_eq!(with_wrong, with_right, "{what}: the same answer after the same requests");
     }
+    // Erased: its items hold no guest and no reader takes them for a code any more.
+    let (status, created) = app.create(&app.owner, json!({ "name": "Erased Guest", "mobile": "+27825550155" })).await;
+    assert_eq!(status, 201, "{created}");
+    let erased = crate::helpers::Invite::from(&created);
+    assert_eq!(app.revoke(&app.owner, &erased.id).await.0, 204);
+    let path = format!("/intercoms/{}/guest-erasures", app.intercom());
+    let body = json!({ "mobile": "+27825550155" });
+    let (status, answer) = app.call(reqwest::Method::POST, &path, Some(&app.owner), Some(body)).await;
+    assert_eq!(status, 200, "{answer}");
+    let with_right = press(&app, "/guest/entry", &erased, &right).await;
+    assert_eq!(press(&app, "/guest/entry", &erased, wrong).await, with_right, "erased");
+
     app.advance(time::Duration::hours(13));
     let with_right = press(&app, "/guest/entry", &expiring, &right).await;
     assert_eq!(with_right.1.as_deref(), Some("expired"));
     assert_eq!(press(&app, "/guest/entry", &expiring, wrong).await, with_right, "expired");
+
+    // Purged: TTL deleted its items, 14 days after its exit window closed.
+    let client = aws_sdk_dynamodb::Client::new(&local_stack::aws::sdk_config(app.emulator).await);
+    let id = ota::domain::ids::InviteId::parse(&expiring.id).unwrap();
+    for sk in [ota::keys::invite_sk(&id), ota::keys::sms_sk(&id)] {
+        let pk = aws_sdk_dynamodb::types::AttributeValue::S(ota::keys::intercom_pk(&app.site.intercom));
+        let sk = aws_sdk_dynamodb::types::AttributeValue::S(sk);
+        let table = &app.front.deps.config.table_name;
+        client.delete_item().table_name(table).key(ota::keys::PK, pk).key(ota::keys::SK, sk).send().await.unwrap();
+    }
+    app.advance(time::Duration::days(15));
+    let with_right = press(&app, "/guest/entry", &expiring, &right).await;
+    assert_eq!(with_right.1.as_deref(), Some("expired"), "purged: its id says its window is over");
+    assert_eq!(press(&app, "/guest/entry", &expiring, wrong).await, with_right, "purged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

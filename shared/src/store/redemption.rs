@@ -161,7 +161,11 @@ impl Store {
                 Ok(RedeemOutcome::Recorded(invite_from_item(item)?))
             }
             Err(error) => match condition_failed(&error) {
-                Some(failed) => Ok(RedeemOutcome::Refused(failed.item().map(invite_from_item).transpose()?)),
+                // An erased invite is no code any more, as `Store::invite` has it: the
+                // same answer whatever gate number came with it.
+                Some(failed) => Ok(RedeemOutcome::Refused(
+                    failed.item().filter(|item| !super::invites::is_erased(item)).map(invite_from_item).transpose()?,
+                )),
                 None => Err(request_failed(error)),
             },
         }
