@@ -167,6 +167,16 @@ pub struct InviteRecord {
     pub history: Vec<String>,
 }
 
+impl Fact {
+    /// The fact as an erased guest's code keeps it: the code, not who it was for.
+    pub fn without_guest_details(mut self) -> Self {
+        if let Some(guest) = self.guest.as_mut() {
+            guest.details = None;
+        }
+        self
+    }
+}
+
 /// A history line's words: `"<unix time> <event> [argument …]"`.
 pub struct Line<'a> {
     pub at: OffsetDateTime,

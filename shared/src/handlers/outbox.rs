@@ -134,12 +134,8 @@ pub async fn run(deps: &Deps, event: &serde_json::Value) -> Result<OutboxReport,
         fact.kind == FactKind::GuestErased
             || fact.guest.as_ref().is_none_or(|guest| guest.details.is_some() && !erased_codes.contains(&guest.invite))
     };
-    let (facts, mut hushed): (Vec<Fact>, Vec<Fact>) = facts_of(event).into_iter().partition(publishable);
-    for fact in &mut hushed {
-        if let Some(guest) = fact.guest.as_mut() {
-            guest.details = None;
-        }
-    }
+    let (facts, hushed): (Vec<Fact>, Vec<Fact>) = facts_of(event).into_iter().partition(publishable);
+    let hushed: Vec<Fact> = hushed.into_iter().map(Fact::without_guest_details).collect();
     deliver(&deps.store, &deps.events, &deps.sms_queue, &requests, &facts).await?;
     deps.store.record_facts(&hushed).await?;
     deps.store.record_facts(&erased).await?;

@@ -145,6 +145,18 @@ impl Store {
         update.update_expression(expression)
     }
 
+    /// A transaction's check that `user` is still the intercom's owner.
+    pub(crate) fn owner_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
+        ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::intercom_pk(intercom), keys::member_sk(user))))
+            .condition_expression("#role = :owner")
+            .expression_attribute_names("#role", names::ROLE)
+            .expression_attribute_values(":owner", s(Role::Owner.as_str()))
+            .build()
+            .map_err(sdk)
+    }
+
     pub(crate) fn member_check(&self, intercom: &IntercomId, user: &UserId) -> Result<ConditionCheck, StoreError> {
         ConditionCheck::builder()
             .table_name(&self.table)
@@ -175,14 +187,7 @@ impl Store {
             .expression_attribute_names("#exit", settings.exit_gate.as_str())
             .build()
             .map_err(sdk)?;
-        let owner_check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::intercom_pk(&intercom.id), keys::member_sk(owner))))
-            .condition_expression("#role = :owner")
-            .expression_attribute_names("#role", names::ROLE)
-            .expression_attribute_values(":owner", s(Role::Owner.as_str()))
-            .build()
-            .map_err(sdk)?;
+        let owner_check = self.owner_check(&intercom.id, owner)?;
         let mut audit = key(keys::audit_pk(&intercom.id), audit_sort_key(settings.updated_at));
         audit.extend([
             (names::EVENT.to_owned(), s("settings_updated")),

@@ -15,7 +15,6 @@
 //! id and written again the same way (no trace fact then: no history to append to).
 
 use super::*;
-use crate::domain::activity::Fact;
 use crate::store::activity::{fact_from_item, ACTIVITY_RETENTION};
 
 /// One code of a guest, as the index names it.
@@ -243,15 +242,7 @@ impl Store {
         // The owner's check first: its index tells a lost ownership from a change.
         let mut items = Vec::new();
         if let Eraser::Owner(user) = by {
-            let owner_check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::intercom_pk(&code.intercom), keys::member_sk(user))))
-                .condition_expression("#role = :owner")
-                .expression_attribute_names("#role", names::ROLE)
-                .expression_attribute_values(":owner", s(Role::Owner.as_str()))
-                .build()
-                .map_err(sdk)?;
-            items.push(TransactWriteItem::builder().condition_check(owner_check).build());
+            items.push(TransactWriteItem::builder().condition_check(self.owner_check(&code.intercom, user)?).build());
         }
         items.extend([
             TransactWriteItem::builder().update(invite).build(),
@@ -320,13 +311,7 @@ impl Store {
             .query_all(query)
             .await?
             .iter()
-            .map(|item| {
-                let mut fact: Fact = fact_from_item(item)?;
-                if let Some(guest) = fact.guest.as_mut() {
-                    guest.details = None;
-                }
-                Ok(fact)
-            })
+            .map(|item| Ok(fact_from_item(item)?.without_guest_details()))
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.record_facts(&facts).await
     }
